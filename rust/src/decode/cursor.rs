@@ -1,0 +1,348 @@
+//! The JSON lexer: whitespace, strings (with escapes), numbers and literals over one message's bytes.
+//! Input is already known to be valid UTF-8, so string contents can be copied without re-checking.
+
+use super::fail::{err, preview, Res};
+use crate::error::RejectCode;
+
+/// Bytes that end the fast scan inside a string: the closing quote, a backslash, or a control character.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Where a string's decoded content is: still in the input (no escapes) or in the scratch buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Str {
+    Raw(usize, usize),
+    Scratch,
+}
+
+/// A JSON number's span and shape.
+#[derive(Debug, Clone, Copy)]
+pub struct Num {
+    pub start: usize,
+    pub end: usize,
+    /// True when the literal has neither a fraction nor an exponent.
+    pub integral: bool,
+}
+
+/// A position in one JSON message.
+pub struct Cursor<'a> {
+    pub buf: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+
+    #[inline(always)]
+    pub fn skip_ws(&mut self) {
+        while let Some(&b) = self.buf.get(self.pos) {
+            if b == b' ' || b == b'\n' || b == b'\t' || b == b'\r' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The next non-whitespace byte, without consuming it.
+    #[inline(always)]
+    pub fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.buf.get(self.pos).copied()
+    }
+
+    /// Consume `byte` (after whitespace) or fail with an invalid_json naming what was expected.
+    #[inline(always)]
+    pub fn expect(&mut self, byte: u8, what: &str) -> Res<()> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.syntax(what)
+        }
+    }
+
+    /// An invalid_json failure at the current position.
+    #[cold]
+    #[inline(never)]
+    pub fn syntax<T>(&self, what: &str) -> Res<T> {
+        match self.buf.get(self.pos) {
+            None => err(RejectCode::InvalidJson, format!("invalid JSON: expected {what}, got end of input")),
+            Some(_) => {
+                let end = (self.pos + 20).min(self.buf.len());
+                err(
+                    RejectCode::InvalidJson,
+                    format!(
+                        "invalid JSON at byte {}: expected {what}, got {}",
+                        self.pos,
+                        preview(&self.buf[self.pos..end])
+                    ),
+                )
+            }
+        }
+    }
+
+    /// Consume a literal such as `true` (the first byte has been peeked).
+    #[inline]
+    pub fn literal(&mut self, lit: &[u8]) -> Res<()> {
+        if self.buf[self.pos..].starts_with(lit) {
+            self.pos += lit.len();
+            Ok(())
+        } else {
+            self.syntax("a JSON value")
+        }
+    }
+
+    /// Read a string (cursor on the opening quote). Escaped strings are decoded into `scratch`.
+    #[inline]
+    pub fn string(&mut self, scratch: &mut Vec<u8>) -> Res<Str> {
+        let start = self.pos + 1;
+        let mut i = start;
+        while i < self.buf.len() && !STRING_STOP[self.buf[i] as usize] {
+            i += 1;
+        }
+        if i < self.buf.len() && self.buf[i] == b'"' {
+            self.pos = i + 1;
+            return Ok(Str::Raw(start, i));
+        }
+        scratch.clear();
+        self.pos = start;
+        self.string_slow(scratch)?;
+        Ok(Str::Scratch)
+    }
+
+    /// Decode a string (cursor on the opening quote), appending its content to `out`.
+    #[inline]
+    pub fn string_into(&mut self, out: &mut Vec<u8>) -> Res<()> {
+        let start = self.pos + 1;
+        let mut i = start;
+        while i < self.buf.len() && !STRING_STOP[self.buf[i] as usize] {
+            i += 1;
+        }
+        if i < self.buf.len() && self.buf[i] == b'"' {
+            out.extend_from_slice(&self.buf[start..i]);
+            self.pos = i + 1;
+            return Ok(());
+        }
+        self.pos = start;
+        self.string_slow(out)
+    }
+
+    /// The bytes of a string read by [`Cursor::string`].
+    #[inline(always)]
+    pub fn str_bytes<'s>(&'s self, s: Str, scratch: &'s [u8]) -> &'s [u8] {
+        match s {
+            Str::Raw(a, b) => &self.buf[a..b],
+            Str::Scratch => scratch,
+        }
+    }
+
+    /// Decode string content from `self.pos` (just after the opening quote) through the closing quote.
+    #[cold]
+    fn string_slow(&mut self, out: &mut Vec<u8>) -> Res<()> {
+        loop {
+            let seg = self.pos;
+            while self.pos < self.buf.len() && !STRING_STOP[self.buf[self.pos] as usize] {
+                self.pos += 1;
+            }
+            out.extend_from_slice(&self.buf[seg..self.pos]);
+            match self.buf.get(self.pos) {
+                None => return err(RejectCode::InvalidJson, "invalid JSON: unterminated string"),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => self.escape(out)?,
+                Some(&c) => {
+                    return err(
+                        RejectCode::InvalidJson,
+                        format!("invalid JSON at byte {}: unescaped control character 0x{c:02x} in string", self.pos),
+                    )
+                }
+            }
+        }
+    }
+
+    /// Decode one escape sequence (cursor on the backslash).
+    fn escape(&mut self, out: &mut Vec<u8>) -> Res<()> {
+        let at = self.pos;
+        let Some(&e) = self.buf.get(self.pos + 1) else {
+            return err(RejectCode::InvalidJson, "invalid JSON: unterminated string");
+        };
+        self.pos += 2;
+        let simple = match e {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let ch = self.unicode_escape(at)?;
+                let mut tmp = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+                return Ok(());
+            }
+            _ => {
+                return err(
+                    RejectCode::InvalidJson,
+                    format!("invalid JSON at byte {at}: invalid escape {}", preview(&self.buf[at..(at + 2)])),
+                )
+            }
+        };
+        out.push(simple);
+        Ok(())
+    }
+
+    fn hex4(&mut self, at: usize) -> Res<u32> {
+        let Some(h) = self.buf.get(self.pos..self.pos + 4) else {
+            return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: truncated \\u escape"));
+        };
+        let mut v = 0u32;
+        for &c in h {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: invalid \\u escape")),
+            };
+            v = v * 16 + d as u32;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    fn unicode_escape(&mut self, at: usize) -> Res<char> {
+        let hi = self.hex4(at)?;
+        let code = if (0xD800..0xDC00).contains(&hi) {
+            if self.buf.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"));
+            }
+            self.pos += 2;
+            let lo = self.hex4(at)?;
+            if !(0xDC00..0xE000).contains(&lo) {
+                return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"));
+            }
+            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+        } else if (0xDC00..0xE000).contains(&hi) {
+            return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"));
+        } else {
+            hi
+        };
+        Ok(char::from_u32(code).expect("surrogates excluded"))
+    }
+
+    /// Scan a number per the JSON grammar (cursor on '-' or a digit).
+    #[inline]
+    pub fn number(&mut self) -> Res<Num> {
+        let b = self.buf;
+        let start = self.pos;
+        let mut i = start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                while matches!(b.get(i), Some(b'0'..=b'9')) {
+                    i += 1;
+                }
+            }
+            _ => {
+                self.pos = i;
+                return self.syntax("a digit");
+            }
+        }
+        let mut integral = true;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            integral = false;
+            if !matches!(b.get(i), Some(b'0'..=b'9')) {
+                self.pos = i;
+                return self.syntax("a digit after '.'");
+            }
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            integral = false;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !matches!(b.get(i), Some(b'0'..=b'9')) {
+                self.pos = i;
+                return self.syntax("a digit in the exponent");
+            }
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        self.pos = i;
+        Ok(Num { start, end: i, integral })
+    }
+
+    /// After the top-level value: only whitespace may follow.
+    pub fn finish(&mut self) -> Res<()> {
+        self.skip_ws();
+        if self.pos == self.buf.len() {
+            Ok(())
+        } else {
+            self.syntax("end of input after the top-level object")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(s: &str) -> Result<Vec<u8>, String> {
+        let mut c = Cursor::new(s.as_bytes());
+        let mut scratch = Vec::new();
+        match c.string(&mut scratch) {
+            Ok(st) => Ok(c.str_bytes(st, &scratch).to_vec()),
+            Err(e) => Err(e.message.clone()),
+        }
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        assert_eq!(read(r#""abc""#).unwrap(), b"abc");
+        assert_eq!(read(r#""a\"b\\c\/\n""#).unwrap(), b"a\"b\\c/\n");
+        assert_eq!(read(r#""\u00e9\ud83d\ude00""#).unwrap(), "é😀".as_bytes());
+        assert!(read(r#""\ud800""#).unwrap_err().contains("lone surrogate"));
+        assert!(read(r#""\x""#).unwrap_err().contains("invalid escape"));
+        assert!(read("\"a\u{1}\"").unwrap_err().contains("control character"));
+        assert!(read(r#""abc"#).unwrap_err().contains("unterminated"));
+    }
+
+    #[test]
+    fn numbers() {
+        let num = |s: &str| {
+            let mut c = Cursor::new(s.as_bytes());
+            c.number().map(|n| (n.end, n.integral)).map_err(|e| e.message.clone())
+        };
+        assert_eq!(num("-12,").unwrap(), (3, true));
+        assert_eq!(num("1.5e-3}").unwrap(), (6, false));
+        assert_eq!(num("0").unwrap(), (1, true));
+        assert_eq!(num("01").unwrap(), (1, true)); // the trailing 1 is left for the caller to reject
+        assert!(num("-").is_err());
+        assert!(num("1.").is_err());
+        assert!(num("1e").is_err());
+    }
+}

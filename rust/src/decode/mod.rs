@@ -1,0 +1,176 @@
+//! The codec: a compiled schema that decodes whole batches of JSON messages into one Arrow `RecordBatch`,
+//! keeping every valid row (in input order) and reporting every invalid one.
+
+mod builders;
+mod cursor;
+mod fail;
+mod json_value;
+mod numbers;
+mod record;
+mod temporal;
+
+use std::sync::Arc;
+
+use arrow_array::{Array, RecordBatch, StructArray};
+use arrow_schema::SchemaRef;
+
+use crate::error::RejectCode;
+use crate::schema::TableSchema;
+use builders::Node;
+use cursor::Cursor;
+use fail::render_path;
+
+/// What to do with keys the schema does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownFields {
+    Reject,
+    Ignore,
+}
+
+/// Limits and policies of a codec.
+#[derive(Debug, Clone)]
+pub struct CodecOptions {
+    pub unknown_fields: UnknownFields,
+    /// Messages larger than this are rejected unread (Pub/Sub's own limit is 10 MB).
+    pub max_message_bytes: usize,
+    /// Maximum nesting of objects and arrays, counting the top-level object as 1.
+    pub max_depth: usize,
+}
+
+impl Default for CodecOptions {
+    fn default() -> Self {
+        CodecOptions { unknown_fields: UnknownFields::Reject, max_message_bytes: 10_000_000, max_depth: 500 }
+    }
+}
+
+/// One rejected row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// Position of the message in the input (for NDJSON: the 0-based line number).
+    pub index: usize,
+    pub code: RejectCode,
+    /// Where in the event, e.g. `items[2].qty`; empty for the whole message.
+    pub path: String,
+    pub message: String,
+}
+
+/// The result of decoding one batch.
+#[derive(Debug)]
+pub struct DecodeOutput {
+    /// The valid rows, in input order.
+    pub batch: RecordBatch,
+    pub rejects: Vec<Reject>,
+}
+
+/// Failures of a whole decode call (never caused by one bad row).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("the batch holds more than 2 GiB of string data in one column; decode it in smaller batches")]
+    BatchTooLarge,
+}
+
+/// Scratch state shared by the decoding functions for one call.
+pub(crate) struct Ctx {
+    pub ignore_unknown: bool,
+    pub max_depth: usize,
+    pub depth: usize,
+    pub scratch: Vec<u8>,
+    pub skip: Vec<u8>,
+    pub overflow: bool,
+}
+
+/// A compiled schema plus options; immutable, so one codec can serve many threads.
+#[derive(Debug, Clone)]
+pub struct Codec {
+    schema: TableSchema,
+    arrow_schema: SchemaRef,
+    options: CodecOptions,
+}
+
+impl Codec {
+    pub fn new(schema: TableSchema, options: CodecOptions) -> Codec {
+        let arrow_schema = Arc::new(schema.to_arrow());
+        Codec { schema, arrow_schema, options }
+    }
+
+    pub fn schema(&self) -> &TableSchema {
+        &self.schema
+    }
+
+    pub fn arrow_schema(&self) -> SchemaRef {
+        self.arrow_schema.clone()
+    }
+
+    pub fn options(&self) -> &CodecOptions {
+        &self.options
+    }
+
+    /// Decode a batch of messages, one JSON object each.
+    pub fn decode_messages<M: AsRef<[u8]>>(&self, messages: &[M]) -> Result<DecodeOutput, DecodeError> {
+        self.decode_iter(messages.len(), messages.iter().map(AsRef::as_ref).enumerate())
+    }
+
+    /// Decode newline-delimited JSON; blank lines are skipped, reject indexes are 0-based line numbers.
+    pub fn decode_ndjson(&self, buf: &[u8]) -> Result<DecodeOutput, DecodeError> {
+        let estimate = buf.len() / 256 + 1;
+        let lines = buf
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .map(|(i, l)| (i, l.strip_suffix(b"\r").unwrap_or(l)))
+            .filter(|(_, l)| !l.iter().all(|b| b.is_ascii_whitespace()));
+        self.decode_iter(estimate, lines)
+    }
+
+    fn decode_iter<'m>(
+        &self,
+        estimate: usize,
+        messages: impl Iterator<Item = (usize, &'m [u8])>,
+    ) -> Result<DecodeOutput, DecodeError> {
+        let mut root = Node::root(&self.schema.fields, estimate);
+        let mut ctx = Ctx {
+            ignore_unknown: self.options.unknown_fields == UnknownFields::Ignore,
+            max_depth: self.options.max_depth,
+            depth: 0,
+            scratch: Vec::with_capacity(256),
+            skip: Vec::new(),
+            overflow: false,
+        };
+        let mut rows = 0usize;
+        let mut rejects = Vec::new();
+        for (index, msg) in messages {
+            match self.decode_one(&mut root, msg, &mut ctx) {
+                Ok(()) => rows += 1,
+                Err(f) => {
+                    root.truncate(rows);
+                    if ctx.overflow {
+                        return Err(DecodeError::BatchTooLarge);
+                    }
+                    rejects.push(Reject { index, code: f.code, path: render_path(&f.rev_path), message: f.message });
+                }
+            }
+        }
+        let array = root.finish();
+        let st = array.as_any().downcast_ref::<StructArray>().expect("root is a struct").clone();
+        let (_, columns, _) = st.into_parts();
+        let batch = RecordBatch::try_new(self.arrow_schema.clone(), columns).expect("columns match the schema");
+        Ok(DecodeOutput { batch, rejects })
+    }
+
+    fn decode_one(&self, root: &mut Node, msg: &[u8], ctx: &mut Ctx) -> fail::Res<()> {
+        if msg.len() > self.options.max_message_bytes {
+            return fail::err(
+                RejectCode::MessageTooLarge,
+                format!("message of {} bytes exceeds max_message_bytes={}", msg.len(), self.options.max_message_bytes),
+            );
+        }
+        if simdutf8::basic::from_utf8(msg).is_err() {
+            let at = simdutf8::compat::from_utf8(msg).err().map_or(0, |e| e.valid_up_to());
+            return fail::err(RejectCode::InvalidUtf8, format!("invalid UTF-8 at byte {at}"));
+        }
+        let mut cur = Cursor::new(msg);
+        record::decode_row(root, &mut cur, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,297 @@
+//! Exact number conversions: INT64, FLOAT64, and NUMERIC/BIGNUMERIC straight from their decimal text
+//! (never through a float).
+
+use arrow_buffer::i256;
+
+use super::fail::{err, preview, Res};
+use crate::error::RejectCode;
+
+/// Parse `[+-]?[0-9]+` (`allow_plus` for strings) into an i64; a fraction or exponent is the caller's concern.
+#[inline]
+pub fn parse_i64(text: &[u8], allow_plus: bool) -> Res<i64> {
+    let (neg, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') if allow_plus => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return err(RejectCode::InvalidValue, format!("expected an INT64, got {}", preview(text)));
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = match v.checked_mul(10).and_then(|v| v.checked_add((d - b'0') as u64)) {
+            Some(v) => v,
+            None => return out_of_i64(text),
+        };
+    }
+    if neg {
+        if v > 1u64 << 63 {
+            return out_of_i64(text);
+        }
+        Ok((v as i64).wrapping_neg())
+    } else if v > i64::MAX as u64 {
+        out_of_i64(text)
+    } else {
+        Ok(v as i64)
+    }
+}
+
+#[cold]
+fn out_of_i64<T>(text: &[u8]) -> Res<T> {
+    err(RejectCode::OutOfRange, format!("{} is out of range for INT64", preview(text)))
+}
+
+/// Parse a JSON number literal or a numeric string into a finite f64.
+#[inline]
+pub fn parse_f64(text: &[u8]) -> Res<f64> {
+    // The JSON number grammar (and our string grammar check) is a subset of Rust's float grammar.
+    let s = std::str::from_utf8(text).unwrap_or("");
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => err(RejectCode::OutOfRange, format!("{} is out of range for FLOAT64", preview(text))),
+        Err(_) => err(RejectCode::InvalidValue, format!("expected a FLOAT64, got {}", preview(text))),
+    }
+}
+
+/// FLOAT64 from a JSON string: "NaN", "Infinity", "-Infinity", or a decimal number.
+pub fn parse_f64_string(text: &[u8]) -> Res<f64> {
+    match text {
+        b"NaN" => Ok(f64::NAN),
+        b"Infinity" => Ok(f64::INFINITY),
+        b"-Infinity" => Ok(f64::NEG_INFINITY),
+        _ if is_decimal_text(text) => parse_f64(text),
+        _ => err(RejectCode::InvalidValue, format!("expected a FLOAT64, got string {}", preview(text))),
+    }
+}
+
+fn is_decimal_text(text: &[u8]) -> bool {
+    split_decimal(text, true).is_some()
+}
+
+/// A decimal's limits: digits after the point, and digits before it.
+#[derive(Clone, Copy)]
+pub struct DecimalSpec {
+    pub name: &'static str,
+    pub scale: u32,
+    pub max_int_digits: u32,
+}
+
+pub const NUMERIC: DecimalSpec = DecimalSpec { name: "NUMERIC", scale: 9, max_int_digits: 29 };
+pub const BIGNUMERIC: DecimalSpec = DecimalSpec { name: "BIGNUMERIC", scale: 38, max_int_digits: 38 };
+
+struct DecimalParts<'a> {
+    neg: bool,
+    int: &'a [u8],
+    frac: &'a [u8],
+    exp: i64,
+}
+
+/// Split `[+-]?(d+(.d*)?|.d+)([eE][+-]?d+)?` into its parts.
+fn split_decimal(text: &[u8], allow_plus: bool) -> Option<DecimalParts<'_>> {
+    let mut i = 0;
+    let neg = match text.first() {
+        Some(b'-') => {
+            i = 1;
+            true
+        }
+        Some(b'+') if allow_plus => {
+            i = 1;
+            false
+        }
+        _ => false,
+    };
+    let int_start = i;
+    while i < text.len() && text[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int = &text[int_start..i];
+    let mut frac: &[u8] = &[];
+    if text.get(i) == Some(&b'.') {
+        i += 1;
+        let fs = i;
+        while i < text.len() && text[i].is_ascii_digit() {
+            i += 1;
+        }
+        frac = &text[fs..i];
+    }
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut exp: i64 = 0;
+    if matches!(text.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let eneg = match text.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let es = i;
+        while i < text.len() && text[i].is_ascii_digit() {
+            exp = (exp * 10 + (text[i] - b'0') as i64).min(1_000_000);
+            i += 1;
+        }
+        if i == es {
+            return None;
+        }
+        if eneg {
+            exp = -exp;
+        }
+    }
+    (i == text.len()).then_some(DecimalParts { neg, int, frac, exp })
+}
+
+/// The exact unscaled digits of a decimal at `spec.scale`, or why it does not fit.
+/// Returns (negative, significant digits, number of zeros to append).
+fn unscaled_digits(text: &[u8], spec: DecimalSpec, is_string: bool) -> Res<(bool, Vec<u8>, usize)> {
+    let Some(p) = split_decimal(text, is_string) else {
+        return err(RejectCode::InvalidValue, format!("expected a {}, got {}", spec.name, preview(text)));
+    };
+    let mut digits: Vec<u8> = p.int.iter().chain(p.frac.iter()).map(|d| d - b'0').collect();
+    // Position of the decimal point within `digits`.
+    let mut point = p.int.len() as i64 + p.exp;
+    let lead = digits.iter().take_while(|&&d| d == 0).count();
+    digits.drain(..lead);
+    point -= lead as i64;
+    while digits.last() == Some(&0) && (digits.len() as i64) > point {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        return Ok((false, digits, 0));
+    }
+    let int_digits = point.max(0);
+    let frac_digits = digits.len() as i64 - point;
+    if int_digits > spec.max_int_digits as i64 {
+        return err(
+            RejectCode::OutOfRange,
+            format!("{} has more than {} integer digits for {}", preview(text), spec.max_int_digits, spec.name),
+        );
+    }
+    if frac_digits > spec.scale as i64 {
+        return err(
+            RejectCode::OutOfRange,
+            format!(
+                "{} has more than {} fractional digits for {} (values are never rounded)",
+                preview(text),
+                spec.scale,
+                spec.name
+            ),
+        );
+    }
+    let zeros = (spec.scale as i64 - frac_digits) as usize;
+    Ok((p.neg, digits, zeros))
+}
+
+/// NUMERIC (decimal128(38, 9)) from a JSON number literal or string.
+#[inline]
+pub fn parse_decimal128(text: &[u8], is_string: bool) -> Res<i128> {
+    if let Some(v) = decimal128_fast(text, is_string) {
+        return Ok(v);
+    }
+    let (neg, digits, zeros) = unscaled_digits(text, NUMERIC, is_string)?;
+    let mut v: i128 = 0;
+    for d in digits {
+        v = v * 10 + d as i128;
+    }
+    for _ in 0..zeros {
+        v *= 10;
+    }
+    Ok(if neg { -v } else { v })
+}
+
+/// The common case without an exponent and within limits, with no allocation; `None` defers to the exact
+/// general path (which also produces the error).
+#[inline]
+fn decimal128_fast(text: &[u8], is_string: bool) -> Option<i128> {
+    let p = split_decimal(text, is_string)?;
+    if p.exp != 0 {
+        return None;
+    }
+    let int = &p.int[p.int.iter().take_while(|&&d| d == b'0').count()..];
+    let frac = &p.frac[..p.frac.len() - p.frac.iter().rev().take_while(|&&d| d == b'0').count()];
+    if int.len() > NUMERIC.max_int_digits as usize || frac.len() > NUMERIC.scale as usize {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for &d in int.iter().chain(frac) {
+        v = v * 10 + (d - b'0') as i128;
+    }
+    v *= POW10[NUMERIC.scale as usize - frac.len()];
+    Some(if p.neg { -v } else { v })
+}
+
+const POW10: [i128; 10] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+
+/// BIGNUMERIC (decimal256(76, 38)) from a JSON number literal or string.
+pub fn parse_decimal256(text: &[u8], is_string: bool) -> Res<i256> {
+    let (neg, mut digits, zeros) = unscaled_digits(text, BIGNUMERIC, is_string)?;
+    digits.extend(std::iter::repeat_n(0u8, zeros));
+    let mut v = i256::ZERO;
+    for chunk in digits.chunks(18) {
+        let mut c: i128 = 0;
+        for &d in chunk {
+            c = c * 10 + d as i128;
+        }
+        let scale = i256::from_i128(10i128.pow(chunk.len() as u32));
+        v = v.wrapping_mul(scale).wrapping_add(i256::from_i128(c));
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int64_bounds() {
+        assert_eq!(parse_i64(b"-9223372036854775808", false).unwrap(), i64::MIN);
+        assert_eq!(parse_i64(b"9223372036854775807", false).unwrap(), i64::MAX);
+        assert_eq!(parse_i64(b"9223372036854775808", false).unwrap_err().code, RejectCode::OutOfRange);
+        assert_eq!(parse_i64(b"+5", true).unwrap(), 5);
+        assert_eq!(parse_i64(b"+5", false).unwrap_err().code, RejectCode::InvalidValue);
+        assert_eq!(parse_i64(b"1.0", true).unwrap_err().code, RejectCode::InvalidValue);
+        assert_eq!(parse_i64(b"", true).unwrap_err().code, RejectCode::InvalidValue);
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(parse_f64(b"1.5e2").unwrap(), 150.0);
+        assert_eq!(parse_f64(b"1e400").unwrap_err().code, RejectCode::OutOfRange);
+        assert!(parse_f64_string(b"NaN").unwrap().is_nan());
+        assert_eq!(parse_f64_string(b"-Infinity").unwrap(), f64::NEG_INFINITY);
+        assert_eq!(parse_f64_string(b"2.5").unwrap(), 2.5);
+        assert_eq!(parse_f64_string(b"inf").unwrap_err().code, RejectCode::InvalidValue);
+    }
+
+    #[test]
+    fn numeric_exact() {
+        assert_eq!(parse_decimal128(b"91.11", false).unwrap(), 91_110_000_000);
+        assert_eq!(parse_decimal128(b"-0.000000001", false).unwrap(), -1);
+        assert_eq!(parse_decimal128(b"1.5e3", false).unwrap(), 1_500_000_000_000);
+        assert_eq!(parse_decimal128(b"1.0000000000", false).unwrap(), 1_000_000_000);
+        assert_eq!(parse_decimal128(b"0.0000000001", false).unwrap_err().code, RejectCode::OutOfRange);
+        let max = b"99999999999999999999999999999.999999999";
+        assert_eq!(parse_decimal128(max, true).unwrap(), 10i128.pow(38) - 1);
+        assert_eq!(parse_decimal128(b"100000000000000000000000000000", true).unwrap_err().code, RejectCode::OutOfRange);
+        assert_eq!(parse_decimal128(b"+.5", true).unwrap(), 500_000_000);
+        assert_eq!(parse_decimal128(b"abc", true).unwrap_err().code, RejectCode::InvalidValue);
+        assert_eq!(parse_decimal128(b"0e99999999", false).unwrap(), 0);
+    }
+
+    #[test]
+    fn bignumeric_exact() {
+        let v = parse_decimal256(b"1.00000000000000000000000000000000000001", true).unwrap();
+        assert_eq!(v, i256::from_i128(10i128.pow(38) + 1));
+        let big = parse_decimal256(b"-12345678901234567890123456789012345678", true).unwrap();
+        assert!(big < i256::ZERO);
+        assert_eq!(
+            parse_decimal256(b"123456789012345678901234567890123456789", true).unwrap_err().code,
+            RejectCode::OutOfRange
+        );
+    }
+}

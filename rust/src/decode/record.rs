@@ -1,0 +1,362 @@
+//! The schema-driven decoder: one JSON object straight into the column builders, no intermediate tree.
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+
+use super::builders::{Col, Lookup, Node};
+use super::cursor::Cursor;
+use super::fail::{at_index, at_key, err, fail, preview, Res};
+use super::json_value::{copy_value, enter, kind_name, skip_value};
+use super::numbers::{parse_decimal128, parse_decimal256, parse_f64, parse_f64_string, parse_i64};
+use super::temporal::{parse_date, parse_datetime, parse_time, parse_timestamp};
+use super::Ctx;
+use crate::error::RejectCode;
+use crate::schema::{FieldMode, FieldType};
+
+/// Standard base64 with or without padding, as BigQuery accepts BYTES in JSON.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Decode one message into `root` (a RECORD node for the whole row).
+pub fn decode_row(root: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
+    ctx.depth = 0;
+    match cur.peek() {
+        Some(b'{') => {}
+        None => return err(RejectCode::InvalidJson, "invalid JSON: empty message"),
+        Some(_) => {
+            skip_value(cur, ctx)?;
+            cur.finish()?;
+            return err(RejectCode::NotAnObject, "the message is valid JSON but not an object");
+        }
+    }
+    decode_object(root, cur, ctx)?;
+    cur.finish()
+}
+
+/// Find a field by key: try the field after the last one matched (keys usually come in schema order).
+#[inline(always)]
+fn find(children: &[Node], lookup: &Lookup, key: &[u8], hint: usize) -> Option<usize> {
+    if let Some(c) = children.get(hint) {
+        if &*c.name == key {
+            return Some(hint);
+        }
+    }
+    match lookup {
+        Lookup::Linear => children.iter().position(|c| &*c.name == key),
+        Lookup::Map(m) => m.get(key).copied(),
+    }
+}
+
+/// Decode an object (cursor on '{') into a RECORD node's children.
+fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
+    enter(ctx)?;
+    cur.pos += 1;
+    let Col::Struct { children, len, seen, lookup } = &mut node.col else {
+        unreachable!("decode_object on a non-RECORD node")
+    };
+    seen.fill(false);
+    let mut hint = 0;
+    let mut unknown: Vec<Box<[u8]>> = Vec::new();
+    if cur.peek() == Some(b'}') {
+        cur.pos += 1;
+    } else {
+        loop {
+            if cur.peek() != Some(b'"') {
+                return cur.syntax("a string key");
+            }
+            let buf = cur.buf;
+            let s = cur.string(&mut ctx.scratch)?;
+            let idx = {
+                let key = match s {
+                    super::cursor::Str::Raw(a, b) => &buf[a..b],
+                    super::cursor::Str::Scratch => &ctx.scratch[..],
+                };
+                match find(children, lookup, key, hint) {
+                    Some(i) if seen[i] => {
+                        return Err(at_key(fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))), key));
+                    }
+                    Some(i) => Some(i),
+                    None if ctx.ignore_unknown => {
+                        if unknown.iter().any(|k| &**k == key) {
+                            return Err(at_key(
+                                fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))),
+                                key,
+                            ));
+                        }
+                        unknown.push(key.into());
+                        None
+                    }
+                    None => {
+                        return Err(at_key(
+                            fail(RejectCode::UnknownField, format!("field {} is not in the schema", preview(key))),
+                            key,
+                        ));
+                    }
+                }
+            };
+            cur.expect(b':', "':'")?;
+            match idx {
+                Some(i) => {
+                    seen[i] = true;
+                    hint = i + 1;
+                    let child = &mut children[i];
+                    if let Err(e) = decode_slot(child, cur, ctx) {
+                        return Err(at_key(e, &child.name));
+                    }
+                }
+                None => {
+                    let key = unknown.last().expect("just pushed").clone();
+                    skip_value(cur, ctx).map_err(|e| at_key(e, &key))?;
+                }
+            }
+            match cur.peek() {
+                Some(b',') => cur.pos += 1,
+                Some(b'}') => {
+                    cur.pos += 1;
+                    break;
+                }
+                _ => return cur.syntax("',' or '}'"),
+            }
+        }
+    }
+    for (child, &was_seen) in children.iter_mut().zip(seen.iter()) {
+        if !was_seen {
+            if child.mode == FieldMode::Required {
+                return Err(at_key(fail(RejectCode::MissingRequired, "required field is missing"), &child.name));
+            }
+            child.push_empty();
+        }
+    }
+    *len += 1;
+    ctx.depth -= 1;
+    Ok(())
+}
+
+/// Decode the value of one field: null handling by mode, then the value itself.
+#[inline]
+fn decode_slot(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
+    if node.mode == FieldMode::Repeated {
+        return decode_list(node, cur, ctx);
+    }
+    if cur.peek() == Some(b'n') {
+        cur.literal(b"null")?;
+        if node.validity.is_none() {
+            return err(RejectCode::MissingRequired, "required field is null");
+        }
+        node.push_empty();
+        return Ok(());
+    }
+    decode_value(node, cur, ctx)?;
+    node.mark_valid();
+    Ok(())
+}
+
+/// A REPEATED field: an array of non-null values; null or missing is an empty list.
+fn decode_list(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
+    let Col::List { offsets, item } = &mut node.col else { unreachable!("REPEATED node without a list") };
+    match cur.peek() {
+        Some(b'n') => {
+            cur.literal(b"null")?;
+            offsets.push(*offsets.last().expect("offsets start with 0"));
+            return Ok(());
+        }
+        Some(b'[') => {}
+        Some(b) => return mismatch(cur, b, "an array (REPEATED)"),
+        None => return cur.syntax("a JSON value"),
+    }
+    enter(ctx)?;
+    cur.pos += 1;
+    if cur.peek() == Some(b']') {
+        cur.pos += 1;
+    } else {
+        let mut i = 0;
+        loop {
+            if cur.peek() == Some(b'n') {
+                cur.literal(b"null")?;
+                return Err(at_index(fail(RejectCode::NullElement, "null element in a REPEATED field"), i));
+            }
+            decode_value(item, cur, ctx).map_err(|e| at_index(e, i))?;
+            i += 1;
+            match cur.peek() {
+                Some(b',') => cur.pos += 1,
+                Some(b']') => {
+                    cur.pos += 1;
+                    break;
+                }
+                _ => return cur.syntax("',' or ']'"),
+            }
+        }
+    }
+    offsets.push(item.len() as i32);
+    ctx.depth -= 1;
+    Ok(())
+}
+
+/// A type mismatch (or invalid JSON, when `b` starts no JSON value at all).
+#[cold]
+#[inline(never)]
+fn mismatch<T>(cur: &Cursor<'_>, b: u8, expected: &str) -> Res<T> {
+    match b {
+        b'{' | b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9' => {
+            err(RejectCode::TypeMismatch, format!("expected {expected}, got {}", kind_name(b)))
+        }
+        _ => cur.syntax("a JSON value"),
+    }
+}
+
+/// Read a string value's content (cursor on the opening quote) and convert it.
+#[inline(always)]
+fn with_string<T>(cur: &mut Cursor<'_>, ctx: &mut Ctx, f: impl FnOnce(&[u8]) -> Res<T>) -> Res<T> {
+    let s = cur.string(&mut ctx.scratch)?;
+    f(cur.str_bytes(s, &ctx.scratch))
+}
+
+#[inline(always)]
+fn push_i64(node: &mut Node, v: i64) {
+    if let Col::I64(vs) = &mut node.col {
+        vs.push(v);
+    }
+}
+
+/// Check the batch's string data still fits i32 offsets.
+#[inline(always)]
+fn offset(data: &[u8], ctx: &mut Ctx) -> Res<i32> {
+    match i32::try_from(data.len()) {
+        Ok(o) => Ok(o),
+        Err(_) => {
+            ctx.overflow = true;
+            err(RejectCode::OutOfRange, "batch holds more than 2 GiB of string data")
+        }
+    }
+}
+
+/// Decode a non-null value of the node's type.
+fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
+    let Some(b) = cur.peek() else { return cur.syntax("a JSON value") };
+    match node.ty {
+        FieldType::String | FieldType::Geography => {
+            if b != b'"' {
+                return mismatch(cur, b, if node.ty == FieldType::String { "STRING" } else { "GEOGRAPHY (WKT string)" });
+            }
+            let Col::Bytes { offsets, data } = &mut node.col else { unreachable!() };
+            cur.string_into(data)?;
+            offsets.push(offset(data, ctx)?);
+        }
+        FieldType::Json => {
+            let Col::Bytes { offsets, data } = &mut node.col else { unreachable!() };
+            copy_value(cur, data, ctx)?;
+            offsets.push(offset(data, ctx)?);
+        }
+        FieldType::Bytes => {
+            if b != b'"' {
+                return mismatch(cur, b, "BYTES (base64 string)");
+            }
+            let Col::Bytes { offsets, data } = &mut node.col else { unreachable!() };
+            let s = cur.string(&mut ctx.scratch)?;
+            let text = cur.str_bytes(s, &ctx.scratch);
+            if BASE64.decode_vec(text, data).is_err() {
+                return err(RejectCode::InvalidValue, format!("invalid base64 for BYTES: {}", preview(text)));
+            }
+            offsets.push(offset(data, ctx)?);
+        }
+        FieldType::Int64 => {
+            let v = match b {
+                b'"' => with_string(cur, ctx, |t| parse_i64(t, true))?,
+                b'-' | b'0'..=b'9' => {
+                    let n = cur.number()?;
+                    let text = &cur.buf[n.start..n.end];
+                    if !n.integral {
+                        return err(
+                            RejectCode::InvalidValue,
+                            format!("expected an INT64, got {} (no fraction or exponent allowed)", preview(text)),
+                        );
+                    }
+                    parse_i64(text, false)?
+                }
+                _ => return mismatch(cur, b, "INT64"),
+            };
+            push_i64(node, v);
+        }
+        FieldType::Float64 => {
+            let v = match b {
+                b'"' => with_string(cur, ctx, parse_f64_string)?,
+                b'-' | b'0'..=b'9' => {
+                    let n = cur.number()?;
+                    parse_f64(&cur.buf[n.start..n.end])?
+                }
+                _ => return mismatch(cur, b, "FLOAT64"),
+            };
+            let Col::F64(vs) = &mut node.col else { unreachable!() };
+            vs.push(v);
+        }
+        FieldType::Numeric => {
+            let v = match b {
+                b'"' => with_string(cur, ctx, |t| parse_decimal128(t, true))?,
+                b'-' | b'0'..=b'9' => {
+                    let n = cur.number()?;
+                    parse_decimal128(&cur.buf[n.start..n.end], false)?
+                }
+                _ => return mismatch(cur, b, "NUMERIC"),
+            };
+            let Col::I128(vs) = &mut node.col else { unreachable!() };
+            vs.push(v);
+        }
+        FieldType::BigNumeric => {
+            let v = match b {
+                b'"' => with_string(cur, ctx, |t| parse_decimal256(t, true))?,
+                b'-' | b'0'..=b'9' => {
+                    let n = cur.number()?;
+                    parse_decimal256(&cur.buf[n.start..n.end], false)?
+                }
+                _ => return mismatch(cur, b, "BIGNUMERIC"),
+            };
+            let Col::I256(vs) = &mut node.col else { unreachable!() };
+            vs.push(v);
+        }
+        FieldType::Bool => {
+            let v = match b {
+                b't' => {
+                    cur.literal(b"true")?;
+                    true
+                }
+                b'f' => {
+                    cur.literal(b"false")?;
+                    false
+                }
+                _ => return mismatch(cur, b, "BOOL"),
+            };
+            let Col::Bool(vs) = &mut node.col else { unreachable!() };
+            vs.append(v);
+        }
+        FieldType::Timestamp | FieldType::DateTime | FieldType::Time => {
+            if b != b'"' {
+                return mismatch(cur, b, node.ty.name());
+            }
+            let parse = match node.ty {
+                FieldType::Timestamp => parse_timestamp,
+                FieldType::DateTime => parse_datetime,
+                _ => parse_time,
+            };
+            let v = with_string(cur, ctx, parse)?;
+            push_i64(node, v);
+        }
+        FieldType::Date => {
+            if b != b'"' {
+                return mismatch(cur, b, "DATE");
+            }
+            let v = with_string(cur, ctx, parse_date)?;
+            let Col::I32(vs) = &mut node.col else { unreachable!() };
+            vs.push(v);
+        }
+        FieldType::Record => {
+            if b != b'{' {
+                return mismatch(cur, b, "an object (RECORD)");
+            }
+            decode_object(node, cur, ctx)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! End-to-end tests of the codec on small batches.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::Array;
+
+use super::*;
+
+fn codec(schema: &str, unknown: UnknownFields) -> Codec {
+    let schema = TableSchema::from_bigquery_json(schema).unwrap();
+    Codec::new(schema, CodecOptions { unknown_fields: unknown, ..CodecOptions::default() })
+}
+
+const RECEIPT: &str = r#"[
+  {"name":"id","type":"STRING","mode":"REQUIRED"},
+  {"name":"ts","type":"TIMESTAMP"},
+  {"name":"n","type":"INT64"},
+  {"name":"total","type":"NUMERIC"},
+  {"name":"items","type":"RECORD","mode":"REPEATED","fields":[
+     {"name":"sku","type":"STRING","mode":"REQUIRED"},{"name":"qty","type":"INT64","mode":"REQUIRED"}]},
+  {"name":"meta","type":"JSON"}
+]"#;
+
+fn rejects(out: &DecodeOutput) -> Vec<(usize, &'static str, &str)> {
+    out.rejects.iter().map(|r| (r.index, r.code.slug(), r.path.as_str())).collect()
+}
+
+#[test]
+fn decodes_valid_rows_and_keeps_order() {
+    let c = codec(RECEIPT, UnknownFields::Reject);
+    let msgs = [
+        r#"{"id":"a","ts":"1970-01-01T00:00:01Z","n":"7","total":1.25,"items":[{"sku":"x","qty":2}],"meta":{"k": [1, true]}}"#,
+        r#"{"id":"b"}"#,
+    ];
+    let out = c.decode_messages(&msgs).unwrap();
+    assert!(out.rejects.is_empty(), "{:?}", out.rejects);
+    let b = &out.batch;
+    assert_eq!(b.num_rows(), 2);
+    assert_eq!(b.column(0).as_string::<i32>().value(1), "b");
+    assert_eq!(b.column(1).as_primitive::<TimestampMicrosecondType>().value(0), 1_000_000);
+    assert!(b.column(1).is_null(1));
+    assert_eq!(b.column(2).as_primitive::<Int64Type>().value(0), 7);
+    assert_eq!(b.column(3).as_primitive::<Decimal128Type>().value(0), 1_250_000_000);
+    let items = b.column(4).as_list::<i32>();
+    assert_eq!(items.value_length(0), 1);
+    assert_eq!(items.value_length(1), 0);
+    assert_eq!(b.column(5).as_string::<i32>().value(0), r#"{"k":[1,true]}"#);
+}
+
+#[test]
+fn bad_rows_leave_no_trace() {
+    let c = codec(RECEIPT, UnknownFields::Reject);
+    let msgs = [
+        r#"{"id":"a","items":[{"sku":"x","qty":1},{"sku":"y","qty":"z"}]}"#,
+        r#"{"id":"b","items":[{"sku":"ok","qty":3}]}"#,
+        r#"{"id":"c","extra":1}"#,
+        r#"{"id":"d","id":"e"}"#,
+        r#"[1]"#,
+        r#"{"id":"f""#,
+        r#"{"n":1}"#,
+        r#"{"id":"g","items":[null]}"#,
+    ];
+    let out = c.decode_messages(&msgs).unwrap();
+    assert_eq!(
+        rejects(&out),
+        vec![
+            (0, "invalid_value", "items[1].qty"),
+            (2, "unknown_field", "extra"),
+            (3, "duplicate_key", "id"),
+            (4, "not_an_object", ""),
+            (5, "invalid_json", ""),
+            (6, "missing_required", "id"),
+            (7, "null_element", "items[0]"),
+        ]
+    );
+    let b = &out.batch;
+    assert_eq!(b.num_rows(), 1);
+    assert_eq!(b.column(0).as_string::<i32>().value(0), "b");
+    let items = b.column(4).as_list::<i32>();
+    let first = items.value(0);
+    let sku = first.as_struct().column(0).as_string::<i32>();
+    assert_eq!(sku.value(0), "ok");
+    assert_eq!(items.values().len(), 1);
+}
+
+#[test]
+fn ignore_unknown_fields_still_validates_them() {
+    let c = codec(RECEIPT, UnknownFields::Ignore);
+    let msgs = [r#"{"id":"a","x":{"y":[1,2]}}"#, r#"{"id":"b","x":[1,}"#, r#"{"id":"c","x":1,"x":2}"#];
+    let out = c.decode_messages(&msgs).unwrap();
+    assert_eq!(out.batch.num_rows(), 1);
+    assert_eq!(rejects(&out), vec![(1, "invalid_json", "x[1]"), (2, "duplicate_key", "x")]);
+}
+
+#[test]
+fn ndjson_skips_blank_lines_and_reports_line_numbers() {
+    let c = codec(RECEIPT, UnknownFields::Reject);
+    let out = c.decode_ndjson(b"{\"id\":\"a\"}\r\n\n{\"id\":1}\n{\"id\":\"c\"}").unwrap();
+    assert_eq!(out.batch.num_rows(), 2);
+    assert_eq!(rejects(&out), vec![(2, "type_mismatch", "id")]);
+}
+
+#[test]
+fn limits() {
+    let schema = TableSchema::from_bigquery_json(r#"[{"name":"j","type":"JSON"}]"#).unwrap();
+    let c = Codec::new(
+        schema,
+        CodecOptions { max_message_bytes: 30, max_depth: 3, unknown_fields: UnknownFields::Reject },
+    );
+    let deep = r#"{"j":[[[1]]]}"#;
+    let ok = r#"{"j":[[1]]}"#;
+    let big = format!(r#"{{"j":"{}"}}"#, "x".repeat(40));
+    let bad_utf8: &[u8] = b"{\"j\":\"\xff\"}";
+    let msgs: Vec<&[u8]> = vec![deep.as_bytes(), ok.as_bytes(), big.as_bytes(), bad_utf8];
+    let out = c.decode_messages(&msgs).unwrap();
+    assert_eq!(out.batch.num_rows(), 1);
+    assert_eq!(
+        rejects(&out),
+        vec![(0, "too_deep", "j[0][0]"), (2, "message_too_large", ""), (3, "invalid_utf8", "")]
+    );
+}
+
+#[test]
+fn deep_nesting_never_overflows_the_stack() {
+    let schema = TableSchema::from_bigquery_json(r#"[{"name":"j","type":"JSON"}]"#).unwrap();
+    let c = Codec::new(schema, CodecOptions::default());
+    let deep = format!(r#"{{"j":{}}}"#, "[".repeat(100_000));
+    let out = c.decode_messages(&[deep]).unwrap();
+    assert_eq!(out.rejects[0].code, RejectCode::TooDeep);
+}

@@ -1,0 +1,106 @@
+//! Error types: schema errors (a bad schema, raised once) and reject codes (a bad row, reported per row).
+
+use thiserror::Error;
+
+/// A schema that cannot be compiled; raised at start-up, never per row.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SchemaError {
+    #[error("invalid schema JSON: {0}")]
+    Json(String),
+    #[error("field {path:?}: unknown type {ty:?}")]
+    UnknownType { path: String, ty: String },
+    #[error("field {path:?}: unknown mode {mode:?} (expected NULLABLE, REQUIRED or REPEATED)")]
+    UnknownMode { path: String, mode: String },
+    #[error("field {path:?}: invalid name (letters, digits and underscores, starting with a letter or underscore, at most 300 characters)")]
+    InvalidName { path: String },
+    #[error("field {path:?}: duplicate field name (BigQuery names are case-insensitive)")]
+    DuplicateName { path: String },
+    #[error("field {path:?}: RECORD needs at least one sub-field")]
+    EmptyRecord { path: String },
+    #[error("field {path:?}: only RECORD fields may have sub-fields")]
+    UnexpectedSubfields { path: String },
+    #[error("field {path:?}: RECORD nesting deeper than BigQuery's 15 levels")]
+    TooDeep { path: String },
+    #[error("schema has no fields")]
+    Empty,
+    #[error("unsupported Arrow type for field {path:?}: {ty}")]
+    UnsupportedArrowType { path: String, ty: String },
+}
+
+/// Why a row was rejected. The slug is stable: dead-letter consumers and alerts key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectCode {
+    /// The message is not well-formed JSON (syntax error, bad escape, trailing data).
+    InvalidJson,
+    /// The message bytes are not valid UTF-8.
+    InvalidUtf8,
+    /// The top-level JSON value is not an object.
+    NotAnObject,
+    /// The same key appears twice in one object.
+    DuplicateKey,
+    /// A key that the schema does not declare (with `unknown_fields="reject"`).
+    UnknownField,
+    /// A REQUIRED field is missing or null.
+    MissingRequired,
+    /// A REPEATED field holds a null element.
+    NullElement,
+    /// The JSON value has the wrong type for the field (e.g. a string for a BOOL).
+    TypeMismatch,
+    /// The value has the right JSON type but its text is not valid for the field (e.g. a malformed timestamp).
+    InvalidValue,
+    /// The value is valid but outside the field type's range or precision.
+    OutOfRange,
+    /// The message is larger than `max_message_bytes`.
+    MessageTooLarge,
+    /// The JSON nests deeper than `max_depth`.
+    TooDeep,
+}
+
+impl RejectCode {
+    /// The stable slug for this code.
+    pub fn slug(self) -> &'static str {
+        match self {
+            RejectCode::InvalidJson => "invalid_json",
+            RejectCode::InvalidUtf8 => "invalid_utf8",
+            RejectCode::NotAnObject => "not_an_object",
+            RejectCode::DuplicateKey => "duplicate_key",
+            RejectCode::UnknownField => "unknown_field",
+            RejectCode::MissingRequired => "missing_required",
+            RejectCode::NullElement => "null_element",
+            RejectCode::TypeMismatch => "type_mismatch",
+            RejectCode::InvalidValue => "invalid_value",
+            RejectCode::OutOfRange => "out_of_range",
+            RejectCode::MessageTooLarge => "message_too_large",
+            RejectCode::TooDeep => "too_deep",
+        }
+    }
+
+    /// Every code, for documentation and tests.
+    pub const ALL: [RejectCode; 12] = [
+        RejectCode::InvalidJson,
+        RejectCode::InvalidUtf8,
+        RejectCode::NotAnObject,
+        RejectCode::DuplicateKey,
+        RejectCode::UnknownField,
+        RejectCode::MissingRequired,
+        RejectCode::NullElement,
+        RejectCode::TypeMismatch,
+        RejectCode::InvalidValue,
+        RejectCode::OutOfRange,
+        RejectCode::MessageTooLarge,
+        RejectCode::TooDeep,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_unique() {
+        let mut slugs: Vec<_> = RejectCode::ALL.iter().map(|c| c.slug()).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), RejectCode::ALL.len());
+    }
+}

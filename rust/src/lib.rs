@@ -1,0 +1,16 @@
+//! streamlake_fast: the hot path of a streaming ingestion engine.
+//!
+//! A BigQuery table schema is compiled once into a [`decode::Codec`], which turns a whole batch of
+//! JSON events into one Arrow `RecordBatch` plus a list of rejects (row, path, code, message).
+//! The core is free of PyO3; the Python glue lives in [`python`] behind the `python` feature.
+
+pub mod decode;
+pub mod error;
+pub mod schema;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use decode::{Codec, CodecOptions, DecodeOutput, Reject, UnknownFields};
+pub use error::{RejectCode, SchemaError};
+pub use schema::{FieldDef, FieldMode, FieldType, TableSchema};

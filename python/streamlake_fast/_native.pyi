@@ -1,0 +1,33 @@
+"""Private native module; use the public API in :mod:`streamlake_fast`."""
+
+from collections.abc import Iterable
+from typing import Any
+
+REJECT_CODES: list[str]
+DEBUG_BUILD: bool
+
+class Schema:
+    @staticmethod
+    def from_json(text: str) -> Schema: ...
+    def to_json(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
+    def __arrow_c_schema__(self) -> object: ...
+
+class ArrowBatch:
+    @property
+    def num_rows(self) -> int: ...
+    def __arrow_c_schema__(self) -> object: ...
+    def __arrow_c_array__(self, requested_schema: Any = None) -> tuple[object, object]: ...
+
+class Codec:
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        unknown_fields: str = "reject",
+        max_message_bytes: int = 10_000_000,
+        max_depth: int = 500,
+    ) -> None: ...
+    def decode_messages(self, messages: Iterable[bytes]) -> tuple[ArrowBatch, list[tuple[int, str, str, str]]]: ...
+    def decode_ndjson(self, data: bytes) -> tuple[ArrowBatch, list[tuple[int, str, str, str]]]: ...

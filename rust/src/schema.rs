@@ -182,20 +182,30 @@ fn convert_fields(raw: &[RawField], prefix: &str, depth: usize) -> Result<Vec<Fi
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(raw.len());
     for f in raw {
-        let path = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}.{}", f.name) };
+        let path = if prefix.is_empty() {
+            f.name.clone()
+        } else {
+            format!("{prefix}.{}", f.name)
+        };
         if !valid_name(&f.name) {
             return Err(SchemaError::InvalidName { path });
         }
         if !seen.insert(f.name.to_lowercase()) {
             return Err(SchemaError::DuplicateName { path });
         }
-        let ty = FieldType::parse(&f.ty).ok_or_else(|| SchemaError::UnknownType { path: path.clone(), ty: f.ty.clone() })?;
+        let ty = FieldType::parse(&f.ty).ok_or_else(|| SchemaError::UnknownType {
+            path: path.clone(),
+            ty: f.ty.clone(),
+        })?;
         let mode = match &f.mode {
             None => FieldMode::Nullable,
-            Some(m) => FieldMode::parse(m).ok_or_else(|| SchemaError::UnknownMode { path: path.clone(), mode: m.clone() })?,
+            Some(m) => FieldMode::parse(m).ok_or_else(|| SchemaError::UnknownMode {
+                path: path.clone(),
+                mode: m.clone(),
+            })?,
         };
         let fields = if ty == FieldType::Record {
-            if depth >= MAX_RECORD_DEPTH {
+            if depth > MAX_RECORD_DEPTH {
                 return Err(SchemaError::TooDeep { path });
             }
             if f.fields.is_empty() {
@@ -207,7 +217,13 @@ fn convert_fields(raw: &[RawField], prefix: &str, depth: usize) -> Result<Vec<Fi
         } else {
             Vec::new()
         };
-        out.push(FieldDef { name: f.name.clone(), ty, mode, fields, description: f.description.clone() });
+        out.push(FieldDef {
+            name: f.name.clone(),
+            ty,
+            mode,
+            fields,
+            description: f.description.clone(),
+        });
     }
     Ok(out)
 }
@@ -223,7 +239,11 @@ fn to_raw(f: &FieldDef) -> RawField {
 }
 
 fn to_raw_bare(f: &FieldDef) -> RawField {
-    RawField { description: None, fields: f.fields.iter().map(to_raw_bare).collect(), ..to_raw(f) }
+    RawField {
+        description: None,
+        fields: f.fields.iter().map(to_raw_bare).collect(),
+        ..to_raw(f)
+    }
 }
 
 /// The Arrow type of a field's values (without the list wrapper of REPEATED).
@@ -251,14 +271,17 @@ pub fn arrow_field(f: &FieldDef) -> Field {
     let field = match f.mode {
         FieldMode::Nullable => Field::new(&f.name, value, true),
         FieldMode::Required => Field::new(&f.name, value, false),
-        FieldMode::Repeated => {
-            Field::new(&f.name, DataType::List(Arc::new(Field::new("item", value, false))), false)
-        }
+        FieldMode::Repeated => Field::new(
+            &f.name,
+            DataType::List(Arc::new(Field::new("item", value, false))),
+            false,
+        ),
     };
     match f.ty {
-        FieldType::Json | FieldType::Geography => field.with_metadata(
-            std::collections::HashMap::from([(BIGQUERY_TYPE_KEY.to_string(), f.ty.name().to_string())]),
-        ),
+        FieldType::Json | FieldType::Geography => field.with_metadata(std::collections::HashMap::from([(
+            BIGQUERY_TYPE_KEY.to_string(),
+            f.ty.name().to_string(),
+        )])),
         _ => field,
     }
 }
@@ -281,7 +304,8 @@ mod tests {
 
     #[test]
     fn object_form_and_round_trip() {
-        let s = TableSchema::from_bigquery_json(r#"{"fields":[{"name":"a","type":"STRING","mode":"REQUIRED"}]}"#).unwrap();
+        let s =
+            TableSchema::from_bigquery_json(r#"{"fields":[{"name":"a","type":"STRING","mode":"REQUIRED"}]}"#).unwrap();
         let again = TableSchema::from_bigquery_json(&s.to_bigquery_json()).unwrap();
         assert_eq!(s, again);
         assert_eq!(s.fingerprint(), again.fingerprint());
@@ -290,17 +314,29 @@ mod tests {
     #[test]
     fn rejects_bad_schemas() {
         let err = |t: &str| TableSchema::from_bigquery_json(t).unwrap_err();
-        assert!(matches!(err(r#"[{"name":"a","type":"INT"}]"#), SchemaError::UnknownType { .. }));
-        assert!(matches!(err(r#"[{"name":"a","type":"INT64"},{"name":"A","type":"STRING"}]"#), SchemaError::DuplicateName { .. }));
-        assert!(matches!(err(r#"[{"name":"r","type":"RECORD"}]"#), SchemaError::EmptyRecord { .. }));
+        assert!(matches!(
+            err(r#"[{"name":"a","type":"INT"}]"#),
+            SchemaError::UnknownType { .. }
+        ));
+        assert!(matches!(
+            err(r#"[{"name":"a","type":"INT64"},{"name":"A","type":"STRING"}]"#),
+            SchemaError::DuplicateName { .. }
+        ));
+        assert!(matches!(
+            err(r#"[{"name":"r","type":"RECORD"}]"#),
+            SchemaError::EmptyRecord { .. }
+        ));
         assert!(matches!(err("[]"), SchemaError::Empty));
-        assert!(matches!(err(r#"[{"name":"a","type":"STRING","mode":"OPTIONAL"}]"#), SchemaError::UnknownMode { .. }));
+        assert!(matches!(
+            err(r#"[{"name":"a","type":"STRING","mode":"OPTIONAL"}]"#),
+            SchemaError::UnknownMode { .. }
+        ));
     }
 
     #[test]
     fn record_depth_limit() {
         let mut text = String::from(r#"{"name":"leaf","type":"INT64"}"#);
-        for i in 0..15 {
+        for i in 0..16 {
             text = format!(r#"{{"name":"r{i}","type":"RECORD","fields":[{text}]}}"#);
         }
         let e = TableSchema::from_bigquery_json(&format!("[{text}]")).unwrap_err();
@@ -315,7 +351,10 @@ mod tests {
         .unwrap();
         let a = s.to_arrow();
         assert!(!a.field(0).is_nullable());
-        assert_eq!(a.field(0).data_type(), &DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))));
+        assert_eq!(
+            a.field(0).data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC")))
+        );
         match a.field(1).data_type() {
             DataType::List(item) => assert_eq!(item.data_type(), &DataType::Decimal128(38, 9)),
             other => panic!("{other:?}"),

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Decimal256Type, Float64Type, Int64Type, Time64MicrosecondType,
-    TimestampMicrosecondType,
+    Date32Type, Decimal128Type, Decimal256Type, Float64Type, Int64Type, Time64MicrosecondType, TimestampMicrosecondType,
 };
 use arrow_array::{ArrayRef, BinaryArray, BooleanArray, ListArray, PrimitiveArray, StringArray, StructArray};
 use arrow_buffer::{i256, BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
@@ -22,9 +21,20 @@ pub enum Col {
     I128(Vec<i128>),
     I256(Vec<i256>),
     /// UTF-8 or binary data with i32 offsets (`offsets` starts with 0).
-    Bytes { offsets: Vec<i32>, data: Vec<u8> },
-    Struct { children: Vec<Node>, len: usize, seen: Vec<bool>, lookup: Lookup },
-    List { offsets: Vec<i32>, item: Box<Node> },
+    Bytes {
+        offsets: Vec<i32>,
+        data: Vec<u8>,
+    },
+    Struct {
+        children: Vec<Node>,
+        len: usize,
+        seen: Vec<bool>,
+        lookup: Lookup,
+    },
+    List {
+        offsets: Vec<i32>,
+        item: Box<Node>,
+    },
 }
 
 /// Field-name lookup for one RECORD: a linear scan for small records, a hash map for wide ones.
@@ -51,15 +61,28 @@ impl Node {
         let field = arrow_field(def);
         let col = match def.mode {
             FieldMode::Repeated => {
-                let item = FieldDef { mode: FieldMode::Required, ..def.clone() };
+                let item = FieldDef {
+                    mode: FieldMode::Required,
+                    ..def.clone()
+                };
                 let mut offsets = Vec::with_capacity(cap + 1);
                 offsets.push(0);
-                Col::List { offsets, item: Box::new(Node::new(&item, cap)) }
+                Col::List {
+                    offsets,
+                    item: Box::new(Node::new(&item, cap)),
+                }
             }
             _ => Col::new(def, cap),
         };
         let validity = (def.mode == FieldMode::Nullable).then(|| BooleanBufferBuilder::new(cap));
-        Node { name: def.name.as_bytes().into(), ty: def.ty, mode: def.mode, validity, col, field }
+        Node {
+            name: def.name.as_bytes().into(),
+            ty: def.ty,
+            mode: def.mode,
+            validity,
+            col,
+            field,
+        }
     }
 
     /// A struct node for the whole row.
@@ -124,7 +147,10 @@ impl Col {
             FieldType::String | FieldType::Bytes | FieldType::Json | FieldType::Geography => {
                 let mut offsets = Vec::with_capacity(cap + 1);
                 offsets.push(0);
-                Col::Bytes { offsets, data: Vec::with_capacity(cap * 16) }
+                Col::Bytes {
+                    offsets,
+                    data: Vec::with_capacity(cap * 16),
+                }
             }
             FieldType::Record => {
                 let children: Vec<Node> = def.fields.iter().map(|f| Node::new(f, cap)).collect();
@@ -133,7 +159,12 @@ impl Col {
                 } else {
                     Lookup::Linear
                 };
-                Col::Struct { seen: vec![false; children.len()], children, len: 0, lookup }
+                Col::Struct {
+                    seen: vec![false; children.len()],
+                    children,
+                    len: 0,
+                    lookup,
+                }
             }
         }
     }
@@ -209,12 +240,12 @@ impl Col {
                 ),
             },
             Col::F64(v) => Arc::new(PrimitiveArray::<Float64Type>::new(take_scalar(v), nulls)),
-            Col::I128(v) => Arc::new(
-                PrimitiveArray::<Decimal128Type>::new(take_scalar(v), nulls).with_data_type(dt.clone()),
-            ),
-            Col::I256(v) => Arc::new(
-                PrimitiveArray::<Decimal256Type>::new(take_scalar(v), nulls).with_data_type(dt.clone()),
-            ),
+            Col::I128(v) => {
+                Arc::new(PrimitiveArray::<Decimal128Type>::new(take_scalar(v), nulls).with_data_type(dt.clone()))
+            }
+            Col::I256(v) => {
+                Arc::new(PrimitiveArray::<Decimal256Type>::new(take_scalar(v), nulls).with_data_type(dt.clone()))
+            }
             Col::Bytes { offsets, data } => {
                 let offsets = take_offsets(offsets);
                 let data = Buffer::from_vec(std::mem::take(data));

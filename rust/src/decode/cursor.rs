@@ -78,7 +78,10 @@ impl<'a> Cursor<'a> {
     #[inline(never)]
     pub fn syntax<T>(&self, what: &str) -> Res<T> {
         match self.buf.get(self.pos) {
-            None => err(RejectCode::InvalidJson, format!("invalid JSON: expected {what}, got end of input")),
+            None => err(
+                RejectCode::InvalidJson,
+                format!("invalid JSON: expected {what}, got end of input"),
+            ),
             Some(_) => {
                 let end = (self.pos + 20).min(self.buf.len());
                 err(
@@ -167,7 +170,10 @@ impl<'a> Cursor<'a> {
                 Some(&c) => {
                     return err(
                         RejectCode::InvalidJson,
-                        format!("invalid JSON at byte {}: unescaped control character 0x{c:02x} in string", self.pos),
+                        format!(
+                            "invalid JSON at byte {}: unescaped control character 0x{c:02x} in string",
+                            self.pos
+                        ),
                     )
                 }
             }
@@ -199,7 +205,10 @@ impl<'a> Cursor<'a> {
             _ => {
                 return err(
                     RejectCode::InvalidJson,
-                    format!("invalid JSON at byte {at}: invalid escape {}", preview(&self.buf[at..(at + 2)])),
+                    format!(
+                        "invalid JSON at byte {at}: invalid escape {}",
+                        preview(&self.buf[at..(at + 2)])
+                    ),
                 )
             }
         };
@@ -209,7 +218,10 @@ impl<'a> Cursor<'a> {
 
     fn hex4(&mut self, at: usize) -> Res<u32> {
         let Some(h) = self.buf.get(self.pos..self.pos + 4) else {
-            return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: truncated \\u escape"));
+            return err(
+                RejectCode::InvalidJson,
+                format!("invalid JSON at byte {at}: truncated \\u escape"),
+            );
         };
         let mut v = 0u32;
         for &c in h {
@@ -217,7 +229,12 @@ impl<'a> Cursor<'a> {
                 b'0'..=b'9' => c - b'0',
                 b'a'..=b'f' => c - b'a' + 10,
                 b'A'..=b'F' => c - b'A' + 10,
-                _ => return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: invalid \\u escape")),
+                _ => {
+                    return err(
+                        RejectCode::InvalidJson,
+                        format!("invalid JSON at byte {at}: invalid \\u escape"),
+                    )
+                }
             };
             v = v * 16 + d as u32;
         }
@@ -229,16 +246,25 @@ impl<'a> Cursor<'a> {
         let hi = self.hex4(at)?;
         let code = if (0xD800..0xDC00).contains(&hi) {
             if self.buf.get(self.pos..self.pos + 2) != Some(b"\\u") {
-                return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"));
+                return err(
+                    RejectCode::InvalidJson,
+                    format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"),
+                );
             }
             self.pos += 2;
             let lo = self.hex4(at)?;
             if !(0xDC00..0xE000).contains(&lo) {
-                return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"));
+                return err(
+                    RejectCode::InvalidJson,
+                    format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"),
+                );
             }
             0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
         } else if (0xDC00..0xE000).contains(&hi) {
-            return err(RejectCode::InvalidJson, format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"));
+            return err(
+                RejectCode::InvalidJson,
+                format!("invalid JSON at byte {at}: lone surrogate \\u{hi:04x}"),
+            );
         } else {
             hi
         };
@@ -293,7 +319,11 @@ impl<'a> Cursor<'a> {
             }
         }
         self.pos = i;
-        Ok(Num { start, end: i, integral })
+        Ok(Num {
+            start,
+            end: i,
+            integral,
+        })
     }
 
     /// After the top-level value: only whitespace may follow.

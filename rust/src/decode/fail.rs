@@ -25,7 +25,11 @@ pub type Res<T> = Result<T, Fail>;
 #[cold]
 #[inline(never)]
 pub fn fail(code: RejectCode, message: impl Into<String>) -> Fail {
-    Box::new(Failure { code, message: message.into(), rev_path: Vec::new() })
+    Box::new(Failure {
+        code,
+        message: message.into(),
+        rev_path: Vec::new(),
+    })
 }
 
 /// Build a failure and return it as an `Err`.

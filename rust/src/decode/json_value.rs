@@ -43,7 +43,10 @@ fn copy_string(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()
 pub fn enter(ctx: &mut Ctx) -> Res<()> {
     ctx.depth += 1;
     if ctx.depth > ctx.max_depth {
-        return err(RejectCode::TooDeep, format!("JSON nests deeper than the limit of {} levels", ctx.max_depth));
+        return err(
+            RejectCode::TooDeep,
+            format!("JSON nests deeper than the limit of {} levels", ctx.max_depth),
+        );
     }
     Ok(())
 }

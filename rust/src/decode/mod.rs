@@ -39,7 +39,11 @@ pub struct CodecOptions {
 
 impl Default for CodecOptions {
     fn default() -> Self {
-        CodecOptions { unknown_fields: UnknownFields::Reject, max_message_bytes: 10_000_000, max_depth: 500 }
+        CodecOptions {
+            unknown_fields: UnknownFields::Reject,
+            max_message_bytes: 10_000_000,
+            max_depth: 500,
+        }
     }
 }
 
@@ -90,7 +94,11 @@ pub struct Codec {
 impl Codec {
     pub fn new(schema: TableSchema, options: CodecOptions) -> Codec {
         let arrow_schema = Arc::new(schema.to_arrow());
-        Codec { schema, arrow_schema, options }
+        Codec {
+            schema,
+            arrow_schema,
+            options,
+        }
     }
 
     pub fn schema(&self) -> &TableSchema {
@@ -145,12 +153,21 @@ impl Codec {
                     if ctx.overflow {
                         return Err(DecodeError::BatchTooLarge);
                     }
-                    rejects.push(Reject { index, code: f.code, path: render_path(&f.rev_path), message: f.message });
+                    rejects.push(Reject {
+                        index,
+                        code: f.code,
+                        path: render_path(&f.rev_path),
+                        message: f.message,
+                    });
                 }
             }
         }
         let array = root.finish();
-        let st = array.as_any().downcast_ref::<StructArray>().expect("root is a struct").clone();
+        let st = array
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .expect("root is a struct")
+            .clone();
         let (_, columns, _) = st.into_parts();
         let batch = RecordBatch::try_new(self.arrow_schema.clone(), columns).expect("columns match the schema");
         Ok(DecodeOutput { batch, rejects })
@@ -160,7 +177,11 @@ impl Codec {
         if msg.len() > self.options.max_message_bytes {
             return fail::err(
                 RejectCode::MessageTooLarge,
-                format!("message of {} bytes exceeds max_message_bytes={}", msg.len(), self.options.max_message_bytes),
+                format!(
+                    "message of {} bytes exceeds max_message_bytes={}",
+                    msg.len(),
+                    self.options.max_message_bytes
+                ),
             );
         }
         if simdutf8::basic::from_utf8(msg).is_err() {

@@ -15,7 +15,10 @@ pub fn parse_i64(text: &[u8], allow_plus: bool) -> Res<i64> {
         _ => (false, text),
     };
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return err(RejectCode::InvalidValue, format!("expected an INT64, got {}", preview(text)));
+        return err(
+            RejectCode::InvalidValue,
+            format!("expected an INT64, got {}", preview(text)),
+        );
     }
     let mut v: u64 = 0;
     for &d in digits {
@@ -38,7 +41,10 @@ pub fn parse_i64(text: &[u8], allow_plus: bool) -> Res<i64> {
 
 #[cold]
 fn out_of_i64<T>(text: &[u8]) -> Res<T> {
-    err(RejectCode::OutOfRange, format!("{} is out of range for INT64", preview(text)))
+    err(
+        RejectCode::OutOfRange,
+        format!("{} is out of range for INT64", preview(text)),
+    )
 }
 
 /// Parse a JSON number literal or a numeric string into a finite f64.
@@ -48,8 +54,14 @@ pub fn parse_f64(text: &[u8]) -> Res<f64> {
     let s = std::str::from_utf8(text).unwrap_or("");
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        Ok(_) => err(RejectCode::OutOfRange, format!("{} is out of range for FLOAT64", preview(text))),
-        Err(_) => err(RejectCode::InvalidValue, format!("expected a FLOAT64, got {}", preview(text))),
+        Ok(_) => err(
+            RejectCode::OutOfRange,
+            format!("{} is out of range for FLOAT64", preview(text)),
+        ),
+        Err(_) => err(
+            RejectCode::InvalidValue,
+            format!("expected a FLOAT64, got {}", preview(text)),
+        ),
     }
 }
 
@@ -60,7 +72,10 @@ pub fn parse_f64_string(text: &[u8]) -> Res<f64> {
         b"Infinity" => Ok(f64::INFINITY),
         b"-Infinity" => Ok(f64::NEG_INFINITY),
         _ if is_decimal_text(text) => parse_f64(text),
-        _ => err(RejectCode::InvalidValue, format!("expected a FLOAT64, got string {}", preview(text))),
+        _ => err(
+            RejectCode::InvalidValue,
+            format!("expected a FLOAT64, got string {}", preview(text)),
+        ),
     }
 }
 
@@ -76,8 +91,16 @@ pub struct DecimalSpec {
     pub max_int_digits: u32,
 }
 
-pub const NUMERIC: DecimalSpec = DecimalSpec { name: "NUMERIC", scale: 9, max_int_digits: 29 };
-pub const BIGNUMERIC: DecimalSpec = DecimalSpec { name: "BIGNUMERIC", scale: 38, max_int_digits: 38 };
+pub const NUMERIC: DecimalSpec = DecimalSpec {
+    name: "NUMERIC",
+    scale: 9,
+    max_int_digits: 29,
+};
+pub const BIGNUMERIC: DecimalSpec = DecimalSpec {
+    name: "BIGNUMERIC",
+    scale: 38,
+    max_int_digits: 38,
+};
 
 struct DecimalParts<'a> {
     neg: bool,
@@ -150,7 +173,10 @@ fn split_decimal(text: &[u8], allow_plus: bool) -> Option<DecimalParts<'_>> {
 /// Returns (negative, significant digits, number of zeros to append).
 fn unscaled_digits(text: &[u8], spec: DecimalSpec, is_string: bool) -> Res<(bool, Vec<u8>, usize)> {
     let Some(p) = split_decimal(text, is_string) else {
-        return err(RejectCode::InvalidValue, format!("expected a {}, got {}", spec.name, preview(text)));
+        return err(
+            RejectCode::InvalidValue,
+            format!("expected a {}, got {}", spec.name, preview(text)),
+        );
     };
     let mut digits: Vec<u8> = p.int.iter().chain(p.frac.iter()).map(|d| d - b'0').collect();
     // Position of the decimal point within `digits`.
@@ -169,7 +195,12 @@ fn unscaled_digits(text: &[u8], spec: DecimalSpec, is_string: bool) -> Res<(bool
     if int_digits > spec.max_int_digits as i64 {
         return err(
             RejectCode::OutOfRange,
-            format!("{} has more than {} integer digits for {}", preview(text), spec.max_int_digits, spec.name),
+            format!(
+                "{} has more than {} integer digits for {}",
+                preview(text),
+                spec.max_int_digits,
+                spec.name
+            ),
         );
     }
     if frac_digits > spec.scale as i64 {
@@ -225,7 +256,18 @@ fn decimal128_fast(text: &[u8], is_string: bool) -> Option<i128> {
     Some(if p.neg { -v } else { v })
 }
 
-const POW10: [i128; 10] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+const POW10: [i128; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
 
 /// BIGNUMERIC (decimal256(76, 38)) from a JSON number literal or string.
 pub fn parse_decimal256(text: &[u8], is_string: bool) -> Res<i256> {
@@ -251,7 +293,10 @@ mod tests {
     fn int64_bounds() {
         assert_eq!(parse_i64(b"-9223372036854775808", false).unwrap(), i64::MIN);
         assert_eq!(parse_i64(b"9223372036854775807", false).unwrap(), i64::MAX);
-        assert_eq!(parse_i64(b"9223372036854775808", false).unwrap_err().code, RejectCode::OutOfRange);
+        assert_eq!(
+            parse_i64(b"9223372036854775808", false).unwrap_err().code,
+            RejectCode::OutOfRange
+        );
         assert_eq!(parse_i64(b"+5", true).unwrap(), 5);
         assert_eq!(parse_i64(b"+5", false).unwrap_err().code, RejectCode::InvalidValue);
         assert_eq!(parse_i64(b"1.0", true).unwrap_err().code, RejectCode::InvalidValue);
@@ -274,12 +319,23 @@ mod tests {
         assert_eq!(parse_decimal128(b"-0.000000001", false).unwrap(), -1);
         assert_eq!(parse_decimal128(b"1.5e3", false).unwrap(), 1_500_000_000_000);
         assert_eq!(parse_decimal128(b"1.0000000000", false).unwrap(), 1_000_000_000);
-        assert_eq!(parse_decimal128(b"0.0000000001", false).unwrap_err().code, RejectCode::OutOfRange);
+        assert_eq!(
+            parse_decimal128(b"0.0000000001", false).unwrap_err().code,
+            RejectCode::OutOfRange
+        );
         let max = b"99999999999999999999999999999.999999999";
         assert_eq!(parse_decimal128(max, true).unwrap(), 10i128.pow(38) - 1);
-        assert_eq!(parse_decimal128(b"100000000000000000000000000000", true).unwrap_err().code, RejectCode::OutOfRange);
+        assert_eq!(
+            parse_decimal128(b"100000000000000000000000000000", true)
+                .unwrap_err()
+                .code,
+            RejectCode::OutOfRange
+        );
         assert_eq!(parse_decimal128(b"+.5", true).unwrap(), 500_000_000);
-        assert_eq!(parse_decimal128(b"abc", true).unwrap_err().code, RejectCode::InvalidValue);
+        assert_eq!(
+            parse_decimal128(b"abc", true).unwrap_err().code,
+            RejectCode::InvalidValue
+        );
         assert_eq!(parse_decimal128(b"0e99999999", false).unwrap(), 0);
     }
 
@@ -290,7 +346,9 @@ mod tests {
         let big = parse_decimal256(b"-12345678901234567890123456789012345678", true).unwrap();
         assert!(big < i256::ZERO);
         assert_eq!(
-            parse_decimal256(b"123456789012345678901234567890123456789", true).unwrap_err().code,
+            parse_decimal256(b"123456789012345678901234567890123456789", true)
+                .unwrap_err()
+                .code,
             RejectCode::OutOfRange
         );
     }

@@ -54,7 +54,13 @@ fn find(children: &[Node], lookup: &Lookup, key: &[u8], hint: usize) -> Option<u
 fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
     enter(ctx)?;
     cur.pos += 1;
-    let Col::Struct { children, len, seen, lookup } = &mut node.col else {
+    let Col::Struct {
+        children,
+        len,
+        seen,
+        lookup,
+    } = &mut node.col
+    else {
         unreachable!("decode_object on a non-RECORD node")
     };
     seen.fill(false);
@@ -76,7 +82,10 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
                 };
                 match find(children, lookup, key, hint) {
                     Some(i) if seen[i] => {
-                        return Err(at_key(fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))), key));
+                        return Err(at_key(
+                            fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))),
+                            key,
+                        ));
                     }
                     Some(i) => Some(i),
                     None if ctx.ignore_unknown => {
@@ -91,7 +100,10 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
                     }
                     None => {
                         return Err(at_key(
-                            fail(RejectCode::UnknownField, format!("field {} is not in the schema", preview(key))),
+                            fail(
+                                RejectCode::UnknownField,
+                                format!("field {} is not in the schema", preview(key)),
+                            ),
                             key,
                         ));
                     }
@@ -125,7 +137,10 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
     for (child, &was_seen) in children.iter_mut().zip(seen.iter()) {
         if !was_seen {
             if child.mode == FieldMode::Required {
-                return Err(at_key(fail(RejectCode::MissingRequired, "required field is missing"), &child.name));
+                return Err(at_key(
+                    fail(RejectCode::MissingRequired, "required field is missing"),
+                    &child.name,
+                ));
             }
             child.push_empty();
         }
@@ -156,7 +171,9 @@ fn decode_slot(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
 
 /// A REPEATED field: an array of non-null values; null or missing is an empty list.
 fn decode_list(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
-    let Col::List { offsets, item } = &mut node.col else { unreachable!("REPEATED node without a list") };
+    let Col::List { offsets, item } = &mut node.col else {
+        unreachable!("REPEATED node without a list")
+    };
     match cur.peek() {
         Some(b'n') => {
             cur.literal(b"null")?;
@@ -176,7 +193,10 @@ fn decode_list(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
         loop {
             if cur.peek() == Some(b'n') {
                 cur.literal(b"null")?;
-                return Err(at_index(fail(RejectCode::NullElement, "null element in a REPEATED field"), i));
+                return Err(at_index(
+                    fail(RejectCode::NullElement, "null element in a REPEATED field"),
+                    i,
+                ));
             }
             decode_value(item, cur, ctx).map_err(|e| at_index(e, i))?;
             i += 1;
@@ -200,9 +220,10 @@ fn decode_list(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
 #[inline(never)]
 fn mismatch<T>(cur: &Cursor<'_>, b: u8, expected: &str) -> Res<T> {
     match b {
-        b'{' | b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9' => {
-            err(RejectCode::TypeMismatch, format!("expected {expected}, got {}", kind_name(b)))
-        }
+        b'{' | b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9' => err(
+            RejectCode::TypeMismatch,
+            format!("expected {expected}, got {}", kind_name(b)),
+        ),
         _ => cur.syntax("a JSON value"),
     }
 }
@@ -235,18 +256,32 @@ fn offset(data: &[u8], ctx: &mut Ctx) -> Res<i32> {
 
 /// Decode a non-null value of the node's type.
 fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
-    let Some(b) = cur.peek() else { return cur.syntax("a JSON value") };
+    let Some(b) = cur.peek() else {
+        return cur.syntax("a JSON value");
+    };
     match node.ty {
         FieldType::String | FieldType::Geography => {
             if b != b'"' {
-                return mismatch(cur, b, if node.ty == FieldType::String { "STRING" } else { "GEOGRAPHY (WKT string)" });
+                return mismatch(
+                    cur,
+                    b,
+                    if node.ty == FieldType::String {
+                        "STRING"
+                    } else {
+                        "GEOGRAPHY (WKT string)"
+                    },
+                );
             }
-            let Col::Bytes { offsets, data } = &mut node.col else { unreachable!() };
+            let Col::Bytes { offsets, data } = &mut node.col else {
+                unreachable!()
+            };
             cur.string_into(data)?;
             offsets.push(offset(data, ctx)?);
         }
         FieldType::Json => {
-            let Col::Bytes { offsets, data } = &mut node.col else { unreachable!() };
+            let Col::Bytes { offsets, data } = &mut node.col else {
+                unreachable!()
+            };
             copy_value(cur, data, ctx)?;
             offsets.push(offset(data, ctx)?);
         }
@@ -254,11 +289,16 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
             if b != b'"' {
                 return mismatch(cur, b, "BYTES (base64 string)");
             }
-            let Col::Bytes { offsets, data } = &mut node.col else { unreachable!() };
+            let Col::Bytes { offsets, data } = &mut node.col else {
+                unreachable!()
+            };
             let s = cur.string(&mut ctx.scratch)?;
             let text = cur.str_bytes(s, &ctx.scratch);
             if BASE64.decode_vec(text, data).is_err() {
-                return err(RejectCode::InvalidValue, format!("invalid base64 for BYTES: {}", preview(text)));
+                return err(
+                    RejectCode::InvalidValue,
+                    format!("invalid base64 for BYTES: {}", preview(text)),
+                );
             }
             offsets.push(offset(data, ctx)?);
         }
@@ -271,7 +311,10 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
                     if !n.integral {
                         return err(
                             RejectCode::InvalidValue,
-                            format!("expected an INT64, got {} (no fraction or exponent allowed)", preview(text)),
+                            format!(
+                                "expected an INT64, got {} (no fraction or exponent allowed)",
+                                preview(text)
+                            ),
                         );
                     }
                     parse_i64(text, false)?

@@ -45,7 +45,10 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
 
 #[cold]
 fn bad<T>(what: &str, text: &[u8], why: &str) -> Res<T> {
-    err(RejectCode::InvalidValue, format!("invalid {what} {}: {why}", preview(text)))
+    err(
+        RejectCode::InvalidValue,
+        format!("invalid {what} {}: {why}", preview(text)),
+    )
 }
 
 /// `YYYY-MM-DD` at the start of `b`: days since the epoch.
@@ -57,7 +60,10 @@ fn date_part(b: &[u8], what: &str, text: &[u8]) -> Res<i64> {
         return bad(what, text, "expected YYYY-MM-DD");
     }
     if y == 0 {
-        return err(RejectCode::OutOfRange, format!("{what} {} is before 0001-01-01", preview(text)));
+        return err(
+            RejectCode::OutOfRange,
+            format!("{what} {} is before 0001-01-01", preview(text)),
+        );
     }
     if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y as i64, m) {
         return bad(what, text, "no such day");
@@ -130,7 +136,11 @@ pub fn parse_datetime(text: &[u8]) -> Res<i64> {
     let days = date_part(text, "DATETIME", text)?;
     let (micros, used) = time_part(&text[11..], "DATETIME", text)?;
     if 11 + used != text.len() {
-        return bad("DATETIME", text, "unexpected trailing characters (a DATETIME has no time zone)");
+        return bad(
+            "DATETIME",
+            text,
+            "unexpected trailing characters (a DATETIME has no time zone)",
+        );
     }
     Ok(days * MICROS_PER_DAY + micros)
 }
@@ -186,7 +196,10 @@ mod tests {
     fn civil_days() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(1, 1, 1) * 86_400 * MICROS_PER_SECOND, MIN_TIMESTAMP_MICROS);
+        assert_eq!(
+            days_from_civil(1, 1, 1) * 86_400 * MICROS_PER_SECOND,
+            MIN_TIMESTAMP_MICROS
+        );
     }
 
     #[test]
@@ -195,13 +208,34 @@ mod tests {
         assert_eq!(parse_timestamp(b"1970-01-01 00:00:01.5").unwrap(), 1_500_000);
         assert_eq!(parse_timestamp(b"1970-01-01T01:00:00+01:00").unwrap(), 0);
         assert_eq!(parse_timestamp(b"1970-01-01T00:00:00-0130").unwrap(), 5_400_000_000);
-        assert_eq!(parse_timestamp(b"9999-12-31T23:59:59.999999Z").unwrap(), MAX_TIMESTAMP_MICROS);
-        assert_eq!(parse_timestamp(b"0001-01-01T00:30:00+01:00").unwrap_err().code, RejectCode::OutOfRange);
-        assert_eq!(parse_timestamp(b"2021-02-29T00:00:00Z").unwrap_err().code, RejectCode::InvalidValue);
-        assert_eq!(parse_timestamp(b"2021-01-01T00:00:00.1234567Z").unwrap_err().code, RejectCode::InvalidValue);
-        assert_eq!(parse_timestamp(b"2021-01-01T24:00:00Z").unwrap_err().code, RejectCode::InvalidValue);
-        assert_eq!(parse_timestamp(b"2021-01-01").unwrap_err().code, RejectCode::InvalidValue);
-        assert_eq!(parse_timestamp(b"2021-01-01T00:00:00+5").unwrap_err().code, RejectCode::InvalidValue);
+        assert_eq!(
+            parse_timestamp(b"9999-12-31T23:59:59.999999Z").unwrap(),
+            MAX_TIMESTAMP_MICROS
+        );
+        assert_eq!(
+            parse_timestamp(b"0001-01-01T00:30:00+01:00").unwrap_err().code,
+            RejectCode::OutOfRange
+        );
+        assert_eq!(
+            parse_timestamp(b"2021-02-29T00:00:00Z").unwrap_err().code,
+            RejectCode::InvalidValue
+        );
+        assert_eq!(
+            parse_timestamp(b"2021-01-01T00:00:00.1234567Z").unwrap_err().code,
+            RejectCode::InvalidValue
+        );
+        assert_eq!(
+            parse_timestamp(b"2021-01-01T24:00:00Z").unwrap_err().code,
+            RejectCode::InvalidValue
+        );
+        assert_eq!(
+            parse_timestamp(b"2021-01-01").unwrap_err().code,
+            RejectCode::InvalidValue
+        );
+        assert_eq!(
+            parse_timestamp(b"2021-01-01T00:00:00+5").unwrap_err().code,
+            RejectCode::InvalidValue
+        );
     }
 
     #[test]

@@ -8,7 +8,13 @@ use super::*;
 
 fn codec(schema: &str, unknown: UnknownFields) -> Codec {
     let schema = TableSchema::from_bigquery_json(schema).unwrap();
-    Codec::new(schema, CodecOptions { unknown_fields: unknown, ..CodecOptions::default() })
+    Codec::new(
+        schema,
+        CodecOptions {
+            unknown_fields: unknown,
+            ..CodecOptions::default()
+        },
+    )
 }
 
 const RECEIPT: &str = r#"[
@@ -22,7 +28,10 @@ const RECEIPT: &str = r#"[
 ]"#;
 
 fn rejects(out: &DecodeOutput) -> Vec<(usize, &'static str, &str)> {
-    out.rejects.iter().map(|r| (r.index, r.code.slug(), r.path.as_str())).collect()
+    out.rejects
+        .iter()
+        .map(|r| (r.index, r.code.slug(), r.path.as_str()))
+        .collect()
 }
 
 #[test]
@@ -37,7 +46,10 @@ fn decodes_valid_rows_and_keeps_order() {
     let b = &out.batch;
     assert_eq!(b.num_rows(), 2);
     assert_eq!(b.column(0).as_string::<i32>().value(1), "b");
-    assert_eq!(b.column(1).as_primitive::<TimestampMicrosecondType>().value(0), 1_000_000);
+    assert_eq!(
+        b.column(1).as_primitive::<TimestampMicrosecondType>().value(0),
+        1_000_000
+    );
     assert!(b.column(1).is_null(1));
     assert_eq!(b.column(2).as_primitive::<Int64Type>().value(0), 7);
     assert_eq!(b.column(3).as_primitive::<Decimal128Type>().value(0), 1_250_000_000);
@@ -86,16 +98,25 @@ fn bad_rows_leave_no_trace() {
 #[test]
 fn ignore_unknown_fields_still_validates_them() {
     let c = codec(RECEIPT, UnknownFields::Ignore);
-    let msgs = [r#"{"id":"a","x":{"y":[1,2]}}"#, r#"{"id":"b","x":[1,}"#, r#"{"id":"c","x":1,"x":2}"#];
+    let msgs = [
+        r#"{"id":"a","x":{"y":[1,2]}}"#,
+        r#"{"id":"b","x":[1,}"#,
+        r#"{"id":"c","x":1,"x":2}"#,
+    ];
     let out = c.decode_messages(&msgs).unwrap();
     assert_eq!(out.batch.num_rows(), 1);
-    assert_eq!(rejects(&out), vec![(1, "invalid_json", "x[1]"), (2, "duplicate_key", "x")]);
+    assert_eq!(
+        rejects(&out),
+        vec![(1, "invalid_json", "x[1]"), (2, "duplicate_key", "x")]
+    );
 }
 
 #[test]
 fn ndjson_skips_blank_lines_and_reports_line_numbers() {
     let c = codec(RECEIPT, UnknownFields::Reject);
-    let out = c.decode_ndjson(b"{\"id\":\"a\"}\r\n\n{\"id\":1}\n{\"id\":\"c\"}").unwrap();
+    let out = c
+        .decode_ndjson(b"{\"id\":\"a\"}\r\n\n{\"id\":1}\n{\"id\":\"c\"}")
+        .unwrap();
     assert_eq!(out.batch.num_rows(), 2);
     assert_eq!(rejects(&out), vec![(2, "type_mismatch", "id")]);
 }
@@ -105,7 +126,11 @@ fn limits() {
     let schema = TableSchema::from_bigquery_json(r#"[{"name":"j","type":"JSON"}]"#).unwrap();
     let c = Codec::new(
         schema,
-        CodecOptions { max_message_bytes: 30, max_depth: 3, unknown_fields: UnknownFields::Reject },
+        CodecOptions {
+            max_message_bytes: 30,
+            max_depth: 3,
+            unknown_fields: UnknownFields::Reject,
+        },
     );
     let deep = r#"{"j":[[[1]]]}"#;
     let ok = r#"{"j":[[1]]}"#;
@@ -116,7 +141,11 @@ fn limits() {
     assert_eq!(out.batch.num_rows(), 1);
     assert_eq!(
         rejects(&out),
-        vec![(0, "too_deep", "j[0][0]"), (2, "message_too_large", ""), (3, "invalid_utf8", "")]
+        vec![
+            (0, "too_deep", "j[0][0]"),
+            (2, "message_too_large", ""),
+            (3, "invalid_utf8", "")
+        ]
     );
 }
 

@@ -19,7 +19,11 @@ pub struct PyCodec {
 
 fn into_py_result(out: Result<DecodeOutput, crate::decode::DecodeError>) -> PyResult<(ArrowBatch, Vec<RejectTuple>)> {
     let out = out.map_err(|e| DecodeError::new_err(e.to_string()))?;
-    let rejects = out.rejects.into_iter().map(|r| (r.index, r.code.slug(), r.path, r.message)).collect();
+    let rejects = out
+        .rejects
+        .into_iter()
+        .map(|r| (r.index, r.code.slug(), r.path, r.message))
+        .collect();
     Ok((ArrowBatch::new(out.batch), rejects))
 }
 
@@ -40,8 +44,14 @@ impl PyCodec {
         if max_depth == 0 {
             return Err(PyValueError::new_err("max_depth must be at least 1"));
         }
-        let options = CodecOptions { unknown_fields, max_message_bytes, max_depth };
-        Ok(PyCodec { inner: Codec::new(schema.inner.clone(), options) })
+        let options = CodecOptions {
+            unknown_fields,
+            max_message_bytes,
+            max_depth,
+        };
+        Ok(PyCodec {
+            inner: Codec::new(schema.inner.clone(), options),
+        })
     }
 
     /// Decode a sequence of `bytes`, one JSON object per message.
@@ -52,7 +62,12 @@ impl PyCodec {
             match item.cast_into::<PyBytes>() {
                 Ok(b) => held.push(b),
                 Err(e) => {
-                    let ty = e.into_inner().get_type().name().map(|n| n.to_string()).unwrap_or_default();
+                    let ty = e
+                        .into_inner()
+                        .get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default();
                     return Err(PyTypeError::new_err(format!("messages[{i}] is {ty}, expected bytes")));
                 }
             }

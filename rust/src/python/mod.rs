@@ -14,7 +14,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schema::PySchema>()?;
     m.add_class::<codec::PyCodec>()?;
     m.add_class::<arrow_export::ArrowBatch>()?;
-    m.add("REJECT_CODES", crate::RejectCode::ALL.iter().map(|c| c.slug()).collect::<Vec<_>>())?;
+    m.add(
+        "REJECT_CODES",
+        crate::RejectCode::ALL.iter().map(|c| c.slug()).collect::<Vec<_>>(),
+    )?;
     m.add("DEBUG_BUILD", cfg!(debug_assertions))?;
     Ok(())
 }

@@ -1,0 +1,59 @@
+# The two commands a fresh machine needs: `make demo` (the main job) and `make test`.
+# Both create the virtualenv and build the extension in release mode first.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Rust builds are incremental in a cache outside the clone (speed only; a clean target dir works too).
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/streamlake_fast/target
+EVENTS ?= 1000000
+BENCH_EVENTS ?= 1000000
+
+.PHONY: venv build test test-rust test-python bench bench-smoke lint fmt demo clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "maturin>=1.7,<2"
+
+venv: $(BIN)/python
+
+build: venv
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
+		$(BIN)/maturin develop --release --extras test,bench,lint -q
+
+demo: build
+	$(BIN)/streamlake demo --events $(EVENTS)
+
+test: build test-rust test-python bench-smoke
+
+test-rust:
+	cargo test -q
+
+test-python:
+	$(BIN)/python -m pytest tests -q
+
+# Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set.
+bench-smoke:
+	STREAMLAKE_BENCH_EVENTS=20000 $(BIN)/python -m pytest benches -q --benchmark-disable
+
+# The full benchmark behind the README's table (takes several minutes).
+bench: build
+	STREAMLAKE_BENCH_EVENTS=$(BENCH_EVENTS) $(BIN)/python -m pytest benches -q \
+		--benchmark-columns=min,median,mean,rounds --benchmark-sort=name --benchmark-group-by=group
+
+lint: build
+	$(BIN)/ruff check python tests benches
+	$(BIN)/ruff format --check python tests benches
+	$(BIN)/mypy
+	$(BIN)/python -m mypy.stubtest streamlake_fast._native
+	cargo fmt --check
+	cargo clippy -q --all-targets --features python -- -D warnings
+
+fmt:
+	$(BIN)/ruff format python tests benches
+	$(BIN)/ruff check --fix python tests benches
+	cargo fmt
+
+clean:
+	rm -rf $(VENV) target

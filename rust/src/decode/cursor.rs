@@ -17,6 +17,32 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Index of the first byte at or after `i` that ends the fast string scan (or `buf.len()`).
+/// Eight bytes at a time: flags bytes equal to '"' or '\\' or below 0x20 (SWAR; the lowest flag is exact).
+#[inline(always)]
+fn scan_string(buf: &[u8], mut i: usize) -> usize {
+    while i + 8 <= buf.len() {
+        let v = u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"));
+        let quote = v ^ (ONES * b'"' as u64);
+        let slash = v ^ (ONES * b'\\' as u64);
+        let stops = (quote.wrapping_sub(ONES) & !quote)
+            | (slash.wrapping_sub(ONES) & !slash)
+            | (v.wrapping_sub(ONES * 0x20) & !v);
+        let stops = stops & HIGHS;
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < buf.len() && !STRING_STOP[buf[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
 /// Where a string's decoded content is: still in the input (no escapes) or in the scratch buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Str {
@@ -111,10 +137,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn string(&mut self, scratch: &mut Vec<u8>) -> Res<Str> {
         let start = self.pos + 1;
-        let mut i = start;
-        while i < self.buf.len() && !STRING_STOP[self.buf[i] as usize] {
-            i += 1;
-        }
+        let i = scan_string(self.buf, start);
         if i < self.buf.len() && self.buf[i] == b'"' {
             self.pos = i + 1;
             return Ok(Str::Raw(start, i));
@@ -129,10 +152,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn string_into(&mut self, out: &mut Vec<u8>) -> Res<()> {
         let start = self.pos + 1;
-        let mut i = start;
-        while i < self.buf.len() && !STRING_STOP[self.buf[i] as usize] {
-            i += 1;
-        }
+        let i = scan_string(self.buf, start);
         if i < self.buf.len() && self.buf[i] == b'"' {
             out.extend_from_slice(&self.buf[start..i]);
             self.pos = i + 1;
@@ -156,9 +176,7 @@ impl<'a> Cursor<'a> {
     fn string_slow(&mut self, out: &mut Vec<u8>) -> Res<()> {
         loop {
             let seg = self.pos;
-            while self.pos < self.buf.len() && !STRING_STOP[self.buf[self.pos] as usize] {
-                self.pos += 1;
-            }
+            self.pos = scan_string(self.buf, self.pos);
             out.extend_from_slice(&self.buf[seg..self.pos]);
             match self.buf.get(self.pos) {
                 None => return err(RejectCode::InvalidJson, "invalid JSON: unterminated string"),
@@ -359,6 +377,22 @@ mod tests {
         assert!(read(r#""\x""#).unwrap_err().contains("invalid escape"));
         assert!(read("\"a\u{1}\"").unwrap_err().contains("control character"));
         assert!(read(r#""abc"#).unwrap_err().contains("unterminated"));
+    }
+
+    #[test]
+    fn swar_scan_finds_the_first_stop() {
+        for n in 0..20 {
+            for stop in [b'"', b'\\', 0x01, 0x1f] {
+                let mut v = vec![b'a'; n];
+                v.push(stop);
+                v.extend_from_slice(b"xx\"");
+                assert_eq!(scan_string(&v, 0), n);
+            }
+            let mut v = "é".repeat(n).into_bytes();
+            v.push(b'"');
+            assert_eq!(scan_string(&v, 0), 2 * n);
+            assert_eq!(scan_string(&vec![b' '; n], 0), n);
+        }
     }
 
     #[test]

@@ -121,12 +121,7 @@ impl Codec {
     /// Decode newline-delimited JSON; blank lines are skipped, reject indexes are 0-based line numbers.
     pub fn decode_ndjson(&self, buf: &[u8]) -> Result<DecodeOutput, DecodeError> {
         let estimate = buf.len() / 256 + 1;
-        let lines = buf
-            .split(|&b| b == b'\n')
-            .enumerate()
-            .map(|(i, l)| (i, l.strip_suffix(b"\r").unwrap_or(l)))
-            .filter(|(_, l)| !l.iter().all(|b| b.is_ascii_whitespace()));
-        self.decode_iter(estimate, lines)
+        self.decode_iter(estimate, ndjson_lines(buf))
     }
 
     fn decode_iter<'m>(
@@ -191,6 +186,27 @@ impl Codec {
         let mut cur = Cursor::new(msg);
         record::decode_row(root, &mut cur, ctx)
     }
+}
+
+/// The non-blank lines of an NDJSON buffer with their 0-based line numbers (a trailing '\r' is dropped).
+fn ndjson_lines(buf: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', buf).chain(std::iter::once(buf.len()));
+    let mut line_no = 0usize;
+    std::iter::from_fn(move || loop {
+        let end = ends.next()?;
+        if start > buf.len() {
+            return None;
+        }
+        let line = &buf[start..end];
+        let this = line_no;
+        start = end + 1;
+        line_no += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            return Some((this, line));
+        }
+    })
 }
 
 #[cfg(test)]

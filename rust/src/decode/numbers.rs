@@ -353,3 +353,113 @@ mod tests {
         );
     }
 }
+
+/// One pass over a plain JSON integer literal at `pos` (no fraction or exponent, at most 18 digits):
+/// `(value, end)`, or `None` to take the exact general path (which also reports errors).
+#[inline(always)]
+pub fn json_int64_fast(buf: &[u8], pos: usize) -> Option<(i64, usize)> {
+    let neg = buf.get(pos) == Some(&b'-');
+    let start = pos + neg as usize;
+    let mut i = start;
+    let mut v: i64 = 0;
+    while let Some(&c) = buf.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        v = v * 10 + (c - b'0') as i64;
+        i += 1;
+        if i - start > 18 {
+            return None;
+        }
+    }
+    let n = i - start;
+    if n == 0 || (n > 1 && buf[start] == b'0') || matches!(buf.get(i), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    Some((if neg { -v } else { v }, i))
+}
+
+/// One pass over a plain JSON decimal literal at `pos` for NUMERIC (no exponent, within limits):
+/// `(unscaled value, end)`, or `None` to take the exact general path.
+#[inline(always)]
+pub fn json_decimal128_fast(buf: &[u8], pos: usize) -> Option<(i128, usize)> {
+    let neg = buf.get(pos) == Some(&b'-');
+    let start = pos + neg as usize;
+    let mut i = start;
+    let mut v: i128 = 0;
+    while let Some(&c) = buf.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        v = v * 10 + (c - b'0') as i128;
+        i += 1;
+    }
+    let int_len = i - start;
+    if int_len == 0 || int_len > NUMERIC.max_int_digits as usize || (int_len > 1 && buf[start] == b'0') {
+        return None;
+    }
+    let mut frac_len = 0;
+    if buf.get(i) == Some(&b'.') {
+        i += 1;
+        let fs = i;
+        while let Some(&c) = buf.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            v = v * 10 + (c - b'0') as i128;
+            i += 1;
+        }
+        frac_len = i - fs;
+        if frac_len == 0 || frac_len > NUMERIC.scale as usize {
+            return None;
+        }
+    }
+    if matches!(buf.get(i), Some(b'e' | b'E')) {
+        return None;
+    }
+    v *= POW10[NUMERIC.scale as usize - frac_len];
+    Some((if neg { -v } else { v }, i))
+}
+
+#[cfg(test)]
+mod fast_tests {
+    use super::*;
+
+    #[test]
+    fn fast_paths_agree_with_the_general_ones() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-123456789012345678",
+            "12,",
+            "1.5",
+            "1e3",
+            "01",
+            "-",
+            "1234567890123456789",
+        ] {
+            let b = text.as_bytes();
+            if let Some((v, end)) = json_int64_fast(b, 0) {
+                assert_eq!(parse_i64(&b[..end], false).unwrap(), v, "{text}");
+            }
+        }
+        assert_eq!(json_int64_fast(b"1.5", 0), None);
+        assert_eq!(json_int64_fast(b"01", 0), None);
+        assert_eq!(json_int64_fast(b"42}", 0), Some((42, 2)));
+        for text in [
+            "0",
+            "23.52",
+            "-0.000000001",
+            "99999999999999999999999999999.999999999",
+            "1.10",
+        ] {
+            let (v, end) = json_decimal128_fast(text.as_bytes(), 0).unwrap();
+            assert_eq!(end, text.len());
+            assert_eq!(parse_decimal128(text.as_bytes(), false).unwrap(), v, "{text}");
+        }
+        for text in ["1e3", "0.0000000001", "100000000000000000000000000000", "00.1", "1."] {
+            assert_eq!(json_decimal128_fast(text.as_bytes(), 0), None, "{text}");
+        }
+    }
+}

@@ -8,7 +8,9 @@ use super::builders::{Col, Lookup, Node};
 use super::cursor::Cursor;
 use super::fail::{at_index, at_key, err, fail, preview, Res};
 use super::json_value::{copy_value, enter, kind_name, skip_value};
-use super::numbers::{parse_decimal128, parse_decimal256, parse_f64, parse_f64_string, parse_i64};
+use super::numbers::{
+    json_decimal128_fast, json_int64_fast, parse_decimal128, parse_decimal256, parse_f64, parse_f64_string, parse_i64,
+};
 use super::temporal::{parse_date, parse_datetime, parse_time, parse_timestamp};
 use super::Ctx;
 use crate::error::RejectCode;
@@ -40,14 +42,38 @@ pub fn decode_row(root: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<(
 #[inline(always)]
 fn find(children: &[Node], lookup: &Lookup, key: &[u8], hint: usize) -> Option<usize> {
     if let Some(c) = children.get(hint) {
-        if &*c.name == key {
+        if key_eq(&c.name, key) {
             return Some(hint);
         }
     }
     match lookup {
-        Lookup::Linear => children.iter().position(|c| &*c.name == key),
+        Lookup::Linear => children.iter().position(|c| key_eq(&c.name, key)),
         Lookup::Map(m) => m.get(key).copied(),
     }
+}
+
+/// Byte equality for short keys, eight bytes at a time, without a library call.
+#[inline(always)]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        let x = u64::from_ne_bytes(a[i..i + 8].try_into().expect("8 bytes"));
+        let y = u64::from_ne_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != y {
+            return false;
+        }
+        i += 8;
+    }
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Decode an object (cursor on '{') into a RECORD node's children.
@@ -306,6 +332,11 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
             let v = match b {
                 b'"' => with_string(cur, ctx, |t| parse_i64(t, true))?,
                 b'-' | b'0'..=b'9' => {
+                    if let Some((v, end)) = json_int64_fast(cur.buf, cur.pos) {
+                        cur.pos = end;
+                        push_i64(node, v);
+                        return Ok(());
+                    }
                     let n = cur.number()?;
                     let text = &cur.buf[n.start..n.end];
                     if !n.integral {
@@ -339,8 +370,13 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
             let v = match b {
                 b'"' => with_string(cur, ctx, |t| parse_decimal128(t, true))?,
                 b'-' | b'0'..=b'9' => {
-                    let n = cur.number()?;
-                    parse_decimal128(&cur.buf[n.start..n.end], false)?
+                    if let Some((v, end)) = json_decimal128_fast(cur.buf, cur.pos) {
+                        cur.pos = end;
+                        v
+                    } else {
+                        let n = cur.number()?;
+                        parse_decimal128(&cur.buf[n.start..n.end], false)?
+                    }
                 }
                 _ => return mismatch(cur, b, "NUMERIC"),
             };

@@ -157,3 +157,11 @@ fn deep_nesting_never_overflows_the_stack() {
     let out = c.decode_messages(&[deep]).unwrap();
     assert_eq!(out.rejects[0].code, RejectCode::TooDeep);
 }
+
+#[test]
+fn ndjson_line_splitting() {
+    let lines: Vec<_> = ndjson_lines(b"a\n\nb\r\n  \nc").collect();
+    assert_eq!(lines, vec![(0, &b"a"[..]), (2, &b"b"[..]), (4, &b"c"[..])]);
+    assert_eq!(ndjson_lines(b"a\n").collect::<Vec<_>>(), vec![(0, &b"a"[..])]);
+    assert_eq!(ndjson_lines(b"").count(), 0);
+}

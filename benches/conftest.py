@@ -1,0 +1,83 @@
+"""Benchmark data (deterministic receipts, clean and with 1% bad rows) and the summary table printed at the end."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from streamlake_fast.generate import receipts
+
+EVENTS = int(os.environ.get("STREAMLAKE_BENCH_EVENTS", "1000000"))
+DATASETS = {"clean": 0.0, "dirty 1%": 0.01}
+
+
+@dataclass
+class Dataset:
+    name: str
+    messages: list[bytes]
+    kinds: list[str | None]
+    ndjson: bytes
+    path: Path
+    reference: pa.Table | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.messages)
+
+    @property
+    def n_invalid(self) -> int:
+        return sum(k is not None for k in self.kinds)
+
+
+@dataclass
+class Row:
+    dataset: str
+    implementation: str
+    seconds: float | None
+    rows: int | None
+    outcome: str
+
+
+@dataclass
+class Summary:
+    rows: list[Row] = field(default_factory=list)
+
+
+SUMMARY = Summary()
+
+
+@pytest.fixture(scope="session")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Dataset]:
+    out = {}
+    for name, bad in DATASETS.items():
+        pairs = list(receipts(EVENTS, seed=7, invalid_fraction=bad))
+        messages = [m for m, _ in pairs]
+        ndjson = b"\n".join(messages)
+        path = tmp_path_factory.mktemp("bench") / f"{name.split()[0]}.ndjson"
+        path.write_bytes(ndjson)
+        out[name] = Dataset(name, messages, [k for _, k in pairs], ndjson, path)
+    return out
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not SUMMARY.rows:
+        return
+    tr = terminalreporter
+    tr.write_sep("=", f"decode {EVENTS:,} receipts: median µs per event, one call per batch")
+    tr.write_line("| data | implementation | µs/event | vs pyarrow.json (1 thread) | rows kept | outcome |")
+    tr.write_line("|---|---|---:|---:|---:|---|")
+    base = {
+        r.dataset: r.seconds
+        for r in SUMMARY.rows
+        if r.implementation == "pyarrow.json (1 thread)" and r.seconds and r.outcome == "equal"
+    }
+    for r in sorted(SUMMARY.rows, key=lambda r: (r.dataset, r.seconds or 1e9)):
+        us = f"{r.seconds / EVENTS * 1e6:.2f}" if r.seconds else "-"
+        ref = base.get(r.dataset) or base.get("clean")
+        ratio = f"{ref / r.seconds:.1f}×" if (r.seconds and ref and r.outcome != "failed") else "-"
+        rows = f"{r.rows:,}" if r.rows is not None else "-"
+        tr.write_line(f"| {r.dataset} | {r.implementation} | {us} | {ratio} | {rows} | {r.outcome} |")

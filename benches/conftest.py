@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from streamlake_fast.generate import receipts
 
 EVENTS = int(os.environ.get("STREAMLAKE_BENCH_EVENTS", "1000000"))
@@ -78,6 +77,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for r in sorted(SUMMARY.rows, key=lambda r: (r.dataset, r.seconds or 1e9)):
         us = f"{r.seconds / EVENTS * 1e6:.2f}" if r.seconds else "-"
         ref = base.get(r.dataset) or base.get("clean")
-        ratio = f"{ref / r.seconds:.1f}×" if (r.seconds and ref and r.outcome != "failed") else "-"
+        ratio = f"{ref / r.seconds:.1f}x" if (r.seconds and ref and r.outcome != "failed") else "-"
         rows = f"{r.rows:,}" if r.rows is not None else "-"
         tr.write_line(f"| {r.dataset} | {r.implementation} | {us} | {ratio} | {rows} | {r.outcome} |")

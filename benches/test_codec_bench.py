@@ -12,7 +12,6 @@ import pyarrow as pa
 import pytest
 from conftest import SUMMARY, Dataset, Row
 from peers import PEERS
-
 from streamlake_fast import Codec
 from streamlake_fast.generate import INVALID_KINDS, receipt_schema
 
@@ -49,7 +48,11 @@ def test_streamlake(benchmark: Any, datasets: dict[str, Dataset], impl: str, dat
     result, seconds = _time(benchmark, lambda: OURS[impl](dataset), rounds=3)
     _check_ours(dataset, result)
     benchmark.extra_info.update(rows=result.batch.num_rows, rejects=len(result.rejects))
-    outcome = "reference" if dataset_name == "clean" else f"reference; {len(result.rejects):,} rejects, each with path and reason"
+    outcome = (
+        "reference"
+        if dataset_name == "clean"
+        else f"reference; {len(result.rejects):,} rejects, each with path and reason"
+    )
     SUMMARY.rows.append(Row(dataset_name, impl, seconds, result.batch.num_rows, outcome))
 
 

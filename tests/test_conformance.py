@@ -8,11 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
-
 from streamlake_fast import Codec, Schema
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("STREAMLAKE_JSON_TEST_SUITE", ROOT.parent / "shared/conformance/JSONTestSuite/test_parsing"))
+CORPUS = Path(
+    os.environ.get("STREAMLAKE_JSON_TEST_SUITE", ROOT.parent / "shared/conformance/JSONTestSuite/test_parsing")
+)
 FILES = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
 # Accepted by the JSON grammar, rejected by our rules: duplicate keys reject the row.
 DUPLICATE_KEYS = {"y_object_duplicated_key.json", "y_object_duplicated_key_and_value.json"}

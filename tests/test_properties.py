@@ -12,7 +12,6 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from streamlake_fast import Codec, Schema
 
 # A value strategy yields (json_text, expected_python_value).
@@ -93,7 +92,11 @@ SCHEMA_FIELDS.append(
         "fields": [
             {"name": "s", "type": "STRING", "mode": "REQUIRED"},
             {"name": "n", "type": "NUMERIC"},
-            {"name": "inner", "type": "RECORD", "fields": [{"name": "ts", "type": "TIMESTAMP", "mode": "REPEATED"}]},
+            {
+                "name": "inner",
+                "type": "RECORD",
+                "fields": [{"name": "ts", "type": "TIMESTAMP", "mode": "REPEATED"}],
+            },
         ],
     }
 )
@@ -103,10 +106,7 @@ CODEC = Codec(SCHEMA)
 
 def field_value(field: dict[str, Any]) -> st.SearchStrategy[tuple[str | None, Any]]:
     """(json_text or None when the key is omitted, expected value)."""
-    if field["type"] == "RECORD":
-        one = record(field["fields"])
-    else:
-        one = SCALARS[field["type"]]
+    one = record(field["fields"]) if field["type"] == "RECORD" else SCALARS[field["type"]]
     mode = field.get("mode", "NULLABLE")
     if mode == "REQUIRED":
         return one.map(lambda p: (p[0], p[1]))

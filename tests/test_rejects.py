@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-
 from streamlake_fast import REJECT_CODES, Codec, DecodeError, Schema
+
 from tests.conftest import one_field
 
 SCHEMA = Schema.from_bigquery(
@@ -83,16 +83,23 @@ def test_deep_nesting_is_a_reject_not_a_crash() -> None:
 def test_unknown_fields_ignore_still_validates_and_detects_duplicates() -> None:
     codec = Codec(SCHEMA, unknown_fields="ignore")
     result = codec.decode(
-        [b'{"id": "a", "extra": {"deep": [1, 2, {"x": null}]}}', b'{"id": "b", "extra": [1,]}', b'{"id": "c", "e": 1, "e": 2}']
+        [
+            b'{"id": "a", "extra": {"deep": [1, 2, {"x": null}]}}',
+            b'{"id": "b", "extra": [1,]}',
+            b'{"id": "c", "e": 1, "e": 2}',
+        ]
     )
     assert result.batch.column("id").to_pylist() == ["a"]
-    assert [(r.index, r.code, r.path) for r in result.rejects] == [(1, "invalid_json", "extra[1]"), (2, "duplicate_key", "e")]
+    assert [(r.index, r.code, r.path) for r in result.rejects] == [
+        (1, "invalid_json", "extra[1]"),
+        (2, "duplicate_key", "e"),
+    ]
 
 
 def test_bad_options_raise() -> None:
     with pytest.raises(ValueError, match='unknown_fields must be "reject" or "ignore", got "drop"'):
         Codec(SCHEMA, unknown_fields="drop")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="schema must be a streamlake_fast.Schema"):
+    with pytest.raises(TypeError, match=r"schema must be a streamlake_fast\.Schema"):
         Codec([{"name": "a", "type": "STRING"}])  # type: ignore[arg-type]
 
 

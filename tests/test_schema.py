@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from streamlake_fast import Schema, SchemaError
 
 ALL_TYPES = [
@@ -88,7 +87,10 @@ def test_accepts_objects_with_to_api_repr() -> None:
     [
         ([{"name": "a", "type": "INT"}], 'field "a": unknown type "INT"'),
         ([{"name": "a", "type": "STRING", "mode": "OPTIONAL"}], 'field "a": unknown mode "OPTIONAL"'),
-        ([{"name": "a", "type": "STRING"}, {"name": "A", "type": "INT64"}], 'field "A": duplicate field name'),
+        (
+            [{"name": "a", "type": "STRING"}, {"name": "A", "type": "INT64"}],
+            'field "A": duplicate field name',
+        ),
         ([{"name": "r", "type": "RECORD"}], 'field "r": RECORD needs at least one sub-field'),
         ([{"name": "s", "type": "STRING", "fields": [{"name": "x", "type": "INT64"}]}], "only RECORD fields"),
         ([{"name": "", "type": "STRING"}], "invalid name"),

@@ -109,7 +109,11 @@ REJECTED = {
         ('"0000-12-31T00:00:00Z"', "out_of_range"),
         ("1732615000", "type_mismatch"),
     ],
-    "DATE": [('"2026-11-31"', "invalid_value"), ('"26-11-2026"', "invalid_value"), ("20261126", "type_mismatch")],
+    "DATE": [
+        ('"2026-11-31"', "invalid_value"),
+        ('"26-11-2026"', "invalid_value"),
+        ("20261126", "type_mismatch"),
+    ],
     "TIME": [('"24:00:00"', "invalid_value"), ('"12:00"', "invalid_value")],
     "DATETIME": [('"2026-11-26T10:15:42Z"', "invalid_value"), ('"2026-11-26"', "invalid_value")],
     "JSON": [('{"a":1,"a":2}', "duplicate_key"), ("[1,]", "invalid_json"), ("NaN", "invalid_json")],
@@ -143,7 +147,8 @@ def test_accepted_values_equal_pyarrow(bq_type: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("bq_type", "text", "code"), [(t, text, code) for t, cases in sorted(REJECTED.items()) for text, code in cases]
+    ("bq_type", "text", "code"),
+    [(t, text, code) for t, cases in sorted(REJECTED.items()) for text, code in cases],
 )
 def test_rejected_values(bq_type: str, text: str, code: str) -> None:
     result = one_field(bq_type).decode([f'{{"v": {text}}}'.encode()])

@@ -137,9 +137,7 @@ def _dumps(event: dict[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 
 
-def receipts(
-    n: int, *, seed: int = 42, invalid_fraction: float = 0.0
-) -> Iterator[tuple[bytes, str | None]]:
+def receipts(n: int, *, seed: int = 42, invalid_fraction: float = 0.0) -> Iterator[tuple[bytes, str | None]]:
     """Yield ``(json_bytes, invalid_kind_or_None)`` for ``n`` receipts.
 
     Exactly ``round(n * invalid_fraction)`` events are invalid, spread evenly, cycling through

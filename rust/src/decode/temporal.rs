@@ -65,8 +65,11 @@ fn date_part(b: &[u8], what: &str, text: &[u8]) -> Res<i64> {
             format!("{what} {} is before 0001-01-01", preview(text)),
         );
     }
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y as i64, m) {
-        return bad(what, text, "no such day");
+    if !(1..=12).contains(&m) {
+        return bad(what, text, "month out of range");
+    }
+    if d == 0 || d > days_in_month(y as i64, m) {
+        return bad(what, text, "no such day in that month");
     }
     Ok(days_from_civil(y as i64, m, d))
 }

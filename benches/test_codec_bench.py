@@ -5,6 +5,7 @@ Run: ``make bench`` (1,000,000 events); CI runs it once on 20,000 events with ti
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -24,10 +25,12 @@ OURS = {
 SLOW = {"polars.read_ndjson", "msgspec + Table.from_pylist", "orjson + Table.from_pylist"}
 
 
-def _time(benchmark: Any, fn: Callable[[], Any], rounds: int) -> tuple[Any, float | None]:
-    result = benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
+def _time(benchmark: Any, fn: Callable[[], Any], rounds: int) -> tuple[Any, tuple[float, float] | None]:
+    """Run ``fn`` ``rounds`` times (after one warm-up round when there are several); return (min, median) seconds."""
+    gc.collect()
+    result = benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=1 if rounds > 1 else 0)
     stats = getattr(benchmark, "stats", None)
-    return result, (stats.stats.median if stats else None)
+    return result, ((stats.stats.min, stats.stats.median) if stats else None)
 
 
 def _check_ours(dataset: Dataset, result: Any) -> None:
@@ -45,7 +48,7 @@ def _check_ours(dataset: Dataset, result: Any) -> None:
 def test_streamlake(benchmark: Any, datasets: dict[str, Dataset], impl: str, dataset_name: str) -> None:
     dataset = datasets[dataset_name]
     benchmark.group = f"decode receipts ({dataset_name})"
-    result, seconds = _time(benchmark, lambda: OURS[impl](dataset), rounds=3)
+    result, seconds = _time(benchmark, lambda: OURS[impl](dataset), rounds=5)
     _check_ours(dataset, result)
     benchmark.extra_info.update(rows=result.batch.num_rows, rejects=len(result.rejects))
     outcome = (
@@ -71,7 +74,7 @@ def test_peer(benchmark: Any, datasets: dict[str, Dataset], impl: str, dataset_n
         except Exception as e:  # a bulk reader failing the whole batch is a result we record
             return e
 
-    table, seconds = _time(benchmark, run, rounds=1 if impl in SLOW else 3)
+    table, seconds = _time(benchmark, run, rounds=1 if impl in SLOW else 5)
     if isinstance(table, Exception):
         outcome = f"failed: whole batch lost ({type(table).__name__})"
         rows = 0

@@ -54,6 +54,8 @@ pub struct Node {
 }
 
 const WIDE_RECORD: usize = 24;
+/// Rows decoded before the builders are sized for the whole batch.
+pub const SAMPLE_ROWS: usize = 256;
 
 impl Node {
     /// Builders for one field of the schema, with room for `cap` rows.
@@ -118,6 +120,32 @@ impl Node {
         self.col.push_default();
     }
 
+    /// Grow every buffer to hold `scale` times what it holds now (plus slack), so that a batch whose first rows
+    /// were a sample does not reallocate and copy as it grows.
+    pub fn reserve_scaled(&mut self, scale: f64) {
+        let extra = |len: usize| ((len as f64) * (scale - 1.0) * 1.1) as usize + 16;
+        if let Some(v) = &mut self.validity {
+            v.reserve(extra(v.len()));
+        }
+        match &mut self.col {
+            Col::Bool(b) => b.reserve(extra(b.len())),
+            Col::I32(v) => v.reserve(extra(v.len())),
+            Col::I64(v) => v.reserve(extra(v.len())),
+            Col::F64(v) => v.reserve(extra(v.len())),
+            Col::I128(v) => v.reserve(extra(v.len())),
+            Col::I256(v) => v.reserve(extra(v.len())),
+            Col::Bytes { offsets, data } => {
+                offsets.reserve(extra(offsets.len()));
+                data.reserve(extra(data.len()));
+            }
+            Col::Struct { children, .. } => children.iter_mut().for_each(|c| c.reserve_scaled(scale)),
+            Col::List { offsets, item } => {
+                offsets.reserve(extra(offsets.len()));
+                item.reserve_scaled(scale);
+            }
+        }
+    }
+
     /// Roll back to `n` values, dropping everything a failed row wrote.
     pub fn truncate(&mut self, n: usize) {
         if let Some(v) = &mut self.validity {
@@ -149,7 +177,7 @@ impl Col {
                 offsets.push(0);
                 Col::Bytes {
                     offsets,
-                    data: Vec::with_capacity(cap * 16),
+                    data: Vec::with_capacity(cap.min(SAMPLE_ROWS) * 32),
                 }
             }
             FieldType::Record => {

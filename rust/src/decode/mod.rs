@@ -115,18 +115,26 @@ impl Codec {
 
     /// Decode a batch of messages, one JSON object each.
     pub fn decode_messages<M: AsRef<[u8]>>(&self, messages: &[M]) -> Result<DecodeOutput, DecodeError> {
-        self.decode_iter(messages.len(), messages.iter().map(AsRef::as_ref).enumerate())
+        let total_bytes = messages.iter().map(|m| m.as_ref().len()).sum();
+        self.decode_iter(
+            messages.len(),
+            total_bytes,
+            messages.iter().map(AsRef::as_ref).enumerate(),
+        )
     }
 
     /// Decode newline-delimited JSON; blank lines are skipped, reject indexes are 0-based line numbers.
     pub fn decode_ndjson(&self, buf: &[u8]) -> Result<DecodeOutput, DecodeError> {
         let estimate = buf.len() / 256 + 1;
-        self.decode_iter(estimate, ndjson_lines(buf))
+        self.decode_iter(estimate, buf.len(), ndjson_lines(buf))
     }
 
+    /// `estimate` is a first guess of the number of rows; after a sample of rows the builders are sized from the
+    /// bytes consumed so far against `total_bytes`.
     fn decode_iter<'m>(
         &self,
         estimate: usize,
+        total_bytes: usize,
         messages: impl Iterator<Item = (usize, &'m [u8])>,
     ) -> Result<DecodeOutput, DecodeError> {
         let mut root = Node::root(&self.schema.fields, estimate);
@@ -140,7 +148,16 @@ impl Codec {
         };
         let mut rows = 0usize;
         let mut rejects = Vec::new();
+        let mut sized = false;
+        let mut consumed = 0usize;
         for (index, msg) in messages {
+            if !sized && rows == builders::SAMPLE_ROWS {
+                sized = true;
+                if total_bytes > 2 * consumed {
+                    root.reserve_scaled(total_bytes as f64 / consumed as f64);
+                }
+            }
+            consumed += msg.len() + 1;
             match self.decode_one(&mut root, msg, &mut ctx) {
                 Ok(()) => rows += 1,
                 Err(f) => {

@@ -6,6 +6,7 @@
 
 pub mod decode;
 pub mod error;
+pub mod pubsub;
 pub mod schema;
 
 #[cfg(feature = "python")]

@@ -1,0 +1,271 @@
+//! Pub/Sub wire messages without a Python object per message: zero-copy reading of serialized `PullResponse`
+//! bytes, and writing of `Acknowledge` / `ModifyAckDeadline` request bytes from the ack ids they hold.
+
+use thiserror::Error;
+
+/// A malformed protobuf message.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("malformed Pub/Sub PullResponse at byte {at}: {what}")]
+pub struct WireError {
+    pub at: usize,
+    pub what: &'static str,
+}
+
+/// Byte range `[start, end)` within one response buffer.
+pub type Span = (u32, u32);
+
+/// One received message, as spans into its response buffer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageSpans {
+    pub ack_id: Span,
+    pub data: Span,
+    pub message_id: Span,
+    pub ordering_key: Span,
+    /// The serialized attribute map entries, each `(key, value)`.
+    pub attributes: Vec<(Span, Span)>,
+    /// Publish time in microseconds since the epoch (0 when absent).
+    pub publish_time_us: i64,
+    pub delivery_attempt: i32,
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Result<u64, WireError> {
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) else {
+                return Err(WireError { at: self.pos, what: "truncated varint" });
+            };
+            self.pos += 1;
+            v |= ((b & 0x7f) as u64) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(WireError { at: self.pos, what: "varint too long" })
+    }
+
+    /// The next field: (field number, wire type).
+    fn tag(&mut self) -> Result<Option<(u64, u8)>, WireError> {
+        if self.pos >= self.end {
+            return Ok(None);
+        }
+        let t = self.varint()?;
+        Ok(Some((t >> 3, (t & 7) as u8)))
+    }
+
+    fn len_delimited(&mut self) -> Result<Span, WireError> {
+        let n = self.varint()? as usize;
+        let start = self.pos;
+        if n > self.end - start {
+            return Err(WireError { at: start, what: "length past the end" });
+        }
+        self.pos += n;
+        Ok((start as u32, self.pos as u32))
+    }
+
+    fn skip(&mut self, wire: u8) -> Result<(), WireError> {
+        let at = self.pos;
+        match wire {
+            0 => self.varint().map(|_| ()),
+            1 => self.advance(8, at),
+            2 => self.len_delimited().map(|_| ()),
+            5 => self.advance(4, at),
+            _ => Err(WireError { at, what: "unsupported wire type" }),
+        }
+    }
+
+    fn advance(&mut self, n: usize, at: usize) -> Result<(), WireError> {
+        if n > self.end - self.pos {
+            return Err(WireError { at, what: "truncated fixed-width field" });
+        }
+        self.pos += n;
+        Ok(())
+    }
+
+    fn sub(&self, span: Span) -> Reader<'a> {
+        Reader { buf: self.buf, pos: span.0 as usize, end: span.1 as usize }
+    }
+}
+
+/// Parse a serialized `google.pubsub.v1.PullResponse`.
+pub fn parse_pull_response(buf: &[u8]) -> Result<Vec<MessageSpans>, WireError> {
+    if buf.len() > u32::MAX as usize {
+        return Err(WireError { at: 0, what: "response larger than 4 GiB" });
+    }
+    let mut r = Reader { buf, pos: 0, end: buf.len() };
+    let mut out = Vec::new();
+    while let Some((field, wire)) = r.tag()? {
+        if field == 1 && wire == 2 {
+            let span = r.len_delimited()?;
+            out.push(parse_received(r.sub(span))?);
+        } else {
+            r.skip(wire)?;
+        }
+    }
+    Ok(out)
+}
+
+fn parse_received(mut r: Reader<'_>) -> Result<MessageSpans, WireError> {
+    let mut m = MessageSpans::default();
+    while let Some((field, wire)) = r.tag()? {
+        match (field, wire) {
+            (1, 2) => m.ack_id = r.len_delimited()?,
+            (2, 2) => {
+                let span = r.len_delimited()?;
+                parse_message(r.sub(span), &mut m)?;
+            }
+            (3, 0) => m.delivery_attempt = r.varint()? as i32,
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(m)
+}
+
+fn parse_message(mut r: Reader<'_>, m: &mut MessageSpans) -> Result<(), WireError> {
+    while let Some((field, wire)) = r.tag()? {
+        match (field, wire) {
+            (1, 2) => m.data = r.len_delimited()?,
+            (2, 2) => {
+                let span = r.len_delimited()?;
+                let mut e = r.sub(span);
+                let (mut k, mut v) = ((span.0, span.0), (span.0, span.0));
+                while let Some((f, w)) = e.tag()? {
+                    match (f, w) {
+                        (1, 2) => k = e.len_delimited()?,
+                        (2, 2) => v = e.len_delimited()?,
+                        _ => e.skip(w)?,
+                    }
+                }
+                m.attributes.push((k, v));
+            }
+            (3, 2) => m.message_id = r.len_delimited()?,
+            (4, 2) => {
+                let span = r.len_delimited()?;
+                let mut t = r.sub(span);
+                let (mut secs, mut nanos) = (0i64, 0i64);
+                while let Some((f, w)) = t.tag()? {
+                    match (f, w) {
+                        (1, 0) => secs = t.varint()? as i64,
+                        (2, 0) => nanos = t.varint()? as i32 as i64,
+                        _ => t.skip(w)?,
+                    }
+                }
+                m.publish_time_us = secs * 1_000_000 + nanos / 1_000;
+            }
+            (5, 2) => m.ordering_key = r.len_delimited()?,
+            _ => r.skip(wire)?,
+        }
+    }
+    Ok(())
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
+    put_varint(out, (field << 3) | 2);
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// A serialized `AcknowledgeRequest` (subscription = 1, ack_ids = 2).
+pub fn acknowledge_request<'a>(subscription: &str, ack_ids: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(subscription.len() + 64);
+    put_bytes(&mut out, 1, subscription.as_bytes());
+    for id in ack_ids {
+        put_bytes(&mut out, 2, id);
+    }
+    out
+}
+
+/// A serialized `ModifyAckDeadlineRequest` (subscription = 1, ack_deadline_seconds = 3, ack_ids = 4).
+pub fn modify_ack_deadline_request<'a>(
+    subscription: &str,
+    seconds: i32,
+    ack_ids: impl Iterator<Item = &'a [u8]>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(subscription.len() + 64);
+    put_bytes(&mut out, 1, subscription.as_bytes());
+    put_varint(&mut out, 3 << 3);
+    put_varint(&mut out, seconds as i64 as u64);
+    for id in ack_ids {
+        put_bytes(&mut out, 4, id);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(data: &[u8], id: &str, attrs: &[(&str, &str)], secs: u64, nanos: u64) -> Vec<u8> {
+        let mut m = Vec::new();
+        put_bytes(&mut m, 1, data);
+        for (k, v) in attrs {
+            let mut e = Vec::new();
+            put_bytes(&mut e, 1, k.as_bytes());
+            put_bytes(&mut e, 2, v.as_bytes());
+            put_bytes(&mut m, 2, &e);
+        }
+        put_bytes(&mut m, 3, id.as_bytes());
+        let mut t = Vec::new();
+        put_varint(&mut t, 1 << 3);
+        put_varint(&mut t, secs);
+        put_varint(&mut t, 2 << 3);
+        put_varint(&mut t, nanos);
+        put_bytes(&mut m, 4, &t);
+        m
+    }
+
+    #[test]
+    fn parses_messages_and_skips_unknown_fields() {
+        let mut resp = Vec::new();
+        for (i, data) in [&b"{\"a\":1}"[..], b""].iter().enumerate() {
+            let mut rm = Vec::new();
+            put_bytes(&mut rm, 1, format!("ack-{i}").as_bytes());
+            put_bytes(&mut rm, 2, &message(data, &format!("id{i}"), &[("k", "v")], 1_700_000_000, 123_456_789));
+            put_varint(&mut rm, (9 << 3) | 0); // an unknown varint field
+            put_varint(&mut rm, 5);
+            put_bytes(&mut resp, 1, &rm);
+        }
+        let msgs = parse_pull_response(&resp).unwrap();
+        assert_eq!(msgs.len(), 2);
+        let s = |sp: Span| &resp[sp.0 as usize..sp.1 as usize];
+        assert_eq!(s(msgs[0].ack_id), b"ack-0");
+        assert_eq!(s(msgs[0].data), b"{\"a\":1}");
+        assert_eq!(s(msgs[1].message_id), b"id1");
+        assert_eq!(s(msgs[1].data), b"");
+        assert_eq!(msgs[0].publish_time_us, 1_700_000_000_123_456);
+        assert_eq!((s(msgs[0].attributes[0].0), s(msgs[0].attributes[0].1)), (&b"k"[..], &b"v"[..]));
+    }
+
+    #[test]
+    fn truncated_input_is_an_error_not_a_panic() {
+        let mut resp = Vec::new();
+        put_bytes(&mut resp, 1, &message(b"xyz", "id", &[], 1, 0));
+        for cut in 1..resp.len() {
+            let _ = parse_pull_response(&resp[..cut]);
+        }
+        assert!(parse_pull_response(&resp[..resp.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn writes_requests() {
+        let req = acknowledge_request("projects/p/subscriptions/s", [&b"a1"[..], b"a2"].into_iter());
+        assert_eq!(&req[..2], &[0x0a, 26]);
+        assert!(req.ends_with(&[0x12, 2, b'a', b'2']));
+        let m = modify_ack_deadline_request("s", 60, [&b"x"[..]].into_iter());
+        assert_eq!(m, vec![0x0a, 1, b's', 0x18, 60, 0x22, 1, b'x']);
+    }
+}

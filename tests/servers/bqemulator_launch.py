@@ -1,0 +1,51 @@
+"""Start bqemulator with the test-side workarounds it needs here (run with the emulator's own Python).
+
+1. Offline start: DuckDB's spatial extension comes from PyPI (duckdb-extension-spatial) and is placed where DuckDB
+   looks for it, under a private HOME, so bqemulator's `INSTALL spatial` needs no network.
+2. bqemulator 1.4.0 drops RECORD sub-fields when it builds the Arrow schema for Storage Write AppendRows
+   ("Attempted to convert a STRUCT with no fields to DuckDB"); the insertAll route builds it correctly, so the
+   Storage Write path is pointed at that builder.
+
+Usage: python bqemulator_launch.py HOME_DIR [bqemulator start options...]
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+
+def _place_spatial_extension(home: Path) -> None:
+    import duckdb
+    import duckdb_extension_spatial
+
+    version = f"v{duckdb.__version__}"
+    src = next(Path(duckdb_extension_spatial.__file__).parent.rglob("spatial.duckdb_extension"))
+    dest = home / ".duckdb" / "extensions" / version / "linux_amd64"
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src, dest / "spatial.duckdb_extension")
+
+
+def _patch_record_schema() -> None:
+    from bqemulator.api.routes import tabledata
+    from bqemulator.grpc_api import write_servicer
+
+    def table_arrow_schema(table_meta):  # type: ignore[no-untyped-def]
+        return tabledata._build_arrow_schema(tabledata._fields_raw_from_schema(table_meta.schema_.fields))
+
+    write_servicer._table_arrow_schema = table_arrow_schema
+
+
+def main() -> None:
+    home = Path(sys.argv[1])
+    _place_spatial_extension(home)
+    _patch_record_schema()
+    from bqemulator.cli import main as cli_main
+
+    sys.argv = ["bqemulator", "start", *sys.argv[2:]]
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,7 @@ venv: $(BIN)/python
 
 build: venv
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
-		$(BIN)/maturin develop --release --extras test,bench,lint -q
+		$(BIN)/maturin develop --release --extras gcp,test,bench,lint -q
 
 demo: build
 	$(BIN)/streamlake demo --events $(EVENTS)

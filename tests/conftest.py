@@ -6,6 +6,8 @@ import pytest
 from streamlake_fast import Codec, Schema
 from streamlake_fast.generate import receipt_schema
 
+pytest_plugins = ["tests.servers.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def receipts_schema() -> Schema:

@@ -38,6 +38,26 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--out", type=Path, help="also write the valid rows to this Parquet file")
 
+    run = sub.add_parser("run", help="the worker: drain a Pub/Sub subscription into a BigQuery table")
+    env = os.environ.get
+    run.add_argument("--config", type=Path, default=env("STREAMLAKE_CONFIG"), help="TOML config (flags override it)")
+    run.add_argument("--subscription", default=env("STREAMLAKE_SUBSCRIPTION"), help="projects/P/subscriptions/S")
+    run.add_argument("--table", default=env("STREAMLAKE_TABLE"), help="PROJECT.DATASET.TABLE")
+    run.add_argument("--dead-letter-topic", default=env("STREAMLAKE_DEAD_LETTER_TOPIC"), help="projects/P/topics/T")
+    run.add_argument("--dead-letter-table", default=env("STREAMLAKE_DEAD_LETTER_TABLE"),
+                     help="PROJECT.DATASET.TABLE (default: <table>_rejects when no topic is given)")  # fmt: skip
+    run.add_argument("--mode", choices=["default", "committed"], default=env("STREAMLAKE_MODE"),
+                     help="Storage Write stream: default (at-least-once) or committed (offsets)")  # fmt: skip
+    run.add_argument("--schema", default=env("STREAMLAKE_SCHEMA"), help="BigQuery schema JSON (default: the table's)")
+    run.add_argument("--max-rows", type=int, help="rows per write (default 50,000)")
+    run.add_argument("--max-bytes", type=int, help="message bytes per write (default 8,000,000)")
+    run.add_argument("--max-latency", type=float, help="seconds from pull to durable (default 1.0)")
+    run.add_argument("--concurrent-pulls", type=int, help="Pull calls in flight (default 3)")
+    run.add_argument("--progress-interval", type=float, help="seconds between progress lines (default 5)")
+    run.add_argument("--exit-when-drained", action="store_true", default=None,
+                     help="exit once the subscription has no more messages")  # fmt: skip
+    run.add_argument("-v", "--verbose", action="store_true")
+
     dec = sub.add_parser("decode", help="decode an NDJSON file with a BigQuery schema")
     dec.add_argument("input", type=Path, help="newline-delimited JSON events")
     dec.add_argument("--schema", type=Path, required=True, help="BigQuery schema JSON (as `bq show --schema`)")
@@ -101,11 +121,64 @@ def _decode(args: argparse.Namespace) -> int:
     return 1 if result.rejects else 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    import msgspec
+
+    from streamlake_fast.app import build_worker
+    from streamlake_fast.config import load_config
+
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    config = load_config(args.config)
+    top = {"subscription": args.subscription, "table": args.table, "dead_letter_topic": args.dead_letter_topic,
+           "dead_letter_table": args.dead_letter_table, "mode": args.mode, "schema": args.schema,
+           "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained}  # fmt: skip
+    batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
+    config = msgspec.structs.replace(
+        config,
+        **{k: v for k, v in top.items() if v is not None},
+        batch=msgspec.structs.replace(config.batch, **{k: v for k, v in batch.items() if v is not None}),
+        pubsub=msgspec.structs.replace(
+            config.pubsub, **({"concurrent_pulls": args.concurrent_pulls} if args.concurrent_pulls else {})
+        ),
+    )
+    worker = build_worker(config)
+    signals = {"count": 0}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        signals["count"] += 1
+        if signals["count"] == 1:
+            print(f"streamlake: {signal.Signals(signum).name}: finishing in-flight batches", file=sys.stderr)
+            worker.stop()
+        else:
+            print("streamlake: second signal: handing in-flight messages back", file=sys.stderr)
+            worker.abort()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stats = worker.run()
+    print(
+        f"events {stats.events:,}  rows {stats.rows:,}  rejects {stats.rejects:,}  acked {stats.acked:,}  "
+        f"batches {stats.batches:,}  sink retries {stats.sink_retries:,}  "
+        f"CPU {stats.cpu / max(stats.events, 1) * 1e6:.1f} µs/event",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "run":
+            return _run(args)
         return _decode(args)
     except (StreamlakeError, OSError) as e:
         print(f"streamlake: error: {e}", file=sys.stderr)

@@ -6,7 +6,7 @@ configuration (a schema that cannot be compiled) and for calls that cannot be ca
 
 from __future__ import annotations
 
-__all__ = ["DecodeError", "SchemaError", "StreamlakeError"]
+__all__ = ["ConfigError", "DecodeError", "SchemaError", "SinkError", "StreamlakeError", "TransientSinkError"]
 
 
 class StreamlakeError(Exception):
@@ -19,3 +19,15 @@ class SchemaError(StreamlakeError, ValueError):
 
 class DecodeError(StreamlakeError, ValueError):
     """A whole decode call failed (never raised for a bad row; those are rejects)."""
+
+
+class SinkError(StreamlakeError):
+    """A sink refused a write for good (bad schema, permission, missing table): retrying will not help."""
+
+
+class TransientSinkError(SinkError):
+    """A sink could not write for now (unavailable, timed out, throttled): retry with backoff."""
+
+
+class ConfigError(StreamlakeError, ValueError):
+    """The worker's configuration is invalid or inconsistent (e.g. a given schema that does not match the table)."""

@@ -39,7 +39,10 @@ impl<'a> Reader<'a> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) else {
-                return Err(WireError { at: self.pos, what: "truncated varint" });
+                return Err(WireError {
+                    at: self.pos,
+                    what: "truncated varint",
+                });
             };
             self.pos += 1;
             v |= ((b & 0x7f) as u64) << shift;
@@ -47,7 +50,10 @@ impl<'a> Reader<'a> {
                 return Ok(v);
             }
         }
-        Err(WireError { at: self.pos, what: "varint too long" })
+        Err(WireError {
+            at: self.pos,
+            what: "varint too long",
+        })
     }
 
     /// The next field: (field number, wire type).
@@ -63,7 +69,10 @@ impl<'a> Reader<'a> {
         let n = self.varint()? as usize;
         let start = self.pos;
         if n > self.end - start {
-            return Err(WireError { at: start, what: "length past the end" });
+            return Err(WireError {
+                at: start,
+                what: "length past the end",
+            });
         }
         self.pos += n;
         Ok((start as u32, self.pos as u32))
@@ -76,29 +85,46 @@ impl<'a> Reader<'a> {
             1 => self.advance(8, at),
             2 => self.len_delimited().map(|_| ()),
             5 => self.advance(4, at),
-            _ => Err(WireError { at, what: "unsupported wire type" }),
+            _ => Err(WireError {
+                at,
+                what: "unsupported wire type",
+            }),
         }
     }
 
     fn advance(&mut self, n: usize, at: usize) -> Result<(), WireError> {
         if n > self.end - self.pos {
-            return Err(WireError { at, what: "truncated fixed-width field" });
+            return Err(WireError {
+                at,
+                what: "truncated fixed-width field",
+            });
         }
         self.pos += n;
         Ok(())
     }
 
     fn sub(&self, span: Span) -> Reader<'a> {
-        Reader { buf: self.buf, pos: span.0 as usize, end: span.1 as usize }
+        Reader {
+            buf: self.buf,
+            pos: span.0 as usize,
+            end: span.1 as usize,
+        }
     }
 }
 
 /// Parse a serialized `google.pubsub.v1.PullResponse`.
 pub fn parse_pull_response(buf: &[u8]) -> Result<Vec<MessageSpans>, WireError> {
     if buf.len() > u32::MAX as usize {
-        return Err(WireError { at: 0, what: "response larger than 4 GiB" });
+        return Err(WireError {
+            at: 0,
+            what: "response larger than 4 GiB",
+        });
     }
-    let mut r = Reader { buf, pos: 0, end: buf.len() };
+    let mut r = Reader {
+        buf,
+        pos: 0,
+        end: buf.len(),
+    };
     let mut out = Vec::new();
     while let Some((field, wire)) = r.tag()? {
         if field == 1 && wire == 2 {
@@ -234,7 +260,11 @@ mod tests {
         for (i, data) in [&b"{\"a\":1}"[..], b""].iter().enumerate() {
             let mut rm = Vec::new();
             put_bytes(&mut rm, 1, format!("ack-{i}").as_bytes());
-            put_bytes(&mut rm, 2, &message(data, &format!("id{i}"), &[("k", "v")], 1_700_000_000, 123_456_789));
+            put_bytes(
+                &mut rm,
+                2,
+                &message(data, &format!("id{i}"), &[("k", "v")], 1_700_000_000, 123_456_789),
+            );
             put_varint(&mut rm, (9 << 3) | 0); // an unknown varint field
             put_varint(&mut rm, 5);
             put_bytes(&mut resp, 1, &rm);
@@ -247,7 +277,10 @@ mod tests {
         assert_eq!(s(msgs[1].message_id), b"id1");
         assert_eq!(s(msgs[1].data), b"");
         assert_eq!(msgs[0].publish_time_us, 1_700_000_000_123_456);
-        assert_eq!((s(msgs[0].attributes[0].0), s(msgs[0].attributes[0].1)), (&b"k"[..], &b"v"[..]));
+        assert_eq!(
+            (s(msgs[0].attributes[0].0), s(msgs[0].attributes[0].1)),
+            (&b"k"[..], &b"v"[..])
+        );
     }
 
     #[test]

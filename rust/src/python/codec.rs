@@ -10,14 +10,16 @@ use super::DecodeError;
 use crate::decode::{Codec, CodecOptions, DecodeOutput, UnknownFields};
 
 /// (index, code, path, message) for each rejected row.
-type RejectTuple = (usize, &'static str, String, String);
+pub(crate) type RejectTuple = (usize, &'static str, String, String);
 
 #[pyclass(name = "Codec", module = "streamlake_fast._native", frozen)]
 pub struct PyCodec {
-    inner: Codec,
+    pub(crate) inner: Codec,
 }
 
-fn into_py_result(out: Result<DecodeOutput, crate::decode::DecodeError>) -> PyResult<(ArrowBatch, Vec<RejectTuple>)> {
+pub(crate) fn into_py_result(
+    out: Result<DecodeOutput, crate::decode::DecodeError>,
+) -> PyResult<(ArrowBatch, Vec<RejectTuple>)> {
     let out = out.map_err(|e| DecodeError::new_err(e.to_string()))?;
     let rejects = out
         .rejects

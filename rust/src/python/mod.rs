@@ -2,6 +2,7 @@
 
 mod arrow_export;
 mod codec;
+mod pull;
 mod schema;
 
 use pyo3::prelude::*;
@@ -14,6 +15,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schema::PySchema>()?;
     m.add_class::<codec::PyCodec>()?;
     m.add_class::<arrow_export::ArrowBatch>()?;
+    m.add_class::<pull::PyPullBatch>()?;
     m.add(
         "REJECT_CODES",
         crate::RejectCode::ALL.iter().map(|c| c.slug()).collect::<Vec<_>>(),

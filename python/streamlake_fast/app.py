@@ -1,0 +1,114 @@
+"""Wire a worker from its configuration: the table's schema, the codec, the source, the sinks."""
+
+from __future__ import annotations
+
+import logging
+
+import pyarrow as pa
+
+from streamlake_fast.codec import Codec
+from streamlake_fast.config import WorkerConfig
+from streamlake_fast.endpoints import bigquery_client
+from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.schema import Schema
+from streamlake_fast.sinks.bigquery import BigQuerySink, parse_table
+from streamlake_fast.sinks.deadletter import DeadLetter, DeadLetterTable, DeadLetterTopic
+from streamlake_fast.sources.pubsub import PubSubSource
+from streamlake_fast.worker import METADATA_COLUMNS, Worker
+
+__all__ = ["build_worker", "table_schema"]
+
+log = logging.getLogger(__name__)
+
+_METADATA_TYPES = {
+    "subscription_name": {"STRING"},
+    "message_id": {"STRING"},
+    "publish_time": {"TIMESTAMP"},
+    "attributes": {"STRING", "JSON"},
+}
+
+
+def table_schema(table: str) -> Schema:
+    """The table's schema, fetched once from BigQuery."""
+    project, dataset, name = parse_table(table)
+    try:
+        fields = bigquery_client(project).get_table(f"{project}.{dataset}.{name}").schema
+    except Exception as e:  # NotFound, Forbidden, connection errors: all fatal at start-up
+        raise ConfigError(f"cannot read the schema of table {table}: {e}") from e
+    return Schema.from_bigquery(list(fields))
+
+
+def _split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
+    fields = schema.to_bigquery()
+    meta = []
+    for f in fields:
+        if f["name"] in _METADATA_TYPES and f["mode"] != "REPEATED":
+            if f["type"] not in _METADATA_TYPES[f["name"]]:
+                raise ConfigError(
+                    f"metadata column {f['name']!r} is {f['type']}, expected {sorted(_METADATA_TYPES[f['name']])}"
+                )
+            meta.append(f["name"])
+    data_fields = [f for f in fields if f["name"] not in meta]
+    if not data_fields:
+        raise ConfigError("the table has only Pub/Sub metadata columns")
+    return Schema.from_bigquery(data_fields), tuple(m for m in METADATA_COLUMNS if m in meta)
+
+
+def _check_given_schema(given: Schema, table: Schema, table_name: str) -> None:
+    if given.fingerprint == table.fingerprint:
+        return
+    want = {f["name"]: f for f in table.to_bigquery()}
+    have = {f["name"]: f for f in given.to_bigquery()}
+    problems = [f"column {n!r} is missing from the table" for n in have if n not in want]
+    problems += [f"table column {n!r} is missing from the given schema" for n in want if n not in have]
+    problems += [
+        f"column {n!r}: given {have[n]['type']} {have[n]['mode']}, table has {want[n]['type']} {want[n]['mode']}"
+        for n in have
+        if n in want and have[n] != want[n]
+    ]
+    raise ConfigError(f"the given schema does not match table {table_name}: " + "; ".join(problems or ["order"]))
+
+
+def build_worker(config: WorkerConfig) -> Worker:
+    """A ready-to-run worker for ``config`` (raises :class:`ConfigError` on anything inconsistent)."""
+    config.validate()
+    full = table_schema(config.table)
+    data_schema, metadata = _split_metadata(full)
+    if config.schema:
+        _check_given_schema(Schema.from_bigquery(config.schema), data_schema, config.table)
+    codec = Codec(
+        data_schema,
+        unknown_fields=config.codec.unknown_fields,
+        max_message_bytes=config.codec.max_message_bytes,
+        max_depth=config.codec.max_depth,
+    )
+    source = PubSubSource(
+        config.subscription,
+        max_messages=config.pubsub.max_messages,
+        concurrent_pulls=config.pubsub.concurrent_pulls,
+        max_outstanding_messages=config.pubsub.max_outstanding_messages,
+        max_outstanding_bytes=config.pubsub.max_outstanding_bytes,
+    )
+    sink = BigQuerySink(config.table, mode=config.mode)
+    dead_letter: DeadLetter
+    if config.dead_letter_topic:
+        dead_letter = DeadLetterTopic(config.dead_letter_topic)
+    else:
+        dead_letter = DeadLetterTable(config.dead_letter_table or f"{config.table}_rejects")
+    output_schema: pa.Schema | None = full.to_arrow() if metadata else None
+    log.info("worker: %s → %s (%s mode), dead letters → %s", config.subscription, config.table, config.mode,
+             dead_letter.name)  # fmt: skip
+    return Worker(
+        source,
+        [sink],
+        codec,
+        dead_letter=dead_letter,
+        output_schema=output_schema,
+        metadata_columns=metadata,
+        max_rows=config.batch.max_rows,
+        max_bytes=config.batch.max_bytes,
+        max_latency=config.batch.max_latency,
+        ack_deadline=config.pubsub.ack_deadline,
+        progress_interval=config.progress_interval,
+        exit_when_drained=config.exit_when_drained,
+    )

@@ -1,0 +1,241 @@
+"""The worker: pull → decode → write to every sink → dead-letter the rejects → acknowledge.
+
+A message is acknowledged only after every sink (or the dead-letter destination, for a reject) has made it
+durable. On a sink failure the batch is retried with backoff while its ack deadline is extended; when it cannot
+be written it is handed back (nacked) so Pub/Sub redelivers it. A crash loses nothing: unacked messages return.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import pyarrow as pa
+
+from streamlake_fast._native import PullBatch
+from streamlake_fast.codec import Codec, Reject
+from streamlake_fast.exceptions import SinkError, TransientSinkError
+from streamlake_fast.sinks.base import Sink
+from streamlake_fast.sinks.bigquery import retry_write
+from streamlake_fast.sinks.deadletter import DeadLetter, rejected_messages
+from streamlake_fast.sources.base import Source
+
+__all__ = ["METADATA_COLUMNS", "Worker", "WorkerStats"]
+
+log = logging.getLogger(__name__)
+
+METADATA_COLUMNS = ("subscription_name", "message_id", "publish_time", "attributes")
+
+
+@dataclass
+class WorkerStats:
+    """Counters of one run (also exported as Prometheus metrics when a port is given)."""
+
+    events: int = 0
+    rows: int = 0
+    rejects: int = 0
+    acked: int = 0
+    batches: int = 0
+    in_flight: int = 0
+    sink_retries: int = 0
+    decode_cpu: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+    cpu_started: float = field(default_factory=time.process_time)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    @property
+    def cpu(self) -> float:
+        return time.process_time() - self.cpu_started
+
+    def line(self) -> str:
+        rate = self.events / self.elapsed if self.elapsed > 0 else 0.0
+        per_event = self.cpu / self.events * 1e6 if self.events else 0.0
+        return (
+            f"[worker] {self.events:,} events ({rate:,.0f}/s), {per_event:.1f} CPU µs/event, "
+            f"{self.rejects:,} rejects, {self.in_flight:,} in flight, {self.acked:,} acked"
+        )
+
+
+class Worker:
+    """Drain ``source`` into ``sinks`` through ``codec``.
+
+    :param metadata_columns: Pub/Sub metadata columns to add (as BigQuery subscriptions write them), in the order of
+        ``output_schema``.
+    :param output_schema: the table's Arrow schema when metadata columns are added.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        sinks: list[Sink],
+        codec: Codec,
+        *,
+        dead_letter: DeadLetter,
+        output_schema: pa.Schema | None = None,
+        metadata_columns: tuple[str, ...] = (),
+        max_rows: int = 50_000,
+        max_bytes: int = 8_000_000,
+        max_latency: float = 1.0,
+        ack_deadline: int = 60,
+        progress_interval: float = 5.0,
+        exit_when_drained: bool = False,
+        progress: TextIO | None = None,
+    ) -> None:
+        self.source = source
+        self.sinks = sinks
+        self.codec = codec
+        self.dead_letter = dead_letter
+        self.output_schema = output_schema
+        self.metadata_columns = metadata_columns
+        self.max_rows, self.max_bytes, self.max_latency = max_rows, max_bytes, max_latency
+        self.ack_deadline = ack_deadline
+        self.progress_interval = progress_interval
+        self.exit_when_drained = exit_when_drained
+        self.stats = WorkerStats()
+        self._progress = progress or sys.stderr
+        self._stop = threading.Event()  # no more pulls; finish what is in flight
+        self._abort = threading.Event()  # give up retrying; hand in-flight messages back
+        self._done = threading.Event()  # the lease thread runs until everything pulled is released
+        self._fingerprint = codec.schema.fingerprint
+
+    def stop(self) -> None:
+        """Stop pulling, finish and acknowledge what is in flight, then return from :meth:`run`."""
+        self._stop.set()
+
+    def abort(self) -> None:
+        """Stop retrying failed writes: in-flight messages are handed back for redelivery."""
+        self._stop.set()
+        self._abort.set()
+
+    def run(self) -> WorkerStats:
+        """Run until :meth:`stop` (or until the subscription is drained, with ``exit_when_drained``)."""
+        lease = threading.Thread(target=self._extend_leases, name="lease", daemon=True)
+        self.source.start()
+        lease.start()
+        last_report = time.perf_counter()
+        try:
+            try:
+                while not self._stop.is_set():
+                    parts = self._collect()
+                    if parts:
+                        self._process(parts)
+                    elif self.exit_when_drained and self.source.drained():
+                        break
+                    if time.perf_counter() - last_report >= self.progress_interval:
+                        last_report = time.perf_counter()
+                        self._report()
+            finally:
+                self.source.stop()
+            # Finish what was pulled before the stop.
+            while (batch := self.source.get(0)) is not None:
+                self._process([batch])
+        finally:
+            self._stop.set()
+            self._done.set()
+            for sink in self.sinks:
+                sink.close()
+            self.dead_letter.close()
+            self._report()
+        return self.stats
+
+    def _collect(self) -> list[PullBatch]:
+        parts: list[PullBatch] = []
+        rows = nbytes = 0
+        deadline: float | None = None
+        while True:
+            timeout = 0.2 if deadline is None else max(0.0, deadline - time.perf_counter())
+            batch = self.source.get(timeout)
+            if batch is None:
+                if not parts or time.perf_counter() >= (deadline or 0) or self._stop.is_set():
+                    return parts
+                continue
+            if deadline is None:
+                # Leave half the latency budget for decoding and writing.
+                deadline = time.perf_counter() + self.max_latency / 2
+            parts.append(batch)
+            rows += len(batch)
+            nbytes += batch.data_bytes
+            if rows >= self.max_rows or nbytes >= self.max_bytes:
+                return parts
+
+    def _decode(self, batch: PullBatch) -> tuple[pa.RecordBatch, list[Reject]]:
+        cpu0 = time.thread_time()
+        raw, raw_rejects = batch.decode(self.codec._native)
+        rows = pa.record_batch(raw)
+        rejects = [Reject(*r) for r in raw_rejects]
+        if self.metadata_columns and self.output_schema is not None:
+            meta = pa.record_batch(batch.metadata(self.source.name, [r.index for r in rejects]))
+            columns = [
+                meta.column(name) if name in self.metadata_columns else rows.column(name)
+                for name in self.output_schema.names
+            ]
+            rows = pa.RecordBatch.from_arrays(columns, schema=self.output_schema)
+        self.stats.decode_cpu += time.thread_time() - cpu0
+        return rows, rejects
+
+    def _process(self, parts: list[PullBatch]) -> None:
+        batch = parts[0] if len(parts) == 1 else PullBatch.concat(parts)
+        n = len(batch)
+        self.stats.in_flight += n
+        try:
+            rows, rejects = self._decode(batch)
+            for sink in self.sinks:
+                retry_write(sink, rows, self._abort, on_wait=self._count_retry)
+            if rejects:
+                self._dead_letter(batch, rejects)
+            self.source.ack(batch)
+        except (SinkError, KeyboardInterrupt):
+            log.error("batch of %d messages not written; handing it back for redelivery", n)
+            self._nack(batch)
+            raise
+        finally:
+            self.stats.in_flight -= n
+            for part in parts:
+                self.source.release(part)
+        self.stats.events += n
+        self.stats.rows += rows.num_rows
+        self.stats.rejects += len(rejects)
+        self.stats.acked += n
+        self.stats.batches += 1
+
+    def _dead_letter(self, batch: PullBatch, rejects: list[Reject]) -> None:
+        messages = rejected_messages(batch, rejects)
+        delay = 0.5
+        while True:
+            try:
+                self.dead_letter.write(messages, subscription=self.source.name, schema_fingerprint=self._fingerprint)
+                return
+            except TransientSinkError as e:
+                if self._abort.is_set():
+                    raise
+                log.warning("dead-letter %s unavailable (%s); retrying in %.1fs", self.dead_letter.name, e, delay)
+                self._abort.wait(delay)
+                delay = min(delay * 2, 30.0)
+
+    def _nack(self, batch: PullBatch) -> None:
+        try:
+            self.source.nack(batch)
+        except Exception as e:  # the deadline lapses anyway; the messages still come back
+            log.warning("nack failed (%s); the messages return when their ack deadline lapses", e)
+
+    def _count_retry(self) -> None:
+        self.stats.sink_retries += 1
+
+    def _extend_leases(self) -> None:
+        period = max(1.0, min(self.ack_deadline / 3, 10.0))
+        while not self._done.wait(period):
+            try:
+                self.source.extend_all(self.ack_deadline)
+            except Exception as e:  # a lapsed lease only means a redelivery, never a loss
+                log.warning("could not extend ack deadlines: %s", e)
+
+    def _report(self) -> None:
+        self._progress.write(self.stats.line() + "\n")
+        self._progress.flush()

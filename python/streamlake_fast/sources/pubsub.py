@@ -64,7 +64,7 @@ class PubSubSource:
         concurrent_pulls: int = 2,
         max_outstanding_messages: int = 100_000,
         max_outstanding_bytes: int = 256 << 20,
-        pull_timeout: float = 30.0,
+        pull_timeout: float = 10.0,
         channel: grpc.Channel | None = None,
     ) -> None:
         if not subscription.startswith("projects/") or "/subscriptions/" not in subscription:
@@ -115,11 +115,13 @@ class PubSubSource:
             except grpc.RpcError as e:
                 if e.code() == grpc.StatusCode.CANCELLED and self._stop.is_set():
                     return
+                if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    self._empty_pulls += 1  # nothing arrived within the pull timeout
+                    continue
                 if e.code() in _RETRYABLE:
-                    if e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
-                        log.warning("pull failed (%s), retrying in %.1fs", e.code().name, backoff)
-                        self._stop.wait(backoff)
-                        backoff = min(backoff * 2, 10.0)
+                    log.warning("pull failed (%s), retrying in %.1fs", e.code().name, backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 10.0)
                     continue
                 log.error("pull failed permanently: %s", e)
                 raise

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+
 from streamlake_fast.generate import receipts
 
 EVENTS = int(os.environ.get("STREAMLAKE_BENCH_EVENTS", "1000000"))

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 from conftest import SUMMARY, Dataset, Row
 from peers import PEERS
+
 from streamlake_fast import Codec
 from streamlake_fast.generate import INVALID_KINDS, receipt_schema
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from streamlake_fast import Codec, Schema
 from streamlake_fast.generate import receipt_schema
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from streamlake_fast.cli import main
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from streamlake_fast import Codec, Schema
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from streamlake_fast import Codec, Schema
 
 # A value strategy yields (json_text, expected_python_value).

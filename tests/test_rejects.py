@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from streamlake_fast import REJECT_CODES, Codec, DecodeError, Schema
 
+from streamlake_fast import REJECT_CODES, Codec, DecodeError, Schema
 from tests.conftest import one_field
 
 SCHEMA = Schema.from_bigquery(

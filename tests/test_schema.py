@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+
 from streamlake_fast import Schema, SchemaError
 
 ALL_TYPES = [

@@ -15,7 +15,9 @@ from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 from tests.servers.fixtures import Cloud
 
 
-def publish_receipts(cloud: Cloud, topic: str, n: int, invalid_fraction: float = 0.01, seed: int = 1) -> list[tuple[bytes, str | None]]:
+def publish_receipts(
+    cloud: Cloud, topic: str, n: int, invalid_fraction: float = 0.01, seed: int = 1
+) -> list[tuple[bytes, str | None]]:
     pairs = list(receipts(n, seed=seed, invalid_fraction=invalid_fraction))
     publisher = cloud.publisher()
     futures = [publisher.publish(topic, data, source="test") for data, _ in pairs]

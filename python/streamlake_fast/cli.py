@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-bytes", type=int, help="message bytes per write (default 8,000,000)")
     run.add_argument("--max-latency", type=float, help="seconds from pull to durable (default 1.0)")
     run.add_argument("--concurrent-pulls", type=int, help="Pull calls in flight (default 3)")
+    run.add_argument("--ack-deadline", type=int, help="seconds each lease extension asks for (default 60)")
     run.add_argument("--progress-interval", type=float, help="seconds between progress lines (default 5)")
     run.add_argument("--exit-when-drained", action="store_true", default=None,
                      help="exit once the subscription has no more messages")  # fmt: skip
@@ -145,7 +146,12 @@ def _run(args: argparse.Namespace) -> int:
         **{k: v for k, v in top.items() if v is not None},
         batch=msgspec.structs.replace(config.batch, **{k: v for k, v in batch.items() if v is not None}),
         pubsub=msgspec.structs.replace(
-            config.pubsub, **({"concurrent_pulls": args.concurrent_pulls} if args.concurrent_pulls else {})
+            config.pubsub,
+            **{
+                k: v
+                for k, v in {"concurrent_pulls": args.concurrent_pulls, "ack_deadline": args.ack_deadline}.items()
+                if v is not None
+            },  # fmt: skip
         ),
     )
     worker = build_worker(config)

@@ -151,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
                 k: v
                 for k, v in {"concurrent_pulls": args.concurrent_pulls, "ack_deadline": args.ack_deadline}.items()
                 if v is not None
-            },  # fmt: skip
+            },
         ),
     )
     worker = build_worker(config)

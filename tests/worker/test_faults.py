@@ -58,7 +58,7 @@ class Running:
 
 def _setup(cloud: Cloud, n: int = EVENTS) -> tuple[str, str, list[tuple[bytes, str | None]]]:
     topic, subscription = cloud.create_topic_and_subscription(ack_deadline=int(ACK_DEADLINE))
-    dlq_topic, _ = cloud.create_topic_and_subscription("dlq")
+    _dlq_topic, _ = cloud.create_topic_and_subscription("dlq")
     table = cloud.create_table(RECEIPT_SCHEMA)
     pairs = publish_receipts(cloud, topic, n, invalid_fraction=0.01)
     return subscription, table, pairs

@@ -45,6 +45,7 @@ class Row:
 @dataclass
 class Summary:
     rows: list[Row] = field(default_factory=list)
+    worker: list[Row] = field(default_factory=list)
 
 
 SUMMARY = Summary()
@@ -63,7 +64,24 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Dataset]:
     return out
 
 
+def _worker_summary(tr: pytest.TerminalReporter) -> None:
+    from test_worker_bench import EVENTS as WORKER_EVENTS
+
+    tr.write_sep("=", f"worker CPU per event, {WORKER_EVENTS:,} receipts end to end (emulators' CPU excluded)")
+    tr.write_line("| pipeline | CPU µs/event | vs baseline | rows written | throughput |")
+    tr.write_line("|---|---:|---:|---:|---|")
+    base = next((r.seconds[0] for r in SUMMARY.worker if r.implementation.startswith("baseline") and r.seconds), None)
+    for r in SUMMARY.worker:
+        if not r.seconds:
+            continue
+        us = r.seconds[0] / WORKER_EVENTS * 1e6
+        ratio = f"{base / r.seconds[0]:.1f}x less CPU" if base and not r.implementation.startswith("baseline") else "-"
+        tr.write_line(f"| {r.implementation} | {us:.1f} | {ratio} | {r.rows:,} | {r.outcome} |")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SUMMARY.worker:
+        _worker_summary(terminalreporter)
     if not SUMMARY.rows:
         return
     tr = terminalreporter

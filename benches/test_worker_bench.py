@@ -1,0 +1,128 @@
+"""Worker CPU per event, end to end (pull → decode → Arrow → append → ack), against the pipeline a typical user
+writes (streaming-pull callback → json.loads → pydantic → insert_rows_json in batches of 500).
+
+Both run in this process on the same backlog of receipts (1% invalid) on the local emulators; the CPU measured is
+this process's (``time.process_time``, all threads), so the emulators' CPU is excluded.
+Run: ``make bench-worker`` (200,000 receipts); CI runs it on a small backlog as a smoke test.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from baseline_pipeline import run_baseline
+from conftest import SUMMARY, Row
+
+from streamlake_fast.app import build_worker
+from streamlake_fast.config import BatchConfig, WorkerConfig
+from streamlake_fast.endpoints import bigquery_client
+from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from tests.servers.processes import Server, ServerUnavailable, start_bigquery, start_pubsub
+
+EVENTS = int(os.environ.get("STREAMLAKE_WORKER_BENCH_EVENTS", "200000"))
+PROJECT = "bench-project"
+
+
+def _server(start: Any, *args: Any) -> Server:
+    try:
+        server: Server = start(*args)
+    except ServerUnavailable as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(e))
+        pytest.skip(str(e))
+    return server
+
+
+@pytest.fixture(scope="module")
+def pubsub() -> Iterator[Server]:
+    server = _server(start_pubsub)
+    os.environ["PUBSUB_EMULATOR_HOST"] = server.host
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bigquery() -> Iterator[Server]:
+    server = _server(start_bigquery, PROJECT)  # a fresh one per run: bqemulator copies the table on every write
+    os.environ["BIGQUERY_EMULATOR_HOST"] = server.host
+    os.environ["BIGQUERY_STORAGE_EMULATOR_HOST"] = server.extra_host
+    yield server
+    server.stop()
+
+
+def _backlog(n: int) -> tuple[str, str, str, int]:
+    from google.cloud import bigquery as bq
+    from google.cloud import pubsub_v1
+
+    suffix = uuid.uuid4().hex[:8]
+    topic = f"projects/{PROJECT}/topics/bench-{suffix}"
+    subscription = f"projects/{PROJECT}/subscriptions/bench-{suffix}"
+    dlq = f"projects/{PROJECT}/topics/dlq-{suffix}"
+    publisher = pubsub_v1.PublisherClient(
+        batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000, max_bytes=5_000_000, max_latency=0.05)
+    )
+    publisher.create_topic(name=topic)
+    publisher.create_topic(name=dlq)
+    pubsub_v1.SubscriberClient().create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
+    client = bigquery_client(PROJECT)
+    client.create_dataset(f"ds_{suffix}")
+    table = f"{PROJECT}.ds_{suffix}.receipts"
+    client.create_table(bq.Table(table, schema=[bq.SchemaField.from_api_repr(f) for f in RECEIPT_SCHEMA]))
+    invalid = 0
+    futures = []
+    for data, kind in receipts(n, seed=11, invalid_fraction=0.01):
+        invalid += kind is not None
+        futures.append(publisher.publish(topic, data))
+    for f in futures:
+        f.result(timeout=300)
+    return subscription, table, dlq, n - invalid
+
+
+def _record(benchmark: Any, name: str, cpu: float, wall: float, rows: int) -> None:
+    benchmark.extra_info.update(cpu_us_per_event=cpu / EVENTS * 1e6, events_per_s=EVENTS / wall, rows=rows)
+    SUMMARY.worker.append(Row("worker", name, (cpu, wall), rows, f"{EVENTS / wall:,.0f} events/s wall"))
+
+
+def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server) -> None:
+    subscription, table, dlq, valid = _backlog(EVENTS)
+    config = WorkerConfig(subscription=subscription, table=table, dead_letter_topic=dlq, progress_interval=3600,
+                          batch=BatchConfig(max_rows=20_000))  # fmt: skip
+
+    def run() -> tuple[float, float, int]:
+        worker = build_worker(config)
+        thread = threading.Thread(target=worker.run)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        thread.start()
+        while worker.stats.acked < EVENTS:
+            assert thread.is_alive(), "worker stopped early"
+            time.sleep(0.05)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        worker.stop()
+        thread.join(60)
+        return cpu, wall, worker.stats.rows
+
+    cpu, wall, rows = benchmark.pedantic(run, rounds=1, iterations=1)
+    assert rows == valid
+    landed = list(bigquery_client(PROJECT).query(f"SELECT COUNT(*) AS n FROM `{table}`").result())[0]["n"]
+    assert landed == valid
+    _record(benchmark, "streamlake_fast worker (raw Pull → Rust → Storage Write Arrow)", cpu, wall, rows)
+
+
+def test_baseline_pipeline(benchmark: Any, pubsub: Server, bigquery: Server) -> None:
+    subscription, table, _, valid = _backlog(EVENTS)
+    client = bigquery_client(PROJECT)
+
+    def run() -> tuple[float, float, int]:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        counts = run_baseline(subscription, table, EVENTS, client)
+        return time.process_time() - cpu0, time.perf_counter() - wall0, counts["rows"]
+
+    cpu, wall, rows = benchmark.pedantic(run, rounds=1, iterations=1)
+    assert rows == valid
+    _record(benchmark, "baseline (subscribe callback → json.loads → pydantic → insert_rows_json×500)", cpu, wall, rows)

@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/streamlake_fast/target
 EVENTS ?= 1000000
 BENCH_EVENTS ?= 1000000
+WORKER_BENCH_EVENTS ?= 200000
 
-.PHONY: venv build test test-rust test-python bench bench-smoke lint fmt demo clean
+BQEMU_VENV := .venv-bqemu
+
+.PHONY: venv build emulators test test-rust test-python bench bench-worker bench-smoke lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +21,16 @@ $(BIN)/python:
 
 venv: $(BIN)/python
 
+# bqemulator (BigQuery emulator) in a virtualenv of its own: it pins duckdb, which the benchmarks also use.
+# Google's Pub/Sub emulator ships with the machine (google-cloud-sdk, Java).
+$(BQEMU_VENV)/bin/bqemulator:
+	$(PYTHON) -m venv $(BQEMU_VENV)
+	$(BQEMU_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BQEMU_VENV)/bin/python -m pip install -q "bqemulator==1.4.0" "duckdb==1.5.5" \
+		"duckdb-extension-spatial==1.5.5" "numpy>=1.26,<3"
+
+emulators: $(BQEMU_VENV)/bin/bqemulator
+
 build: venv
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
 		$(BIN)/maturin develop --release --extras gcp,test,bench,lint -q
@@ -25,7 +38,7 @@ build: venv
 demo: build
 	$(BIN)/streamlake demo --events $(EVENTS)
 
-test: build test-rust test-python bench-smoke
+test: build emulators test-rust test-python bench-smoke
 
 test-rust:
 	cargo test -q
@@ -35,12 +48,16 @@ test-python:
 
 # Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set.
 bench-smoke:
-	STREAMLAKE_BENCH_EVENTS=20000 $(BIN)/python -m pytest benches -q --benchmark-disable
+	STREAMLAKE_BENCH_EVENTS=20000 STREAMLAKE_WORKER_BENCH_EVENTS=3000 $(BIN)/python -m pytest benches -q \
+		--benchmark-disable
 
-# The full benchmark behind the README's table (takes several minutes).
+# The full benchmarks behind the README's tables (several minutes each).
 bench: build
-	STREAMLAKE_BENCH_EVENTS=$(BENCH_EVENTS) $(BIN)/python -m pytest benches -q \
+	STREAMLAKE_BENCH_EVENTS=$(BENCH_EVENTS) $(BIN)/python -m pytest benches/test_codec_bench.py -q \
 		--benchmark-columns=min,median,mean,rounds --benchmark-sort=name --benchmark-group-by=group
+
+bench-worker: build emulators
+	STREAMLAKE_WORKER_BENCH_EVENTS=$(WORKER_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_worker_bench.py -q
 
 lint: build
 	$(BIN)/ruff check python tests benches
@@ -56,4 +73,4 @@ fmt:
 	cargo fmt
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) $(BQEMU_VENV) target

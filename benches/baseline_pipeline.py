@@ -94,9 +94,7 @@ def run_baseline(subscription: str, table: str, n: int, bigquery_client: Any, ti
                 flush(batch)
 
     threading.Thread(target=flusher, daemon=True).start()
-    future = subscriber.subscribe(
-        subscription, callback, flow_control=pubsub_v1.types.FlowControl(max_messages=2000)
-    )
+    future = subscriber.subscribe(subscription, callback, flow_control=pubsub_v1.types.FlowControl(max_messages=2000))
     try:
         if not finished.wait(timeout):
             raise TimeoutError(f"baseline handled {counts} of {n} in {timeout}s; {len(pending)} pending")

@@ -109,7 +109,7 @@ def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server) -> 
 
     cpu, wall, rows = benchmark.pedantic(run, rounds=1, iterations=1)
     assert rows == valid
-    landed = list(bigquery_client(PROJECT).query(f"SELECT COUNT(*) AS n FROM `{table}`").result())[0]["n"]
+    landed = next(iter(bigquery_client(PROJECT).query(f"SELECT COUNT(*) AS n FROM `{table}`").result()))["n"]
     assert landed == valid
     _record(benchmark, "streamlake_fast worker (raw Pull → Rust → Storage Write Arrow)", cpu, wall, rows)
 
@@ -125,4 +125,4 @@ def test_baseline_pipeline(benchmark: Any, pubsub: Server, bigquery: Server) -> 
 
     cpu, wall, rows = benchmark.pedantic(run, rounds=1, iterations=1)
     assert rows == valid
-    _record(benchmark, "baseline (subscribe callback → json.loads → pydantic → insert_rows_json×500)", cpu, wall, rows)
+    _record(benchmark, "baseline (subscribe callback → json.loads → pydantic → insert_rows_json x500)", cpu, wall, rows)

@@ -64,7 +64,7 @@ class PubSubSource:
         concurrent_pulls: int = 2,
         max_outstanding_messages: int = 100_000,
         max_outstanding_bytes: int = 256 << 20,
-        pull_timeout: float = 10.0,
+        pull_timeout: float = 5.0,
         channel: grpc.Channel | None = None,
     ) -> None:
         if not subscription.startswith("projects/") or "/subscriptions/" not in subscription:
@@ -86,7 +86,6 @@ class PubSubSource:
         self._outstanding = [0, 0]  # messages, bytes
         self._threads: list[threading.Thread] = []
         self._empty_pulls = 0
-        self._inflight: set[Any] = set()
         self._held: dict[int, PullBatch] = {}  # pulled, not yet released: their leases are kept alive
 
     def start(self) -> None:
@@ -105,16 +104,10 @@ class PubSubSource:
                     self._lock.wait(0.5)
             if self._stop.is_set():
                 return
-            fut = self._pull.future(self._request, timeout=self._timeout)
-            with self._lock:
-                self._inflight.add(fut)
             try:
-                raw = fut.result()
-            except grpc.FutureCancelledError:
-                return
+                # A blocking call: gRPC futures on a sync channel add a polling thread that costs CPU per call.
+                raw = self._pull(self._request, timeout=self._timeout)
             except grpc.RpcError as e:
-                if e.code() == grpc.StatusCode.CANCELLED and self._stop.is_set():
-                    return
                 if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                     self._empty_pulls += 1  # nothing arrived within the pull timeout
                     continue
@@ -125,9 +118,6 @@ class PubSubSource:
                     continue
                 log.error("pull failed permanently: %s", e)
                 raise
-            finally:
-                with self._lock:
-                    self._inflight.discard(fut)
             backoff = 0.1
             batch = PullBatch([raw])
             if len(batch) == 0:
@@ -196,8 +186,6 @@ class PubSubSource:
         """Stop pulling; responses already received stay queued for :meth:`get`."""
         self._stop.set()
         with self._lock:
-            for fut in self._inflight:
-                fut.cancel()  # a cancelled pull's messages come back after their ack deadline
             self._lock.notify_all()
         for t in self._threads:
             t.join()

@@ -18,17 +18,44 @@ from streamlake_fast.schema import Schema
 
 __version__ = "0.1.0"
 
+# The worker's parts need the cloud clients (the `gcp` extra); they load on first use.
+_LAZY = {
+    "Worker": "streamlake_fast.worker",
+    "WorkerConfig": "streamlake_fast.config",
+    "PubSubSource": "streamlake_fast.sources.pubsub",
+    "BigQuerySink": "streamlake_fast.sinks.bigquery",
+    "DeadLetterTopic": "streamlake_fast.sinks.deadletter",
+    "DeadLetterTable": "streamlake_fast.sinks.deadletter",
+    "build_worker": "streamlake_fast.app",
+}
+
 __all__ = [
     "REJECT_CODES",
+    "BigQuerySink",
     "Codec",
+    "DeadLetterTable",
+    "DeadLetterTopic",
     "DecodeError",
     "DecodeResult",
+    "PubSubSource",
     "Reject",
     "Schema",
     "SchemaError",
     "StreamlakeError",
+    "Worker",
+    "WorkerConfig",
     "__version__",
+    "build_worker",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'streamlake_fast' has no attribute {name!r}")
+
 
 if _native.DEBUG_BUILD:
     warnings.warn(

@@ -265,7 +265,7 @@ mod tests {
                 2,
                 &message(data, &format!("id{i}"), &[("k", "v")], 1_700_000_000, 123_456_789),
             );
-            put_varint(&mut rm, (9 << 3) | 0); // an unknown varint field
+            put_varint(&mut rm, 9 << 3); // an unknown varint field (wire type 0)
             put_varint(&mut rm, 5);
             put_bytes(&mut resp, 1, &rm);
         }

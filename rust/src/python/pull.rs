@@ -14,6 +14,9 @@ use super::arrow_export::ArrowBatch;
 use super::codec::{into_py_result, PyCodec, RejectTuple};
 use crate::pubsub::{acknowledge_request, modify_ack_deadline_request, parse_pull_response, MessageSpans, Span};
 
+/// (data, attributes, message_id, publish_time_us, ordering_key) of one message.
+type MessageTuple<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, String, i64, String);
+
 /// Pub/Sub's limit on one request is 512 KB; stay well under it.
 const MAX_REQUEST_BYTES: usize = 400_000;
 
@@ -148,11 +151,7 @@ impl PyPullBatch {
 
     /// One message as Python objects: (data, attributes, message_id, publish_time_us, ordering_key).
     /// For rejected messages (dead-lettering), never on the hot path.
-    fn message<'py>(
-        &self,
-        py: Python<'py>,
-        i: usize,
-    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyDict>, String, i64, String)> {
+    fn message<'py>(&self, py: Python<'py>, i: usize) -> PyResult<MessageTuple<'py>> {
         if i >= self.messages.len() {
             return Err(PyIndexError::new_err(format!("message index {i} out of range")));
         }

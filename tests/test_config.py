@@ -1,0 +1,51 @@
+"""Worker configuration: TOML validated by msgspec, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streamlake_fast.config import WorkerConfig, load_config
+from streamlake_fast.exceptions import ConfigError
+
+
+def test_toml_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "streamlake.toml"
+    path.write_text(
+        'subscription = "projects/p/subscriptions/sub"\ntable = "p.d.t"\nmode = "committed"\n'
+        '[batch]\nmax_rows = 1000\n[pubsub]\nconcurrent_pulls = 1\n[codec]\nunknown_fields = "ignore"\n'
+    )
+    config = load_config(path).validate()
+    assert config.mode == "committed"
+    assert config.batch.max_rows == 1000
+    assert config.batch.max_latency == 1.0
+    assert config.pubsub.concurrent_pulls == 1
+    assert config.codec.unknown_fields == "ignore"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('subscription = "x"\ncolour = "red"', "Object contains unknown field `colour`"),
+        ('mode = "sometimes"', "Invalid enum value 'sometimes' - at `$.mode`"),
+        ("[batch]\nmax_rows = 'many'", "Expected `int`, got `str` - at `$.batch.max_rows`"),
+        ("subscription = ", "invalid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=None) as info:
+        load_config(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_validate_requires_subscription_and_table() -> None:
+    with pytest.raises(ConfigError, match="no subscription"):
+        WorkerConfig(table="p.d.t").validate()
+    with pytest.raises(ConfigError, match="no table"):
+        WorkerConfig(subscription="projects/p/subscriptions/s").validate()
+    with pytest.raises(ConfigError, match="either dead_letter_topic or dead_letter_table"):
+        WorkerConfig(subscription="s", table="t", dead_letter_topic="a", dead_letter_table="b").validate()

@@ -1,0 +1,92 @@
+"""The BigQuery sink on bqemulator: request splitting, committed-stream offsets, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from streamlake_fast import Codec, Schema
+from streamlake_fast.app import build_worker
+from streamlake_fast.config import WorkerConfig
+from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
+from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.sinks.bigquery import BigQuerySink, parse_table
+from tests.servers.fixtures import Cloud
+from tests.worker.helpers import table_rows
+
+
+def _batch(n: int) -> pa.RecordBatch:
+    result = Codec(Schema.from_bigquery(RECEIPT_SCHEMA)).decode([m for m, _ in receipts(n)])
+    return result.batch
+
+
+def test_large_batches_are_split_under_the_request_limit(cloud: Cloud) -> None:
+    table = cloud.create_table(RECEIPT_SCHEMA)
+    sink = BigQuerySink(table, max_request_bytes=100_000)
+    batch = _batch(3000)
+    sink.write(batch)
+    assert sink.requests > 5
+    assert sink.rows_written == 3000
+    assert table_rows(cloud, table).num_rows == 3000
+
+
+def test_committed_stream_never_writes_a_retried_append_twice(cloud: Cloud) -> None:
+    table = cloud.create_table(RECEIPT_SCHEMA)
+    sink = BigQuerySink(table, mode="committed", max_request_bytes=200_000)
+    first, second = _batch(1000), _batch(500)
+    sink.write(first)
+    # As after a lost response: the same batch is sent again from the same offset.
+    sink._offset -= first.num_rows
+    sink.write(first)
+    sink.write(second)
+    assert sink.duplicates_avoided == 1000
+    landed = table_rows(cloud, table)
+    assert landed.num_rows == 1500
+    sink.close()
+
+
+def test_default_stream_mode_is_at_least_once(cloud: Cloud) -> None:
+    table = cloud.create_table(RECEIPT_SCHEMA)
+    sink = BigQuerySink(table)
+    batch = _batch(100)
+    sink.write(batch)
+    sink.write(batch)  # a retry on the default stream writes again: at-least-once
+    assert table_rows(cloud, table).num_rows == 200
+
+
+@pytest.mark.parametrize("mode", ["default", "committed"])
+def test_a_missing_table_is_a_clear_permanent_error(cloud: Cloud, mode: str) -> None:
+    cloud.create_table(RECEIPT_SCHEMA)  # the dataset exists, the table does not
+    table = f"streamlake-test.ds_{cloud.suffix}.missing"
+    with pytest.raises(SinkError, match=f"bigquery:{table}") as info:
+        BigQuerySink(table, mode=mode).write(_batch(10))  # type: ignore[arg-type]
+    assert not isinstance(info.value, TransientSinkError)
+
+
+def test_given_schema_must_match_the_table(cloud: Cloud, tmp_path: Path) -> None:
+    table = cloud.create_table(RECEIPT_SCHEMA)
+    wrong = [dict(f) for f in RECEIPT_SCHEMA]
+    wrong[2] = {"name": "customer_id", "type": "STRING", "mode": "REQUIRED"}
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(wrong))
+    _, subscription = cloud.create_topic_and_subscription()
+    config = WorkerConfig(subscription=subscription, table=table, schema=str(path), dead_letter_topic=cloud.topic())
+    with pytest.raises(ConfigError, match="column 'customer_id': given STRING REQUIRED, table has INT64 REQUIRED"):
+        build_worker(config)
+
+
+def test_missing_table_is_a_clear_start_up_error(cloud: Cloud) -> None:
+    _, subscription = cloud.create_topic_and_subscription()
+    config = WorkerConfig(subscription=subscription, table="streamlake-test.nope.missing")
+    with pytest.raises(ConfigError, match="cannot read the schema of table streamlake-test.nope.missing"):
+        build_worker(config)
+
+
+def test_parse_table() -> None:
+    assert parse_table("p.d.t") == ("p", "d", "t")
+    assert parse_table("p:d.t") == ("p", "d", "t")
+    with pytest.raises(ValueError, match="project.dataset.table"):
+        parse_table("d.t")

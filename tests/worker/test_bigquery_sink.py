@@ -81,12 +81,12 @@ def test_given_schema_must_match_the_table(cloud: Cloud, tmp_path: Path) -> None
 def test_missing_table_is_a_clear_start_up_error(cloud: Cloud) -> None:
     _, subscription = cloud.create_topic_and_subscription()
     config = WorkerConfig(subscription=subscription, table="streamlake-test.nope.missing")
-    with pytest.raises(ConfigError, match="cannot read the schema of table streamlake-test.nope.missing"):
+    with pytest.raises(ConfigError, match=r"cannot read the schema of table streamlake-test\.nope\.missing"):
         build_worker(config)
 
 
 def test_parse_table() -> None:
     assert parse_table("p.d.t") == ("p", "d", "t")
     assert parse_table("p:d.t") == ("p", "d", "t")
-    with pytest.raises(ValueError, match="project.dataset.table"):
+    with pytest.raises(ValueError, match=r"project\.dataset\.table"):
         parse_table("d.t")

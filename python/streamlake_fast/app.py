@@ -111,4 +111,5 @@ def build_worker(config: WorkerConfig) -> Worker:
         ack_deadline=config.pubsub.ack_deadline,
         progress_interval=config.progress_interval,
         exit_when_drained=config.exit_when_drained,
+        metrics_port=config.metrics_port,
     )

@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--progress-interval", type=float, help="seconds between progress lines (default 5)")
     run.add_argument("--exit-when-drained", action="store_true", default=None,
                      help="exit once the subscription has no more messages")  # fmt: skip
+    run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     run.add_argument("-v", "--verbose", action="store_true")
 
     dec = sub.add_parser("decode", help="decode an NDJSON file with a BigQuery schema")
@@ -139,7 +140,8 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     top = {"subscription": args.subscription, "table": args.table, "dead_letter_topic": args.dead_letter_topic,
            "dead_letter_table": args.dead_letter_table, "mode": args.mode, "schema": args.schema,
-           "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained}  # fmt: skip
+           "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained,
+           "metrics_port": args.metrics_port}  # fmt: skip
     batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
     config = msgspec.structs.replace(
         config,

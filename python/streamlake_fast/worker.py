@@ -19,6 +19,7 @@ import pyarrow as pa
 from streamlake_fast._native import PullBatch
 from streamlake_fast.codec import Codec, Reject
 from streamlake_fast.exceptions import SinkError, TransientSinkError
+from streamlake_fast.metrics import MetricsExporter
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.bigquery import retry_write
 from streamlake_fast.sinks.deadletter import DeadLetter, rejected_messages
@@ -87,6 +88,7 @@ class Worker:
         progress_interval: float = 5.0,
         exit_when_drained: bool = False,
         progress: TextIO | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         self.source = source
         self.sinks = sinks
@@ -104,6 +106,9 @@ class Worker:
         self._abort = threading.Event()  # give up retrying; hand in-flight messages back
         self._done = threading.Event()  # the lease thread runs until everything pulled is released
         self._fingerprint = codec.schema.fingerprint
+        self.metrics: MetricsExporter | None = None
+        if metrics_port is not None:
+            self.metrics = MetricsExporter(metrics_port)
 
     def stop(self) -> None:
         """Stop pulling, finish and acknowledge what is in flight, then return from :meth:`run`."""
@@ -143,6 +148,8 @@ class Worker:
                 sink.close()
             self.dead_letter.close()
             self._report()
+            if self.metrics is not None:
+                self.metrics.close()
         return self.stats
 
     def _collect(self) -> list[PullBatch]:
@@ -204,6 +211,8 @@ class Worker:
         self.stats.rejects += len(rejects)
         self.stats.acked += n
         self.stats.batches += 1
+        if self.metrics is not None:
+            self.metrics.update(self.stats)
 
     def _dead_letter(self, batch: PullBatch, rejects: list[Reject]) -> None:
         messages = rejected_messages(batch, rejects)
@@ -237,5 +246,7 @@ class Worker:
                 log.warning("could not extend ack deadlines: %s", e)
 
     def _report(self) -> None:
+        if self.metrics is not None:
+            self.metrics.update(self.stats)
         self._progress.write(self.stats.line() + "\n")
         self._progress.flush()

@@ -1,0 +1,48 @@
+"""Prometheus metrics for the worker (optional: needs ``prometheus-client``, in the ``gcp`` extra)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamlake_fast.exceptions import ConfigError
+
+__all__ = ["MetricsExporter"]
+
+# stats attribute → (metric name, help); counters only grow, gauges go up and down.
+_COUNTERS = {
+    "events": ("streamlake_events", "Messages pulled and handled (acknowledged)"),
+    "rows": ("streamlake_rows_written", "Rows made durable in the sinks"),
+    "rejects": ("streamlake_rejects", "Messages sent to the dead-letter destination"),
+    "sink_retries": ("streamlake_sink_retries", "Transient sink failures retried"),
+    "cpu": ("streamlake_cpu_seconds", "Process CPU seconds"),
+    "decode_cpu": ("streamlake_decode_cpu_seconds", "CPU seconds spent in the codec"),
+}
+_GAUGES = {"in_flight": ("streamlake_in_flight", "Messages being written now")}
+
+
+class MetricsExporter:
+    """Serve the worker's counters at ``http://HOST:PORT/metrics``; :meth:`update` copies them from the stats."""
+
+    def __init__(self, port: int, host: str = "0.0.0.0") -> None:
+        try:
+            import prometheus_client as prom
+        except ImportError as e:  # depends on the install
+            raise ConfigError("metrics_port needs prometheus-client (pip install 'streamlake_fast[gcp]')") from e
+        self.registry = prom.CollectorRegistry()
+        self._counters = {k: prom.Counter(n, h, registry=self.registry) for k, (n, h) in _COUNTERS.items()}
+        self._gauges = {k: prom.Gauge(n, h, registry=self.registry) for k, (n, h) in _GAUGES.items()}
+        self._last = dict.fromkeys(_COUNTERS, 0.0)
+        self._server, self._thread = prom.start_http_server(port, addr=host, registry=self.registry)
+        self.port = int(self._server.server_port)
+
+    def update(self, stats: Any) -> None:
+        for key, counter in self._counters.items():
+            value = float(getattr(stats, key))
+            if value > self._last[key]:
+                counter.inc(value - self._last[key])
+                self._last[key] = value
+        for key, gauge in self._gauges.items():
+            gauge.set(getattr(stats, key))
+
+    def close(self) -> None:
+        self._server.shutdown()

@@ -114,7 +114,7 @@ class BigQuerySink:
         """Append ``batch``; returns once BigQuery has committed it."""
         from google.cloud.bigquery_storage_v1 import types
 
-        schema = types.ArrowSchema(serialized_schema=batch.schema.serialize().to_pybytes())
+        schema = batch.schema.serialize().to_pybytes()
         start = self._offset
         try:
             self._write_chunks(batch, schema)
@@ -124,22 +124,18 @@ class BigQuerySink:
             self._offset = start
             raise
 
-    def _write_chunks(self, batch: pa.RecordBatch, schema: Any) -> None:
+    def _write_chunks(self, batch: pa.RecordBatch, schema: bytes) -> None:
         from google.cloud.bigquery_storage_v1 import types
 
         for chunk in self._chunks(batch):
-            stream = self._stream_name()
-            request = types.AppendRowsRequest(
-                write_stream=stream,
-                arrow_rows=types.AppendRowsRequest.ArrowData(
-                    writer_schema=schema,
-                    rows=types.ArrowRecordBatch(
-                        serialized_record_batch=chunk.serialize().to_pybytes(), row_count=chunk.num_rows
-                    ),
-                ),
-            )
+            # The raw protobuf message, wrapped: proto-plus would copy the serialized batch once more.
+            pb = types.AppendRowsRequest.pb()(write_stream=self._stream_name())
+            pb.arrow_rows.writer_schema.serialized_schema = schema
+            pb.arrow_rows.rows.serialized_record_batch = chunk.serialize().to_pybytes()
+            pb.arrow_rows.rows.row_count = chunk.num_rows
             if self.mode == "committed":
-                request.offset = self._offset
+                pb.offset.value = self._offset
+            request = types.AppendRowsRequest.wrap(pb)
             responses = self._call(lambda req=request: self._append(req))
             self._check(responses, chunk.num_rows)
             self._offset += chunk.num_rows

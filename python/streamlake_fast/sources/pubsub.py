@@ -86,6 +86,7 @@ class PubSubSource:
         self._outstanding = [0, 0]  # messages, bytes
         self._threads: list[threading.Thread] = []
         self._empty_pulls = 0
+        self.pull_cpu = 0.0  # CPU seconds of the pulling threads, added up when they stop
         self._held: dict[int, PullBatch] = {}  # pulled, not yet released: their leases are kept alive
 
     def start(self) -> None:
@@ -95,6 +96,13 @@ class PubSubSource:
             self._threads.append(t)
 
     def _puller(self) -> None:
+        try:
+            self._pull_loop()
+        finally:
+            with self._lock:
+                self.pull_cpu += time.thread_time()
+
+    def _pull_loop(self) -> None:
         backoff = 0.1
         while not self._stop.is_set():
             with self._lock:

@@ -112,7 +112,6 @@ class BigQuerySink:
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Append ``batch``; returns once BigQuery has committed it."""
-        from google.cloud.bigquery_storage_v1 import types
 
         schema = batch.schema.serialize().to_pybytes()
         start = self._offset

@@ -17,7 +17,7 @@ import pyarrow as pa
 from streamlake_fast._native import PullBatch
 from streamlake_fast.codec import Reject
 from streamlake_fast.endpoints import bigquery_client, pubsub_publisher
-from streamlake_fast.exceptions import SinkError, TransientSinkError
+from streamlake_fast.exceptions import TransientSinkError
 from streamlake_fast.sinks.bigquery import BigQuerySink, parse_table
 
 __all__ = ["DeadLetter", "DeadLetterTable", "DeadLetterTopic", "RejectedMessage", "rejected_messages"]
@@ -143,11 +143,7 @@ class DeadLetterTable:
             }
             for m in messages
         ]
-        batch = pa.RecordBatch.from_pylist(rows, schema=self._schema)
-        try:
-            self._sink.write(batch)
-        except SinkError:
-            raise
+        self._sink.write(pa.RecordBatch.from_pylist(rows, schema=self._schema))
 
     def close(self) -> None:
         self._sink.close()

@@ -1,6 +1,6 @@
 //! Hand Arrow data to Python through the Arrow PyCapsule interface (zero copy, any Arrow library).
 
-use arrow_array::ffi::{to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
+use arrow_array::ffi::{to_ffi, FFI_ArrowSchema};
 use arrow_array::{Array, RecordBatch, StructArray};
 use arrow_schema::Schema;
 use pyo3::exceptions::PyValueError;
@@ -46,7 +46,6 @@ impl ArrowBatch {
         let data = StructArray::from(self.batch.clone()).into_data();
         let (array, _) = to_ffi(&data).map_err(|e| PyValueError::new_err(e.to_string()))?;
         let schema = schema_capsule_struct(py, self.batch.schema_ref())?;
-        let array: FFI_ArrowArray = array;
         let array = PyCapsule::new_with_value(py, array, c"arrow_array")?;
         PyTuple::new(py, [schema.into_any(), array.into_any()])
     }

@@ -77,13 +77,12 @@ impl PyPullBatch {
 impl PyPullBatch {
     /// Parse serialized `google.pubsub.v1.PullResponse` messages.
     #[new]
-    fn new(py: Python<'_>, responses: Vec<Bound<'_, PyBytes>>) -> PyResult<Self> {
+    fn new(responses: Vec<Bound<'_, PyBytes>>) -> PyResult<Self> {
         let mut messages = Vec::new();
         for (r, resp) in responses.iter().enumerate() {
             let parsed = parse_pull_response(resp.as_bytes()).map_err(|e| PyValueError::new_err(e.to_string()))?;
             messages.extend(parsed.into_iter().map(|m| (r, m)));
         }
-        let _ = py;
         Ok(PyPullBatch {
             responses: responses.into_iter().map(Bound::unbind).collect(),
             messages,

@@ -16,7 +16,7 @@ from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 
 def test_demo_reports_throughput_and_rejects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo.parquet"
-    assert main(["demo", "--events", "3000", "--batch-size", "1000", "--out", str(out)]) == 0
+    assert main(["codec-demo", "--events", "3000", "--batch-size", "1000", "--out", str(out)]) == 0
     stdout, stderr = capsys.readouterr()
     assert "events:            3,000" in stdout
     assert "rows decoded:      2,970" in stdout

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any, final
 
-__all__ = ["DEBUG_BUILD", "REJECT_CODES", "ArrowBatch", "Codec", "PullBatch", "Schema"]
+__all__ = ["DEBUG_BUILD", "REJECT_CODES", "ArrowBatch", "Codec", "PullBatch", "Schema", "prepare_publish"]
 
 REJECT_CODES: list[str]
 DEBUG_BUILD: bool
@@ -41,6 +41,8 @@ class Codec:
 class PullBatch:
     def __new__(cls, responses: list[bytes]) -> PullBatch: ...
     @staticmethod
+    def from_messages(messages: Iterable[bytes], first_id: int, publish_time_us: int) -> PullBatch: ...
+    @staticmethod
     def concat(batches: list[PullBatch]) -> PullBatch: ...
     def __len__(self) -> int: ...
     @property
@@ -52,3 +54,14 @@ class PullBatch:
     ) -> list[bytes]: ...
     def message(self, i: int) -> tuple[bytes, dict[str, str], str, int, str]: ...
     def metadata(self, subscription: str, rejected: list[int]) -> ArrowBatch: ...
+
+def prepare_publish(
+    data: bytes | Iterable[bytes],
+    topic: str,
+    *,
+    codec: Codec | None = None,
+    event_id_prefix: str | None = None,
+    next_seq: int = 0,
+    ingest_time: str | None = None,
+    max_depth: int = 500,
+) -> tuple[list[bytes], list[int], list[tuple[int, str, str, str]], int]: ...

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 
-import pyarrow as pa
-
 from streamlake_fast.codec import Codec
 from streamlake_fast.config import WorkerConfig
 from streamlake_fast.endpoints import bigquery_client
 from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.lake import LakeSink, lake_schema
 from streamlake_fast.schema import Schema
+from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.bigquery import BigQuerySink, parse_table
 from streamlake_fast.sinks.deadletter import DeadLetter, DeadLetterTable, DeadLetterTopic
+from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
 from streamlake_fast.sources.pubsub import PubSubSource
 from streamlake_fast.worker import METADATA_COLUMNS, Worker
 
-__all__ = ["build_worker", "table_schema"]
+__all__ = ["build_worker", "lake_sink", "table_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,42 @@ def _check_given_schema(given: Schema, table: Schema, table_name: str) -> None:
     raise ConfigError(f"the given schema does not match table {table_name}: " + "; ".join(problems or ["order"]))
 
 
+def _schemas(config: WorkerConfig) -> tuple[Schema, Schema | None]:
+    """(event schema, the table's full schema or None without a table)."""
+    if not config.table:
+        assert config.schema is not None
+        return Schema.from_bigquery(config.schema), None
+    full = table_schema(config.table)
+    data_schema, _ = _split_metadata(full)
+    if config.schema:
+        _check_given_schema(Schema.from_bigquery(config.schema), data_schema, config.table)
+    return data_schema, full
+
+
+def _dead_letter(config: WorkerConfig) -> DeadLetter:
+    if config.dead_letter_topic:
+        return DeadLetterTopic(config.dead_letter_topic)
+    if config.table:
+        return DeadLetterTable(config.dead_letter_table or f"{config.table}_rejects")
+    return DeadLetterFiles(config.lake.root)
+
+
+def lake_sink(config: WorkerConfig, events: Schema) -> LakeSink:
+    lake = config.lake
+    return LakeSink(
+        lake.root,
+        schema=lake_schema(events.to_arrow()),
+        partition_by=lake.partition_by,
+        target_file_bytes=lake.target_file_bytes,
+        max_file_age=lake.max_file_age,
+        compression=lake.compression,
+    )
+
+
 def build_worker(config: WorkerConfig) -> Worker:
     """A ready-to-run worker for ``config`` (raises :class:`ConfigError` on anything inconsistent)."""
     config.validate()
-    full = table_schema(config.table)
-    data_schema, metadata = _split_metadata(full)
-    if config.schema:
-        _check_given_schema(Schema.from_bigquery(config.schema), data_schema, config.table)
+    data_schema, full = _schemas(config)
     codec = Codec(
         data_schema,
         unknown_fields=config.codec.unknown_fields,
@@ -89,22 +119,20 @@ def build_worker(config: WorkerConfig) -> Worker:
         max_outstanding_messages=config.pubsub.max_outstanding_messages,
         max_outstanding_bytes=config.pubsub.max_outstanding_bytes,
     )
-    sink = BigQuerySink(config.table, mode=config.mode)
-    dead_letter: DeadLetter
-    if config.dead_letter_topic:
-        dead_letter = DeadLetterTopic(config.dead_letter_topic)
-    else:
-        dead_letter = DeadLetterTable(config.dead_letter_table or f"{config.table}_rejects")
-    output_schema: pa.Schema | None = full.to_arrow() if metadata else None
-    log.info("worker: %s → %s (%s mode), dead letters → %s", config.subscription, config.table, config.mode,
+    sinks: list[Sink] = []
+    if full is not None:
+        has_metadata = len(full.to_bigquery()) != len(data_schema.to_bigquery())
+        sinks.append(BigQuerySink(config.table, mode=config.mode, schema=full.to_arrow() if has_metadata else None))
+    if config.lake.root:
+        sinks.append(lake_sink(config, data_schema))
+    dead_letter = _dead_letter(config)
+    log.info("worker: %s → %s, dead letters → %s", config.subscription, ", ".join(s.name for s in sinks),
              dead_letter.name)  # fmt: skip
     return Worker(
         source,
-        [sink],
+        sinks,
         codec,
         dead_letter=dead_letter,
-        output_schema=output_schema,
-        metadata_columns=metadata,
         max_rows=config.batch.max_rows,
         max_bytes=config.batch.max_bytes,
         max_latency=config.batch.max_latency,

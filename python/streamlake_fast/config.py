@@ -9,7 +9,7 @@ import msgspec
 
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["BatchConfig", "CodecConfig", "PubSubConfig", "WorkerConfig", "load_config"]
+__all__ = ["BatchConfig", "CodecConfig", "LakeConfig", "PubSubConfig", "WorkerConfig", "load_config"]
 
 
 class BatchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -34,6 +34,16 @@ class CodecConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_depth: int = 500
 
 
+class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The data-lake sink; no ``root``, no lake."""
+
+    root: str = ""  # a path, gs://bucket/prefix or s3://bucket/prefix
+    partition_by: str | None = None  # a TIMESTAMP/DATETIME/DATE field; default: the publish time
+    target_file_bytes: int = 128 << 20
+    max_file_age: float = 60.0
+    compression: str = "zstd"
+
+
 class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Everything ``streamlake run`` needs; see the README for each key."""
 
@@ -41,7 +51,7 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     table: str = ""
     mode: Literal["default", "committed"] = "default"
     dead_letter_topic: str | None = None
-    dead_letter_table: str | None = None  # default: "<table>_rejects" when no topic is given
+    dead_letter_table: str | None = None  # default: "<table>_rejects" (or "<lake>/_rejects" without a table)
     schema: str | None = None  # a BigQuery schema JSON file; default: the table's own schema
     metrics_port: int | None = None
     progress_interval: float = 5.0
@@ -49,12 +59,17 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     batch: BatchConfig = msgspec.field(default_factory=BatchConfig)
     pubsub: PubSubConfig = msgspec.field(default_factory=PubSubConfig)
     codec: CodecConfig = msgspec.field(default_factory=CodecConfig)
+    lake: LakeConfig = msgspec.field(default_factory=LakeConfig)
 
     def validate(self) -> WorkerConfig:
         if not self.subscription:
             raise ConfigError("no subscription: pass --subscription projects/P/subscriptions/S (or set it)")
-        if not self.table:
-            raise ConfigError("no table: pass --table PROJECT.DATASET.TABLE (or set it in the config)")
+        if not self.table and not self.lake.root:
+            raise ConfigError("no sink: pass --table PROJECT.DATASET.TABLE and/or --lake ROOT (or set them)")
+        if not self.table and not self.schema:
+            raise ConfigError("without a table the schema must be given: pass --schema FILE.json")
+        if self.dead_letter_table and not self.table:
+            raise ConfigError("dead_letter_table needs a BigQuery table; without one, rejects go to <lake>/_rejects")
         if self.dead_letter_topic and self.dead_letter_table:
             raise ConfigError("give either dead_letter_topic or dead_letter_table, not both")
         if self.batch.max_rows <= 0 or self.batch.max_bytes <= 0 or self.batch.max_latency <= 0:

@@ -1,72 +1,260 @@
-"""The main job on one machine, for now: generated receipts through the codec, with throughput and rejects.
+"""``streamlake demo``: the whole path on one machine.
 
-(The Pub/Sub → BigQuery/lake worker will take this command over.)
+Starts Google's Pub/Sub emulator and bqemulator when installed (see :mod:`streamlake_fast.local`), publishes
+generated receipts (1% invalid, as a producer without validation would send them), and runs the worker into a
+local lake (Parquet, partitioned by event date) and a BigQuery table, dead letters to ``<lake>/_rejects``. Without
+the Pub/Sub emulator the same worker runs from an in-process source. Ends with a summary and a query over the lake.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from streamlake_fast.codec import Codec
+from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_schema, receipts
+from streamlake_fast.lake import LakeReport, LakeSink, lake_schema, verify_lake
+from streamlake_fast.local import LocalServer, ServerUnavailable, start_bigquery, start_pubsub
+from streamlake_fast.sinks.base import Sink
+from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
+from streamlake_fast.sources.base import Source
+from streamlake_fast.worker import Worker, WorkerStats
 
-from streamlake_fast.codec import Codec, Reject
-from streamlake_fast.generate import receipt_schema, receipts
-from streamlake_fast.progress import Progress
+__all__ = ["DemoReport", "run_demo"]
 
-__all__ = ["DemoResult", "run_demo"]
+PROJECT = "streamlake-demo"
+MARKER = ".streamlake-demo"
+CHUNK = 10_000
 
 
 @dataclass
-class DemoResult:
-    progress: Progress
-    sample_rejects: list[Reject]
-    parquet: Path | None
+class DemoReport:
+    events: int
+    published: int = 0
+    publish_seconds: float = 0.0
+    mode: str = "in-process"  # or "pubsub"
+    stats: WorkerStats | None = None
+    sink_rows: dict[str, int] = field(default_factory=dict)
+    table_rows: int | None = None  # COUNT(*) of the BigQuery table, when there is one
+    rejects_written: int = 0
+    lake: LakeReport | None = None
+    query: str = ""
+    query_result: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def _batches(n: int, batch_size: int, invalid_fraction: float, seed: int) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
-    for message, _ in receipts(n, seed=seed, invalid_fraction=invalid_fraction):
-        batch.append(message)
-        if len(batch) == batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _prepare_lake(lake: Path) -> None:
+    if lake.exists() and any(lake.iterdir()):
+        if not (lake / MARKER).exists():
+            raise ConfigError(f"{lake} is not empty and was not made by a previous demo; pass another --lake")
+        shutil.rmtree(lake)
+    lake.mkdir(parents=True, exist_ok=True)
+    (lake / MARKER).write_text("made by `streamlake demo`; the next demo run replaces this directory\n")
+
+
+def _chunks(events: int, invalid_fraction: float, seed: int) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
+    for data, _ in receipts(events, seed=seed, invalid_fraction=invalid_fraction):
+        chunk.append(data)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Env:
+    """Point the cloud clients at the local servers for the demo's duration."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.saved = {k: os.environ.get(k) for k in values}
+
+    def __enter__(self) -> None:
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc: object) -> None:
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _start(what: str, start: Any, say: Any) -> LocalServer | None:
+    try:
+        server: LocalServer = start()
+    except ServerUnavailable as e:
+        say(f"{what}: not available ({e})")
+        return None
+    say(f"{what}: started on {server.host}")
+    return server
+
+
+def _publish(topic: str, events: int, invalid_fraction: float, seed: int, report: DemoReport, say: Any,
+             interval: float) -> None:  # fmt: skip
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+    from streamlake_fast.publisher import Publisher
+
+    pubsub_v1.PublisherClient().create_topic(name=topic)
+    subscription = topic.replace("/topics/", "/subscriptions/")
+    pubsub_v1.SubscriberClient().create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
+    start = last = time.perf_counter()
+    # As a producer without the edge's validation would: the invalid 1% reaches the worker's dead-letter path.
+    with Publisher(topic, receipt_schema(), validate=False, enrich=False) as publisher:
+        for chunk in _chunks(events, invalid_fraction, seed):
+            report.published += publisher.publish(chunk).published
+            if time.perf_counter() - last >= interval:
+                last = time.perf_counter()
+                rate = report.published / (last - start)
+                say(f"[publish] {report.published:,} of {events:,} events ({rate:,.0f}/s incl. generating them)")
+    report.publish_seconds = time.perf_counter() - start
+    say(f"[publish] {report.published:,} events in {report.publish_seconds:.1f} s")
+
+
+def _create_table(table: str) -> None:
+    from google.cloud import bigquery
+
+    from streamlake_fast.endpoints import bigquery_client
+
+    client = bigquery_client(PROJECT)
+    client.create_dataset(table.rsplit(".", 1)[0], exists_ok=True)
+    fields = [bigquery.SchemaField.from_api_repr(f) for f in RECEIPT_SCHEMA]
+    client.create_table(bigquery.Table(table, schema=fields), exists_ok=True)
+
+
+def _count_table(table: str) -> int:
+    from streamlake_fast.endpoints import bigquery_client
+
+    rows = list(bigquery_client(PROJECT).query(f"SELECT COUNT(*) AS n FROM `{table}`").result())
+    return int(rows[0]["n"])
+
+
+def _query_lake(lake: Path) -> tuple[str, list[tuple[Any, ...]]]:
+    """Top stores by revenue, straight off the Parquet files (DuckDB when installed, else pyarrow)."""
+    glob = f"{lake}/**/*.parquet"
+    try:
+        import duckdb
+    except ImportError:
+        import pyarrow.dataset as ds
+
+        table = ds.dataset(lake, format="parquet", partitioning="hive").to_table(columns=["store_id", "total"])
+        agg = table.group_by("store_id").aggregate([("store_id", "count"), ("total", "sum")])
+        agg = agg.sort_by([("total_sum", "descending")]).slice(0, 5)
+        rows = list(zip(*(agg.column(c).to_pylist() for c in ("store_id", "store_id_count", "total_sum")), strict=True))
+        return "pyarrow.dataset: group_by(store_id).aggregate(count, sum(total)) top 5", rows
+    sql = (
+        f"SELECT store_id, count(*) AS receipts, sum(total) AS revenue "
+        f"FROM read_parquet('{glob}', hive_partitioning = true) GROUP BY store_id ORDER BY revenue DESC LIMIT 5"
+    )
+    with contextlib.closing(duckdb.connect()) as con:
+        return f"duckdb: {sql}", [tuple(r) for r in con.execute(sql).fetchall()]
 
 
 def run_demo(
-    events: int,
+    events: int = 1_000_000,
     *,
-    batch_size: int = 10_000,
+    lake: str | Path = "lake",
     invalid_fraction: float = 0.01,
     seed: int = 42,
-    out: Path | None = None,
-    stream: TextIO | None = None,
-) -> DemoResult:
-    """Generate ``events`` receipts, decode them in batches (as a worker would per pull), optionally write Parquet."""
-    schema = receipt_schema()
-    codec = Codec(schema)
-    progress = Progress(label="demo") if stream is None else Progress(label="demo", stream=stream)
-    writer = pq.ParquetWriter(out, schema.to_arrow(), compression="zstd") if out else None
-    samples: list[Reject] = []
-    offset = 0
+    use_emulators: bool = True,
+    progress_interval: float = 5.0,
+    progress: TextIO | None = None,
+) -> DemoReport:
+    """Run the pipeline on ``events`` generated receipts; progress goes to ``progress`` (stderr)."""
+    out = progress or sys.stderr
+
+    def say(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    lake = Path(lake)
+    _prepare_lake(lake)
+    report = DemoReport(events)
+    servers: list[LocalServer] = []
     try:
-        for batch in _batches(events, batch_size, invalid_fraction, seed):
-            cpu0 = time.thread_time()
-            result = codec.decode(batch)
-            cpu = time.thread_time() - cpu0
-            if writer is not None and result.num_rows:
-                writer.write_table(pa.Table.from_batches([result.batch]))
-            for r in result.rejects[: max(0, 5 - len(samples))]:
-                samples.append(Reject(r.index + offset, r.code, r.path, r.message))
-            progress.add(len(batch), result.num_rows, [r.code for r in result.rejects], cpu)
-            offset += len(batch)
+        pubsub = _start("Pub/Sub emulator", start_pubsub, say) if use_emulators else None
+        bigquery = _start("BigQuery emulator", lambda: start_bigquery(PROJECT), say) if use_emulators else None
+        servers = [s for s in (pubsub, bigquery) if s is not None]
+        env = {}
+        if pubsub:
+            env["PUBSUB_EMULATOR_HOST"] = pubsub.host
+        if bigquery:
+            env["BIGQUERY_EMULATOR_HOST"] = bigquery.host
+            env["BIGQUERY_STORAGE_EMULATOR_HOST"] = bigquery.extra_host
+        with _Env(env):
+            _run(report, lake, pubsub is not None, bigquery is not None, invalid_fraction, seed, progress_interval, say,
+                 out)  # fmt: skip
     finally:
-        if writer is not None:
-            writer.close()
-    return DemoResult(progress, samples, out)
+        for s in servers:
+            s.stop()
+    return report
+
+
+def _run(report: DemoReport, lake: Path, pubsub: bool, bigquery: bool, invalid_fraction: float, seed: int,
+         interval: float, say: Any, out: TextIO) -> None:  # fmt: skip
+    schema = receipt_schema()
+    sinks: list[Sink] = []
+    table = f"{PROJECT}.demo.receipts"
+    if bigquery:
+        from streamlake_fast.sinks.bigquery import BigQuerySink
+
+        _create_table(table)
+        sinks.append(BigQuerySink(table))
+    sinks.append(LakeSink(str(lake), schema=lake_schema(schema.to_arrow()), partition_by="event_time"))
+    source: Source
+    if pubsub:
+        from streamlake_fast.sources.pubsub import PubSubSource
+
+        report.mode = "pubsub"
+        topic = f"projects/{PROJECT}/topics/receipts"
+        _publish(topic, report.events, invalid_fraction, seed, report, say, interval)
+        source = PubSubSource(topic.replace("/topics/", "/subscriptions/"), max_messages=1000)
+    else:
+        from streamlake_fast.sources.memory import MemorySource
+
+        say(f"generating {report.events:,} receipts for the in-process source ...")
+        source = MemorySource(list(_chunks(report.events, invalid_fraction, seed)))
+        report.published = report.events
+    dead_letter = DeadLetterFiles(str(lake))
+    say(f"worker: {source.name} → {', '.join(s.name for s in sinks)}; dead letters → {dead_letter.name}")
+    worker = Worker(source, sinks, Codec(schema), dead_letter=dead_letter, exit_when_drained=True,
+                    progress_interval=interval, progress=out)  # fmt: skip
+    report.stats = worker.run()
+    report.sink_rows = {s.name: s.rows_written for s in sinks}
+    report.rejects_written = dead_letter.written
+    if bigquery:
+        report.table_rows = _count_table(table)
+    report.lake = verify_lake(str(lake))
+    report.query, report.query_result = _query_lake(lake)
+
+
+def summary_lines(report: DemoReport) -> list[str]:
+    s = report.stats
+    assert s is not None and report.lake is not None
+    lines = [
+        f"source:              {report.mode} ({report.published:,} events published)",
+        f"worker:              {s.events:,} events in {s.busy:.1f} s = {s.events / max(s.busy, 1e-9):,.0f}/s",
+        f"worker CPU:          {s.cpu / max(s.events, 1) * 1e6:.1f} µs/event ({s.cpu:.1f} CPU s)",
+    ]
+    for name, rows in report.sink_rows.items():
+        lines.append(f"rows → {name}: {rows:,}")
+    if report.table_rows is not None:
+        lines.append(f"BigQuery COUNT(*):   {report.table_rows:,}")
+    lines.append(f"rejects:             {s.rejects:,} (dead-lettered: {report.rejects_written:,})")
+    for code, n in sorted(s.reject_codes.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {code:<20} {n:,}")
+    lines.append(f"acknowledged:        {s.acked:,}")
+    lines.append("lake:")
+    lines += ["  " + line for line in report.lake.lines()]
+    lines.append(f"query ({report.query}):")
+    lines += [f"  {row}" for row in report.query_result]
+    return lines

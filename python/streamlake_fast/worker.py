@@ -1,8 +1,10 @@
 """The worker: pull → decode → write to every sink → dead-letter the rejects → acknowledge.
 
 A message is acknowledged only after every sink (or the dead-letter destination, for a reject) has made it
-durable. On a sink failure the batch is retried with backoff while its ack deadline is extended; when it cannot
-be written it is handed back (nacked) so Pub/Sub redelivers it. A crash loses nothing: unacked messages return.
+durable. Sinks that buffer (the lake) report durability later; their batches wait, leases extended, until then —
+one pull, any number of sinks, one ack. On a sink failure the batch is retried with backoff; when it cannot be
+written every unacknowledged message is handed back (nacked) so Pub/Sub redelivers it. A crash loses nothing:
+unacknowledged messages return.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import sys
 import threading
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -20,8 +23,7 @@ from streamlake_fast._native import PullBatch
 from streamlake_fast.codec import Codec, Reject
 from streamlake_fast.exceptions import SinkError, TransientSinkError
 from streamlake_fast.metrics import MetricsExporter
-from streamlake_fast.sinks.base import Sink
-from streamlake_fast.sinks.bigquery import retry_write
+from streamlake_fast.sinks.base import Sink, retry, retry_write
 from streamlake_fast.sinks.deadletter import DeadLetter, rejected_messages
 from streamlake_fast.sources.base import Source
 
@@ -42,14 +44,22 @@ class WorkerStats:
     acked: int = 0
     batches: int = 0
     in_flight: int = 0
+    awaiting_durable: int = 0
     sink_retries: int = 0
     decode_cpu: float = 0.0
+    reject_codes: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.perf_counter)
+    last_ack: float = 0.0  # perf_counter when the latest batch was acknowledged
     cpu_started: float = field(default_factory=time.process_time)
 
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+    @property
+    def busy(self) -> float:
+        """Seconds from the start until the last acknowledgement (excludes waiting for more messages at the end)."""
+        return (self.last_ack or time.perf_counter()) - self.started
 
     @property
     def cpu(self) -> float:
@@ -60,16 +70,26 @@ class WorkerStats:
         per_event = self.cpu / self.events * 1e6 if self.events else 0.0
         return (
             f"[worker] {self.events:,} events ({rate:,.0f}/s), {per_event:.1f} CPU µs/event, "
-            f"{self.rejects:,} rejects, {self.in_flight:,} in flight, {self.acked:,} acked"
+            f"{self.rejects:,} rejects, {self.in_flight + self.awaiting_durable:,} in flight, {self.acked:,} acked"
         )
 
 
-class Worker:
-    """Drain ``source`` into ``sinks`` through ``codec``.
+@dataclass
+class _Pending:
+    """A written batch whose messages wait for every sink to make it durable."""
 
-    :param metadata_columns: Pub/Sub metadata columns to add (as BigQuery subscriptions write them), in the order of
-        ``output_schema``.
-    :param output_schema: the table's Arrow schema when metadata columns are added.
+    seq: int
+    parts: list[PullBatch]
+    batch: PullBatch
+    messages: int
+    data_bytes: int
+
+
+class Worker:
+    """Drain ``source`` into ``sinks`` through ``codec``; each sink gets the columns its ``schema`` names.
+
+    :param flush_at: when messages waiting for a buffering sink (the lake) fill this share of the source's flow
+        control, the sinks are flushed so those messages can be acknowledged and pulling goes on.
     """
 
     def __init__(
@@ -79,8 +99,6 @@ class Worker:
         codec: Codec,
         *,
         dead_letter: DeadLetter,
-        output_schema: pa.Schema | None = None,
-        metadata_columns: tuple[str, ...] = (),
         max_rows: int = 50_000,
         max_bytes: int = 8_000_000,
         max_latency: float = 1.0,
@@ -89,13 +107,13 @@ class Worker:
         exit_when_drained: bool = False,
         progress: TextIO | None = None,
         metrics_port: int | None = None,
+        flush_at: float = 0.75,
     ) -> None:
         self.source = source
         self.sinks = sinks
         self.codec = codec
         self.dead_letter = dead_letter
-        self.output_schema = output_schema
-        self.metadata_columns = metadata_columns
+        self.flush_at = flush_at
         self.max_rows, self.max_bytes, self.max_latency = max_rows, max_bytes, max_latency
         self.ack_deadline = ack_deadline
         self.progress_interval = progress_interval
@@ -106,6 +124,8 @@ class Worker:
         self._abort = threading.Event()  # give up retrying; hand in-flight messages back
         self._done = threading.Event()  # the lease thread runs until everything pulled is released
         self._fingerprint = codec.schema.fingerprint
+        self._pending: deque[_Pending] = deque()
+        self._seq = 0  # batches written to the sinks so far
         self.metrics: MetricsExporter | None = None
         if metrics_port is not None:
             self.metrics = MetricsExporter(metrics_port)
@@ -133,6 +153,7 @@ class Worker:
                         self._process(parts)
                     elif self.exit_when_drained and self.source.drained():
                         break
+                    self._settle(force=self._window_full())
                     if time.perf_counter() - last_report >= self.progress_interval:
                         last_report = time.perf_counter()
                         self._report()
@@ -141,7 +162,11 @@ class Worker:
             # Finish what was pulled before the stop.
             while (batch := self.source.get(0)) is not None:
                 self._process([batch])
+            self._settle(force=True)
         finally:
+            if self._pending:  # not durable in every sink: hand back for redelivery
+                log.warning("%d messages not durable in every sink; handing them back", self.stats.awaiting_durable)
+                self._nack_pending()
             self._stop.set()
             self._done.set()
             for sink in self.sinks:
@@ -177,15 +202,27 @@ class Worker:
         raw, raw_rejects = batch.decode(self.codec._native)
         rows = pa.record_batch(raw)
         rejects = [Reject(*r) for r in raw_rejects]
-        if self.metadata_columns and self.output_schema is not None:
-            meta = pa.record_batch(batch.metadata(self.source.name, [r.index for r in rejects]))
-            columns = [
-                meta.column(name) if name in self.metadata_columns else rows.column(name)
-                for name in self.output_schema.names
-            ]
-            rows = pa.RecordBatch.from_arrays(columns, schema=self.output_schema)
         self.stats.decode_cpu += time.thread_time() - cpu0
         return rows, rejects
+
+    def _sink_rows(self, rows: pa.RecordBatch, batch: PullBatch, rejects: list[Reject]) -> list[pa.RecordBatch]:
+        """The rows each sink gets: the columns its ``schema`` names, from the events or the Pub/Sub metadata."""
+        meta: pa.RecordBatch | None = None
+        out = []
+        for sink in self.sinks:
+            schema = sink.schema
+            if schema is None:
+                out.append(rows)
+                continue
+            if meta is None and any(n in METADATA_COLUMNS and n not in rows.schema.names for n in schema.names):
+                meta = pa.record_batch(batch.metadata(self.source.name, [r.index for r in rejects]))
+            columns = [
+                meta.column(n) if meta is not None and n in METADATA_COLUMNS and n not in rows.schema.names
+                else rows.column(n)
+                for n in schema.names
+            ]  # fmt: skip
+            out.append(pa.RecordBatch.from_arrays(columns, schema=schema))
+        return out
 
     def _process(self, parts: list[PullBatch]) -> None:
         batch = parts[0] if len(parts) == 1 else PullBatch.concat(parts)
@@ -193,26 +230,70 @@ class Worker:
         self.stats.in_flight += n
         try:
             rows, rejects = self._decode(batch)
-            for sink in self.sinks:
-                retry_write(sink, rows, self._abort, on_wait=self._count_retry)
+            for sink, sink_rows in zip(self.sinks, self._sink_rows(rows, batch, rejects), strict=True):
+                retry_write(sink, sink_rows, self._abort, on_wait=self._count_retry)
             if rejects:
                 self._dead_letter(batch, rejects)
-            self.source.ack(batch)
         except (SinkError, KeyboardInterrupt):
             log.error("batch of %d messages not written; handing it back for redelivery", n)
             self._nack(batch)
+            for part in parts:
+                self.source.release(part)
             raise
         finally:
             self.stats.in_flight -= n
-            for part in parts:
-                self.source.release(part)
+        self._pending.append(_Pending(self._seq, parts, batch, n, batch.data_bytes))
+        self._seq += 1
+        self.stats.awaiting_durable += n
         self.stats.events += n
         self.stats.rows += rows.num_rows
         self.stats.rejects += len(rejects)
-        self.stats.acked += n
+        self.stats.reject_codes.update(r.code for r in rejects)
         self.stats.batches += 1
+        self._settle()
+
+    def _settle(self, force: bool = False) -> None:
+        """Let the sinks make due rows durable (all of them with ``force``), then acknowledge what every sink holds
+        durably."""
+        for sink in self.sinks:
+            try:
+                if force and sink.durable_batches < self._seq:
+                    retry(sink.flush, sink.name, self._abort, on_wait=self._count_retry)
+                else:
+                    sink.poll()
+            except TransientSinkError as e:  # poll again on the next round; the leases are kept alive meanwhile
+                log.warning("%s: %s; will retry", sink.name, e)
+                self._count_retry()
+        durable = min((s.durable_batches for s in self.sinks), default=self._seq)
+        while self._pending and self._pending[0].seq < durable:
+            done = self._pending.popleft()
+            try:
+                self.source.ack(done.batch)
+            finally:
+                for part in done.parts:
+                    self.source.release(part)
+            self.stats.awaiting_durable -= done.messages
+            self.stats.acked += done.messages
+            self.stats.last_ack = time.perf_counter()
         if self.metrics is not None:
             self.metrics.update(self.stats)
+
+    def _window_full(self) -> bool:
+        """Messages awaiting a buffering sink hold flow control; past ``flush_at`` of it, flush to keep pulling."""
+        messages = sum(p.messages for p in self._pending)
+        nbytes = sum(p.data_bytes for p in self._pending)
+        return (
+            messages >= self.flush_at * self.source.max_outstanding_messages
+            or nbytes >= self.flush_at * self.source.max_outstanding_bytes
+        )
+
+    def _nack_pending(self) -> None:
+        while self._pending:
+            p = self._pending.popleft()
+            self._nack(p.batch)
+            for part in p.parts:
+                self.source.release(part)
+            self.stats.awaiting_durable -= p.messages
 
     def _dead_letter(self, batch: PullBatch, rejects: list[Reject]) -> None:
         messages = rejected_messages(batch, rejects)

@@ -6,6 +6,7 @@
 
 pub mod decode;
 pub mod error;
+pub mod publish;
 pub mod pubsub;
 pub mod schema;
 

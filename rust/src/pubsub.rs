@@ -191,7 +191,7 @@ fn parse_message(mut r: Reader<'_>, m: &mut MessageSpans) -> Result<(), WireErro
     Ok(())
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -199,7 +199,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
+pub(crate) fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
     put_varint(out, (field << 3) | 2);
     put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
@@ -227,6 +227,32 @@ pub fn modify_ack_deadline_request<'a>(
     put_varint(&mut out, seconds as i64 as u64);
     for id in ack_ids {
         put_bytes(&mut out, 4, id);
+    }
+    out
+}
+
+/// A serialized `PullResponse` holding `messages` with ids `first_id, first_id + 1, ...` (also their ack ids) and
+/// one publish time: what an in-process source hands the worker, so it runs the same path as with Pub/Sub.
+pub fn pull_response<M: AsRef<[u8]>>(messages: &[M], first_id: u64, publish_time_us: i64) -> Vec<u8> {
+    let total: usize = messages.iter().map(|m| m.as_ref().len() + 48).sum();
+    let mut out = Vec::with_capacity(total);
+    let mut time = Vec::new();
+    put_varint(&mut time, 1 << 3);
+    put_varint(&mut time, publish_time_us.div_euclid(1_000_000) as u64);
+    put_varint(&mut time, 2 << 3);
+    put_varint(&mut time, (publish_time_us.rem_euclid(1_000_000) * 1000) as u64);
+    let mut received = Vec::new();
+    let mut message = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        let id = (first_id + i as u64).to_string();
+        message.clear();
+        put_bytes(&mut message, 1, m.as_ref());
+        put_bytes(&mut message, 3, id.as_bytes());
+        put_bytes(&mut message, 4, &time);
+        received.clear();
+        put_bytes(&mut received, 1, id.as_bytes());
+        put_bytes(&mut received, 2, &message);
+        put_bytes(&mut out, 1, &received);
     }
     out
 }
@@ -291,6 +317,16 @@ mod tests {
             let _ = parse_pull_response(&resp[..cut]);
         }
         assert!(parse_pull_response(&resp[..resp.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn writes_a_pull_response_it_can_read() {
+        let resp = pull_response(&[&b"{}"[..], b"{\"a\":2}"], 41, -1);
+        let msgs = parse_pull_response(&resp).unwrap();
+        let s = |sp: Span| &resp[sp.0 as usize..sp.1 as usize];
+        assert_eq!((s(msgs[1].message_id), s(msgs[1].ack_id)), (&b"42"[..], &b"42"[..]));
+        assert_eq!(s(msgs[1].data), b"{\"a\":2}");
+        assert_eq!(msgs[0].publish_time_us, -1);
     }
 
     #[test]

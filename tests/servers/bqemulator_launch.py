@@ -6,11 +6,12 @@
    ("Attempted to convert a STRUCT with no fields to DuckDB"); the insertAll route builds it correctly, so the
    Storage Write path is pointed at that builder.
 
-Usage: python bqemulator_launch.py HOME_DIR [bqemulator start options...]
+Usage: HOME=DIR python bqemulator_launch.py [bqemulator start options...]
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -38,12 +39,12 @@ def _patch_record_schema() -> None:
 
 
 def main() -> None:
-    home = Path(sys.argv[1])
+    home = Path(os.environ["HOME"])
     _place_spatial_extension(home)
     _patch_record_schema()
     from bqemulator.cli import main as cli_main
 
-    sys.argv = ["bqemulator", "start", *sys.argv[2:]]
+    sys.argv = ["bqemulator", "start", *sys.argv[1:]]
     cli_main()
 
 

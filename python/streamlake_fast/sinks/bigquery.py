@@ -18,7 +18,7 @@ from google.api_core import exceptions as gexc
 from streamlake_fast.endpoints import bigquery_write_client
 from streamlake_fast.exceptions import SinkError, TransientSinkError
 
-__all__ = ["BigQuerySink", "parse_table", "retry_write"]
+__all__ = ["BigQuerySink", "parse_table"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class BigQuerySink:
         client: Any | None = None,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         timeout: float = 60.0,
+        schema: pa.Schema | None = None,
     ) -> None:
         if mode not in ("default", "committed"):
             raise ValueError(f'mode must be "default" or "committed", got {mode!r}')
@@ -67,7 +68,9 @@ class BigQuerySink:
         self._timeout = timeout
         self._stream: str | None = None
         self._offset = 0
+        self.schema = schema  # the table's columns when it has Pub/Sub metadata columns
         self.rows_written = 0
+        self.batches_written = 0
         self.duplicates_avoided = 0
         self.requests = 0
 
@@ -122,6 +125,18 @@ class BigQuerySink:
             # ALREADY_EXISTS on a committed stream rather than written twice.
             self._offset = start
             raise
+        self.batches_written += 1
+
+    @property
+    def durable_batches(self) -> int:
+        """Every append is durable when :meth:`write` returns."""
+        return self.batches_written
+
+    def poll(self) -> None:
+        """Nothing is buffered."""
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
 
     def _write_chunks(self, batch: pa.RecordBatch, schema: bytes) -> None:
         from google.cloud.bigquery_storage_v1 import types
@@ -173,20 +188,3 @@ class BigQuerySink:
 
     def __repr__(self) -> str:
         return f"BigQuerySink({self.name!r}, mode={self.mode!r})"
-
-
-def retry_write(sink: Any, batch: pa.RecordBatch, abort: Any, on_wait: Any = None, max_backoff: float = 30.0) -> None:
-    """Write with exponential backoff on transient errors until it succeeds or ``abort`` is set (then raise)."""
-    delay = 0.5
-    while True:
-        try:
-            sink.write(batch)
-            return
-        except TransientSinkError as e:
-            if abort.is_set():
-                raise
-            log.warning("%s unavailable (%s); retrying in %.1fs", sink.name, e, delay)
-            if on_wait is not None:
-                on_wait()
-            abort.wait(delay)
-            delay = min(delay * 2, max_backoff)

@@ -13,6 +13,9 @@ class Source(Protocol):
     """Delivers :class:`PullBatch` es; a message counts as handled only once :meth:`ack` returns."""
 
     name: str
+    #: Flow control: pulling pauses while this many messages (or bytes of data) are pulled and not yet released.
+    max_outstanding_messages: int
+    max_outstanding_bytes: int
 
     def start(self) -> None: ...
     def get(self, timeout: float) -> PullBatch | None: ...

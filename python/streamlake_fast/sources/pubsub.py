@@ -77,8 +77,8 @@ class PubSubSource:
         self._modack = self._channel.unary_unary("/google.pubsub.v1.Subscriber/ModifyAckDeadline", ident, ident)
         self._request = _pull_request(subscription, max_messages)
         self._concurrent = concurrent_pulls
-        self._max_messages = max_outstanding_messages
-        self._max_bytes = max_outstanding_bytes
+        self.max_outstanding_messages = max_outstanding_messages
+        self.max_outstanding_bytes = max_outstanding_bytes
         self._timeout = pull_timeout
         self._queue: queue.Queue[PullBatch] = queue.Queue()
         self._stop = threading.Event()
@@ -106,9 +106,7 @@ class PubSubSource:
         backoff = 0.1
         while not self._stop.is_set():
             with self._lock:
-                while not self._stop.is_set() and (
-                    self._outstanding[0] >= self._max_messages or self._outstanding[1] >= self._max_bytes
-                ):
+                while not self._stop.is_set() and self._full():
                     self._lock.wait(0.5)
             if self._stop.is_set():
                 return
@@ -137,6 +135,11 @@ class PubSubSource:
                 self._outstanding[1] += batch.data_bytes
                 self._held[id(batch)] = batch
             self._queue.put(batch)
+
+    def _full(self) -> bool:
+        return (
+            self._outstanding[0] >= self.max_outstanding_messages or self._outstanding[1] >= self.max_outstanding_bytes
+        )
 
     def get(self, timeout: float) -> PullBatch | None:
         """The next pulled response, or ``None`` after ``timeout`` seconds."""

@@ -5,6 +5,7 @@ mod builders;
 mod cursor;
 mod fail;
 mod json_value;
+mod keys;
 mod numbers;
 mod record;
 mod temporal;
@@ -19,6 +20,7 @@ use crate::schema::TableSchema;
 use builders::Node;
 use cursor::Cursor;
 use fail::render_path;
+pub use keys::top_level_keys;
 
 /// What to do with keys the schema does not declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,7 +208,7 @@ impl Codec {
 }
 
 /// The non-blank lines of an NDJSON buffer with their 0-based line numbers (a trailing '\r' is dropped).
-fn ndjson_lines(buf: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+pub fn ndjson_lines(buf: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     let mut start = 0;
     let mut ends = memchr::memchr_iter(b'\n', buf).chain(std::iter::once(buf.len()));
     let mut line_no = 0usize;

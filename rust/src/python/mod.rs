@@ -2,6 +2,7 @@
 
 mod arrow_export;
 mod codec;
+mod publish;
 mod pull;
 mod schema;
 
@@ -16,6 +17,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<codec::PyCodec>()?;
     m.add_class::<arrow_export::ArrowBatch>()?;
     m.add_class::<pull::PyPullBatch>()?;
+    m.add_function(wrap_pyfunction!(publish::prepare_publish, m)?)?;
     m.add(
         "REJECT_CODES",
         crate::RejectCode::ALL.iter().map(|c| c.slug()).collect::<Vec<_>>(),

@@ -12,7 +12,9 @@ use pyo3::types::{PyBytes, PyDict};
 
 use super::arrow_export::ArrowBatch;
 use super::codec::{into_py_result, PyCodec, RejectTuple};
-use crate::pubsub::{acknowledge_request, modify_ack_deadline_request, parse_pull_response, MessageSpans, Span};
+use crate::pubsub::{
+    acknowledge_request, modify_ack_deadline_request, parse_pull_response, pull_response, MessageSpans, Span,
+};
 
 /// (data, attributes, message_id, publish_time_us, ordering_key) of one message.
 type MessageTuple<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, String, i64, String);
@@ -87,6 +89,16 @@ impl PyPullBatch {
             responses: responses.into_iter().map(Bound::unbind).collect(),
             messages,
         })
+    }
+
+    /// A batch of `messages` with ids (and ack ids) `first_id, first_id + 1, ...` published at `publish_time_us`:
+    /// what an in-process source delivers.
+    #[staticmethod]
+    fn from_messages(py: Python<'_>, messages: &Bound<'_, PyAny>, first_id: u64, publish_time_us: i64) -> PyResult<Self> {
+        let held = super::publish::held_messages(messages)?;
+        let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
+        let raw = py.detach(|| pull_response(&slices, first_id, publish_time_us));
+        Self::new(vec![PyBytes::new(py, &raw)])
     }
 
     /// Merge several batches into one (no re-parsing), so one decode and one append cover them all.
@@ -189,8 +201,12 @@ impl PyPullBatch {
             }
             let buf = self.bytes(py, i);
             sub.append_value(subscription);
-            ids.append_value(text(slice(buf, m.message_id)));
+            ids.append_value(String::from_utf8_lossy(slice(buf, m.message_id)));
             times.append_value(m.publish_time_us);
+            if m.attributes.is_empty() {
+                attrs.append_value("{}");
+                continue;
+            }
             let map: serde_json::Map<String, serde_json::Value> = m
                 .attributes
                 .iter()

@@ -1,0 +1,123 @@
+"""The ``streamlake`` command line: ``demo``, ``run``, ``publish``, ``lake verify``, ``decode``, ``codec-demo``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from streamlake_fast import __version__
+from streamlake_fast.exceptions import StreamlakeError
+
+__all__ = ["main"]
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser("demo", help="the whole pipeline on this machine: publish → worker → lake (+ BigQuery)")
+    demo.add_argument("--events", type=int, default=_env_int("STREAMLAKE_EVENTS", 1_000_000))
+    demo.add_argument("--lake", default=os.environ.get("STREAMLAKE_LAKE", "lake"), help="lake root (default ./lake)")
+    demo.add_argument("--invalid-fraction", type=float, default=0.01, help="share of bad receipts (default 0.01)")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--no-emulators", action="store_true", help="do not start the emulators: in-process source")
+    demo.add_argument("--progress-interval", type=float, default=5.0)
+
+    cd = sub.add_parser("codec-demo", help="decode generated receipts in memory and report codec throughput")
+    cd.add_argument("--events", type=int, default=_env_int("STREAMLAKE_EVENTS", 1_000_000))
+    cd.add_argument("--batch-size", type=int, default=10_000, help="messages per decode call (default 10,000)")
+    cd.add_argument("--invalid-fraction", type=float, default=0.01, help="share of bad receipts (default 0.01)")
+    cd.add_argument("--seed", type=int, default=42)
+    cd.add_argument("--out", type=Path, help="also write the valid rows to this Parquet file")
+
+
+def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pub = sub.add_parser("publish", help="validate raw events and publish them to a Pub/Sub topic")
+    pub.add_argument("input", nargs="?", type=Path, help="an NDJSON file of events")
+    pub.add_argument("--generate", type=int, metavar="N", help="publish N generated receipts instead of a file")
+    pub.add_argument("--topic", required=True, help="projects/P/topics/T")
+    pub.add_argument("--schema", help="BigQuery schema JSON of the events (default with --generate: receipts)")
+    pub.add_argument("--invalid-fraction", type=float, default=0.0, help="with --generate: share of bad receipts")
+    pub.add_argument("--no-validate", action="store_true", help="publish events as they are (no codec check)")
+    pub.add_argument("--no-enrich", action="store_true", help="do not add event_id / ingest_time")
+    pub.add_argument("--rejects", type=Path, help="write refused events' reasons as NDJSON here (default: stderr)")
+    pub.add_argument("--progress-interval", type=float, default=5.0)
+
+
+def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser("run", help="the worker: drain a Pub/Sub subscription into BigQuery and/or a lake")
+    env = os.environ.get
+    run.add_argument("--config", type=Path, default=env("STREAMLAKE_CONFIG"), help="TOML config (flags override it)")
+    run.add_argument("--subscription", default=env("STREAMLAKE_SUBSCRIPTION"), help="projects/P/subscriptions/S")
+    run.add_argument("--table", default=env("STREAMLAKE_TABLE"), help="PROJECT.DATASET.TABLE")
+    run.add_argument("--lake", default=env("STREAMLAKE_LAKE"), help="lake root: a path, gs://B/prefix or s3://B/prefix")
+    run.add_argument("--partition-by", help="lake partitions by the UTC date of this field (default: publish time)")
+    run.add_argument("--dead-letter-topic", default=env("STREAMLAKE_DEAD_LETTER_TOPIC"), help="projects/P/topics/T")
+    run.add_argument("--dead-letter-table", default=env("STREAMLAKE_DEAD_LETTER_TABLE"),
+                     help="PROJECT.DATASET.TABLE (default: <table>_rejects when no topic is given)")  # fmt: skip
+    run.add_argument("--mode", choices=["default", "committed"], default=env("STREAMLAKE_MODE"),
+                     help="Storage Write stream: default (at-least-once) or committed (offsets)")  # fmt: skip
+    run.add_argument("--schema", default=env("STREAMLAKE_SCHEMA"), help="BigQuery schema JSON (default: the table's)")
+    run.add_argument("--max-rows", type=int, help="rows per write (default 50,000)")
+    run.add_argument("--max-bytes", type=int, help="message bytes per write (default 8,000,000)")
+    run.add_argument("--max-latency", type=float, help="seconds from pull to written (default 1.0)")
+    run.add_argument("--max-file-age", type=float, help="lake: seconds before an open file rolls (default 60)")
+    run.add_argument("--target-file-bytes", type=int, help="lake: Parquet file size to roll at (default 128 MiB)")
+    run.add_argument("--concurrent-pulls", type=int, help="Pull calls in flight (default 3)")
+    run.add_argument("--ack-deadline", type=int, help="seconds each lease extension asks for (default 60)")
+    run.add_argument("--progress-interval", type=float, help="seconds between progress lines (default 5)")
+    run.add_argument("--exit-when-drained", action="store_true", default=None,
+                     help="exit once the subscription has no more messages")  # fmt: skip
+    run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    run.add_argument("-v", "--verbose", action="store_true")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="streamlake", description="Streaming ingestion: JSON events to BigQuery and a lake."
+    )
+    p.add_argument("--version", action="version", version=f"streamlake_fast {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    _demo_parsers(sub)
+    _run_parser(sub)
+    _publish_parser(sub)
+
+    lake = sub.add_parser("lake", help="inspect a lake")
+    lake_sub = lake.add_subparsers(dest="lake_command", required=True)
+    verify = lake_sub.add_parser("verify", help="rows and files per partition, schemas, duplicate message ids")
+    verify.add_argument("root", help="lake root: a path, gs://B/prefix or s3://B/prefix")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument("--fail-on-duplicates", action="store_true", help="exit 1 when a message id is repeated")
+
+    dec = sub.add_parser("decode", help="decode an NDJSON file with a BigQuery schema")
+    dec.add_argument("input", type=Path, help="newline-delimited JSON events")
+    dec.add_argument("--schema", type=Path, required=True, help="BigQuery schema JSON (as `bq show --schema`)")
+    dec.add_argument("--out", type=Path, help="write the valid rows to this Parquet file")
+    dec.add_argument("--rejects", type=Path, help="write rejects as NDJSON to this file (default: stderr, first 20)")
+    dec.add_argument("--unknown-fields", choices=["reject", "ignore"], default="reject")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command in ("demo", "publish", "lake"):
+            from streamlake_fast.cli import pipeline
+
+            return int(getattr(pipeline, args.command)(args))
+        if args.command == "run":
+            from streamlake_fast.cli.worker import run
+
+            return run(args)
+        from streamlake_fast.cli import codec
+
+        return codec.codec_demo(args) if args.command == "codec-demo" else codec.decode(args)
+    except (StreamlakeError, OSError) as e:
+        print(f"streamlake: error: {e}", file=sys.stderr)
+        return 2
+

@@ -1,0 +1,102 @@
+"""``streamlake demo``, ``streamlake publish`` and ``streamlake lake verify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator
+
+from streamlake_fast.exceptions import ConfigError
+
+__all__ = ["demo", "lake", "publish"]
+
+
+def demo(args: argparse.Namespace) -> int:
+    from streamlake_fast.demo import run_demo, summary_lines
+
+    if args.events <= 0:
+        raise ConfigError("--events must be positive")
+    print(f"streamlake demo: {args.events:,} receipts ({args.invalid_fraction:.1%} invalid) → {args.lake}",
+          file=sys.stderr)  # fmt: skip
+    report = run_demo(
+        args.events,
+        lake=args.lake,
+        invalid_fraction=args.invalid_fraction,
+        seed=args.seed,
+        use_emulators=not args.no_emulators,
+        progress_interval=args.progress_interval,
+    )
+    print("\n".join(summary_lines(report)))
+    return 0
+
+
+def publish(args: argparse.Namespace) -> int:
+    from streamlake_fast.generate import receipt_schema
+    from streamlake_fast.publisher import Publisher, PublishResult, ndjson_chunks
+    from streamlake_fast.schema import Schema
+
+    if (args.input is None) == (args.generate is None):
+        raise ConfigError("give an NDJSON file or --generate N (one of them)")
+    if args.schema:
+        schema = Schema.from_bigquery(args.schema)
+    elif args.generate is not None:
+        schema = receipt_schema()
+    else:
+        raise ConfigError("--schema FILE.json is needed to validate a file's events (or pass --no-validate)")
+    total = PublishResult()
+    start = last = time.perf_counter()
+    rejects_out = args.rejects.open("w", encoding="utf-8") if args.rejects else None
+    shown = 0
+    with Publisher(args.topic, schema, validate=not args.no_validate, enrich=not args.no_enrich) as publisher:
+        if args.generate is not None:
+            batches: Iterable[tuple[int, bytes | list[bytes]]] = _generated(args.generate, args.invalid_fraction)
+        else:
+            batches = ndjson_chunks(args.input)
+        for first, chunk in batches:
+            result = publisher.publish(chunk)
+            total += result
+            for r in result.rejects:
+                where = f"{'line' if args.input else 'event'} {first + r.index + 1}"
+                record = {"at": where, "code": r.code, "path": r.path, "message": r.message}
+                if rejects_out is not None:
+                    rejects_out.write(json.dumps(record) + "\n")
+                elif shown < 20:
+                    shown += 1
+                    print(f"refused {where}: {r.code} at {r.path or '(event)'}: {r.message}", file=sys.stderr)
+            if time.perf_counter() - last >= args.progress_interval:
+                last = time.perf_counter()
+                print(f"[publish] {total.published:,} published ({total.published / (last - start):,.0f}/s), "
+                      f"{len(total.rejects):,} refused", file=sys.stderr)  # fmt: skip
+    if rejects_out is not None:
+        rejects_out.close()
+    seconds = time.perf_counter() - start
+    print(f"published {total.published:,} events to {args.topic} in {seconds:.1f} s "
+          f"({total.published / max(seconds, 1e-9):,.0f}/s); refused {len(total.rejects):,}")  # fmt: skip
+    return 1 if total.rejects else 0
+
+
+def _generated(n: int, invalid_fraction: float) -> Iterator[tuple[int, list[bytes]]]:
+    from streamlake_fast.generate import receipts
+
+    chunk: list[bytes] = []
+    first = 0
+    for i, (data, _) in enumerate(receipts(n, invalid_fraction=invalid_fraction)):
+        chunk.append(data)
+        if len(chunk) == 10_000:
+            yield first, chunk
+            first, chunk = i + 1, []
+    if chunk:
+        yield first, chunk
+
+
+def lake(args: argparse.Namespace) -> int:
+    from streamlake_fast.lake import verify_lake
+
+    report = verify_lake(args.root)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print("\n".join(report.lines()))
+    return 1 if args.fail_on_duplicates and report.duplicate_ids else 0

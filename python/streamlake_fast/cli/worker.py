@@ -1,0 +1,68 @@
+"""``streamlake run``: the worker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    import msgspec
+
+    from streamlake_fast.app import build_worker
+    from streamlake_fast.config import load_config
+
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    config = load_config(args.config)
+    top = {"subscription": args.subscription, "table": args.table, "dead_letter_topic": args.dead_letter_topic,
+           "dead_letter_table": args.dead_letter_table, "mode": args.mode, "schema": args.schema,
+           "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained,
+           "metrics_port": args.metrics_port}  # fmt: skip
+    lake = {"root": args.lake, "partition_by": args.partition_by, "max_file_age": args.max_file_age,
+            "target_file_bytes": args.target_file_bytes}  # fmt: skip
+    batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
+    config = msgspec.structs.replace(
+        config,
+        **{k: v for k, v in top.items() if v is not None},
+        batch=msgspec.structs.replace(config.batch, **{k: v for k, v in batch.items() if v is not None}),
+        lake=msgspec.structs.replace(config.lake, **{k: v for k, v in lake.items() if v is not None}),
+        pubsub=msgspec.structs.replace(
+            config.pubsub,
+            **{
+                k: v
+                for k, v in {"concurrent_pulls": args.concurrent_pulls, "ack_deadline": args.ack_deadline}.items()
+                if v is not None
+            },
+        ),
+    )
+    worker = build_worker(config)
+    signals = {"count": 0}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        signals["count"] += 1
+        if signals["count"] == 1:
+            print(f"streamlake: {signal.Signals(signum).name}: finishing in-flight batches", file=sys.stderr)
+            worker.stop()
+        else:
+            print("streamlake: second signal: handing in-flight messages back", file=sys.stderr)
+            worker.abort()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stats = worker.run()
+    print(
+        f"events {stats.events:,}  rows {stats.rows:,}  rejects {stats.rejects:,}  acked {stats.acked:,}  "
+        f"batches {stats.batches:,}  sink retries {stats.sink_retries:,}  "
+        f"CPU {stats.cpu / max(stats.events, 1) * 1e6:.1f} µs/event",
+        file=sys.stderr,
+    )
+    return 0

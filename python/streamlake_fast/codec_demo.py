@@ -1,0 +1,72 @@
+"""The main job on one machine, for now: generated receipts through the codec, with throughput and rejects.
+
+(The Pub/Sub → BigQuery/lake worker will take this command over.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from streamlake_fast.codec import Codec, Reject
+from streamlake_fast.generate import receipt_schema, receipts
+from streamlake_fast.progress import Progress
+
+__all__ = ["DemoResult", "run_demo"]
+
+
+@dataclass
+class DemoResult:
+    progress: Progress
+    sample_rejects: list[Reject]
+    parquet: Path | None
+
+
+def _batches(n: int, batch_size: int, invalid_fraction: float, seed: int) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for message, _ in receipts(n, seed=seed, invalid_fraction=invalid_fraction):
+        batch.append(message)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_demo(
+    events: int,
+    *,
+    batch_size: int = 10_000,
+    invalid_fraction: float = 0.01,
+    seed: int = 42,
+    out: Path | None = None,
+    stream: TextIO | None = None,
+) -> DemoResult:
+    """Generate ``events`` receipts, decode them in batches (as a worker would per pull), optionally write Parquet."""
+    schema = receipt_schema()
+    codec = Codec(schema)
+    progress = Progress(label="demo") if stream is None else Progress(label="demo", stream=stream)
+    writer = pq.ParquetWriter(out, schema.to_arrow(), compression="zstd") if out else None
+    samples: list[Reject] = []
+    offset = 0
+    try:
+        for batch in _batches(events, batch_size, invalid_fraction, seed):
+            cpu0 = time.thread_time()
+            result = codec.decode(batch)
+            cpu = time.thread_time() - cpu0
+            if writer is not None and result.num_rows:
+                writer.write_table(pa.Table.from_batches([result.batch]))
+            for r in result.rejects[: max(0, 5 - len(samples))]:
+                samples.append(Reject(r.index + offset, r.code, r.path, r.message))
+            progress.add(len(batch), result.num_rows, [r.code for r in result.rejects], cpu)
+            offset += len(batch)
+    finally:
+        if writer is not None:
+            writer.close()
+    return DemoResult(progress, samples, out)

@@ -1,0 +1,94 @@
+"""Where lake files go and what they are called.
+
+``ROOT/dt=YYYY-MM-DD/part-<created>-<first message id>-<rows>-<writer>.parquet``: the partition is the UTC date of
+the event-time field (the publish time when the field is null or not configured); the name carries the first
+message id and the row count, so files written twice after a crash can be found (``streamlake lake verify``).
+Files are written under a hidden temporary name and made visible whole.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+
+from streamlake_fast.exceptions import ConfigError
+
+__all__ = ["LAKE_COLUMNS", "PARTITION_KEY", "file_name", "is_data_file", "lake_schema", "open_root", "partitions"]
+
+#: Columns every lake file carries besides the event's own: the Pub/Sub message id (to find duplicates) and the
+#: publish time (the partition fallback).
+LAKE_COLUMNS = ("message_id", "publish_time")
+PARTITION_KEY = "dt"
+FINGERPRINT_KEY = b"streamlake.schema_fingerprint"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def lake_schema(events: pa.Schema) -> pa.Schema:
+    """The schema of lake files for events of schema ``events``: the event columns plus :data:`LAKE_COLUMNS`."""
+    extra = {
+        "message_id": pa.field("message_id", pa.string(), nullable=False),
+        "publish_time": pa.field("publish_time", pa.timestamp("us", tz="UTC"), nullable=False),
+    }
+    fields = list(events)
+    for name, f in extra.items():
+        if name in events.names:
+            if not events.field(name).type.equals(f.type):
+                raise ConfigError(f"the events have a column {name!r} of type {events.field(name).type}; the lake "
+                                  f"needs it as {f.type} (Pub/Sub's {name})")  # fmt: skip
+        else:
+            fields.append(f)
+    return pa.schema(fields)
+
+
+def open_root(root: str) -> tuple[pafs.FileSystem, str, bool]:
+    """``(filesystem, path, is_local)`` for a lake root given as a path or a ``gs://`` / ``s3://`` URI."""
+    scheme = urlparse(root).scheme
+    if scheme in ("", "file"):
+        path = root[len("file://") :] if scheme == "file" else root
+        import os
+
+        return pafs.LocalFileSystem(), os.path.abspath(path), True
+    if scheme not in ("gs", "gcs", "s3"):
+        raise ConfigError(f"lake root must be a path, gs://bucket/prefix or s3://bucket/prefix, got {root!r}")
+    try:
+        fs, path = pafs.FileSystem.from_uri(root)
+    except (OSError, pa.ArrowInvalid) as e:
+        raise ConfigError(f"cannot open lake root {root}: {e}") from e
+    return fs, path.rstrip("/"), False
+
+
+def partitions(batch: pa.RecordBatch, partition_by: str | None) -> list[tuple[str, pa.RecordBatch]]:
+    """Split ``batch`` by UTC date of ``partition_by`` (else of ``publish_time``): ``[(dir name, rows)]``."""
+    published = pc.cast(batch.column("publish_time"), pa.date32())
+    if partition_by is None:
+        day = published
+    else:
+        col = batch.column(partition_by)
+        day = col if pa.types.is_date32(col.type) else pc.cast(col, pa.date32())
+        if day.null_count:
+            day = pc.coalesce(day, published)
+    if len(day) == 0:
+        return []
+    first = day[0]
+    if pc.all(pc.equal(day, first)).as_py():  # the usual case: one day per batch
+        return [(f"{PARTITION_KEY}={first.as_py().isoformat()}", batch)]
+    out = []
+    for d in pc.unique(day).sort():
+        out.append((f"{PARTITION_KEY}={d.as_py().isoformat()}", batch.filter(pc.equal(day, d))))
+    return out
+
+
+def file_name(first_message_id: str, rows: int, writer: str, created: float | None = None) -> str:
+    """The visible name of a finished file."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(created if created is not None else time.time()))
+    return f"part-{stamp}-{_UNSAFE.sub('_', first_message_id)[:64]}-{rows}-{writer}.parquet"
+
+
+def is_data_file(base_name: str) -> bool:
+    """Visible Parquet files; temporary (hidden) ones start with a dot."""
+    return base_name.endswith(".parquet") and not base_name.startswith((".", "_"))

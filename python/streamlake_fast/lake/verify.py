@@ -1,0 +1,133 @@
+"""``streamlake lake verify``: rows and files per partition, schemas, duplicate message ids, leftover temporaries."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from streamlake_fast.lake.layout import FINGERPRINT_KEY, is_data_file, open_root
+
+__all__ = ["LakeReport", "PartitionReport", "verify_lake"]
+
+
+@dataclass
+class PartitionReport:
+    name: str
+    files: int = 0
+    rows: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class LakeReport:
+    root: str
+    partitions: dict[str, PartitionReport] = field(default_factory=dict)
+    fingerprints: Counter[str] = field(default_factory=Counter)  # files per schema fingerprint
+    duplicate_ids: int = 0  # message ids found more than once
+    duplicate_rows: int = 0  # rows beyond the first of each duplicated id
+    duplicate_examples: dict[str, list[str]] = field(default_factory=dict)  # id → files holding it
+    temporary_files: list[str] = field(default_factory=list)  # hidden spools left by a killed writer
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.partitions.values())
+
+    @property
+    def files(self) -> int:
+        return sum(p.files for p in self.partitions.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(p.bytes for p in self.partitions.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "rows": self.rows,
+            "files": self.files,
+            "bytes": self.bytes,
+            "partitions": {k: vars(v) for k, v in sorted(self.partitions.items())},
+            "schema_fingerprints": dict(self.fingerprints),
+            "duplicate_ids": self.duplicate_ids,
+            "duplicate_rows": self.duplicate_rows,
+            "duplicate_examples": self.duplicate_examples,
+            "temporary_files": self.temporary_files,
+        }
+
+    def lines(self) -> list[str]:
+        out = [f"{'partition':<16} {'files':>6} {'rows':>12} {'bytes':>14} {'bytes/row':>10}"]
+        for name, p in sorted(self.partitions.items()):
+            per = p.bytes / p.rows if p.rows else 0.0
+            out.append(f"{name:<16} {p.files:>6,} {p.rows:>12,} {p.bytes:>14,} {per:>10.1f}")
+        out.append(f"{'total':<16} {self.files:>6,} {self.rows:>12,} {self.bytes:>14,}")
+        schemas = ", ".join(f"{k}: {v} files" for k, v in self.fingerprints.items())
+        out.append(f"schemas: {len(self.fingerprints)} ({schemas})")
+        if self.duplicate_ids:
+            out.append(f"duplicate message ids: {self.duplicate_ids:,} ({self.duplicate_rows:,} extra rows)")
+            for mid, files in list(self.duplicate_examples.items())[:5]:
+                out.append(f"  {mid}: {', '.join(files)}")
+        else:
+            out.append("duplicate message ids: none")
+        if self.temporary_files:
+            n = len(self.temporary_files)
+            out.append(f"temporary files left by an interrupted writer (invisible to readers): {n}")
+        return out
+
+
+def verify_lake(root: str, *, examples: int = 20) -> LakeReport:
+    """Scan every visible Parquet file under ``root`` (footers, and the ``message_id`` column)."""
+    fs, base, _ = open_root(root)
+    report = LakeReport(root)
+    infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    ids: list[pa.Array] = []
+    owners: list[str] = []
+    for info in sorted(infos, key=lambda i: i.path):
+        if info.type != pafs.FileType.File:
+            continue
+        rel = info.path[len(base) :].lstrip("/")
+        if info.base_name.endswith(".tmp") and info.base_name.startswith("."):
+            report.temporary_files.append(rel)
+            continue
+        if not is_data_file(info.base_name):
+            continue
+        partition = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        with fs.open_input_file(info.path) as f:
+            pf = pq.ParquetFile(f)
+            meta = pf.metadata
+            kv = meta.metadata or {}
+            report.fingerprints[kv.get(FINGERPRINT_KEY, b"(none)").decode()] += 1
+            p = report.partitions.setdefault(partition, PartitionReport(partition))
+            p.files += 1
+            p.rows += meta.num_rows
+            p.bytes += info.size
+            if "message_id" in pf.schema_arrow.names:
+                col = pf.read(columns=["message_id"]).column("message_id").combine_chunks()
+                ids.append(col)
+                owners.append(rel)
+    if ids:
+        _find_duplicates(report, ids, owners, examples)
+    return report
+
+
+def _find_duplicates(report: LakeReport, ids: list[pa.Array], owners: list[str], examples: int) -> None:
+    all_ids = pa.chunked_array(ids)
+    counts = pc.value_counts(all_ids)
+    values, n = counts.field("values"), counts.field("counts")
+    dup_mask = pc.greater(n, 1)
+    dups = values.filter(dup_mask)
+    report.duplicate_ids = len(dups)
+    report.duplicate_rows = int(pc.sum(pc.subtract(n.filter(dup_mask), 1)).as_py() or 0)
+    if not report.duplicate_ids:
+        return
+    wanted = pa.array(dups.to_pylist()[:examples], pa.string())
+    where: dict[str, list[str]] = defaultdict(list)
+    for col, owner in zip(ids, owners, strict=True):
+        for mid in pc.filter(col, pc.is_in(col, value_set=wanted)).to_pylist():
+            where[mid].append(owner)
+    report.duplicate_examples = dict(where)

@@ -1,0 +1,197 @@
+"""The edge processor's publisher: raw events → validated, enriched → Pub/Sub, one native call per batch.
+
+Each batch is validated with the same codec the worker uses; invalid events are refused with their path and reason
+and never leave. Events lacking them get ``event_id`` (the publisher's random 64-bit id + a sequence number, 32 hex
+digits) and ``ingest_time`` (now, UTC) — only when the schema declares those fields. The valid events are packed
+into ``Publish`` requests (≤ 1,000 messages, < 10 MB) in Rust and sent with several requests in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from streamlake_fast import _native
+from streamlake_fast.codec import Codec, Reject
+from streamlake_fast.endpoints import pubsub_channel
+from streamlake_fast.exceptions import StreamlakeError
+from streamlake_fast.schema import Schema
+
+__all__ = ["PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
+
+log = logging.getLogger(__name__)
+
+_RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.UNKNOWN,
+}
+
+
+class PublishError(StreamlakeError):
+    """Pub/Sub refused or kept failing a request; ``published`` events of the call went out before it."""
+
+    def __init__(self, message: str, published: int) -> None:
+        super().__init__(message)
+        self.published = published
+
+
+@dataclass
+class PublishResult:
+    """What one :meth:`Publisher.publish` call did."""
+
+    published: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __iadd__(self, other: PublishResult) -> PublishResult:
+        self.published += other.published
+        self.rejects.extend(other.rejects)
+        self.seconds += other.seconds
+        return self
+
+
+def _count_ids(response: bytes) -> int:
+    """Message ids in a serialized ``PublishResponse`` (field 1, repeated string)."""
+    n = pos = 0
+    while pos < len(response):
+        tag = response[pos]
+        pos += 1
+        length = shift = 0
+        while True:
+            b = response[pos]
+            pos += 1
+            length |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        pos += length
+        n += tag == 0x0A
+    return n
+
+
+class Publisher:
+    """Publish raw JSON events to ``projects/P/topics/T``.
+
+    :param schema: the events' schema; required when validating or enriching.
+    :param validate: refuse events the codec rejects (``False``: publish them as they are).
+    :param enrich: add ``event_id`` / ``ingest_time`` to events lacking them (when the schema has those fields).
+    :param max_in_flight: ``Publish`` requests in flight at once.
+    """
+
+    def __init__(
+        self,
+        topic: str,
+        schema: Schema | None = None,
+        *,
+        validate: bool = True,
+        enrich: bool = True,
+        max_in_flight: int = 4,
+        timeout: float = 60.0,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        if not topic.startswith("projects/") or "/topics/" not in topic:
+            raise ValueError(f"topic must look like projects/P/topics/T, got {topic!r}")
+        if (validate or enrich) and schema is None:
+            raise ValueError("a schema is needed to validate or enrich events")
+        self.topic = topic
+        self._codec = Codec(schema) if validate and schema is not None else None
+        names = {f["name"]: f["type"] for f in schema.to_bigquery()} if schema is not None else {}
+        self._event_id = enrich and names.get("event_id") == "STRING"
+        self._ingest_time = enrich and names.get("ingest_time") == "TIMESTAMP"
+        self._prefix = secrets.token_hex(8)
+        self._seq = 0
+        self._timeout = timeout
+        self._channel = channel or pubsub_channel()
+        ident: Any = None
+        self._publish = self._channel.unary_unary("/google.pubsub.v1.Publisher/Publish", ident, ident)
+        self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="publish")
+        self.published = 0
+        self.refused = 0
+
+    def publish(self, data: bytes | Sequence[bytes]) -> PublishResult:
+        """Publish NDJSON ``bytes`` (reject indexes are line numbers) or a sequence of events; returns once every
+        valid event is acknowledged by Pub/Sub (raises :class:`PublishError` otherwise)."""
+        start = time.perf_counter()
+        ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
+        requests, counts, raw_rejects, self._seq = _native.prepare_publish(
+            data,
+            self.topic,
+            codec=self._codec._native if self._codec is not None else None,
+            event_id_prefix=self._prefix if self._event_id else None,
+            next_seq=self._seq,
+            ingest_time=ingest,
+        )
+        futures: list[Future[int]] = [
+            self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
+        ]
+        published = 0
+        errors = []
+        for f in futures:
+            try:
+                published += f.result()
+            except PublishError as e:
+                errors.append(e)
+        self.published += published
+        rejects = [Reject(*r) for r in raw_rejects]
+        self.refused += len(rejects)
+        if errors:
+            raise PublishError(f"{len(errors)} of {len(futures)} publish requests failed: {errors[0]}", published)
+        return PublishResult(published, rejects, time.perf_counter() - start)
+
+    def _send(self, request: bytes, count: int) -> int:
+        delay = 0.2
+        for attempt in range(10):
+            try:
+                response = self._publish(request, timeout=self._timeout)
+            except grpc.RpcError as e:
+                if e.code() not in _RETRYABLE or attempt == 9:
+                    raise PublishError(f"publish to {self.topic} failed: {e.code().name}: {e.details()}", 0) from e
+                log.warning("publish failed (%s), retrying in %.1fs", e.code().name, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            ids = _count_ids(response)
+            if ids != count:
+                raise PublishError(f"Pub/Sub returned {ids} message ids for {count} messages", 0)
+            return count
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def ndjson_chunks(path: str | Path, chunk_bytes: int = 4 << 20) -> Iterator[tuple[int, bytes]]:
+    """``(first line number, bytes)`` chunks of an NDJSON file, each ending at a line boundary."""
+    line = 0
+    rest = b""
+    with open(path, "rb") as f:
+        while block := f.read(chunk_bytes):
+            buf = rest + block
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0:
+                rest = buf
+                continue
+            yield line, buf[:cut]
+            line += buf.count(b"\n", 0, cut)
+            rest = buf[cut:]
+    if rest:
+        yield line, rest

@@ -1,0 +1,85 @@
+//! Which top-level keys an event has: the publisher adds `event_id` / `ingest_time` only when they are absent.
+
+use super::cursor::Cursor;
+use super::json_value::skip_value;
+use super::Ctx;
+
+/// For each of `wanted`, whether the message's top-level object has that key. `None` when the message is not a
+/// well-formed JSON object (the codec then rejects it with the precise reason).
+pub fn top_level_keys(msg: &[u8], wanted: &[&[u8]], max_depth: usize) -> Option<Vec<bool>> {
+    let mut found = vec![false; wanted.len()];
+    // Cheap path: without escapes, a key whose text appears nowhere in the message is absent.
+    let escapes = memchr::memchr(b'\\', msg).is_some();
+    if !escapes && !wanted.iter().any(|k| memchr::memmem::find(msg, k).is_some()) {
+        return first_is_object(msg).then_some(found);
+    }
+    let mut ctx = Ctx {
+        ignore_unknown: true,
+        max_depth,
+        depth: 1,
+        scratch: Vec::new(),
+        skip: Vec::new(),
+        overflow: false,
+    };
+    let mut cur = Cursor::new(msg);
+    cur.expect(b'{', "'{'").ok()?;
+    if cur.peek() == Some(b'}') {
+        cur.pos += 1;
+        cur.finish().ok()?;
+        return Some(found);
+    }
+    loop {
+        if cur.peek() != Some(b'"') {
+            return None;
+        }
+        let mut scratch = Vec::new();
+        let s = cur.string(&mut scratch).ok()?;
+        let key = cur.str_bytes(s, &scratch);
+        if let Some(i) = wanted.iter().position(|w| *w == key) {
+            found[i] = true;
+        }
+        cur.expect(b':', "':'").ok()?;
+        skip_value(&mut cur, &mut ctx).ok()?;
+        match cur.peek() {
+            Some(b',') => cur.pos += 1,
+            Some(b'}') => {
+                cur.pos += 1;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    cur.finish().ok()?;
+    Some(found)
+}
+
+fn first_is_object(msg: &[u8]) -> bool {
+    msg.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WANTED: [&[u8]; 2] = [b"event_id", b"ingest_time"];
+
+    #[test]
+    fn finds_only_top_level_keys() {
+        let got = top_level_keys(br#"{"a":{"event_id":1},"ingest_time":null}"#, &WANTED, 10);
+        assert_eq!(got, Some(vec![false, true]));
+        assert_eq!(top_level_keys(br#" {} "#, &WANTED, 10), Some(vec![false, false]));
+        assert_eq!(top_level_keys(br#"{"x":"event_id"}"#, &WANTED, 10), Some(vec![false, false]));
+        assert_eq!(
+            top_level_keys(br#"{"event\u005fid":"e"}"#, &WANTED, 10),
+            Some(vec![true, false]),
+            "an escaped key is the same key"
+        );
+    }
+
+    #[test]
+    fn malformed_is_none() {
+        assert_eq!(top_level_keys(br#"{"event_id":"#, &WANTED, 10), None);
+        assert_eq!(top_level_keys(br#"[1]"#, &WANTED, 10), None);
+        assert_eq!(top_level_keys(br#"{"event_id":1} x"#, &WANTED, 10), None);
+    }
+}

@@ -1,0 +1,194 @@
+//! The edge processor's hot path: validate raw events with the codec, add `event_id` / `ingest_time` where they
+//! are absent, and write serialized Pub/Sub `PublishRequest`s — one call per batch, no object per event.
+
+use std::borrow::Cow;
+
+use crate::decode::{top_level_keys, Codec, DecodeError, Reject};
+use crate::pubsub::put_bytes;
+
+/// Pub/Sub allows 1,000 messages and 10 MB per `Publish` request.
+pub const MAX_REQUEST_MESSAGES: usize = 1000;
+pub const MAX_REQUEST_BYTES: usize = 9_000_000;
+
+/// Fields to add to events that lack them.
+#[derive(Debug, Clone, Default)]
+pub struct Enrich {
+    /// Add `"event_id": "<prefix><seq as 16 hex digits>"`; `prefix` should be unique per publisher.
+    pub event_id_prefix: Option<String>,
+    /// The sequence number of the next event id.
+    pub next_seq: u64,
+    /// Add `"ingest_time": "<this>"` (an RFC 3339 timestamp).
+    pub ingest_time: Option<String>,
+}
+
+/// Publish requests for the valid events, and the reasons for the others.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub requests: Vec<Vec<u8>>,
+    /// Messages in each request.
+    pub counts: Vec<usize>,
+    pub rejects: Vec<Reject>,
+    pub next_seq: u64,
+}
+
+impl Prepared {
+    pub fn published(&self) -> usize {
+        self.counts.iter().sum()
+    }
+}
+
+/// Add the missing fields to one event (unchanged when it is not a well-formed object: validation rejects it).
+pub fn enrich_one<'m>(msg: &'m [u8], enrich: &Enrich, seq: &mut u64, max_depth: usize) -> Cow<'m, [u8]> {
+    let mut wanted: Vec<&[u8]> = Vec::with_capacity(2);
+    if enrich.event_id_prefix.is_some() {
+        wanted.push(b"event_id");
+    }
+    if enrich.ingest_time.is_some() {
+        wanted.push(b"ingest_time");
+    }
+    if wanted.is_empty() {
+        return Cow::Borrowed(msg);
+    }
+    let Some(present) = top_level_keys(msg, &wanted, max_depth) else {
+        return Cow::Borrowed(msg);
+    };
+    let mut fields: Vec<String> = Vec::new();
+    for (key, have) in wanted.iter().zip(&present) {
+        if *have {
+            continue;
+        }
+        if *key == b"event_id" {
+            let prefix = enrich.event_id_prefix.as_deref().unwrap_or_default();
+            fields.push(format!("\"event_id\":\"{prefix}{:016x}\"", *seq));
+            *seq += 1;
+        } else {
+            let ts = enrich.ingest_time.as_deref().unwrap_or_default();
+            fields.push(format!("\"ingest_time\":\"{ts}\""));
+        }
+    }
+    if fields.is_empty() {
+        return Cow::Borrowed(msg);
+    }
+    let open = msg.iter().position(|&b| b == b'{').expect("an object starts with '{'");
+    let empty = msg[open + 1..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}');
+    let mut out = Vec::with_capacity(msg.len() + 96);
+    out.extend_from_slice(&msg[..=open]);
+    out.extend_from_slice(fields.join(",").as_bytes());
+    if !empty {
+        out.push(b',');
+    }
+    out.extend_from_slice(&msg[open + 1..]);
+    Cow::Owned(out)
+}
+
+/// Enrich, validate (when `codec` is given) and pack `messages` (`(index, bytes)`; rejects carry the index).
+pub fn prepare<'m>(
+    codec: Option<&Codec>,
+    messages: impl Iterator<Item = (usize, &'m [u8])>,
+    topic: &str,
+    enrich: &Enrich,
+    max_depth: usize,
+) -> Result<Prepared, DecodeError> {
+    let mut seq = enrich.next_seq;
+    let mut indices = Vec::new();
+    let mut events: Vec<Cow<'m, [u8]>> = Vec::new();
+    for (i, m) in messages {
+        indices.push(i);
+        events.push(enrich_one(m, enrich, &mut seq, max_depth));
+    }
+    let mut rejects = Vec::new();
+    let mut bad = vec![false; events.len()];
+    if let Some(codec) = codec {
+        let out = codec.decode_messages(&events)?;
+        for mut r in out.rejects {
+            bad[r.index] = true;
+            r.index = indices[r.index];
+            rejects.push(r);
+        }
+    }
+    let mut prepared = Prepared {
+        rejects,
+        next_seq: seq,
+        ..Prepared::default()
+    };
+    let mut request = Vec::new();
+    let mut count = 0;
+    for (event, _) in events.iter().zip(&bad).filter(|(_, b)| !**b) {
+        let size = event.len() + 16;
+        if count > 0 && (count == MAX_REQUEST_MESSAGES || request.len() + size > MAX_REQUEST_BYTES) {
+            prepared.requests.push(std::mem::take(&mut request));
+            prepared.counts.push(count);
+            count = 0;
+        }
+        if count == 0 {
+            put_bytes(&mut request, 1, topic.as_bytes());
+        }
+        let mut message = Vec::with_capacity(event.len() + 8);
+        put_bytes(&mut message, 1, event);
+        put_bytes(&mut request, 2, &message);
+        count += 1;
+    }
+    if count > 0 {
+        prepared.requests.push(request);
+        prepared.counts.push(count);
+    }
+    Ok(prepared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::TableSchema;
+    use crate::CodecOptions;
+
+    fn enrich() -> Enrich {
+        Enrich {
+            event_id_prefix: Some("ab".into()),
+            next_seq: 7,
+            ingest_time: Some("2026-11-26T00:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn adds_only_missing_fields() {
+        let mut seq = 7;
+        let e = enrich();
+        let out = enrich_one(br#" {"x":1}"#, &e, &mut seq, 10);
+        assert_eq!(
+            &*out,
+            br#" {"event_id":"ab0000000000000007","ingest_time":"2026-11-26T00:00:00Z","x":1}"#
+        );
+        assert_eq!(seq, 8);
+        let out = enrich_one(br#"{"event_id":"mine"}"#, &e, &mut seq, 10);
+        assert_eq!(&*out, br#"{"ingest_time":"2026-11-26T00:00:00Z","event_id":"mine"}"#);
+        let out = enrich_one(b"{ }", &e, &mut seq, 10);
+        assert_eq!(&*out, br#"{"event_id":"ab0000000000000008","ingest_time":"2026-11-26T00:00:00Z" }"#);
+        assert!(matches!(enrich_one(b"[1]", &e, &mut seq, 10), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn validates_and_packs_requests() {
+        let schema = TableSchema::from_bigquery_json(
+            r#"[{"name":"event_id","type":"STRING","mode":"REQUIRED"},
+                {"name":"ingest_time","type":"TIMESTAMP"},{"name":"n","type":"INT64","mode":"REQUIRED"}]"#,
+        )
+        .unwrap();
+        let codec = Codec::new(schema, CodecOptions::default());
+        let mut msgs: Vec<Vec<u8>> = (0..2500).map(|i| format!(r#"{{"n":{i}}}"#).into_bytes()).collect();
+        msgs[3] = br#"{"n":"three"}"#.to_vec();
+        let p = prepare(
+            Some(&codec),
+            msgs.iter().map(|m| m.as_slice()).enumerate(),
+            "projects/p/topics/t",
+            &enrich(),
+            10,
+        )
+        .unwrap();
+        assert_eq!(p.rejects.len(), 1);
+        assert_eq!((p.rejects[0].index, p.rejects[0].path.as_str()), (3, "n"));
+        assert_eq!(p.counts, vec![1000, 1000, 499]);
+        assert_eq!(p.published(), 2499);
+        assert_eq!(p.next_seq, 7 + 2500);
+        assert!(p.requests[0].starts_with(b"\x0a\x13projects/p/topics/t\x12"));
+    }
+}

@@ -1,0 +1,65 @@
+//! `_native.prepare_publish`: validate, enrich and pack a batch of raw events into `PublishRequest` bytes.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::codec::{PyCodec, RejectTuple};
+use super::DecodeError;
+use crate::decode::ndjson_lines;
+use crate::publish::{prepare, Enrich};
+
+/// (requests, messages per request, rejects, next event-id sequence number).
+type PreparedTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<RejectTuple>, u64);
+
+pub(crate) fn held_messages<'py>(data: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    let mut held = Vec::with_capacity(data.len().unwrap_or(0));
+    for (i, item) in data.try_iter()?.enumerate() {
+        let item = item?;
+        let ty = item.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        held.push(
+            item.cast_into::<PyBytes>()
+                .map_err(|_| PyTypeError::new_err(format!("messages[{i}] is {ty}, expected bytes")))?,
+        );
+    }
+    Ok(held)
+}
+
+/// `data` is NDJSON `bytes` (reject indexes are line numbers) or a sequence of `bytes`, one event each.
+#[pyfunction]
+#[pyo3(signature = (data, topic, *, codec = None, event_id_prefix = None, next_seq = 0, ingest_time = None,
+                    max_depth = 500))]
+#[allow(clippy::too_many_arguments)]
+pub fn prepare_publish(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    topic: &str,
+    codec: Option<&PyCodec>,
+    event_id_prefix: Option<String>,
+    next_seq: u64,
+    ingest_time: Option<String>,
+    max_depth: usize,
+) -> PyResult<PreparedTuple> {
+    let enrich = Enrich {
+        event_id_prefix,
+        next_seq,
+        ingest_time,
+    };
+    let codec = codec.map(|c| &c.inner);
+    let prepared = if let Ok(buf) = data.cast::<PyBytes>() {
+        let bytes = buf.as_bytes();
+        py.detach(|| prepare(codec, ndjson_lines(bytes), topic, &enrich, max_depth))
+    } else {
+        let held = held_messages(data)?;
+        let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
+        py.detach(|| prepare(codec, slices.iter().copied().enumerate(), topic, &enrich, max_depth))
+    }
+    .map_err(|e| DecodeError::new_err(e.to_string()))?;
+    let requests = prepared.requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
+    let rejects = prepared
+        .rejects
+        .into_iter()
+        .map(|r| (r.index, r.code.slug(), r.path, r.message))
+        .collect();
+    Ok((requests, prepared.counts, rejects, prepared.next_seq))
+}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from streamlake_fast.config import WorkerConfig, load_config
+from streamlake_fast.config import LakeConfig, WorkerConfig, load_config
 from streamlake_fast.exceptions import ConfigError
 
 
@@ -15,6 +16,7 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     path.write_text(
         'subscription = "projects/p/subscriptions/sub"\ntable = "p.d.t"\nmode = "committed"\n'
         '[batch]\nmax_rows = 1000\n[pubsub]\nconcurrent_pulls = 1\n[codec]\nunknown_fields = "ignore"\n'
+        '[lake]\nroot = "gs://bucket/events"\npartition_by = "event_time"\nmax_file_age = 30.0\n'
     )
     config = load_config(path).validate()
     assert config.mode == "committed"
@@ -22,6 +24,8 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     assert config.batch.max_latency == 1.0
     assert config.pubsub.concurrent_pulls == 1
     assert config.codec.unknown_fields == "ignore"
+    assert (config.lake.root, config.lake.partition_by, config.lake.max_file_age) == ("gs://bucket/events", "event_time", 30.0)
+    assert config.lake.target_file_bytes == 128 << 20
 
 
 @pytest.mark.parametrize(
@@ -42,10 +46,16 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
     assert str(path) in str(info.value)
 
 
-def test_validate_requires_subscription_and_table() -> None:
+def test_validate_requires_subscription_and_a_sink() -> None:
     with pytest.raises(ConfigError, match="no subscription"):
         WorkerConfig(table="p.d.t").validate()
-    with pytest.raises(ConfigError, match="no table"):
+    with pytest.raises(ConfigError, match="no sink"):
         WorkerConfig(subscription="projects/p/subscriptions/s").validate()
+    lake_only = WorkerConfig(subscription="projects/p/subscriptions/s", lake=LakeConfig(root="/tmp/lake"))
+    with pytest.raises(ConfigError, match="schema must be given"):
+        lake_only.validate()
+    msgspec.structs.replace(lake_only, schema="s.json").validate()
+    with pytest.raises(ConfigError, match="dead_letter_table needs a BigQuery table"):
+        msgspec.structs.replace(lake_only, schema="s.json", dead_letter_table="p.d.r").validate()
     with pytest.raises(ConfigError, match="either dead_letter_topic or dead_letter_table"):
         WorkerConfig(subscription="s", table="t", dead_letter_topic="a", dead_letter_table="b").validate()

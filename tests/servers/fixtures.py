@@ -111,3 +111,11 @@ def cloud(pubsub_server: Server, bigquery_server: Server, monkeypatch: pytest.Mo
     for k, v in c.env.items():
         monkeypatch.setenv(k, v)
     return c
+
+
+@pytest.fixture
+def pubsub_only(pubsub_server: Server, monkeypatch: pytest.MonkeyPatch) -> Cloud:
+    """Pub/Sub alone (no bqemulator start): for the publisher and lake-only workers."""
+    c = Cloud(pubsub_server.host, "", "", uuid.uuid4().hex[:8])
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", c.pubsub_host)
+    return c

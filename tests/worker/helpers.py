@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -69,3 +70,41 @@ def pull_all(cloud: Cloud, subscription: str, idle_seconds: float = 6.0) -> list
             sub.acknowledge(subscription=subscription, ack_ids=[m.ack_id for m in resp.received_messages])
             idle_since = time.monotonic()
     return out
+
+
+class Running:
+    """A worker process whose stderr is read as it runs."""
+
+    def __init__(self, cloud: Cloud, *args: str, env: dict[str, str] | None = None, ack_deadline: str = "10") -> None:
+        self.proc = subprocess.Popen(
+            worker_command(cloud, "--ack-deadline", ack_deadline, *args),
+            env=env or worker_env(cloud),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def acked(self) -> int:
+        for line in reversed(self.lines):
+            if line.startswith("[worker]"):
+                return int(line.split(" acked")[0].rsplit(", ", 1)[1].replace(",", ""))
+        return 0
+
+    def wait_for_acked(self, at_least: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.acked() < at_least:
+            assert self.proc.poll() is None, "".join(self.lines[-30:])
+            assert time.monotonic() < deadline, "".join(self.lines[-30:])
+            time.sleep(0.2)
+
+    def wait(self, timeout: float = 120) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code

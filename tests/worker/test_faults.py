@@ -12,48 +12,10 @@ from collections import Counter
 from streamlake_fast.generate import RECEIPT_SCHEMA
 from tests.servers.fixtures import Cloud
 from tests.servers.tcp_proxy import TcpProxy
-from tests.worker.helpers import expected_rows, publish_receipts, run_worker, table_rows, worker_command, worker_env
+from tests.worker.helpers import Running, expected_rows, publish_receipts, run_worker, table_rows
 
 EVENTS = int(os.environ.get("STREAMLAKE_FAULT_EVENTS", "20000"))
 ACK_DEADLINE = "10"
-
-
-class Running:
-    """A worker process whose stderr is read as it runs."""
-
-    def __init__(self, cloud: Cloud, *args: str, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            worker_command(cloud, "--ack-deadline", ACK_DEADLINE, *args),
-            env=env or worker_env(cloud),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    def acked(self) -> int:
-        for line in reversed(self.lines):
-            if line.startswith("[worker]"):
-                return int(line.split(" acked")[0].rsplit(", ", 1)[1].replace(",", ""))
-        return 0
-
-    def wait_for_acked(self, at_least: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while self.acked() < at_least:
-            assert self.proc.poll() is None, "".join(self.lines[-30:])
-            assert time.monotonic() < deadline, "".join(self.lines[-30:])
-            time.sleep(0.2)
-
-    def wait(self, timeout: float = 120) -> int:
-        code = self.proc.wait(timeout)
-        self._reader.join(5)
-        return code
 
 
 def _setup(cloud: Cloud, n: int = EVENTS) -> tuple[str, str, list[tuple[bytes, str | None]]]:

@@ -1,0 +1,73 @@
+"""`streamlake demo` — the README's main command — end to end on a small N, with and without the emulators."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streamlake_fast.lake import verify_lake
+from streamlake_fast.local import pubsub_emulator_path
+from tests.lake.helpers import read_lake
+from tests.servers.processes import BQEMULATOR_COMMAND, BQEMULATOR_PYTHON
+
+EVENTS = 5000
+
+
+def _demo(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamlake_fast.cli", "demo", "--events", str(EVENTS), "--lake", str(tmp_path / "lake"),
+         "--progress-interval", "1", *args],
+        env=env or dict(os.environ), cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def _number(label: str, text: str) -> int:
+    m = re.search(rf"{re.escape(label)}\s+([\d,]+)", text)
+    assert m, f"{label!r} not in:\n{text}"
+    return int(m.group(1).replace(",", ""))
+
+
+def test_demo_on_the_emulators(tmp_path: Path) -> None:
+    if not (pubsub_emulator_path().exists() and BQEMULATOR_PYTHON.exists()):
+        if os.environ.get("CI") == "true":
+            pytest.fail("the emulators are not installed (make emulators)")
+        pytest.skip("emulators not installed")
+    done = _demo(tmp_path, env={**os.environ, "STREAMLAKE_BQEMULATOR": BQEMULATOR_COMMAND})
+    assert done.returncode == 0, done.stderr[-3000:]
+    out, err = done.stdout, done.stderr
+    assert "Pub/Sub emulator: started" in err and "BigQuery emulator: started" in err
+    assert "[publish] 5,000 events" in err and "[worker]" in err
+    valid = EVENTS - EVENTS // 100
+    assert "source:              pubsub (5,000 events published)" in out
+    assert f"rows → bigquery:streamlake-demo.demo.receipts: {valid:,}" in out
+    assert f"rows → lake:{tmp_path / 'lake'}: {valid:,}" in out
+    assert _number("BigQuery COUNT(*):", out) == valid
+    assert _number("rejects:", out) == EVENTS // 100
+    assert _number("acknowledged:", out) == EVENTS
+    assert "duplicate message ids: none" in out
+    assert "query (duckdb:" in out
+    assert read_lake(tmp_path / "lake").num_rows == valid
+    assert verify_lake(str(tmp_path / "lake")).rows == valid
+
+
+def test_demo_without_emulators_runs_in_process_and_replaces_its_own_lake(tmp_path: Path) -> None:
+    for _ in range(2):  # the second run replaces the first run's lake
+        done = _demo(tmp_path, "--no-emulators")
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "source:              in-process" in done.stdout
+        assert _number("acknowledged:", done.stdout) == EVENTS
+        assert read_lake(tmp_path / "lake").num_rows == EVENTS - EVENTS // 100
+
+
+def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "precious.txt").write_text("keep me")
+    done = _demo(tmp_path, "--no-emulators")
+    assert done.returncode == 2
+    assert "is not empty and was not made by a previous demo" in done.stderr
+    assert (tmp_path / "lake" / "precious.txt").exists()

@@ -9,6 +9,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/streamlake_fast/target
 EVENTS ?= 1000000
 BENCH_EVENTS ?= 1000000
 WORKER_BENCH_EVENTS ?= 200000
+LAKE ?= lake
 
 BQEMU_VENV := .venv-bqemu
 
@@ -35,8 +36,11 @@ build: venv
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
 		$(BIN)/maturin develop --release --extras gcp,test,bench,lint -q
 
-demo: build
-	$(BIN)/streamlake demo --events $(EVENTS)
+# The whole pipeline on this machine: the Pub/Sub emulator and bqemulator (started through the test-side launcher
+# with its offline workarounds), publish → worker → ./lake + the table, then a summary.
+demo: build emulators
+	STREAMLAKE_BQEMULATOR="$(abspath $(BQEMU_VENV))/bin/python $(abspath tests/servers/bqemulator_launch.py)" \
+		$(BIN)/streamlake demo --events $(EVENTS) --lake $(LAKE)
 
 test: build emulators test-rust test-python bench-smoke
 
@@ -53,7 +57,8 @@ bench-smoke:
 
 # The full benchmarks behind the README's tables (several minutes each).
 bench: build
-	STREAMLAKE_BENCH_EVENTS=$(BENCH_EVENTS) $(BIN)/python -m pytest benches/test_codec_bench.py -q \
+	STREAMLAKE_BENCH_EVENTS=$(BENCH_EVENTS) $(BIN)/python -m pytest benches/test_codec_bench.py \
+		benches/test_lake_bench.py -q \
 		--benchmark-columns=min,median,mean,rounds --benchmark-sort=name --benchmark-group-by=group
 
 bench-worker: build emulators
@@ -73,4 +78,4 @@ fmt:
 	cargo fmt
 
 clean:
-	rm -rf $(VENV) $(BQEMU_VENV) target
+	rm -rf $(VENV) $(BQEMU_VENV) target $(LAKE)

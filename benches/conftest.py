@@ -46,6 +46,7 @@ class Row:
 class Summary:
     rows: list[Row] = field(default_factory=list)
     worker: list[Row] = field(default_factory=list)
+    lake: list[Row] = field(default_factory=list)
 
 
 SUMMARY = Summary()
@@ -79,9 +80,27 @@ def _worker_summary(tr: pytest.TerminalReporter) -> None:
         tr.write_line(f"| {r.implementation} | {us:.1f} | {ratio} | {r.rows:,} | {r.outcome} |")
 
 
+def _lake_summary(tr: pytest.TerminalReporter) -> None:
+    from test_lake_bench import EVENTS as LAKE_EVENTS
+
+    tr.write_sep("=", f"write {LAKE_EVENTS:,} decoded receipts as zstd Parquet partitioned by day (best of the rounds)")
+    tr.write_line("| writer | µs/event | events/s | vs pyarrow.dataset | Parquet bytes/event |")
+    tr.write_line("|---|---:|---:|---:|---:|")
+    base = next((r.seconds[0] for r in SUMMARY.lake if r.implementation.startswith("pyarrow") and r.seconds), None)
+    for r in sorted(SUMMARY.lake, key=lambda r: r.seconds[0] if r.seconds else 1e9):
+        if not r.seconds:
+            tr.write_line(f"| {r.implementation} | - | - | - | {r.outcome} |")
+            continue
+        ratio = f"{base / r.seconds[0]:.2f}x" if base else "-"
+        us = r.seconds[0] / LAKE_EVENTS * 1e6
+        tr.write_line(f"| {r.implementation} | {us:.2f} | {LAKE_EVENTS / r.seconds[0]:,.0f} | {ratio} | {r.outcome} |")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if SUMMARY.worker:
         _worker_summary(terminalreporter)
+    if SUMMARY.lake:
+        _lake_summary(terminalreporter)
     if not SUMMARY.rows:
         return
     tr = terminalreporter

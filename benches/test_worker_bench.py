@@ -1,5 +1,6 @@
-"""Worker CPU per event, end to end (pull → decode → Arrow → append → ack), against the pipeline a typical user
-writes (streaming-pull callback → json.loads → pydantic → insert_rows_json in batches of 500).
+"""Worker CPU per event, end to end (pull → decode → Arrow → append → ack), into BigQuery, the lake, or both
+(one pull, two sinks, one ack), against the pipeline a typical user writes (streaming-pull callback →
+json.loads → pydantic → insert_rows_json in batches of 500).
 
 Both run in this process on the same backlog of receipts (1% invalid) on the local emulators; the CPU measured is
 this process's (``time.process_time``, all threads), so the emulators' CPU is excluded.
@@ -8,11 +9,13 @@ Run: ``make bench-worker`` (200,000 receipts); CI runs it on a small backlog as 
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +23,7 @@ from baseline_pipeline import run_baseline
 from conftest import SUMMARY, Row
 
 from streamlake_fast.app import build_worker
-from streamlake_fast.config import BatchConfig, WorkerConfig
+from streamlake_fast.config import BatchConfig, LakeConfig, WorkerConfig
 from streamlake_fast.endpoints import bigquery_client
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 from tests.servers.processes import Server, ServerUnavailable, start_bigquery, start_pubsub
@@ -84,34 +87,53 @@ def _backlog(n: int) -> tuple[str, str, str, int]:
     return subscription, table, dlq, n - invalid
 
 
-def _record(benchmark: Any, name: str, cpu: float, wall: float, rows: int) -> None:
+def _record(benchmark: Any, name: str, cpu: float, wall: float, rows: int, note: str = "") -> None:
     benchmark.extra_info.update(cpu_us_per_event=cpu / EVENTS * 1e6, events_per_s=EVENTS / wall, rows=rows)
-    SUMMARY.worker.append(Row("worker", name, (cpu, wall), rows, f"{EVENTS / wall:,.0f} events/s wall"))
+    SUMMARY.worker.append(Row("worker", name, (cpu, wall), rows, f"{EVENTS / wall:,.0f} events/s wall{note}"))
 
 
-def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server) -> None:
+@pytest.mark.parametrize("sinks", ["bigquery", "lake", "bigquery+lake"])
+def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sinks: str, tmp_path: Path) -> None:
     subscription, table, dlq, valid = _backlog(EVENTS)
-    config = WorkerConfig(subscription=subscription, table=table, dead_letter_topic=dlq, progress_interval=3600,
+    schema = tmp_path / "receipts.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    lake = LakeConfig(root=str(tmp_path / "lake"), partition_by="event_time") if "lake" in sinks else LakeConfig()
+    config = WorkerConfig(subscription=subscription, table=table if "bigquery" in sinks else "", dead_letter_topic=dlq,
+                          schema=str(schema), lake=lake, progress_interval=3600,
                           batch=BatchConfig(max_rows=20_000))  # fmt: skip
+    parquet_bytes = [0]
 
     def run() -> tuple[float, float, int]:
         worker = build_worker(config)
         thread = threading.Thread(target=worker.run)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         thread.start()
-        while worker.stats.acked < EVENTS:
+        while worker.stats.events < EVENTS:
             assert thread.is_alive(), "worker stopped early"
             time.sleep(0.05)
+        worker.stop()  # every event is written; stopping flushes the lake's open files, then acknowledges
+        while worker.stats.acked < EVENTS:
+            assert thread.is_alive(), "worker stopped before acknowledging everything"
+            time.sleep(0.01)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        worker.stop()
         thread.join(60)
+        parquet_bytes[0] = sum(getattr(s, "bytes_written", 0) for s in worker.sinks)
         return cpu, wall, worker.stats.rows
 
     cpu, wall, rows = benchmark.pedantic(run, rounds=1, iterations=1)
     assert rows == valid
-    landed = next(iter(bigquery_client(PROJECT).query(f"SELECT COUNT(*) AS n FROM `{table}`").result()))["n"]
-    assert landed == valid
-    _record(benchmark, "streamlake_fast worker (raw Pull → Rust → Storage Write Arrow)", cpu, wall, rows)
+    note = ""
+    if "bigquery" in sinks:
+        landed = next(iter(bigquery_client(PROJECT).query(f"SELECT COUNT(*) AS n FROM `{table}`").result()))["n"]
+        assert landed == valid
+    if "lake" in sinks:
+        from streamlake_fast.lake import verify_lake
+
+        report = verify_lake(str(tmp_path / "lake"))
+        assert report.rows == valid and report.duplicate_ids == 0
+        benchmark.extra_info["parquet_bytes_per_event"] = parquet_bytes[0] / valid
+        note = f", {parquet_bytes[0] / valid:.0f} Parquet B/event"
+    _record(benchmark, f"streamlake_fast worker → {sinks}", cpu, wall, rows, note)
 
 
 def test_baseline_pipeline(benchmark: Any, pubsub: Server, bigquery: Server) -> None:

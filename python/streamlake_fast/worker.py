@@ -157,6 +157,7 @@ class Worker:
                     if time.perf_counter() - last_report >= self.progress_interval:
                         last_report = time.perf_counter()
                         self._report()
+                self._settle(force=True)  # before waiting for the pulls in flight to return
             finally:
                 self.source.stop()
             # Finish what was pulled before the stop.

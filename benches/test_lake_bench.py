@@ -1,0 +1,109 @@
+"""Lake sink throughput: decoded receipt batches → zstd Parquet under day partitions, against pyarrow.dataset's
+and DuckDB's partitioned writers on the same rows (one thread each; files made visible whole in every case).
+
+Run: ``make bench`` (1,000,000 receipts); CI runs it once on a small set with timing disabled as a smoke test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pytest
+from conftest import SUMMARY, Row
+
+from streamlake_fast import Codec
+from streamlake_fast._native import PullBatch
+from streamlake_fast.generate import receipt_schema, receipts
+from streamlake_fast.lake import LakeSink, lake_schema
+
+EVENTS = int(os.environ.get("STREAMLAKE_BENCH_EVENTS", "1000000"))
+BATCH = 50_000
+
+
+@pytest.fixture(scope="module")
+def batches() -> list[pa.RecordBatch]:
+    """The worker's batches as the lake sink receives them: event columns + message_id + publish_time."""
+    schema = receipt_schema()
+    codec = Codec(schema)
+    target = lake_schema(schema.to_arrow())
+    messages = [m for m, _ in receipts(EVENTS, seed=5)]
+    out = []
+    for start in range(0, EVENTS, BATCH):
+        pull = PullBatch.from_messages(messages[start : start + BATCH], start + 1, 1_795_000_000_000_000)
+        rows = pa.record_batch(pull.decode(codec._native)[0])
+        meta = pa.record_batch(pull.metadata("bench", []))
+        cols = [meta.column(n) if n in ("message_id", "publish_time") else rows.column(n) for n in target.names]
+        out.append(pa.RecordBatch.from_arrays(cols, schema=target))
+    return out
+
+
+def _run(benchmark: Any, name: str, write: Callable[[Path], None], batches: list[pa.RecordBatch]) -> None:
+    roots: list[Path] = []
+
+    def once() -> None:
+        root = Path(tempfile.mkdtemp(prefix="lake-bench-"))
+        roots.append(root)
+        write(root)
+
+    rounds = 3 if benchmark.enabled else 1
+    benchmark.pedantic(once, rounds=rounds, iterations=1)
+    stats = getattr(benchmark, "stats", None)
+    seconds = (stats.stats.min, stats.stats.median) if stats else None
+    files = [p for p in roots[-1].rglob("*.parquet") if not p.name.startswith(".")]
+    nbytes = sum(p.stat().st_size for p in files)
+    table = ds.dataset(str(roots[-1]), format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == EVENTS
+    assert sorted(table.column("event_id").to_pylist()) == sorted(
+        pa.concat_arrays([b.column("event_id") for b in batches]).to_pylist()
+    )
+    benchmark.extra_info["parquet_bytes_per_event"] = nbytes / EVENTS
+    SUMMARY.lake.append(Row("lake", name, seconds, EVENTS, f"{nbytes / EVENTS:.1f}"))
+    for root in roots:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_lake_sink(benchmark: Any, batches: list[pa.RecordBatch]) -> None:
+    def write(root: Path) -> None:
+        sink = LakeSink(str(root), schema=batches[0].schema, partition_by="event_time")
+        for b in batches:
+            sink.write(b)
+        sink.flush()
+        sink.close()
+
+    _run(benchmark, "streamlake_fast LakeSink (fsync + rename per file)", write, batches)
+
+
+def _with_day(batches: list[pa.RecordBatch]) -> pa.Table:
+    table = pa.Table.from_batches(batches)
+    day = pc.strftime(pc.cast(table.column("event_time"), pa.date32()), format="%Y-%m-%d")
+    return table.append_column("dt", day)
+
+
+def test_pyarrow_dataset(benchmark: Any, batches: list[pa.RecordBatch]) -> None:
+    def write(root: Path) -> None:
+        table = _with_day(batches)
+        ds.write_dataset(table, str(root), format="parquet", partitioning=["dt"], partitioning_flavor="hive",
+                         file_options=ds.ParquetFileFormat().make_write_options(compression="zstd"),
+                         use_threads=False, existing_data_behavior="overwrite_or_ignore")  # fmt: skip
+
+    _run(benchmark, "pyarrow.dataset.write_dataset (1 thread)", write, batches)
+
+
+def test_duckdb_copy(benchmark: Any, batches: list[pa.RecordBatch]) -> None:
+    def write(root: Path) -> None:
+        con = duckdb.connect()
+        con.execute("SET threads = 1")
+        con.register("receipts", _with_day(batches))
+        con.execute(f"COPY receipts TO '{root}' (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, OVERWRITE_OR_IGNORE)")
+        con.close()
+
+    _run(benchmark, "DuckDB COPY ... PARTITION_BY (1 thread)", write, batches)

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import doctest
+import json
 import re
 from pathlib import Path
 
 import streamlake_fast
+from tests.servers.fixtures import Cloud
+from tests.worker.helpers import pull_all
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_python_blocks_run() -> None:
+def test_readme_python_blocks_run(pubsub_only: Cloud) -> None:
+    """The blocks run in order in one namespace; the publisher's gets a topic on the emulator and two events."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
-    assert blocks
+    assert len(blocks) == 2
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    events = [b'{"event_time": "2026-11-26T10:15:42Z", "items": []}', b'{"event_time": "never"}']
+    namespace: dict[str, object] = {"topic": topic, "events": events}
     for block in blocks:
-        namespace: dict[str, object] = {}
         exec(compile(block, str(README), "exec"), namespace)
+    sent = namespace["sent"]
+    assert sent.published == 1 and sent.rejects[0].code == "invalid_value"  # type: ignore[attr-defined]
+    [message] = pull_all(pubsub_only, subscription)
+    assert json.loads(message.message.data)["event_id"]  # added at the edge
     result = namespace["result"]
     assert str(result.rejects[0]) == 'row 1 at items[0].qty: invalid_value: expected an INT64, got "two"'  # type: ignore[attr-defined]
     assert result.batch.num_rows == 1  # type: ignore[attr-defined]

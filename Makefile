@@ -33,7 +33,7 @@ $(BQEMU_VENV)/bin/bqemulator:
 emulators: $(BQEMU_VENV)/bin/bqemulator
 
 build: venv
-	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
+	PIP_QUIET=1 VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
 		$(BIN)/maturin develop --release --extras gcp,test,bench,lint -q
 
 # The whole pipeline on this machine: the Pub/Sub emulator and bqemulator (started through the test-side launcher

@@ -9,9 +9,11 @@ the Pub/Sub emulator the same worker runs from an in-process source. Ends with a
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from streamlake_fast.codec import Codec
-from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.exceptions import ConfigError, StreamlakeError
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_schema, receipts
 from streamlake_fast.lake import LakeReport, LakeSink, lake_schema, verify_lake
 from streamlake_fast.local import LocalServer, ServerUnavailable, start_bigquery, start_pubsub
@@ -98,26 +100,75 @@ def _start(what: str, start: Any, say: Any) -> LocalServer | None:
     return server
 
 
-def _publish(topic: str, events: int, invalid_fraction: float, seed: int, report: DemoReport, say: Any,
-             interval: float) -> None:  # fmt: skip
-    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
-
+def _publisher_process(topic: str, host: str, events: int, invalid_fraction: float, seed: int, window: int,
+                       published: Any, consumed: Any) -> None:  # fmt: skip
+    """The edge processor, in a process of its own: generate and publish, staying at most ``window`` events ahead
+    of the worker (a backlog of millions slows the Pub/Sub emulator's pulls down a hundredfold)."""
+    os.environ["PUBSUB_EMULATOR_HOST"] = host
     from streamlake_fast.publisher import Publisher
+
+    # As a producer without the edge's validation would: the invalid 1% reaches the worker's dead-letter path.
+    with Publisher(topic, receipt_schema(), validate=False, enrich=False) as publisher:
+        for chunk in _chunks(events, invalid_fraction, seed):
+            while published.value - consumed.value > window:
+                time.sleep(0.02)
+            sent = publisher.publish(chunk).published
+            with published.get_lock():
+                published.value += sent
+
+
+class _Publishing:
+    """Runs :func:`_publisher_process` beside the worker, reports its progress, stops the worker at the end."""
+
+    def __init__(self, topic: str, host: str, report: DemoReport, invalid_fraction: float, seed: int, say: Any,
+                 interval: float, window: int = 50_000) -> None:  # fmt: skip
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding gRPC threads
+        self.published = ctx.Value("q", 0)
+        self.consumed = ctx.Value("q", 0)
+        self.process = ctx.Process(
+            target=_publisher_process,
+            args=(topic, host, report.events, invalid_fraction, seed, window, self.published, self.consumed),
+            name="publisher",
+            daemon=True,
+        )
+        self.report, self.say, self.interval = report, say, interval
+
+    def start(self, worker: Worker) -> None:
+        self.process.start()
+        self.started = time.perf_counter()
+        threading.Thread(target=self._watch, args=(worker,), name="demo-watch", daemon=True).start()
+
+    def _watch(self, worker: Worker) -> None:
+        last = time.perf_counter()
+        finished = False
+        while True:
+            self.consumed.value = worker.stats.events
+            if not finished and not self.process.is_alive():
+                finished = True
+                self.report.publish_seconds = time.perf_counter() - self.started
+                self.say(f"[publish] {self.published.value:,} events in {self.report.publish_seconds:.1f} s")
+            if finished and (worker.stats.events >= self.published.value or self.process.exitcode != 0):
+                worker.stop()
+                return
+            if time.perf_counter() - last >= self.interval and not finished:
+                last = time.perf_counter()
+                rate = self.published.value / (last - self.started)
+                self.say(f"[publish] {self.published.value:,} of {self.report.events:,} events ({rate:,.0f}/s)")
+            time.sleep(0.05)
+
+    def finish(self) -> None:
+        self.process.join(30)
+        self.report.published = int(self.published.value)
+        if self.process.exitcode != 0:
+            raise StreamlakeError(f"the publisher process failed (exit code {self.process.exitcode})")
+
+
+def _create_topic(topic: str) -> None:
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     pubsub_v1.PublisherClient().create_topic(name=topic)
     subscription = topic.replace("/topics/", "/subscriptions/")
     pubsub_v1.SubscriberClient().create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
-    start = last = time.perf_counter()
-    # As a producer without the edge's validation would: the invalid 1% reaches the worker's dead-letter path.
-    with Publisher(topic, receipt_schema(), validate=False, enrich=False) as publisher:
-        for chunk in _chunks(events, invalid_fraction, seed):
-            report.published += publisher.publish(chunk).published
-            if time.perf_counter() - last >= interval:
-                last = time.perf_counter()
-                rate = report.published / (last - start)
-                say(f"[publish] {report.published:,} of {events:,} events ({rate:,.0f}/s incl. generating them)")
-    report.publish_seconds = time.perf_counter() - start
-    say(f"[publish] {report.published:,} events in {report.publish_seconds:.1f} s")
 
 
 def _create_table(table: str) -> None:
@@ -211,13 +262,16 @@ def _run(report: DemoReport, lake: Path, pubsub: bool, bigquery: bool, invalid_f
         sinks.append(BigQuerySink(table))
     sinks.append(LakeSink(str(lake), schema=lake_schema(schema.to_arrow()), partition_by="event_time"))
     source: Source
+    publishing: _Publishing | None = None
     if pubsub:
         from streamlake_fast.sources.pubsub import PubSubSource
 
         report.mode = "pubsub"
         topic = f"projects/{PROJECT}/topics/receipts"
-        _publish(topic, report.events, invalid_fraction, seed, report, say, interval)
+        _create_topic(topic)
         source = PubSubSource(topic.replace("/topics/", "/subscriptions/"), max_messages=1000)
+        publishing = _Publishing(topic, os.environ["PUBSUB_EMULATOR_HOST"], report, invalid_fraction, seed, say,
+                                 interval)  # fmt: skip
     else:
         from streamlake_fast.sources.memory import MemorySource
 
@@ -226,9 +280,14 @@ def _run(report: DemoReport, lake: Path, pubsub: bool, bigquery: bool, invalid_f
         report.published = report.events
     dead_letter = DeadLetterFiles(str(lake))
     say(f"worker: {source.name} → {', '.join(s.name for s in sinks)}; dead letters → {dead_letter.name}")
-    worker = Worker(source, sinks, Codec(schema), dead_letter=dead_letter, exit_when_drained=True,
+    worker = Worker(source, sinks, Codec(schema), dead_letter=dead_letter, exit_when_drained=publishing is None,
                     progress_interval=interval, progress=out)  # fmt: skip
+    if publishing is not None:
+        say("publisher: a separate process, publishing while the worker runs (at most 50,000 events ahead)")
+        publishing.start(worker)
     report.stats = worker.run()
+    if publishing is not None:
+        publishing.finish()
     report.sink_rows = {s.name: s.rows_written for s in sinks}
     report.rejects_written = dead_letter.written
     if bigquery:

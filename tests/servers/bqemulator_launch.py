@@ -5,6 +5,9 @@
 2. bqemulator 1.4.0 drops RECORD sub-fields when it builds the Arrow schema for Storage Write AppendRows
    ("Attempted to convert a STRUCT with no fields to DuckDB"); the insertAll route builds it correctly, so the
    Storage Write path is pointed at that builder.
+3. bqemulator copies the whole table into an automatic time-travel snapshot after every write, so time and memory
+   grow with rows × writes (a 1,000,000-row demo ran the machine out of memory); nothing here uses time travel,
+   so automatic snapshots are skipped (the change event that invalidates its query cache is still published).
 
 Usage: HOME=DIR python bqemulator_launch.py [bqemulator start options...]
 """
@@ -38,10 +41,21 @@ def _patch_record_schema() -> None:
     write_servicer._table_arrow_schema = table_arrow_schema
 
 
+def _skip_auto_snapshots() -> None:
+    from bqemulator.domain.events import TableDataChanged
+    from bqemulator.versioning.snapshots import SnapshotManager
+
+    def record_change(self, project_id, dataset_id, table_id):  # type: ignore[no-untyped-def]
+        self._events.publish(TableDataChanged(project_id, dataset_id, table_id))
+
+    SnapshotManager.record_change = record_change
+
+
 def main() -> None:
     home = Path(os.environ["HOME"])
     _place_spatial_extension(home)
     _patch_record_schema()
+    _skip_auto_snapshots()
     from bqemulator.cli import main as cli_main
 
     sys.argv = ["bqemulator", "start", *sys.argv[1:]]

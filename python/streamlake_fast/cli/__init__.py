@@ -120,4 +120,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StreamlakeError, OSError) as e:
         print(f"streamlake: error: {e}", file=sys.stderr)
         return 2
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ def demo(args: argparse.Namespace) -> int:
 
     if args.events <= 0:
         raise ConfigError("--events must be positive")
+    signal.signal(signal.SIGTERM, _interrupt)  # unwind like Ctrl-C, so the local servers are stopped
     print(f"streamlake demo: {args.events:,} receipts ({args.invalid_fraction:.1%} invalid) → {args.lake}",
           file=sys.stderr)  # fmt: skip
     report = run_demo(
@@ -30,6 +32,10 @@ def demo(args: argparse.Namespace) -> int:
     )
     print("\n".join(summary_lines(report)))
     return 0
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def publish(args: argparse.Namespace) -> int:

@@ -103,7 +103,9 @@ def test_duckdb_copy(benchmark: Any, batches: list[pa.RecordBatch]) -> None:
         con = duckdb.connect()
         con.execute("SET threads = 1")
         con.register("receipts", _with_day(batches))
-        con.execute(f"COPY receipts TO '{root}' (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, OVERWRITE_OR_IGNORE)")
+        con.execute(
+            f"COPY receipts TO '{root}' (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd, OVERWRITE_OR_IGNORE)"
+        )
         con.close()
 
     _run(benchmark, "DuckDB COPY ... PARTITION_BY (1 thread)", write, batches)

@@ -24,7 +24,11 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     assert config.batch.max_latency == 1.0
     assert config.pubsub.concurrent_pulls == 1
     assert config.codec.unknown_fields == "ignore"
-    assert (config.lake.root, config.lake.partition_by, config.lake.max_file_age) == ("gs://bucket/events", "event_time", 30.0)
+    assert (config.lake.root, config.lake.partition_by, config.lake.max_file_age) == (
+        "gs://bucket/events",
+        "event_time",
+        30.0,
+    )
     assert config.lake.target_file_bytes == 128 << 20
 
 

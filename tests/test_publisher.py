@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from streamlake_fast import Schema
-from streamlake_fast.publisher import PublishError, Publisher
+from streamlake_fast.publisher import Publisher, PublishError
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import pull_all
 
@@ -37,9 +37,14 @@ def test_publish_validates_enriches_and_refuses_with_line_and_path(pubsub_only: 
     with Publisher(topic, SCHEMA) as publisher:
         result = publisher.publish(NDJSON)
     assert result.published == 3
-    assert [(r.index, r.code, r.path) for r in result.rejects] == [(1, "invalid_value", "reading"), (4, "invalid_json", "")]
+    assert [(r.index, r.code, r.path) for r in result.rejects] == [
+        (1, "invalid_value", "reading"),
+        (4, "invalid_json", ""),
+    ]
 
-    got = {json.loads(m.message.data)["device"]: json.loads(m.message.data) for m in pull_all(pubsub_only, subscription)}
+    got = {
+        json.loads(m.message.data)["device"]: json.loads(m.message.data) for m in pull_all(pubsub_only, subscription)
+    }
     assert sorted(got) == ["d1", "d3", "d5"]
     assert re.fullmatch(r"[0-9a-f]{32}", got["d1"]["event_id"])
     assert got["d3"]["event_id"] == "mine"  # present: kept

@@ -162,7 +162,10 @@ mod tests {
         let out = enrich_one(br#"{"event_id":"mine"}"#, &e, &mut seq, 10);
         assert_eq!(&*out, br#"{"ingest_time":"2026-11-26T00:00:00Z","event_id":"mine"}"#);
         let out = enrich_one(b"{ }", &e, &mut seq, 10);
-        assert_eq!(&*out, br#"{"event_id":"ab0000000000000008","ingest_time":"2026-11-26T00:00:00Z" }"#);
+        assert_eq!(
+            &*out,
+            br#"{"event_id":"ab0000000000000008","ingest_time":"2026-11-26T00:00:00Z" }"#
+        );
         assert!(matches!(enrich_one(b"[1]", &e, &mut seq, 10), Cow::Borrowed(_)));
     }
 

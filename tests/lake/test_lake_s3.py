@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import time
 
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
+import pytest
 
 from streamlake_fast import Codec
+from streamlake_fast.exceptions import TransientSinkError
 from streamlake_fast.generate import receipt_schema, receipts
 from streamlake_fast.lake import LakeSink, lake_schema, verify_lake
 from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
 from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.worker import Worker
 from tests.servers.s3 import s3_server  # noqa: F401 (fixture)
+from tests.servers.tcp_proxy import TcpProxy
 
 
 def _objects(root: str) -> list[str]:
@@ -65,3 +71,26 @@ def _first_batch(messages: list[bytes], schema):  # type: ignore[no-untyped-def]
     target = lake_schema(schema.to_arrow())
     cols = [meta.column(n) if n in ("message_id", "publish_time") else rows.column(n) for n in target.names]
     return pa.RecordBatch.from_arrays(cols, schema=target)
+
+
+def test_an_upload_that_fails_is_retried_and_the_batch_waits(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    schema = receipt_schema()
+    direct = f"{s3_server}/outage"
+    proxy = TcpProxy(os.environ["AWS_ENDPOINT_URL"].removeprefix("http://"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{proxy.host}")
+    sink = LakeSink(direct, schema=lake_schema(schema.to_arrow()), max_file_age=600)
+    sink.write(_first_batch([m for m, _ in receipts(500, seed=2)], schema))
+    proxy.cut()
+    with pytest.raises(TransientSinkError):
+        sink.flush()
+    assert sink.durable_batches == 0
+    proxy.restore()
+    deadline = time.monotonic() + 30
+    while sink.durable_batches == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+        with contextlib.suppress(TransientSinkError):
+            sink.poll()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{proxy.target[0]}:{proxy.target[1]}")
+    assert verify_lake(direct).rows == 500 and len(_objects(direct)) == 1
+    proxy.close()

@@ -55,7 +55,9 @@ def test_lake_holds_exactly_the_valid_events(tmp_path: Path) -> None:
     assert source.acked == 12_000 and source.nacked == 0
     assert stats.rejects == 120
 
-    rejects = [json.loads(line) for f in (tmp_path / "_rejects").rglob("*.ndjson") for line in f.read_text().splitlines()]
+    rejects = [
+        json.loads(line) for f in (tmp_path / "_rejects").rglob("*.ndjson") for line in f.read_text().splitlines()
+    ]
     assert len(rejects) == 120
     data_to_kind = {m.decode(errors="replace"): kind for m, kind in pairs if kind}
     for r in rejects:
@@ -154,7 +156,10 @@ def test_widened_schema_starts_new_files_and_the_lake_still_reads(tmp_path: Path
     assert len(files) == 2 and len(prints) == 2
     unified = pa.unify_schemas([pq.read_schema(f) for f in files])
     got = read_lake(tmp_path, schema=unified.append(pa.field("dt", pa.string()))).sort_by("id")
-    assert got.select(["id", "channel"]).to_pylist() == [{"id": "new", "channel": "web"}, {"id": "old", "channel": None}]
+    assert got.select(["id", "channel"]).to_pylist() == [
+        {"id": "new", "channel": "web"},
+        {"id": "old", "channel": None},
+    ]
     rows = duckdb.sql(
         f"SELECT id, channel FROM read_parquet('{tmp_path}/**/*.parquet', union_by_name = true) ORDER BY id"
     ).fetchall()

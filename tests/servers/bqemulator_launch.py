@@ -6,7 +6,7 @@
    ("Attempted to convert a STRUCT with no fields to DuckDB"); the insertAll route builds it correctly, so the
    Storage Write path is pointed at that builder.
 3. bqemulator copies the whole table into an automatic time-travel snapshot after every write, so time and memory
-   grow with rows × writes (a 1,000,000-row demo ran the machine out of memory); nothing here uses time travel,
+   grow with rows times writes (a 1,000,000-row demo ran the machine out of memory); nothing here uses time travel,
    so automatic snapshots are skipped (the change event that invalidates its query cache is still published).
 
 Usage: HOME=DIR python bqemulator_launch.py [bqemulator start options...]

@@ -24,4 +24,3 @@ def start_bigquery(project: str, timeout: float = 90) -> Server:
         raise ServerUnavailable(f"bqemulator's Python not found at {BQEMULATOR_PYTHON} (run `make emulators`)")
     os.environ.setdefault("STREAMLAKE_BQEMULATOR", BQEMULATOR_COMMAND)
     return _start_bigquery(project, timeout)
-

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import threading
 import time
 from collections import Counter
 
 from streamlake_fast.generate import RECEIPT_SCHEMA
 from tests.servers.fixtures import Cloud
 from tests.servers.tcp_proxy import TcpProxy
-from tests.worker.helpers import Running, expected_rows, publish_receipts, run_worker, table_rows
+from tests.worker.helpers import Running, expected_rows, publish_receipts, run_worker, table_rows, worker_env
 
 EVENTS = int(os.environ.get("STREAMLAKE_FAULT_EVENTS", "20000"))
 ACK_DEADLINE = "10"

@@ -151,7 +151,12 @@ class LakeSink:
                 self._write_row_group(f)
             if self._estimated_size(f) >= self.target_file_bytes:
                 self._roll(f)
-        self._publish_closed()
+        # The rows are accepted: a failed upload must not make the worker write them again, so it is retried
+        # from poll() (the finished file waits in the spool; its messages stay unacknowledged meanwhile).
+        try:
+            self._publish_closed()
+        except TransientSinkError as e:
+            log.warning("%s", e)
 
     @property
     def durable_batches(self) -> int:

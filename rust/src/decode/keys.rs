@@ -68,7 +68,10 @@ mod tests {
         let got = top_level_keys(br#"{"a":{"event_id":1},"ingest_time":null}"#, &WANTED, 10);
         assert_eq!(got, Some(vec![false, true]));
         assert_eq!(top_level_keys(br#" {} "#, &WANTED, 10), Some(vec![false, false]));
-        assert_eq!(top_level_keys(br#"{"x":"event_id"}"#, &WANTED, 10), Some(vec![false, false]));
+        assert_eq!(
+            top_level_keys(br#"{"x":"event_id"}"#, &WANTED, 10),
+            Some(vec![false, false])
+        );
         assert_eq!(
             top_level_keys(br#"{"event\u005fid":"e"}"#, &WANTED, 10),
             Some(vec![true, false]),

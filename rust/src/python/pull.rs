@@ -94,7 +94,12 @@ impl PyPullBatch {
     /// A batch of `messages` with ids (and ack ids) `first_id, first_id + 1, ...` published at `publish_time_us`:
     /// what an in-process source delivers.
     #[staticmethod]
-    fn from_messages(py: Python<'_>, messages: &Bound<'_, PyAny>, first_id: u64, publish_time_us: i64) -> PyResult<Self> {
+    fn from_messages(
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        first_id: u64,
+        publish_time_us: i64,
+    ) -> PyResult<Self> {
         let held = super::publish::held_messages(messages)?;
         let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
         let raw = py.detach(|| pull_response(&slices, first_id, publish_time_us));

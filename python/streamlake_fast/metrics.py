@@ -10,14 +10,18 @@ __all__ = ["MetricsExporter"]
 
 # stats attribute → (metric name, help); counters only grow, gauges go up and down.
 _COUNTERS = {
-    "events": ("streamlake_events", "Messages pulled and handled (acknowledged)"),
+    "events": ("streamlake_events", "Messages pulled and handled (written or dead-lettered)"),
+    "acked": ("streamlake_acked", "Messages acknowledged (durable in every sink)"),
     "rows": ("streamlake_rows_written", "Rows made durable in the sinks"),
     "rejects": ("streamlake_rejects", "Messages sent to the dead-letter destination"),
     "sink_retries": ("streamlake_sink_retries", "Transient sink failures retried"),
     "cpu": ("streamlake_cpu_seconds", "Process CPU seconds"),
     "decode_cpu": ("streamlake_decode_cpu_seconds", "CPU seconds spent in the codec"),
 }
-_GAUGES = {"in_flight": ("streamlake_in_flight", "Messages being written now")}
+_GAUGES = {
+    "in_flight": ("streamlake_in_flight", "Messages being written now"),
+    "awaiting_durable": ("streamlake_awaiting_durable", "Messages written, waiting for a sink to make them durable"),
+}
 
 
 class MetricsExporter:

@@ -71,3 +71,14 @@ def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "is not empty and was not made by a previous demo" in done.stderr
     assert (tmp_path / "lake" / "precious.txt").exists()
+
+
+def test_demo_says_when_the_emulators_are_missing_and_runs_in_process(tmp_path: Path) -> None:
+    env = {**os.environ, "STREAMLAKE_PUBSUB_EMULATOR": str(tmp_path / "no-emulator"),
+           "STREAMLAKE_BQEMULATOR": str(tmp_path / "no-bqemulator")}  # fmt: skip
+    done = _demo(tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Pub/Sub emulator: not available (Pub/Sub emulator not installed at" in done.stderr
+    assert "BigQuery emulator: not available" in done.stderr
+    assert "source:              in-process" in done.stdout
+    assert _number("acknowledged:", done.stdout) == EVENTS

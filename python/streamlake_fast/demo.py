@@ -93,7 +93,7 @@ class _Env:
 def _start(what: str, start: Any, say: Any) -> LocalServer | None:
     try:
         server: LocalServer = start()
-    except ServerUnavailable as e:
+    except (ServerUnavailable, OSError) as e:  # not installed, or a configured command that cannot run
         say(f"{what}: not available ({e})")
         return None
     say(f"{what}: started on {server.host}")

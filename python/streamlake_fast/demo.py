@@ -103,7 +103,7 @@ def _start(what: str, start: Any, say: Any) -> LocalServer | None:
 def _publisher_process(topic: str, host: str, events: int, invalid_fraction: float, seed: int, window: int,
                        published: Any, consumed: Any) -> None:  # fmt: skip
     """The edge processor, in a process of its own: generate and publish, staying at most ``window`` events ahead
-    of the worker (a backlog of millions slows the Pub/Sub emulator's pulls down a hundredfold)."""
+    of the worker (a backlog of a million slows the Pub/Sub emulator's pulls more than tenfold)."""
     os.environ["PUBSUB_EMULATOR_HOST"] = host
     from streamlake_fast.publisher import Publisher
 

@@ -20,10 +20,9 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import SUMMARY, Row
 
-from streamlake_fast import Codec
-from streamlake_fast._native import PullBatch
 from streamlake_fast.generate import receipt_schema, receipts
-from streamlake_fast.lake import LakeSink, lake_schema
+from streamlake_fast.lake import LakeSink
+from tests.lake.helpers import lake_batch
 
 EVENTS = int(os.environ.get("STREAMLAKE_BENCH_EVENTS", "1000000"))
 BATCH = 50_000
@@ -33,16 +32,11 @@ BATCH = 50_000
 def batches() -> list[pa.RecordBatch]:
     """The worker's batches as the lake sink receives them: event columns + message_id + publish_time."""
     schema = receipt_schema()
-    codec = Codec(schema)
-    target = lake_schema(schema.to_arrow())
     messages = [m for m, _ in receipts(EVENTS, seed=5)]
-    out = []
-    for start in range(0, EVENTS, BATCH):
-        pull = PullBatch.from_messages(messages[start : start + BATCH], start + 1, 1_795_000_000_000_000)
-        rows = pa.record_batch(pull.decode(codec._native)[0])
-        meta = pa.record_batch(pull.metadata("bench", []))
-        cols = [meta.column(n) if n in ("message_id", "publish_time") else rows.column(n) for n in target.names]
-        out.append(pa.RecordBatch.from_arrays(cols, schema=target))
+    out = [
+        lake_batch(schema, messages[start : start + BATCH], start + 1, 1_795_000_000_000_000)
+        for start in range(0, EVENTS, BATCH)
+    ]
     return out
 
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -15,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from streamlake_fast.codec import Codec, Reject
-from streamlake_fast.generate import receipt_schema, receipts
+from streamlake_fast.generate import receipt_batches, receipt_schema
 from streamlake_fast.progress import Progress
 
 __all__ = ["DemoResult", "run_demo"]
@@ -26,17 +25,6 @@ class DemoResult:
     progress: Progress
     sample_rejects: list[Reject]
     parquet: Path | None
-
-
-def _batches(n: int, batch_size: int, invalid_fraction: float, seed: int) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
-    for message, _ in receipts(n, seed=seed, invalid_fraction=invalid_fraction):
-        batch.append(message)
-        if len(batch) == batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def run_demo(
@@ -56,7 +44,7 @@ def run_demo(
     samples: list[Reject] = []
     offset = 0
     try:
-        for batch in _batches(events, batch_size, invalid_fraction, seed):
+        for batch in receipt_batches(events, batch_size, seed=seed, invalid_fraction=invalid_fraction):
             cpu0 = time.thread_time()
             result = codec.decode(batch)
             cpu = time.thread_time() - cpu0

@@ -15,14 +15,13 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from streamlake_fast.codec import Codec
 from streamlake_fast.exceptions import ConfigError, StreamlakeError
-from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_schema, receipts
+from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_batches, receipt_schema
 from streamlake_fast.lake import LakeReport, LakeSink, lake_schema, verify_lake
 from streamlake_fast.local import LocalServer, ServerUnavailable, start_bigquery, start_pubsub
 from streamlake_fast.sinks.base import Sink
@@ -59,17 +58,6 @@ def _prepare_lake(lake: Path) -> None:
         shutil.rmtree(lake)
     lake.mkdir(parents=True, exist_ok=True)
     (lake / MARKER).write_text("made by `streamlake demo`; the next demo run replaces this directory\n")
-
-
-def _chunks(events: int, invalid_fraction: float, seed: int) -> Iterator[list[bytes]]:
-    chunk: list[bytes] = []
-    for data, _ in receipts(events, seed=seed, invalid_fraction=invalid_fraction):
-        chunk.append(data)
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class _Env:
@@ -109,7 +97,7 @@ def _publisher_process(topic: str, host: str, events: int, invalid_fraction: flo
 
     # As a producer without the edge's validation would: the invalid 1% reaches the worker's dead-letter path.
     with Publisher(topic, receipt_schema(), validate=False, enrich=False) as publisher:
-        for chunk in _chunks(events, invalid_fraction, seed):
+        for chunk in receipt_batches(events, CHUNK, seed=seed, invalid_fraction=invalid_fraction):
             while published.value - consumed.value > window:
                 time.sleep(0.02)
             sent = publisher.publish(chunk).published
@@ -276,7 +264,7 @@ def _run(report: DemoReport, lake: Path, pubsub: bool, bigquery: bool, invalid_f
         from streamlake_fast.sources.memory import MemorySource
 
         say(f"generating {report.events:,} receipts for the in-process source ...")
-        source = MemorySource(list(_chunks(report.events, invalid_fraction, seed)))
+        source = MemorySource(list(receipt_batches(report.events, CHUNK, seed=seed, invalid_fraction=invalid_fraction)))
         report.published = report.events
     dead_letter = DeadLetterFiles(str(lake))
     say(f"worker: {source.name} → {', '.join(s.name for s in sinks)}; dead letters → {dead_letter.name}")

@@ -12,8 +12,19 @@ from typing import Any
 
 import grpc
 
-__all__ = ["bigquery_client", "bigquery_write_client", "pubsub_channel", "pubsub_publisher"]
+__all__ = ["RETRYABLE_CODES", "bigquery_client", "bigquery_write_client", "pubsub_channel", "pubsub_publisher"]
 
+#: gRPC status codes worth retrying with backoff on Pub/Sub calls.
+RETRYABLE_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.UNKNOWN,
+    }
+)
 _PUBSUB_HOST = "pubsub.googleapis.com:443"
 _BIGQUERY_STORAGE_HOST = "bigquerystorage.googleapis.com:443"
 _GRPC_OPTIONS = [

@@ -13,7 +13,7 @@ from typing import Any
 
 from streamlake_fast.schema import Schema
 
-__all__ = ["INVALID_KINDS", "RECEIPT_SCHEMA", "receipt_schema", "receipts"]
+__all__ = ["INVALID_KINDS", "RECEIPT_SCHEMA", "receipt_batches", "receipt_schema", "receipts"]
 
 RECEIPT_SCHEMA: list[dict[str, Any]] = [
     {"name": "event_id", "type": "STRING", "mode": "REQUIRED"},
@@ -157,3 +157,15 @@ def receipts(n: int, *, seed: int = 42, invalid_fraction: float = 0.0) -> Iterat
             yield _spoil(event, kind), kind
         else:
             yield _dumps(event), None
+
+
+def receipt_batches(n: int, size: int, *, seed: int = 42, invalid_fraction: float = 0.0) -> Iterator[list[bytes]]:
+    """:func:`receipts` as lists of at most ``size`` messages (the raw events only)."""
+    batch: list[bytes] = []
+    for data, _ in receipts(n, seed=seed, invalid_fraction=invalid_fraction):
+        batch.append(data)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -22,22 +22,13 @@ import grpc
 
 from streamlake_fast import _native
 from streamlake_fast.codec import Codec, Reject
-from streamlake_fast.endpoints import pubsub_channel
+from streamlake_fast.endpoints import RETRYABLE_CODES, pubsub_channel
 from streamlake_fast.exceptions import StreamlakeError
 from streamlake_fast.schema import Schema
 
 __all__ = ["PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
 
 log = logging.getLogger(__name__)
-
-_RETRYABLE = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.INTERNAL,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.ABORTED,
-    grpc.StatusCode.UNKNOWN,
-}
 
 
 class PublishError(StreamlakeError):
@@ -157,7 +148,7 @@ class Publisher:
             try:
                 response = self._publish(request, timeout=self._timeout)
             except grpc.RpcError as e:
-                if e.code() not in _RETRYABLE or attempt == 9:
+                if e.code() not in RETRYABLE_CODES or attempt == 9:
                     raise PublishError(f"publish to {self.topic} failed: {e.code().name}: {e.details()}", 0) from e
                 log.warning("publish failed (%s), retrying in %.1fs", e.code().name, delay)
                 time.sleep(delay)

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from streamlake_fast import Codec, Schema
+from streamlake_fast._native import PullBatch
 from streamlake_fast.generate import receipt_schema
 from streamlake_fast.lake import LakeSink, lake_schema
 from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
@@ -32,3 +33,14 @@ def read_lake(root: Path | str, schema: pa.Schema | None = None) -> pa.Table:
 
 def visible_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
+
+
+def lake_batch(schema: Schema, messages: list[bytes], first_id: int, publish_us: int) -> pa.RecordBatch:
+    """Valid decoded rows plus ``message_id``/``publish_time``, as the worker hands them to the lake sink."""
+    pull = PullBatch.from_messages(messages, first_id, publish_us)
+    raw, rejects = pull.decode(Codec(schema)._native)
+    rows = pa.record_batch(raw)
+    meta = pa.record_batch(pull.metadata("test", [r[0] for r in rejects]))
+    target = lake_schema(schema.to_arrow())
+    cols = [meta.column(n) if n in ("message_id", "publish_time") else rows.column(n) for n in target.names]
+    return pa.RecordBatch.from_arrays(cols, schema=target)

@@ -18,6 +18,7 @@ from streamlake_fast.lake import LakeSink, lake_schema, verify_lake
 from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
 from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.worker import Worker
+from tests.lake.helpers import lake_batch
 from tests.servers.s3 import s3_server  # noqa: F401 (fixture)
 from tests.servers.tcp_proxy import TcpProxy
 
@@ -35,7 +36,7 @@ def test_lake_on_s3_uploads_whole_files_only_once_rolled(s3_server: str) -> None
     batches = [[m for m, _ in pairs[i : i + 1000]] for i in range(0, 6000, 1000)]
     # Before a roll the rows sit in the local spool: the bucket shows nothing of them.
     early = LakeSink(f"{s3_server}/early", schema=lake_schema(schema.to_arrow()), max_file_age=600)
-    early.write(_first_batch(batches[0], schema))
+    early.write(lake_batch(schema, batches[0], 1, 1_795_000_000_000_000))
     assert _objects(f"{s3_server}/early") == [] and early.durable_batches == 0
     early.flush()
     assert early.durable_batches == 1 and len(_objects(f"{s3_server}/early")) == 1
@@ -59,27 +60,13 @@ def test_lake_on_s3_uploads_whole_files_only_once_rolled(s3_server: str) -> None
     assert any("/_rejects/" in o for o in _objects(root))
 
 
-def _first_batch(messages: list[bytes], schema):  # type: ignore[no-untyped-def]
-    import pyarrow as pa
-
-    from streamlake_fast._native import PullBatch
-
-    pull = PullBatch.from_messages(messages, 1, 1_795_000_000_000_000)
-    raw, rejects = pull.decode(Codec(schema)._native)
-    rows = pa.record_batch(raw)
-    meta = pa.record_batch(pull.metadata("s3", [r[0] for r in rejects]))
-    target = lake_schema(schema.to_arrow())
-    cols = [meta.column(n) if n in ("message_id", "publish_time") else rows.column(n) for n in target.names]
-    return pa.RecordBatch.from_arrays(cols, schema=target)
-
-
 def test_an_upload_that_fails_is_retried_and_the_batch_waits(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     schema = receipt_schema()
     direct = f"{s3_server}/outage"
     proxy = TcpProxy(os.environ["AWS_ENDPOINT_URL"].removeprefix("http://"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{proxy.host}")
     sink = LakeSink(direct, schema=lake_schema(schema.to_arrow()), max_file_age=600)
-    sink.write(_first_batch([m for m, _ in receipts(500, seed=2)], schema))
+    sink.write(lake_batch(schema, [m for m, _ in receipts(500, seed=2)], 1, 1_795_000_000_000_000))
     proxy.cut()
     with pytest.raises(TransientSinkError):
         sink.flush()

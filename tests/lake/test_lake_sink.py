@@ -12,12 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from streamlake_fast import Codec, Schema
-from streamlake_fast._native import PullBatch
+from streamlake_fast.cli import main
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.generate import INVALID_KINDS, receipt_schema, receipts
 from streamlake_fast.lake import LakeSink, lake_schema, verify_lake
 from streamlake_fast.lake.layout import FINGERPRINT_KEY
-from tests.lake.helpers import read_lake, run_lake_worker, visible_files
+from tests.lake.helpers import lake_batch, read_lake, run_lake_worker, visible_files
 
 EVENTS_SCHEMA = [
     {"name": "id", "type": "STRING", "mode": "REQUIRED"},
@@ -31,13 +31,7 @@ def _chunks(items: list[bytes], size: int) -> list[list[bytes]]:
 
 
 def _lake_batch(schema: Schema, events: list[dict[str, object]], first_id: int, publish_us: int) -> pa.RecordBatch:
-    """Decoded rows plus the lake's message_id/publish_time columns, as the worker hands them to the sink."""
-    pull = PullBatch.from_messages([json.dumps(e).encode() for e in events], first_id, publish_us)
-    rows = pa.record_batch(pull.decode(Codec(schema)._native)[0])
-    meta = pa.record_batch(pull.metadata("test", []))
-    target = lake_schema(schema.to_arrow())
-    cols = [meta.column(n) if n in ("message_id", "publish_time") else rows.column(n) for n in target.names]
-    return pa.RecordBatch.from_arrays(cols, schema=target)
+    return lake_batch(schema, [json.dumps(e).encode() for e in events], first_id, publish_us)
 
 
 def test_lake_holds_exactly_the_valid_events(tmp_path: Path) -> None:
@@ -183,6 +177,19 @@ def test_verify_reports_rows_and_duplicate_message_ids(tmp_path: Path) -> None:
     assert report.temporary_files == ["dt=2026-11-18/.abandoned.parquet.tmp"]
     assert report.partitions["dt=2026-11-18"].rows == 12
     assert pc.sum(read_lake(tmp_path).column("n").is_null()).as_py() == 12  # the temporary file is not read
+
+
+def test_verify_names_an_unreadable_file_and_still_counts_the_rest(tmp_path: Path) -> None:
+    schema = Schema.from_bigquery(EVENTS_SCHEMA)
+    sink = LakeSink(str(tmp_path), schema=lake_schema(schema.to_arrow()))
+    sink.write(_lake_batch(schema, [{"id": "a"}, {"id": "b"}], 1, 0))
+    sink.flush()
+    (tmp_path / "dt=1970-01-01" / "part-broken.parquet").write_bytes(b"not parquet at all")
+    report = verify_lake(str(tmp_path))
+    assert report.rows == 2 and report.files == 1
+    assert list(report.unreadable) == ["dt=1970-01-01/part-broken.parquet"]
+    assert "UNREADABLE dt=1970-01-01/part-broken.parquet" in "\n".join(report.lines())
+    assert main(["lake", "verify", str(tmp_path)]) == 1
 
 
 def test_bad_configuration_is_refused(tmp_path: Path) -> None:

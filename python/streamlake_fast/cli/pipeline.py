@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from streamlake_fast.exceptions import ConfigError
 
@@ -39,7 +39,7 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 
 def publish(args: argparse.Namespace) -> int:
-    from streamlake_fast.generate import receipt_schema
+    from streamlake_fast.generate import receipt_batches, receipt_schema
     from streamlake_fast.publisher import Publisher, PublishResult, ndjson_chunks
     from streamlake_fast.schema import Schema
 
@@ -57,7 +57,8 @@ def publish(args: argparse.Namespace) -> int:
     shown = 0
     with Publisher(args.topic, schema, validate=not args.no_validate, enrich=not args.no_enrich) as publisher:
         if args.generate is not None:
-            batches: Iterable[tuple[int, bytes | list[bytes]]] = _generated(args.generate, args.invalid_fraction)
+            chunks = receipt_batches(args.generate, 10_000, invalid_fraction=args.invalid_fraction)
+            batches: Iterable[tuple[int, bytes | list[bytes]]] = ((i * 10_000, c) for i, c in enumerate(chunks))
         else:
             batches = ndjson_chunks(args.input)
         for first, chunk in batches:
@@ -83,20 +84,6 @@ def publish(args: argparse.Namespace) -> int:
     return 1 if total.rejects else 0
 
 
-def _generated(n: int, invalid_fraction: float) -> Iterator[tuple[int, list[bytes]]]:
-    from streamlake_fast.generate import receipts
-
-    chunk: list[bytes] = []
-    first = 0
-    for i, (data, _) in enumerate(receipts(n, invalid_fraction=invalid_fraction)):
-        chunk.append(data)
-        if len(chunk) == 10_000:
-            yield first, chunk
-            first, chunk = i + 1, []
-    if chunk:
-        yield first, chunk
-
-
 def lake(args: argparse.Namespace) -> int:
     from streamlake_fast.lake import verify_lake
 
@@ -105,4 +92,6 @@ def lake(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print("\n".join(report.lines()))
+    if report.unreadable:
+        return 1
     return 1 if args.fail_on_duplicates and report.duplicate_ids else 0

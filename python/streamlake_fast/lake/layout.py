@@ -8,6 +8,7 @@ Files are written under a hidden temporary name and made visible whole.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from urllib.parse import urlparse
@@ -50,8 +51,6 @@ def open_root(root: str) -> tuple[pafs.FileSystem, str, bool]:
     scheme = urlparse(root).scheme
     if scheme in ("", "file"):
         path = root[len("file://") :] if scheme == "file" else root
-        import os
-
         return pafs.LocalFileSystem(), os.path.abspath(path), True
     if scheme not in ("gs", "gcs", "s3"):
         raise ConfigError(f"lake root must be a path, gs://bucket/prefix or s3://bucket/prefix, got {root!r}")

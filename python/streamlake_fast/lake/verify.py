@@ -33,6 +33,7 @@ class LakeReport:
     duplicate_rows: int = 0  # rows beyond the first of each duplicated id
     duplicate_examples: dict[str, list[str]] = field(default_factory=dict)  # id → files holding it
     temporary_files: list[str] = field(default_factory=list)  # hidden spools left by a killed writer
+    unreadable: dict[str, str] = field(default_factory=dict)  # visible file → why it could not be read
 
     @property
     def rows(self) -> int:
@@ -58,6 +59,7 @@ class LakeReport:
             "duplicate_rows": self.duplicate_rows,
             "duplicate_examples": self.duplicate_examples,
             "temporary_files": self.temporary_files,
+            "unreadable": self.unreadable,
         }
 
     def lines(self) -> list[str]:
@@ -77,6 +79,8 @@ class LakeReport:
         if self.temporary_files:
             n = len(self.temporary_files)
             out.append(f"temporary files left by an interrupted writer (invisible to readers): {n}")
+        for name, why in self.unreadable.items():
+            out.append(f"UNREADABLE {name}: {why}")
         return out
 
 
@@ -97,19 +101,24 @@ def verify_lake(root: str, *, examples: int = 20) -> LakeReport:
         if not is_data_file(info.base_name):
             continue
         partition = rel.rsplit("/", 1)[0] if "/" in rel else ""
-        with fs.open_input_file(info.path) as f:
-            pf = pq.ParquetFile(f)
-            meta = pf.metadata
-            kv = meta.metadata or {}
-            report.fingerprints[kv.get(FINGERPRINT_KEY, b"(none)").decode()] += 1
-            p = report.partitions.setdefault(partition, PartitionReport(partition))
-            p.files += 1
-            p.rows += meta.num_rows
-            p.bytes += info.size
-            if "message_id" in pf.schema_arrow.names:
-                col = pf.read(columns=["message_id"]).column("message_id").combine_chunks()
-                ids.append(col)
-                owners.append(rel)
+        try:
+            with fs.open_input_file(info.path) as f:
+                pf = pq.ParquetFile(f)
+                meta = pf.metadata
+                has_ids = "message_id" in pf.schema_arrow.names
+                col = pf.read(columns=["message_id"]).column("message_id").combine_chunks() if has_ids else None
+        except (OSError, pa.ArrowException) as e:
+            report.unreadable[rel] = str(e)
+            continue
+        kv = meta.metadata or {}
+        report.fingerprints[kv.get(FINGERPRINT_KEY, b"(none)").decode()] += 1
+        p = report.partitions.setdefault(partition, PartitionReport(partition))
+        p.files += 1
+        p.rows += meta.num_rows
+        p.bytes += info.size
+        if col is not None:
+            ids.append(col)
+            owners.append(rel)
     if ids:
         _find_duplicates(report, ids, owners, examples)
     return report

@@ -16,20 +16,11 @@ from typing import Any
 import grpc
 
 from streamlake_fast._native import PullBatch
-from streamlake_fast.endpoints import pubsub_channel
+from streamlake_fast.endpoints import RETRYABLE_CODES, pubsub_channel
 
 __all__ = ["PubSubSource"]
 
 log = logging.getLogger(__name__)
-
-_RETRYABLE = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.INTERNAL,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.ABORTED,
-    grpc.StatusCode.UNKNOWN,
-}
 
 
 def _pull_request(subscription: str, max_messages: int) -> bytes:
@@ -117,7 +108,7 @@ class PubSubSource:
                 if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                     self._empty_pulls += 1  # nothing arrived within the pull timeout
                     continue
-                if e.code() in _RETRYABLE:
+                if e.code() in RETRYABLE_CODES:
                     log.warning("pull failed (%s), retrying in %.1fs", e.code().name, backoff)
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
@@ -156,7 +147,7 @@ class PubSubSource:
                     rpc(req, timeout=30)
                     break
                 except grpc.RpcError as e:
-                    if e.code() not in _RETRYABLE or attempt == 7:
+                    if e.code() not in RETRYABLE_CODES or attempt == 7:
                         raise
                     log.warning("%s failed (%s), retrying", what, e.code().name)
                     time.sleep(delay)

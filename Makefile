@@ -36,10 +36,10 @@ build: venv
 	PIP_QUIET=1 VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
 		$(BIN)/maturin develop --release --extras gcp,test,bench,lint -q
 
-# The whole pipeline on this machine: the Pub/Sub emulator and bqemulator (started through the test-side launcher
+# The whole pipeline on this machine: the Pub/Sub emulator and bqemulator (started through the package's launcher
 # with its offline workarounds), publish → worker → ./lake + the table, then a summary.
 demo: build emulators
-	STREAMLAKE_BQEMULATOR="$(abspath $(BQEMU_VENV))/bin/python $(abspath tests/servers/bqemulator_launch.py)" \
+	STREAMLAKE_BQEMULATOR_PYTHON="$(abspath $(BQEMU_VENV))/bin/python" \
 		$(BIN)/streamlake demo --events $(EVENTS) --lake $(LAKE)
 
 test: build emulators test-rust test-python bench-smoke

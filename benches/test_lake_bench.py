@@ -21,7 +21,7 @@ import pytest
 from conftest import SUMMARY, Row
 
 from streamlake_fast.generate import receipt_schema, receipts
-from streamlake_fast.lake import LakeSink
+from streamlake_fast.sinks.lake import LakeSink
 from tests.lake.helpers import lake_batch
 
 EVENTS = int(os.environ.get("STREAMLAKE_BENCH_EVENTS", "1000000"))

@@ -127,7 +127,7 @@ def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sin
         landed = next(iter(bigquery_client(PROJECT).query(f"SELECT COUNT(*) AS n FROM `{table}`").result()))["n"]
         assert landed == valid
     if "lake" in sinks:
-        from streamlake_fast.lake import verify_lake
+        from streamlake_fast.sinks.lake import verify_lake
 
         report = verify_lake(str(tmp_path / "lake"))
         assert report.rows == valid and report.duplicate_ids == 0

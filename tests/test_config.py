@@ -50,7 +50,9 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
     assert str(path) in str(info.value)
 
 
-def test_validate_requires_subscription_and_a_sink() -> None:
+def test_validate_requires_subscription_and_a_sink(tmp_path: Path) -> None:
+    schema = tmp_path / "s.json"
+    schema.write_text('[{"name": "a", "type": "STRING"}]')
     with pytest.raises(ConfigError, match="no subscription"):
         WorkerConfig(table="p.d.t").validate()
     with pytest.raises(ConfigError, match="no sink"):
@@ -58,8 +60,11 @@ def test_validate_requires_subscription_and_a_sink() -> None:
     lake_only = WorkerConfig(subscription="projects/p/subscriptions/s", lake=LakeConfig(root="/tmp/lake"))
     with pytest.raises(ConfigError, match="schema must be given"):
         lake_only.validate()
-    msgspec.structs.replace(lake_only, schema="s.json").validate()
+    msgspec.structs.replace(lake_only, schema=str(schema)).validate()
+    with pytest.raises(ConfigError, match="schema file not found"):
+        msgspec.structs.replace(lake_only, schema=str(tmp_path / "nope.json")).validate()
     with pytest.raises(ConfigError, match="dead_letter_table needs a BigQuery table"):
-        msgspec.structs.replace(lake_only, schema="s.json", dead_letter_table="p.d.r").validate()
+        msgspec.structs.replace(lake_only, schema=str(schema), dead_letter_table="p.d.r").validate()
     with pytest.raises(ConfigError, match="either dead_letter_topic or dead_letter_table"):
-        WorkerConfig(subscription="s", table="t", dead_letter_topic="a", dead_letter_table="b").validate()
+        WorkerConfig(subscription="projects/p/subscriptions/s", table="p.d.t", dead_letter_topic="projects/p/topics/a",
+                     dead_letter_table="p.d.b").validate()  # fmt: skip

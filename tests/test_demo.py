@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from streamlake_fast.lake import verify_lake
 from streamlake_fast.local import pubsub_emulator_path
+from streamlake_fast.sinks.lake import verify_lake
 from tests.lake.helpers import read_lake
-from tests.servers.processes import BQEMULATOR_COMMAND, BQEMULATOR_PYTHON
+from tests.servers.processes import BQEMULATOR_PYTHON
 
 EVENTS = 5000
 
@@ -37,7 +37,7 @@ def test_demo_on_the_emulators(tmp_path: Path) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("the emulators are not installed (make emulators)")
         pytest.skip("emulators not installed")
-    done = _demo(tmp_path, env={**os.environ, "STREAMLAKE_BQEMULATOR": BQEMULATOR_COMMAND})
+    done = _demo(tmp_path, env={**os.environ, "STREAMLAKE_BQEMULATOR_PYTHON": str(BQEMULATOR_PYTHON)})
     assert done.returncode == 0, done.stderr[-3000:]
     out, err = done.stdout, done.stderr
     assert "Pub/Sub emulator: started" in err and "BigQuery emulator: started" in err

@@ -9,11 +9,10 @@
 
 from __future__ import annotations
 
-import warnings
-
-from streamlake_fast import _native
 from streamlake_fast.codec import REJECT_CODES, Codec, DecodeResult, Reject
-from streamlake_fast.exceptions import DecodeError, SchemaError, StreamlakeError
+from streamlake_fast.delivery import Delivery
+from streamlake_fast.exceptions import ConfigError, DecodeError, SchemaError, SinkError, StreamlakeError
+from streamlake_fast.messages import METADATA_SCHEMA, Message, Messages
 from streamlake_fast.schema import Schema
 
 __version__ = "0.1.0"
@@ -23,24 +22,38 @@ _LAZY = {
     "Worker": "streamlake_fast.worker",
     "WorkerConfig": "streamlake_fast.config",
     "PubSubSource": "streamlake_fast.sources.pubsub",
+    "MemorySource": "streamlake_fast.sources.memory",
     "BigQuerySink": "streamlake_fast.sinks.bigquery",
+    "LakeSink": "streamlake_fast.sinks.lake",
     "DeadLetterTopic": "streamlake_fast.sinks.deadletter",
     "DeadLetterTable": "streamlake_fast.sinks.deadletter",
+    "DeadLetterFiles": "streamlake_fast.sinks.deadletter",
+    "Publisher": "streamlake_fast.publisher",
     "build_worker": "streamlake_fast.app",
 }
 
 __all__ = [
+    "METADATA_SCHEMA",
     "REJECT_CODES",
     "BigQuerySink",
     "Codec",
+    "ConfigError",
+    "DeadLetterFiles",
     "DeadLetterTable",
     "DeadLetterTopic",
     "DecodeError",
     "DecodeResult",
+    "Delivery",
+    "LakeSink",
+    "MemorySource",
+    "Message",
+    "Messages",
     "PubSubSource",
+    "Publisher",
     "Reject",
     "Schema",
     "SchemaError",
+    "SinkError",
     "StreamlakeError",
     "Worker",
     "WorkerConfig",
@@ -55,11 +68,3 @@ def __getattr__(name: str) -> object:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'streamlake_fast' has no attribute {name!r}")
-
-
-if _native.DEBUG_BUILD:
-    warnings.warn(
-        "streamlake_fast was built in debug mode and is much slower; build with `maturin develop --release`",
-        RuntimeWarning,
-        stacklevel=2,
-    )

@@ -8,25 +8,19 @@ from streamlake_fast.codec import Codec
 from streamlake_fast.config import WorkerConfig
 from streamlake_fast.endpoints import bigquery_client
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.lake import LakeSink, lake_schema
+from streamlake_fast.messages import METADATA_BIGQUERY_TYPES
+from streamlake_fast.names import parse_table
 from streamlake_fast.schema import Schema
 from streamlake_fast.sinks.base import Sink
-from streamlake_fast.sinks.bigquery import BigQuerySink, parse_table
-from streamlake_fast.sinks.deadletter import DeadLetter, DeadLetterTable, DeadLetterTopic
-from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
+from streamlake_fast.sinks.bigquery import BigQuerySink
+from streamlake_fast.sinks.deadletter import DeadLetterFiles, DeadLetterTable, DeadLetterTopic
+from streamlake_fast.sinks.lake import LakeSink, lake_schema
 from streamlake_fast.sources.pubsub import PubSubSource
-from streamlake_fast.worker import METADATA_COLUMNS, Worker
+from streamlake_fast.worker import Worker
 
 __all__ = ["build_worker", "lake_sink", "table_schema"]
 
 log = logging.getLogger(__name__)
-
-_METADATA_TYPES = {
-    "subscription_name": {"STRING"},
-    "message_id": {"STRING"},
-    "publish_time": {"TIMESTAMP"},
-    "attributes": {"STRING", "JSON"},
-}
 
 
 def table_schema(table: str) -> Schema:
@@ -43,16 +37,15 @@ def _split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
     fields = schema.to_bigquery()
     meta = []
     for f in fields:
-        if f["name"] in _METADATA_TYPES and f["mode"] != "REPEATED":
-            if f["type"] not in _METADATA_TYPES[f["name"]]:
-                raise ConfigError(
-                    f"metadata column {f['name']!r} is {f['type']}, expected {sorted(_METADATA_TYPES[f['name']])}"
-                )
+        if f["name"] in METADATA_BIGQUERY_TYPES and f["mode"] != "REPEATED":
+            allowed = METADATA_BIGQUERY_TYPES[f["name"]]
+            if f["type"] not in allowed:
+                raise ConfigError(f"metadata column {f['name']!r} is {f['type']}, expected one of {list(allowed)}")
             meta.append(f["name"])
     data_fields = [f for f in fields if f["name"] not in meta]
     if not data_fields:
-        raise ConfigError("the table has only Pub/Sub metadata columns")
-    return Schema.from_bigquery(data_fields), tuple(m for m in METADATA_COLUMNS if m in meta)
+        raise ConfigError("the table has only message metadata columns")
+    return Schema.from_bigquery(data_fields), tuple(meta)
 
 
 def _check_given_schema(given: Schema, table: Schema, table_name: str) -> None:
@@ -82,7 +75,7 @@ def _schemas(config: WorkerConfig) -> tuple[Schema, Schema | None]:
     return data_schema, full
 
 
-def _dead_letter(config: WorkerConfig) -> DeadLetter:
+def _dead_letter(config: WorkerConfig) -> Sink:
     if config.dead_letter_topic:
         return DeadLetterTopic(config.dead_letter_topic)
     if config.table:
@@ -112,13 +105,6 @@ def build_worker(config: WorkerConfig) -> Worker:
         max_message_bytes=config.codec.max_message_bytes,
         max_depth=config.codec.max_depth,
     )
-    source = PubSubSource(
-        config.subscription,
-        max_messages=config.pubsub.max_messages,
-        concurrent_pulls=config.pubsub.concurrent_pulls,
-        max_outstanding_messages=config.pubsub.max_outstanding_messages,
-        max_outstanding_bytes=config.pubsub.max_outstanding_bytes,
-    )
     sinks: list[Sink] = []
     if full is not None:
         has_metadata = len(full.to_bigquery()) != len(data_schema.to_bigquery())
@@ -126,6 +112,14 @@ def build_worker(config: WorkerConfig) -> Worker:
     if config.lake.root:
         sinks.append(lake_sink(config, data_schema))
     dead_letter = _dead_letter(config)
+    source = PubSubSource(
+        config.subscription,
+        max_messages=config.pubsub.max_messages,
+        concurrent_pulls=config.pubsub.concurrent_pulls,
+        max_outstanding_messages=config.pubsub.max_outstanding_messages,
+        max_outstanding_bytes=config.pubsub.max_outstanding_bytes,
+        ack_deadline=config.pubsub.ack_deadline,
+    )
     log.info("worker: %s → %s, dead letters → %s", config.subscription, ", ".join(s.name for s in sinks),
              dead_letter.name)  # fmt: skip
     return Worker(
@@ -136,7 +130,6 @@ def build_worker(config: WorkerConfig) -> Worker:
         max_rows=config.batch.max_rows,
         max_bytes=config.batch.max_bytes,
         max_latency=config.batch.max_latency,
-        ack_deadline=config.pubsub.ack_deadline,
         progress_interval=config.progress_interval,
         exit_when_drained=config.exit_when_drained,
         metrics_port=config.metrics_port,

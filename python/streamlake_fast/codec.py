@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import pyarrow as pa
 
 from streamlake_fast import _native
+from streamlake_fast.exceptions import DecodeError
+from streamlake_fast.messages import Messages
 from streamlake_fast.schema import Schema
 
 __all__ = ["REJECT_CODES", "Codec", "DecodeResult", "Reject"]
@@ -83,9 +86,20 @@ class Codec:
             max_depth=max_depth,
         )
 
-    def decode(self, messages: Iterable[bytes] | bytes) -> DecodeResult:
-        """Decode a list of messages (one JSON object each) or one ``bytes`` buffer of newline-delimited JSON."""
-        if isinstance(messages, (bytes, bytearray, memoryview)):
+    def decode(
+        self, messages: Iterable[bytes] | bytes | Messages, *, metadata: Sequence[str] = (), source: str = ""
+    ) -> DecodeResult:
+        """Decode a list of messages (one JSON object each), one ``bytes`` buffer of newline-delimited JSON, or
+        received :class:`~streamlake_fast.Messages`.
+
+        For received messages, ``metadata`` names columns of :data:`~streamlake_fast.messages.METADATA_SCHEMA`
+        to append to the valid rows, filled in the same pass (``subscription_name`` holds ``source``).
+        """
+        if isinstance(messages, Messages):
+            raw, rejects = messages._native.decode(self._native, list(metadata), source)
+        elif metadata:
+            raise DecodeError("metadata columns need received Messages, not raw bytes")
+        elif isinstance(messages, (bytes, bytearray, memoryview)):
             raw, rejects = self._native.decode_ndjson(bytes(messages) if not isinstance(messages, bytes) else messages)
         else:
             raw, rejects = self._native.decode_messages(messages)
@@ -94,3 +108,11 @@ class Codec:
 
     def __repr__(self) -> str:
         return f"Codec({self.schema!r})"
+
+
+if _native.DEBUG_BUILD:
+    warnings.warn(
+        "streamlake_fast was built in debug mode and is much slower; build with `maturin develop --release`",
+        RuntimeWarning,
+        stacklevel=2,
+    )

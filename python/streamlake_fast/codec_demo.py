@@ -1,7 +1,5 @@
-"""The main job on one machine, for now: generated receipts through the codec, with throughput and rejects.
-
-(The Pub/Sub → BigQuery/lake worker will take this command over.)
-"""
+"""``streamlake codec-demo``: generated receipts through the codec alone, in memory, with throughput and
+rejects (the whole pipeline is ``streamlake demo``)."""
 
 from __future__ import annotations
 
@@ -17,17 +15,17 @@ from streamlake_fast.codec import Codec, Reject
 from streamlake_fast.generate import receipt_batches, receipt_schema
 from streamlake_fast.progress import Progress
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["CodecDemoResult", "run_codec_demo"]
 
 
 @dataclass
-class DemoResult:
+class CodecDemoResult:
     progress: Progress
     sample_rejects: list[Reject]
     parquet: Path | None
 
 
-def run_demo(
+def run_codec_demo(
     events: int,
     *,
     batch_size: int = 10_000,
@@ -35,7 +33,7 @@ def run_demo(
     seed: int = 42,
     out: Path | None = None,
     stream: TextIO | None = None,
-) -> DemoResult:
+) -> CodecDemoResult:
     """Generate ``events`` receipts, decode them in batches (as a worker would per pull), optionally write Parquet."""
     schema = receipt_schema()
     codec = Codec(schema)
@@ -57,4 +55,4 @@ def run_demo(
     finally:
         if writer is not None:
             writer.close()
-    return DemoResult(progress, samples, out)
+    return CodecDemoResult(progress, samples, out)

@@ -8,6 +8,8 @@ from typing import Literal
 import msgspec
 
 from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.names import check_subscription, check_topic, parse_table
+from streamlake_fast.storage import check_uri
 
 __all__ = ["BatchConfig", "CodecConfig", "LakeConfig", "PubSubConfig", "WorkerConfig", "load_config"]
 
@@ -72,6 +74,16 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ConfigError("dead_letter_table needs a BigQuery table; without one, rejects go to <lake>/_rejects")
         if self.dead_letter_topic and self.dead_letter_table:
             raise ConfigError("give either dead_letter_topic or dead_letter_table, not both")
+        check_subscription(self.subscription)
+        for table in (self.table, self.dead_letter_table):
+            if table:
+                parse_table(table)
+        if self.dead_letter_topic:
+            check_topic(self.dead_letter_topic)
+        if self.lake.root:
+            check_uri(self.lake.root, "lake root")
+        if self.schema and not Path(self.schema).is_file():
+            raise ConfigError(f"schema file not found: {self.schema}")
         if self.batch.max_rows <= 0 or self.batch.max_bytes <= 0 or self.batch.max_latency <= 0:
             raise ConfigError("batch limits must be positive")
         return self
@@ -82,7 +94,11 @@ def load_config(path: str | Path | None) -> WorkerConfig:
     if path is None:
         return WorkerConfig()
     try:
-        return msgspec.toml.decode(Path(path).read_bytes(), type=WorkerConfig)
+        text = Path(path).read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror or e}") from e
+    try:
+        return msgspec.toml.decode(text, type=WorkerConfig)
     except msgspec.ValidationError as e:
         raise ConfigError(f"{path}: {e}") from e
     except msgspec.DecodeError as e:

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from streamlake_fast.codec import Codec
-from streamlake_fast.exceptions import ConfigError, StreamlakeError
+from streamlake_fast.exceptions import ConfigError, ServerUnavailable, StreamlakeError
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_batches, receipt_schema
-from streamlake_fast.lake import LakeReport, LakeSink, lake_schema, verify_lake
-from streamlake_fast.local import LocalServer, ServerUnavailable, start_bigquery, start_pubsub
+from streamlake_fast.local import LocalServer, start_bigquery, start_pubsub
 from streamlake_fast.sinks.base import Sink
-from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
+from streamlake_fast.sinks.deadletter import DeadLetterFiles
+from streamlake_fast.sinks.lake import LakeReport, LakeSink, lake_schema, verify_lake
 from streamlake_fast.sources.base import Source
 from streamlake_fast.worker import Worker, WorkerStats
 
@@ -277,7 +277,7 @@ def _run(report: DemoReport, lake: Path, pubsub: bool, bigquery: bool, invalid_f
     if publishing is not None:
         publishing.finish()
     report.sink_rows = {s.name: s.rows_written for s in sinks}
-    report.rejects_written = dead_letter.written
+    report.rejects_written = dead_letter.rows_written
     if bigquery:
         report.table_rows = _count_table(table)
     report.lake = verify_lake(str(lake))

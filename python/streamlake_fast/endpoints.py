@@ -12,7 +12,17 @@ from typing import Any
 
 import grpc
 
-__all__ = ["RETRYABLE_CODES", "bigquery_client", "bigquery_write_client", "pubsub_channel", "pubsub_publisher"]
+from streamlake_fast.exceptions import ConfigError
+
+__all__ = [
+    "RETRYABLE_CODES",
+    "bigquery_client",
+    "bigquery_write_client",
+    "is_retryable",
+    "pubsub_channel",
+    "pubsub_publisher",
+    "status_code",
+]
 
 #: gRPC status codes worth retrying with backoff on Pub/Sub calls.
 RETRYABLE_CODES = frozenset(
@@ -25,6 +35,21 @@ RETRYABLE_CODES = frozenset(
         grpc.StatusCode.UNKNOWN,
     }
 )
+
+
+def is_retryable(e: BaseException) -> bool:
+    """A gRPC or Google API error whose status is in :data:`RETRYABLE_CODES`."""
+    if isinstance(e, grpc.RpcError) and hasattr(e, "code"):
+        return e.code() in RETRYABLE_CODES
+    code = getattr(e, "grpc_status_code", None)  # google.api_core.exceptions.GoogleAPICallError
+    return code in RETRYABLE_CODES
+
+
+def status_code(value: int) -> grpc.StatusCode | None:
+    """The gRPC status for a ``google.rpc.Code`` number."""
+    return next((c for c in grpc.StatusCode if c.value[0] == value), None)
+
+
 _PUBSUB_HOST = "pubsub.googleapis.com:443"
 _BIGQUERY_STORAGE_HOST = "bigquerystorage.googleapis.com:443"
 _GRPC_OPTIONS = [
@@ -39,10 +64,17 @@ _GRPC_OPTIONS = [
 
 def _secure_channel(target: str, scopes: list[str]) -> grpc.Channel:
     import google.auth
+    import google.auth.exceptions
     import google.auth.transport.grpc
     import google.auth.transport.requests
 
-    credentials, _ = google.auth.default(scopes=scopes)
+    try:
+        credentials, _ = google.auth.default(scopes=scopes)
+    except google.auth.exceptions.DefaultCredentialsError as e:
+        raise ConfigError(
+            f"no Google credentials for {target} (run `gcloud auth application-default login`, or point "
+            "PUBSUB_EMULATOR_HOST / BIGQUERY_*_EMULATOR_HOST at local emulators)"
+        ) from e
     request = google.auth.transport.requests.Request()
     channel: grpc.Channel = google.auth.transport.grpc.secure_authorized_channel(
         credentials, request, target, options=_GRPC_OPTIONS

@@ -1,12 +1,22 @@
-"""Exceptions raised by streamlake_fast.
+"""Every exception streamlake_fast raises, in one hierarchy.
 
 Bad *rows* never raise: they come back as :class:`~streamlake_fast.Reject` entries. These exceptions are for bad
-configuration (a schema that cannot be compiled) and for calls that cannot be carried out at all.
+configuration and for calls that cannot be carried out. Errors from the Rust core are converted to these classes in
+one place (``rust/src/python/errors.rs``). The CLI prints any :class:`StreamlakeError` as one line and exits 2.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DecodeError", "SchemaError", "SinkError", "StreamlakeError", "TransientSinkError"]
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "PublishError",
+    "SchemaError",
+    "ServerUnavailable",
+    "SinkError",
+    "StreamlakeError",
+    "TransientSinkError",
+]
 
 
 class StreamlakeError(Exception):
@@ -18,7 +28,13 @@ class SchemaError(StreamlakeError, ValueError):
 
 
 class DecodeError(StreamlakeError, ValueError):
-    """A whole decode call failed (never raised for a bad row; those are rejects)."""
+    """A whole decode call failed (never raised for a bad row; those are rejects), or a message service's
+    response could not be read."""
+
+
+class ConfigError(StreamlakeError, ValueError):
+    """The configuration is invalid or inconsistent (a malformed resource name, a given schema that does not
+    match the table, a missing file, ...)."""
 
 
 class SinkError(StreamlakeError):
@@ -29,5 +45,13 @@ class TransientSinkError(SinkError):
     """A sink could not write for now (unavailable, timed out, throttled): retry with backoff."""
 
 
-class ConfigError(StreamlakeError, ValueError):
-    """The worker's configuration is invalid or inconsistent (e.g. a given schema that does not match the table)."""
+class PublishError(StreamlakeError):
+    """Pub/Sub refused or kept failing a publish; ``published`` events of the call went out before it."""
+
+    def __init__(self, message: str, published: int = 0) -> None:
+        super().__init__(message)
+        self.published = published
+
+
+class ServerUnavailable(StreamlakeError):
+    """A local server (an emulator) is not installed or did not start."""

@@ -20,23 +20,20 @@ from typing import Any
 
 import grpc
 
-from streamlake_fast import _native
 from streamlake_fast.codec import Codec, Reject
-from streamlake_fast.endpoints import RETRYABLE_CODES, pubsub_channel
-from streamlake_fast.exceptions import StreamlakeError
+from streamlake_fast.endpoints import is_retryable, pubsub_channel
+from streamlake_fast.exceptions import ConfigError, PublishError
+from streamlake_fast.names import check_topic
+from streamlake_fast.pubsub_wire import prepare_publish, publish_response_ids
+from streamlake_fast.retry import Retry
 from streamlake_fast.schema import Schema
 
 __all__ = ["PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
 
 log = logging.getLogger(__name__)
 
-
-class PublishError(StreamlakeError):
-    """Pub/Sub refused or kept failing a request; ``published`` events of the call went out before it."""
-
-    def __init__(self, message: str, published: int) -> None:
-        super().__init__(message)
-        self.published = published
+#: Publish requests: a few retries of transient failures, then the call fails.
+PUBLISH_RETRY = Retry(initial=0.2, maximum=10.0, attempts=10)
 
 
 @dataclass
@@ -52,25 +49,6 @@ class PublishResult:
         self.rejects.extend(other.rejects)
         self.seconds += other.seconds
         return self
-
-
-def _count_ids(response: bytes) -> int:
-    """Message ids in a serialized ``PublishResponse`` (field 1, repeated string)."""
-    n = pos = 0
-    while pos < len(response):
-        tag = response[pos]
-        pos += 1
-        length = shift = 0
-        while True:
-            b = response[pos]
-            pos += 1
-            length |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                break
-        pos += length
-        n += tag == 0x0A
-    return n
 
 
 class Publisher:
@@ -93,11 +71,9 @@ class Publisher:
         timeout: float = 60.0,
         channel: grpc.Channel | None = None,
     ) -> None:
-        if not topic.startswith("projects/") or "/topics/" not in topic:
-            raise ValueError(f"topic must look like projects/P/topics/T, got {topic!r}")
         if (validate or enrich) and schema is None:
-            raise ValueError("a schema is needed to validate or enrich events")
-        self.topic = topic
+            raise ConfigError("a schema is needed to validate or enrich events")
+        self.topic = check_topic(topic)
         self._codec = Codec(schema) if validate and schema is not None else None
         names = {f["name"]: f["type"] for f in schema.to_bigquery()} if schema is not None else {}
         self._event_id = enrich and names.get("event_id") == "STRING"
@@ -117,10 +93,10 @@ class Publisher:
         valid event is acknowledged by Pub/Sub (raises :class:`PublishError` otherwise)."""
         start = time.perf_counter()
         ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
-        requests, counts, raw_rejects, self._seq = _native.prepare_publish(
+        requests, counts, rejects, self._seq = prepare_publish(
             data,
             self.topic,
-            codec=self._codec._native if self._codec is not None else None,
+            codec=self._codec,
             event_id_prefix=self._prefix if self._event_id else None,
             next_seq=self._seq,
             ingest_time=ingest,
@@ -136,29 +112,22 @@ class Publisher:
             except PublishError as e:
                 errors.append(e)
         self.published += published
-        rejects = [Reject(*r) for r in raw_rejects]
         self.refused += len(rejects)
         if errors:
             raise PublishError(f"{len(errors)} of {len(futures)} publish requests failed: {errors[0]}", published)
         return PublishResult(published, rejects, time.perf_counter() - start)
 
     def _send(self, request: bytes, count: int) -> int:
-        delay = 0.2
-        for attempt in range(10):
-            try:
-                response = self._publish(request, timeout=self._timeout)
-            except grpc.RpcError as e:
-                if e.code() not in RETRYABLE_CODES or attempt == 9:
-                    raise PublishError(f"publish to {self.topic} failed: {e.code().name}: {e.details()}", 0) from e
-                log.warning("publish failed (%s), retrying in %.1fs", e.code().name, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            ids = _count_ids(response)
-            if ids != count:
-                raise PublishError(f"Pub/Sub returned {ids} message ids for {count} messages", 0)
-            return count
-        raise AssertionError("unreachable")
+        try:
+            response = PUBLISH_RETRY.call(
+                lambda: self._publish(request, timeout=self._timeout), retryable=is_retryable, what="publish"
+            )
+        except grpc.RpcError as e:
+            raise PublishError(f"publish to {self.topic} failed: {e.code().name}: {e.details()}") from e
+        ids = publish_response_ids(response)
+        if ids != count:
+            raise PublishError(f"Pub/Sub returned {ids} message ids for {count} messages")
+        return count
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

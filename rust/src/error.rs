@@ -23,8 +23,6 @@ pub enum SchemaError {
     TooDeep { path: String },
     #[error("schema has no fields")]
     Empty,
-    #[error("unsupported Arrow type for field {path:?}: {ty}")]
-    UnsupportedArrowType { path: String, ty: String },
 }
 
 /// Why a row was rejected. The slug is stable: dead-letter consumers and alerts key on it.

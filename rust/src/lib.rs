@@ -6,8 +6,10 @@
 
 pub mod decode;
 pub mod error;
+pub mod metadata;
 pub mod publish;
 pub mod pubsub;
+pub mod received;
 pub mod schema;
 
 #[cfg(feature = "python")]

@@ -5,7 +5,7 @@ use thiserror::Error;
 
 /// A malformed protobuf message.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("malformed Pub/Sub PullResponse at byte {at}: {what}")]
+#[error("malformed Pub/Sub response at byte {at}: {what}")]
 pub struct WireError {
     pub at: usize,
     pub what: &'static str,
@@ -205,6 +205,30 @@ pub(crate) fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// A serialized `PullRequest` (subscription = 1, max_messages = 3).
+pub fn pull_request(subscription: &str, max_messages: i32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(subscription.len() + 8);
+    put_bytes(&mut out, 1, subscription.as_bytes());
+    put_varint(&mut out, 3 << 3);
+    put_varint(&mut out, max_messages as i64 as u64);
+    out
+}
+
+/// How many message ids a serialized `PublishResponse` holds (message_ids = 1, repeated string).
+pub fn publish_response_ids(buf: &[u8]) -> Result<usize, WireError> {
+    let mut r = Reader {
+        buf,
+        pos: 0,
+        end: buf.len(),
+    };
+    let mut n = 0;
+    while let Some((field, wire)) = r.tag()? {
+        n += usize::from(field == 1 && wire == 2);
+        r.skip(wire)?;
+    }
+    Ok(n)
+}
+
 /// A serialized `AcknowledgeRequest` (subscription = 1, ack_ids = 2).
 pub fn acknowledge_request<'a>(subscription: &str, ack_ids: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut out = Vec::with_capacity(subscription.len() + 64);
@@ -336,5 +360,20 @@ mod tests {
         assert!(req.ends_with(&[0x12, 2, b'a', b'2']));
         let m = modify_ack_deadline_request("s", 60, [&b"x"[..]].into_iter());
         assert_eq!(m, vec![0x0a, 1, b's', 0x18, 60, 0x22, 1, b'x']);
+        assert_eq!(
+            pull_request("sub", 1000),
+            vec![0x0a, 3, b's', b'u', b'b', 0x18, 0xe8, 0x07]
+        );
+    }
+
+    #[test]
+    fn counts_publish_response_ids() {
+        let mut resp = Vec::new();
+        for id in ["1", "22", "333"] {
+            put_bytes(&mut resp, 1, id.as_bytes());
+        }
+        assert_eq!(publish_response_ids(&resp), Ok(3));
+        assert_eq!(publish_response_ids(b""), Ok(0));
+        assert!(publish_response_ids(&resp[..resp.len() - 1]).is_err());
     }
 }

@@ -7,11 +7,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from streamlake_fast import Codec, Schema
-from streamlake_fast._native import PullBatch
+from streamlake_fast import Codec, Messages, Schema
 from streamlake_fast.generate import receipt_schema
-from streamlake_fast.lake import LakeSink, lake_schema
-from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
+from streamlake_fast.sinks.deadletter import DeadLetterFiles
+from streamlake_fast.sinks.lake import LAKE_COLUMNS, LakeSink, lake_schema
 from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.worker import Worker, WorkerStats
 
@@ -37,10 +36,7 @@ def visible_files(root: Path) -> list[Path]:
 
 def lake_batch(schema: Schema, messages: list[bytes], first_id: int, publish_us: int) -> pa.RecordBatch:
     """Valid decoded rows plus ``message_id``/``publish_time``, as the worker hands them to the lake sink."""
-    pull = PullBatch.from_messages(messages, first_id, publish_us)
-    raw, rejects = pull.decode(Codec(schema)._native)
-    rows = pa.record_batch(raw)
-    meta = pa.record_batch(pull.metadata("test", [r[0] for r in rejects]))
-    target = lake_schema(schema.to_arrow())
-    cols = [meta.column(n) if n in ("message_id", "publish_time") else rows.column(n) for n in target.names]
-    return pa.RecordBatch.from_arrays(cols, schema=target)
+    received = Messages.from_data(messages, first_id=first_id, publish_time_us=publish_us)
+    batch = Codec(schema).decode(received, metadata=LAKE_COLUMNS).batch
+    assert batch.schema.equals(lake_schema(schema.to_arrow()))
+    return batch

@@ -14,8 +14,8 @@ import pytest
 from streamlake_fast import Codec
 from streamlake_fast.exceptions import TransientSinkError
 from streamlake_fast.generate import receipt_schema, receipts
-from streamlake_fast.lake import LakeSink, lake_schema, verify_lake
-from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
+from streamlake_fast.sinks.deadletter import DeadLetterFiles
+from streamlake_fast.sinks.lake import LakeSink, lake_schema, verify_lake
 from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.worker import Worker
 from tests.lake.helpers import lake_batch

@@ -15,8 +15,8 @@ from streamlake_fast import Codec, Schema
 from streamlake_fast.cli import main
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.generate import INVALID_KINDS, receipt_schema, receipts
-from streamlake_fast.lake import LakeSink, lake_schema, verify_lake
-from streamlake_fast.lake.layout import FINGERPRINT_KEY
+from streamlake_fast.sinks.lake import LakeSink, lake_schema, verify_lake
+from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY
 from tests.lake.helpers import lake_batch, read_lake, run_lake_worker, visible_files
 
 EVENTS_SCHEMA = [

@@ -14,9 +14,9 @@ import pyarrow as pa
 
 from streamlake_fast import Codec
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_schema
-from streamlake_fast.lake import LakeSink, lake_schema, verify_lake
 from streamlake_fast.sinks.bigquery import BigQuerySink
-from streamlake_fast.sinks.deadletter_files import DeadLetterFiles
+from streamlake_fast.sinks.deadletter import DeadLetterFiles
+from streamlake_fast.sinks.lake import LakeSink, lake_schema, verify_lake
 from streamlake_fast.sources.pubsub import PubSubSource
 from streamlake_fast.worker import Worker
 from tests.lake.helpers import read_lake, visible_files

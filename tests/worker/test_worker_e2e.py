@@ -51,7 +51,7 @@ def test_publish_run_table_holds_exactly_the_valid_events(cloud: Cloud) -> None:
         assert attrs["reason_code"] == INVALID_KINDS[kind]
         assert attrs["source"] == "test"
         assert attrs["schema_fingerprint"]
-        assert attrs["original_message_id"]
+        assert attrs["message_id"] and attrs["subscription_name"] == subscription
         assert "message" in attrs and "path" in attrs
 
     assert pull_all(cloud, subscription, idle_seconds=5) == []  # drained

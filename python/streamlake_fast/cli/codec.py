@@ -17,12 +17,12 @@ __all__ = ["codec_demo", "decode"]
 
 
 def codec_demo(args: argparse.Namespace) -> int:
-    from streamlake_fast.codec_demo import run_demo
+    from streamlake_fast.codec_demo import run_codec_demo
 
     if args.events <= 0:
         raise SystemExit("streamlake codec-demo: --events must be positive")
     print(f"decoding {args.events:,} generated receipts in batches of {args.batch_size:,} ...", file=sys.stderr)
-    result = run_demo(
+    result = run_codec_demo(
         args.events,
         batch_size=args.batch_size,
         invalid_fraction=args.invalid_fraction,

@@ -85,7 +85,7 @@ def publish(args: argparse.Namespace) -> int:
 
 
 def lake(args: argparse.Namespace) -> int:
-    from streamlake_fast.lake import verify_lake
+    from streamlake_fast.sinks.lake import verify_lake
 
     report = verify_lake(args.root)
     if args.json:

@@ -59,10 +59,5 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     stats = worker.run()
-    print(
-        f"events {stats.events:,}  rows {stats.rows:,}  rejects {stats.rejects:,}  acked {stats.acked:,}  "
-        f"batches {stats.batches:,}  sink retries {stats.sink_retries:,}  "
-        f"CPU {stats.cpu / max(stats.events, 1) * 1e6:.1f} µs/event",
-        file=sys.stderr,
-    )
+    print(stats.totals(), file=sys.stderr)
     return 0

@@ -1,6 +1,7 @@
-"""Where decoded batches go; a write returns only once the rows are durable."""
+"""Where decoded rows go: each sink reports which of the batches written to it are durable (at once, like a
+BigQuery append, or later, like a lake file that becomes visible when it rolls). Dead-letter destinations are
+sinks too, written with dead-letter records."""
 
-from streamlake_fast.sinks.base import Sink, SinkError, TransientSinkError
-from streamlake_fast.sinks.bigquery import BigQuerySink
+from streamlake_fast.sinks.base import Sink, WriteIsDurable
 
-__all__ = ["BigQuerySink", "Sink", "SinkError", "TransientSinkError"]
+__all__ = ["Sink", "WriteIsDurable"]

@@ -15,36 +15,20 @@ import grpc
 import pyarrow as pa
 from google.api_core import exceptions as gexc
 
-from streamlake_fast.endpoints import bigquery_write_client
-from streamlake_fast.exceptions import SinkError, TransientSinkError
+from streamlake_fast.endpoints import RETRYABLE_CODES, bigquery_write_client, is_retryable, status_code
+from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
+from streamlake_fast.names import parse_table
+from streamlake_fast.sinks.base import WriteIsDurable
 
-__all__ = ["BigQuerySink", "parse_table"]
+__all__ = ["BigQuerySink"]
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 9_000_000  # BigQuery's limit is 10 MB per AppendRows request
-_TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.TooManyRequests,
-    gexc.Aborted,
-    gexc.Unknown,
-)
 _ALREADY_EXISTS = 6  # google.rpc.Code
-# CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE
-_TRANSIENT_CODES = {1, 4, 8, 10, 13, 14}
 
 
-def parse_table(table: str) -> tuple[str, str, str]:
-    """``project.dataset.table`` (or ``project:dataset.table``) → its three parts."""
-    parts = table.replace(":", ".").split(".")
-    if len(parts) != 3 or not all(parts):
-        raise ValueError(f"table must look like project.dataset.table, got {table!r}")
-    return parts[0], parts[1], parts[2]
-
-
-class BigQuerySink:
+class BigQuerySink(WriteIsDurable):
     """Append Arrow batches to ``project.dataset.table``."""
 
     def __init__(
@@ -58,7 +42,7 @@ class BigQuerySink:
         schema: pa.Schema | None = None,
     ) -> None:
         if mode not in ("default", "committed"):
-            raise ValueError(f'mode must be "default" or "committed", got {mode!r}')
+            raise ConfigError(f'mode must be "default" or "committed", got {mode!r}')
         project, dataset, name = parse_table(table)
         self.name = f"bigquery:{project}.{dataset}.{name}"
         self.mode = mode
@@ -70,9 +54,7 @@ class BigQuerySink:
         self._offset = 0
         self.schema = schema  # the table's columns when it has Pub/Sub metadata columns
         self.rows_written = 0
-        self.batches_written = 0
-        self.duplicates_avoided = 0
-        self.requests = 0
+        self.duplicates_avoided = 0  # rows of a retried append a committed stream refused as already written
 
     def _stream_name(self) -> str:
         if self._stream is None:
@@ -95,11 +77,9 @@ class BigQuerySink:
     def _call(self, fn: Any) -> Any:
         try:
             return fn()
-        except _TRANSIENT as e:
-            raise TransientSinkError(f"{self.name}: {e}") from e
-        except grpc.RpcError as e:  # raw channel errors
-            raise TransientSinkError(f"{self.name}: {e}") from e
-        except gexc.GoogleAPICallError as e:
+        except (gexc.GoogleAPICallError, grpc.RpcError) as e:
+            if is_retryable(e) or isinstance(e, grpc.RpcError):  # raw channel errors: the connection, retry
+                raise TransientSinkError(f"{self.name}: {e}") from e
             raise SinkError(f"{self.name}: {e}") from e
 
     def _chunks(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
@@ -125,18 +105,7 @@ class BigQuerySink:
             # ALREADY_EXISTS on a committed stream rather than written twice.
             self._offset = start
             raise
-        self.batches_written += 1
-
-    @property
-    def durable_batches(self) -> int:
-        """Every append is durable when :meth:`write` returns."""
-        return self.batches_written
-
-    def poll(self) -> None:
-        """Nothing is buffered."""
-
-    def flush(self) -> None:
-        """Nothing is buffered."""
+        self._written()
 
     def _write_chunks(self, batch: pa.RecordBatch, schema: bytes) -> None:
         from google.cloud.bigquery_storage_v1 import types
@@ -153,7 +122,6 @@ class BigQuerySink:
             responses = self._call(lambda req=request: self._append(req))
             self._check(responses, chunk.num_rows)
             self._offset += chunk.num_rows
-            self.requests += 1
 
     def _append(self, request: Any) -> list[Any]:
         return list(self._client.append_rows(iter([request]), timeout=self._timeout))
@@ -170,7 +138,7 @@ class BigQuerySink:
                     self.duplicates_avoided += rows
                     written = False
                     continue
-                if code in _TRANSIENT_CODES:
+                if status_code(code) in RETRYABLE_CODES:
                     raise TransientSinkError(f"{self.name}: append failed ({code}): {message}")
                 raise SinkError(f"{self.name}: append of {rows} rows refused ({code}): {message}")
             for row_error in getattr(r, "row_errors", []) or []:

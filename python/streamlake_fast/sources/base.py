@@ -1,28 +1,32 @@
-"""The source interface: batches of raw messages that are acknowledged only when the caller says so."""
+"""The source interface: :class:`~streamlake_fast.delivery.Delivery` s of received messages, settled by the
+caller; each source owns its flow control and its leases."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from streamlake_fast._native import PullBatch
+from streamlake_fast.delivery import Delivery
+from streamlake_fast.sources.flow import FlowControl
 
 __all__ = ["Source"]
 
 
 class Source(Protocol):
-    """Delivers :class:`PullBatch` es; a message counts as handled only once :meth:`ack` returns."""
+    """Hands out deliveries; a message counts as handled only once its delivery is acknowledged."""
 
+    #: Where the messages come from (a subscription, a queue); the ``subscription_name`` metadata column.
     name: str
-    #: Flow control: pulling pauses while this many messages (or bytes of data) are pulled and not yet released.
-    max_outstanding_messages: int
-    max_outstanding_bytes: int
+    #: Receiving pauses while this much is delivered and not yet released.
+    flow_control: FlowControl
 
-    def start(self) -> None: ...
-    def get(self, timeout: float) -> PullBatch | None: ...
-    def ack(self, batch: PullBatch, indices: list[int] | None = None) -> None: ...
-    def nack(self, batch: PullBatch) -> None: ...
-    def extend(self, batch: PullBatch, seconds: int) -> None: ...
-    def extend_all(self, seconds: int) -> None: ...
-    def release(self, batch: PullBatch) -> None: ...
-    def stop(self) -> None: ...
-    def drained(self) -> bool: ...
+    def start(self) -> None:
+        """Start receiving (in the background)."""
+
+    def get(self, timeout: float) -> Delivery | None:
+        """The next delivery, or ``None`` after ``timeout`` seconds."""
+
+    def drained(self) -> bool:
+        """True when nothing more is waiting upstream and nothing is queued here."""
+
+    def stop(self) -> None:
+        """Stop receiving; deliveries already received stay available from :meth:`get`."""

@@ -1,5 +1,5 @@
-"""An in-process source: batches of events handed over in memory, delivered through the same
-:class:`~streamlake_fast._native.PullBatch` path as Pub/Sub (message ids 1, 2, ...; acks are counted, not sent).
+"""An in-process source: batches of raw events handed over in memory, delivered as the same
+:class:`~streamlake_fast.delivery.Delivery` s as Pub/Sub's (message ids 1, 2, ...; acks are counted, not sent).
 
 For the demo when no Pub/Sub emulator is installed, for embedding, and for benchmarks of the sinks alone.
 """
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Iterable
 
-from streamlake_fast._native import PullBatch
+from streamlake_fast.delivery import Delivery
+from streamlake_fast.messages import Messages
+from streamlake_fast.sources.flow import FlowControl
 
 __all__ = ["MemorySource"]
 
@@ -28,14 +29,11 @@ class MemorySource:
         max_outstanding_bytes: int = 256 << 20,
     ) -> None:
         self.name = name
-        self.max_outstanding_messages = max_outstanding_messages
-        self.max_outstanding_bytes = max_outstanding_bytes
+        self.flow_control = FlowControl(max_outstanding_messages, max_outstanding_bytes)
         self._batches = iter(batches)
-        self._queue: queue.Queue[PullBatch] = queue.Queue(maxsize=4)
+        self._queue: queue.Queue[Delivery] = queue.Queue(maxsize=4)
         self._stop = threading.Event()
         self._exhausted = threading.Event()
-        self._lock = threading.Condition()
-        self._outstanding = [0, 0]
         self._next_id = 1
         self._thread: threading.Thread | None = None
         self.acked = 0
@@ -48,58 +46,45 @@ class MemorySource:
     def _feed(self) -> None:
         try:
             for events in self._batches:
-                with self._lock:
-                    while not self._stop.is_set() and (
-                        self._outstanding[0] >= self.max_outstanding_messages
-                        or self._outstanding[1] >= self.max_outstanding_bytes
-                    ):
-                        self._lock.wait(0.2)
-                if self._stop.is_set():
+                if not self.flow_control.wait_for_room(self._stop):
                     return
-                batch = PullBatch.from_messages(events, self._next_id, time.time_ns() // 1000)
+                delivery = Delivery(Messages.from_data(events, first_id=self._next_id), self)
                 self._next_id += len(events)
-                with self._lock:
-                    self._outstanding[0] += len(batch)
-                    self._outstanding[1] += batch.data_bytes
+                self.flow_control.acquire(len(delivery), delivery.data_bytes)
                 while not self._stop.is_set():
                     try:
-                        self._queue.put(batch, timeout=0.2)
+                        self._queue.put(delivery, timeout=0.2)
                         break
                     except queue.Full:
                         continue
         finally:
             self._exhausted.set()
 
-    def get(self, timeout: float) -> PullBatch | None:
+    def get(self, timeout: float) -> Delivery | None:
         try:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
 
-    def ack(self, batch: PullBatch, indices: list[int] | None = None) -> None:
-        self.acked += len(batch) if indices is None else len(indices)
+    # -- settling (called through the deliveries)
 
-    def nack(self, batch: PullBatch) -> None:
-        self.nacked += len(batch)
+    def ack(self, delivery: Delivery) -> None:
+        self.acked += len(delivery)
 
-    def extend(self, batch: PullBatch, seconds: int) -> None:
-        pass
+    def nack(self, delivery: Delivery) -> None:
+        self.nacked += len(delivery)
 
-    def extend_all(self, seconds: int) -> None:
-        pass
+    def extend(self, delivery: Delivery, seconds: float) -> None:
+        """Nothing to extend: in-process messages are never redelivered."""
 
-    def release(self, batch: PullBatch) -> None:
-        with self._lock:
-            self._outstanding[0] -= len(batch)
-            self._outstanding[1] -= batch.data_bytes
-            self._lock.notify_all()
+    def release(self, delivery: Delivery) -> None:
+        self.flow_control.release(len(delivery), delivery.data_bytes)
 
     def drained(self) -> bool:
         return self._exhausted.is_set() and self._queue.empty()
 
     def stop(self) -> None:
         self._stop.set()
-        with self._lock:
-            self._lock.notify_all()
+        self.flow_control.wake()
         if self._thread is not None:
             self._thread.join()

@@ -1,8 +1,10 @@
 """Pub/Sub pull without a Python object per message.
 
 Several unary ``Pull`` calls run in flight on background threads; each response stays the serialized bytes it
-arrived as and is parsed, decoded and acknowledged in Rust (:class:`~streamlake_fast._native.PullBatch`). Flow
-control bounds the messages and bytes pulled but not yet acknowledged.
+arrived as (:class:`~streamlake_fast.messages.Messages`) and becomes one
+:class:`~streamlake_fast.delivery.Delivery`. Acknowledgements and deadline changes are built in Rust from the ack
+ids in those bytes. The source bounds what is pulled and not yet released (flow control) and keeps the leases of
+every delivery it has handed out alive until it is released.
 """
 
 from __future__ import annotations
@@ -11,31 +13,27 @@ import logging
 import queue
 import threading
 import time
+from functools import partial
 from typing import Any
 
 import grpc
 
-from streamlake_fast._native import PullBatch
-from streamlake_fast.endpoints import RETRYABLE_CODES, pubsub_channel
+from streamlake_fast.delivery import Delivery
+from streamlake_fast.endpoints import is_retryable, pubsub_channel
+from streamlake_fast.messages import Messages
+from streamlake_fast.names import check_subscription
+from streamlake_fast.pubsub_wire import acknowledge_requests, modify_deadline_requests, pull_request
+from streamlake_fast.retry import Retry
+from streamlake_fast.sources.flow import FlowControl
 
 __all__ = ["PubSubSource"]
 
 log = logging.getLogger(__name__)
 
-
-def _pull_request(subscription: str, max_messages: int) -> bytes:
-    # PullRequest: subscription = 1 (string), max_messages = 3 (int32).
-    sub = subscription.encode()
-    return b"\x0a" + _varint(len(sub)) + sub + b"\x18" + _varint(max_messages)
-
-
-def _varint(v: int) -> bytes:
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
+#: Acknowledge / ModifyAckDeadline: a few quick retries (a lost ack only means a redelivery).
+SETTLE_RETRY = Retry(initial=0.1, maximum=5.0, attempts=8)
+#: Pull: retried until the source stops.
+PULL_RETRY = Retry(initial=0.1, maximum=10.0)
 
 
 class PubSubSource:
@@ -43,8 +41,9 @@ class PubSubSource:
 
     :param max_messages: messages asked for per ``Pull`` (the emulator returns at most 100).
     :param concurrent_pulls: ``Pull`` calls in flight at once.
-    :param max_outstanding_messages: stop pulling while this many messages await acknowledgement.
+    :param max_outstanding_messages: stop pulling while this many messages are delivered and not released.
     :param max_outstanding_bytes: the same, in bytes of message data.
+    :param ack_deadline: seconds each lease extension asks for; leases are extended every third of it.
     """
 
     def __init__(
@@ -55,139 +54,132 @@ class PubSubSource:
         concurrent_pulls: int = 2,
         max_outstanding_messages: int = 100_000,
         max_outstanding_bytes: int = 256 << 20,
+        ack_deadline: int = 60,
         pull_timeout: float = 5.0,
         channel: grpc.Channel | None = None,
     ) -> None:
-        if not subscription.startswith("projects/") or "/subscriptions/" not in subscription:
-            raise ValueError(f"subscription must look like projects/P/subscriptions/S, got {subscription!r}")
-        self.name = subscription
+        self.name = check_subscription(subscription)
+        self.flow_control = FlowControl(max_outstanding_messages, max_outstanding_bytes)
+        self.ack_deadline = ack_deadline
         self._channel = channel or pubsub_channel()
         ident: Any = None
         self._pull = self._channel.unary_unary("/google.pubsub.v1.Subscriber/Pull", ident, ident)
         self._ack = self._channel.unary_unary("/google.pubsub.v1.Subscriber/Acknowledge", ident, ident)
         self._modack = self._channel.unary_unary("/google.pubsub.v1.Subscriber/ModifyAckDeadline", ident, ident)
-        self._request = _pull_request(subscription, max_messages)
+        self._request = pull_request(subscription, max_messages)
         self._concurrent = concurrent_pulls
-        self.max_outstanding_messages = max_outstanding_messages
-        self.max_outstanding_bytes = max_outstanding_bytes
         self._timeout = pull_timeout
-        self._queue: queue.Queue[PullBatch] = queue.Queue()
+        self._queue: queue.Queue[Delivery] = queue.Queue()
         self._stop = threading.Event()
-        self._lock = threading.Condition()
-        self._outstanding = [0, 0]  # messages, bytes
+        self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._empty_pulls = 0
         self.pull_cpu = 0.0  # CPU seconds of the pulling threads, added up when they stop
-        self._held: dict[int, PullBatch] = {}  # pulled, not yet released: their leases are kept alive
+        self._held: dict[int, Delivery] = {}  # handed out, not yet released: their leases are kept alive
 
     def start(self) -> None:
         for i in range(self._concurrent):
             t = threading.Thread(target=self._puller, name=f"pubsub-pull-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+        threading.Thread(target=self._extend_leases, name="pubsub-lease", daemon=True).start()
 
     def _puller(self) -> None:
         try:
-            self._pull_loop()
+            while self.flow_control.wait_for_room(self._stop):
+                raw = self._pull_once()
+                if raw is None:
+                    self._empty_pulls += 1
+                else:
+                    self._deliver(raw)
         finally:
             with self._lock:
                 self.pull_cpu += time.thread_time()
 
-    def _pull_loop(self) -> None:
-        backoff = 0.1
-        while not self._stop.is_set():
-            with self._lock:
-                while not self._stop.is_set() and self._full():
-                    self._lock.wait(0.5)
-            if self._stop.is_set():
-                return
+    def _pull_once(self) -> bytes | None:
+        def pull() -> bytes | None:
             try:
                 # A blocking call: gRPC futures on a sync channel add a polling thread that costs CPU per call.
-                raw = self._pull(self._request, timeout=self._timeout)
+                response: bytes = self._pull(self._request, timeout=self._timeout)
+                return response
             except grpc.RpcError as e:
                 if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    self._empty_pulls += 1  # nothing arrived within the pull timeout
-                    continue
-                if e.code() in RETRYABLE_CODES:
-                    log.warning("pull failed (%s), retrying in %.1fs", e.code().name, backoff)
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 10.0)
-                    continue
-                log.error("pull failed permanently: %s", e)
+                    return None  # nothing arrived within the pull timeout
                 raise
-            backoff = 0.1
-            batch = PullBatch([raw])
-            if len(batch) == 0:
-                self._empty_pulls += 1
-                continue
-            self._empty_pulls = 0
-            with self._lock:
-                self._outstanding[0] += len(batch)
-                self._outstanding[1] += batch.data_bytes
-                self._held[id(batch)] = batch
-            self._queue.put(batch)
 
-    def _full(self) -> bool:
-        return (
-            self._outstanding[0] >= self.max_outstanding_messages or self._outstanding[1] >= self.max_outstanding_bytes
-        )
+        try:
+            return PULL_RETRY.call(pull, retryable=is_retryable, what=f"pull {self.name}", abort=self._stop)
+        except grpc.RpcError as e:
+            if self._stop.is_set():
+                return None
+            log.error("pull from %s failed permanently: %s", self.name, e)
+            raise
 
-    def get(self, timeout: float) -> PullBatch | None:
+    def _deliver(self, raw: bytes) -> None:
+        messages = Messages.from_pubsub([raw])
+        if len(messages) == 0:
+            self._empty_pulls += 1
+            return
+        self._empty_pulls = 0
+        delivery = Delivery(messages, self)
+        self.flow_control.acquire(len(messages), messages.data_bytes)
+        with self._lock:
+            self._held[id(delivery)] = delivery
+        self._queue.put(delivery)
+
+    def get(self, timeout: float) -> Delivery | None:
         """The next pulled response, or ``None`` after ``timeout`` seconds."""
         try:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
 
-    def _call(self, rpc: Any, requests: list[bytes], what: str) -> None:
+    # -- settling (called through the deliveries)
+
+    def _send(self, rpc: Any, requests: list[bytes], what: str) -> None:
         for req in requests:
-            delay = 0.1
-            for attempt in range(8):
-                try:
-                    rpc(req, timeout=30)
-                    break
-                except grpc.RpcError as e:
-                    if e.code() not in RETRYABLE_CODES or attempt == 7:
-                        raise
-                    log.warning("%s failed (%s), retrying", what, e.code().name)
-                    time.sleep(delay)
-                    delay = min(delay * 2, 5.0)
+            SETTLE_RETRY.call(partial(rpc, req, timeout=30), retryable=is_retryable, what=what)
 
-    def ack(self, batch: PullBatch, indices: list[int] | None = None) -> None:
-        """Acknowledge the batch's messages (all by default)."""
-        self._call(self._ack, batch.acknowledge_requests(self.name, indices), "acknowledge")
+    def ack(self, delivery: Delivery) -> None:
+        self._send(self._ack, acknowledge_requests(delivery.messages, self.name), "acknowledge")
 
-    def nack(self, batch: PullBatch) -> None:
-        """Hand the batch back for immediate redelivery."""
-        self._call(self._modack, batch.modify_ack_deadline_requests(self.name, 0), "nack")
+    def nack(self, delivery: Delivery) -> None:
+        self._send(self._modack, modify_deadline_requests(delivery.messages, self.name, 0), "nack")
 
-    def extend(self, batch: PullBatch, seconds: int) -> None:
-        """Extend the ack deadline of a batch still being written."""
-        self._call(self._modack, batch.modify_ack_deadline_requests(self.name, seconds), "modify ack deadline")
+    def extend(self, delivery: Delivery, seconds: float) -> None:
+        requests = modify_deadline_requests(delivery.messages, self.name, int(seconds))
+        self._send(self._modack, requests, "modify ack deadline")
 
-    def extend_all(self, seconds: int) -> None:
-        """Extend the ack deadline of every message pulled and not yet released (queued or being written)."""
+    def release(self, delivery: Delivery) -> None:
         with self._lock:
-            held = list(self._held.values())
-        if held:
-            self.extend(PullBatch.concat(held), seconds)
+            held = self._held.pop(id(delivery), None)
+        if held is not None:
+            self.flow_control.release(len(delivery), delivery.data_bytes)
 
-    def release(self, batch: PullBatch) -> None:
-        """Forget a pulled batch (after ack or nack): flow control and lease extension stop counting it."""
-        with self._lock:
-            if self._held.pop(id(batch), None) is not None:
-                self._outstanding[0] -= len(batch)
-                self._outstanding[1] -= batch.data_bytes
-            self._lock.notify_all()
+    def _extend_leases(self) -> None:
+        """Extend the lease of every delivery handed out and not yet released (queued or being written)."""
+        period = max(1.0, min(self.ack_deadline / 3, 10.0))
+        while True:
+            time.sleep(period)
+            with self._lock:
+                held = [d.messages for d in self._held.values()]
+            if not held:
+                if self._stop.is_set():
+                    return  # stopped, and everything handed out is released
+                continue
+            try:
+                requests = modify_deadline_requests(Messages.concat(held), self.name, self.ack_deadline)
+                self._send(self._modack, requests, "modify ack deadline")
+            except Exception as e:  # a lapsed lease only means a redelivery, never a loss
+                log.warning("could not extend ack deadlines: %s", e)
 
     def drained(self) -> bool:
         """True when the last pulls came back empty and nothing is queued."""
         return self._empty_pulls >= self._concurrent and self._queue.empty()
 
     def stop(self) -> None:
-        """Stop pulling; responses already received stay queued for :meth:`get`."""
+        """Stop pulling; responses already received stay queued for :meth:`get` (and leased until released)."""
         self._stop.set()
-        with self._lock:
-            self._lock.notify_all()
+        self.flow_control.wake()
         for t in self._threads:
             t.join()

@@ -6,7 +6,6 @@ use pyo3::types::PyBytes;
 
 use super::arrow_export::ArrowBatch;
 use super::schema::PySchema;
-use super::DecodeError;
 use crate::decode::{Codec, CodecOptions, DecodeOutput, UnknownFields};
 
 /// (index, code, path, message) for each rejected row.
@@ -20,7 +19,7 @@ pub struct PyCodec {
 pub(crate) fn into_py_result(
     out: Result<DecodeOutput, crate::decode::DecodeError>,
 ) -> PyResult<(ArrowBatch, Vec<RejectTuple>)> {
-    let out = out.map_err(|e| DecodeError::new_err(e.to_string()))?;
+    let out = out?;
     let rejects = out
         .rejects
         .into_iter()

@@ -2,26 +2,34 @@
 
 mod arrow_export;
 mod codec;
+mod errors;
+mod messages;
 mod publish;
-mod pull;
 mod schema;
 
 use pyo3::prelude::*;
 
-pyo3::import_exception!(streamlake_fast.exceptions, SchemaError);
-pyo3::import_exception!(streamlake_fast.exceptions, DecodeError);
+use crate::metadata::MetaColumn;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schema::PySchema>()?;
     m.add_class::<codec::PyCodec>()?;
     m.add_class::<arrow_export::ArrowBatch>()?;
-    m.add_class::<pull::PyPullBatch>()?;
+    m.add_class::<messages::PyMessages>()?;
     m.add_function(wrap_pyfunction!(publish::prepare_publish, m)?)?;
+    m.add_function(wrap_pyfunction!(publish::publish_response_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(messages::pull_request, m)?)?;
     m.add(
         "REJECT_CODES",
         crate::RejectCode::ALL.iter().map(|c| c.slug()).collect::<Vec<_>>(),
     )?;
+    let metadata: Vec<(&str, Vec<&str>)> = MetaColumn::ALL
+        .iter()
+        .map(|c| (c.name(), c.bigquery_types().to_vec()))
+        .collect();
+    m.add("METADATA_COLUMNS", metadata)?;
+    m.add("METADATA_SCHEMA", messages::metadata_schema())?;
     m.add("DEBUG_BUILD", cfg!(debug_assertions))?;
     Ok(())
 }

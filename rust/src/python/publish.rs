@@ -5,7 +5,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::codec::{PyCodec, RejectTuple};
-use super::DecodeError;
 use crate::decode::ndjson_lines;
 use crate::publish::{prepare, Enrich};
 
@@ -23,6 +22,12 @@ pub(crate) fn held_messages<'py>(data: &Bound<'py, PyAny>) -> PyResult<Vec<Bound
         );
     }
     Ok(held)
+}
+
+/// How many message ids a serialized `PublishResponse` holds.
+#[pyfunction]
+pub fn publish_response_ids(response: &[u8]) -> PyResult<usize> {
+    Ok(crate::pubsub::publish_response_ids(response)?)
 }
 
 /// `data` is NDJSON `bytes` (reject indexes are line numbers) or a sequence of `bytes`, one event each.
@@ -53,8 +58,7 @@ pub fn prepare_publish(
         let held = held_messages(data)?;
         let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
         py.detach(|| prepare(codec, slices.iter().copied().enumerate(), topic, &enrich, max_depth))
-    }
-    .map_err(|e| DecodeError::new_err(e.to_string()))?;
+    }?;
     let requests = prepared.requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
     let rejects = prepared
         .rejects

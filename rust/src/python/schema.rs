@@ -4,7 +4,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
 use super::arrow_export::schema_capsule;
-use super::SchemaError;
 use crate::schema::TableSchema;
 
 #[pyclass(name = "Schema", module = "streamlake_fast._native", frozen)]
@@ -17,9 +16,9 @@ impl PySchema {
     /// Parse and validate BigQuery schema JSON (a list of fields or an object with `fields`).
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        TableSchema::from_bigquery_json(text)
-            .map(|inner| PySchema { inner })
-            .map_err(|e| SchemaError::new_err(e.to_string()))
+        Ok(PySchema {
+            inner: TableSchema::from_bigquery_json(text)?,
+        })
     }
 
     /// Canonical BigQuery schema JSON.

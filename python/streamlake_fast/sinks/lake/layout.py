@@ -8,18 +8,16 @@ Files are written under a hidden temporary name and made visible whole.
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.fs as pafs
 
 from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.messages import METADATA_SCHEMA
 
-__all__ = ["LAKE_COLUMNS", "PARTITION_KEY", "file_name", "is_data_file", "lake_schema", "open_root", "partitions"]
+__all__ = ["LAKE_COLUMNS", "PARTITION_KEY", "file_name", "is_data_file", "lake_schema", "partitions"]
 
 #: Columns every lake file carries besides the event's own: the Pub/Sub message id (to find duplicates) and the
 #: publish time (the partition fallback).
@@ -31,34 +29,16 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 def lake_schema(events: pa.Schema) -> pa.Schema:
     """The schema of lake files for events of schema ``events``: the event columns plus :data:`LAKE_COLUMNS`."""
-    extra = {
-        "message_id": pa.field("message_id", pa.string(), nullable=False),
-        "publish_time": pa.field("publish_time", pa.timestamp("us", tz="UTC"), nullable=False),
-    }
     fields = list(events)
-    for name, f in extra.items():
+    for name in LAKE_COLUMNS:
+        f = METADATA_SCHEMA.field(name)
         if name in events.names:
             if not events.field(name).type.equals(f.type):
                 raise ConfigError(f"the events have a column {name!r} of type {events.field(name).type}; the lake "
-                                  f"needs it as {f.type} (Pub/Sub's {name})")  # fmt: skip
+                                  f"needs it as {f.type} (the message's {name})")  # fmt: skip
         else:
             fields.append(f)
     return pa.schema(fields)
-
-
-def open_root(root: str) -> tuple[pafs.FileSystem, str, bool]:
-    """``(filesystem, path, is_local)`` for a lake root given as a path or a ``gs://`` / ``s3://`` URI."""
-    scheme = urlparse(root).scheme
-    if scheme in ("", "file"):
-        path = root[len("file://") :] if scheme == "file" else root
-        return pafs.LocalFileSystem(), os.path.abspath(path), True
-    if scheme not in ("gs", "gcs", "s3"):
-        raise ConfigError(f"lake root must be a path, gs://bucket/prefix or s3://bucket/prefix, got {root!r}")
-    try:
-        fs, path = pafs.FileSystem.from_uri(root)
-    except (OSError, pa.ArrowInvalid) as e:
-        raise ConfigError(f"cannot open lake root {root}: {e}") from e
-    return fs, path.rstrip("/"), False
 
 
 def partitions(batch: pa.RecordBatch, partition_by: str | None) -> list[tuple[str, pa.RecordBatch]]:

@@ -1,10 +1,12 @@
 """Local stand-ins for the cloud, for the demo and the tests: Google's Pub/Sub emulator and bqemulator, each a
 child process on a free port, stopped with :meth:`LocalServer.stop`.
 
-Where they are: ``STREAMLAKE_PUBSUB_EMULATOR`` (default: the Google Cloud SDK's install path) and
-``STREAMLAKE_BQEMULATOR`` (a command; default ``bqemulator start`` when on ``PATH``). The command is run with
-``--rest-port``, ``--grpc-port``, ``--ephemeral`` and ``--project`` appended and ``HOME`` set to a private
-directory.
+Where they are: ``STREAMLAKE_PUBSUB_EMULATOR`` (default: the Google Cloud SDK's install path) and, for
+bqemulator, ``STREAMLAKE_BQEMULATOR`` (a whole command) or ``STREAMLAKE_BQEMULATOR_PYTHON`` (a Python with
+bqemulator installed; default ``.venv-bqemu/bin/python`` under the current directory, which ``make emulators``
+creates), run with :mod:`bqemulator_launch <streamlake_fast.local.bqemulator_launch>` (its offline start and its
+known bugs worked around), else ``bqemulator start`` from ``PATH``. The command is run with ``--rest-port``,
+``--grpc-port``, ``--ephemeral`` and ``--project`` appended and ``HOME`` set to a private directory.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LocalServer", "ServerUnavailable", "bqemulator_command", "free_port", "start_bigquery", "start_pubsub"]
+from streamlake_fast.exceptions import ServerUnavailable
+
+__all__ = ["LocalServer", "bqemulator_command", "free_port", "start_bigquery", "start_pubsub"]
 
 DEFAULT_PUBSUB_EMULATOR = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
-
-
-class ServerUnavailable(RuntimeError):
-    """The server is not installed or did not start."""
+LAUNCHER = Path(__file__).with_name("bqemulator_launch.py")
 
 
 def free_port() -> int:
@@ -96,6 +97,9 @@ def bqemulator_command() -> list[str] | None:
     configured = os.environ.get("STREAMLAKE_BQEMULATOR")
     if configured:
         return shlex.split(configured)
+    python = Path(os.environ.get("STREAMLAKE_BQEMULATOR_PYTHON", ".venv-bqemu/bin/python"))
+    if python.exists():
+        return [str(python.absolute()), str(LAUNCHER)]
     found = shutil.which("bqemulator")
     return [found, "start"] if found else None
 
@@ -104,7 +108,7 @@ def start_bigquery(project: str, timeout: float = 90) -> LocalServer:
     """bqemulator with REST (``host``) and gRPC (``extra_host``) on free ports."""
     cmd = bqemulator_command()
     if cmd is None:
-        raise ServerUnavailable("bqemulator not installed (pip install bqemulator, or set STREAMLAKE_BQEMULATOR)")
+        raise ServerUnavailable("bqemulator not installed (`make emulators`, or set STREAMLAKE_BQEMULATOR_PYTHON)")
     rest, grpc_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bqemu-"))
     env = dict(os.environ, HOME=str(workdir), BQEMU_ENABLE_FORMAT_EXTENSIONS="false")

@@ -11,7 +11,8 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from streamlake_fast.lake.layout import FINGERPRINT_KEY, is_data_file, open_root
+from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, is_data_file
+from streamlake_fast.storage import Root
 
 __all__ = ["LakeReport", "PartitionReport", "verify_lake"]
 
@@ -86,7 +87,8 @@ class LakeReport:
 
 def verify_lake(root: str, *, examples: int = 20) -> LakeReport:
     """Scan every visible Parquet file under ``root`` (footers, and the ``message_id`` column)."""
-    fs, base, _ = open_root(root)
+    storage = Root(root, "lake root")
+    fs, base = storage.fs, storage.path
     report = LakeReport(root)
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
     ids: list[pa.Array] = []

@@ -1,4 +1,5 @@
-"""Start bqemulator with the test-side workarounds it needs here (run with the emulator's own Python).
+"""Start bqemulator with the workarounds it needs on these machines (run with the emulator's own Python, which
+has bqemulator installed; this file imports nothing of streamlake_fast).
 
 1. Offline start: DuckDB's spatial extension comes from PyPI (duckdb-extension-spatial) and is placed where DuckDB
    looks for it, under a private HOME, so bqemulator's `INSTALL spatial` needs no network.

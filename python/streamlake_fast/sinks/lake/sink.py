@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import secrets
 import shutil
 import tempfile
@@ -24,8 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
-from streamlake_fast.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, open_root, partitions
 from streamlake_fast.schema import Schema
+from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, partitions
+from streamlake_fast.storage import Root
 
 __all__ = ["LakeSink"]
 
@@ -64,7 +64,7 @@ class LakeSink:
     """Write Arrow batches as Parquet under ``root`` (a path, ``gs://bucket/prefix`` or ``s3://bucket/prefix``).
 
     :param schema: the columns of the files: the event columns plus ``message_id`` and ``publish_time``
-        (:func:`~streamlake_fast.lake.lake_schema`).
+        (:func:`~streamlake_fast.sinks.lake.lake_schema`).
     :param partition_by: a TIMESTAMP, DATETIME or DATE column whose UTC date names the partition; rows where it is
         null, or all rows when it is None, use ``publish_time``.
     :param target_file_bytes: roll a file when its estimated Parquet size reaches this.
@@ -98,9 +98,10 @@ class LakeSink:
             raise ConfigError("target_file_bytes and max_file_age must be positive")
         self.root = root
         self.name = f"lake:{root}"
-        self.fs, self._base, self._local = open_root(root)
+        self._root = Root(root, "lake root")
+        self._base = self._root.path
         try:
-            self.fs.create_dir(self._base, recursive=True)
+            self._root.fs.create_dir(self._base, recursive=True)
         except OSError as e:
             raise ConfigError(f"cannot create lake root {root}: {e}") from e
         self.partition_by = partition_by
@@ -199,13 +200,8 @@ class LakeSink:
     def _start(self, partition: str, seq: int, rows: pa.RecordBatch) -> _OpenFile:
         self._files_made += 1
         token = f"{self._writer_id}{self._files_made:05d}"
-        if self._local:
-            directory = Path(self._base, partition)
-            directory.mkdir(parents=True, exist_ok=True)
-            spool = directory / f".{token}.parquet.tmp"
-        else:
-            spool = self._spool_dir / f"{token}.parquet"
         try:
+            spool = self._root.spool_path(f"{self._base}/{partition}", f"{token}.parquet", self._spool_dir)
             writer = pq.ParquetWriter(str(spool), self._file_schema, compression=self.compression)
         except OSError as e:
             raise SinkError(f"{self.name}: cannot create {spool}: {e}") from e
@@ -253,7 +249,7 @@ class LakeSink:
         while self._closed:
             c = self._closed[0]
             try:
-                size = self._make_visible(c)
+                size = self._root.publish(c.spool, c.final)
             except OSError as e:
                 self._retry_at = self._clock() + 2.0
                 raise TransientSinkError(f"{self.name}: publishing {c.final} failed: {e}") from e
@@ -262,27 +258,6 @@ class LakeSink:
             self.files_written += 1
             self.bytes_written += size
             self.files.append((c.final, c.rows, size))
-
-    def _make_visible(self, c: _Closed) -> int:
-        size = c.spool.stat().st_size
-        if self._local:
-            fd = os.open(c.spool, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.rename(c.spool, c.final)
-            dfd = os.open(os.path.dirname(c.final), os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-            return size
-        # One stream: GCS and S3 show the object only once the upload completes.
-        with open(c.spool, "rb") as src, self.fs.open_output_stream(c.final) as dst:
-            shutil.copyfileobj(src, dst, 8 << 20)
-        c.spool.unlink(missing_ok=True)
-        return size
 
     def __repr__(self) -> str:
         return f"LakeSink({self.root!r}, partition_by={self.partition_by!r})"

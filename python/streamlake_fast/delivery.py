@@ -1,0 +1,93 @@
+"""The seam between a source and the worker.
+
+A :class:`Delivery` is what a source hands the worker: one or more received messages and the means to settle
+them. The worker decodes and writes them, then calls exactly one of :meth:`Delivery.ack` (every sink holds them
+durably) or :meth:`Delivery.nack` (hand them back for redelivery). Each source settles in its own way:
+
+- Pub/Sub pull: ``Acknowledge`` / ``ModifyAckDeadline(0)`` with the ack ids of the response bytes;
+- a queue (SQS): ``DeleteMessageBatch`` / visibility 0;
+- a push endpoint: the HTTP response (2xx or not);
+- a Beam ``DoFn``: nothing (the runner checkpoints).
+
+Sources also own their leases (:meth:`Delivery.extend`, e.g. from a lease thread) and their flow control
+(released by :meth:`Delivery.release`, which ``ack`` and ``nack`` call).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from streamlake_fast.messages import Messages
+
+__all__ = ["Delivery", "Settler"]
+
+
+class Settler(Protocol):
+    """What a source implements so that its deliveries can be settled."""
+
+    def ack(self, delivery: Delivery) -> None: ...
+    def nack(self, delivery: Delivery) -> None: ...
+    def extend(self, delivery: Delivery, seconds: float) -> None: ...
+    def release(self, delivery: Delivery) -> None: ...
+
+
+class Delivery:
+    """Received :attr:`messages` that count as handled only once :meth:`ack` returns.
+
+    Settling twice (ack after ack, nack after ack, ...) raises ``RuntimeError``: it would be a bug in the caller.
+    """
+
+    __slots__ = ("_released", "_settled", "_settler", "messages")
+
+    def __init__(self, messages: Messages, settler: Settler) -> None:
+        self.messages = messages
+        self._settler = settler
+        self._settled = ""
+        self._released = False
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    @property
+    def data_bytes(self) -> int:
+        return self.messages.data_bytes
+
+    @property
+    def settled(self) -> str:
+        """``""`` while open, then ``"ack"`` or ``"nack"``."""
+        return self._settled
+
+    def _settle(self, how: str) -> None:
+        if self._settled:
+            raise RuntimeError(f"delivery of {len(self)} messages already settled ({self._settled}); cannot {how}")
+        self._settled = how
+
+    def ack(self) -> None:
+        """Acknowledge every message: each is durable in every sink (or its dead letter is). Then :meth:`release`."""
+        self._settle("ack")
+        try:
+            self._settler.ack(self)
+        finally:
+            self.release()
+
+    def nack(self) -> None:
+        """Hand every message back for redelivery now. Then :meth:`release`."""
+        self._settle("nack")
+        try:
+            self._settler.nack(self)
+        finally:
+            self.release()
+
+    def extend(self, seconds: float) -> None:
+        """Keep the messages leased (invisible to other consumers) for ``seconds`` more."""
+        self._settler.extend(self, seconds)
+
+    def release(self) -> None:
+        """Stop tracking the messages: free their flow-control share and stop extending their lease (idempotent;
+        without an ack or nack the lease lapses and the messages are redelivered)."""
+        if not self._released:
+            self._released = True
+            self._settler.release(self)
+
+    def __repr__(self) -> str:
+        return f"<Delivery: {len(self)} messages{', ' + self._settled if self._settled else ''}>"

@@ -1,0 +1,91 @@
+"""Received messages, held as the bytes they arrived in — no Python object per message — and the one definition
+of the metadata columns a sink can ask for beside the event's own fields.
+
+The metadata columns are those Pub/Sub's BigQuery subscriptions write: ``subscription_name`` (the source's name:
+a subscription, or a queue for other sources), ``message_id``, ``publish_time`` and ``attributes`` (a JSON object
+of strings, as text). They are defined in Rust (``rust/src/metadata.rs``) and filled in the same call that decodes
+the events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from streamlake_fast import _native
+
+__all__ = ["METADATA_BIGQUERY_TYPES", "METADATA_SCHEMA", "Message", "Messages"]
+
+#: The metadata columns as Arrow fields (never null).
+METADATA_SCHEMA: pa.Schema = pa.record_batch(_native.METADATA_SCHEMA).schema
+#: For each metadata column, the BigQuery types a table may declare for it (the first is the one to create).
+METADATA_BIGQUERY_TYPES: dict[str, tuple[str, ...]] = {name: tuple(types) for name, types in _native.METADATA_COLUMNS}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message as Python objects (for inspection and tests; the worker never builds these)."""
+
+    data: bytes
+    attributes: dict[str, str]
+    message_id: str
+    publish_time: datetime | None
+    ordering_key: str
+    delivery_attempt: int
+
+
+class Messages:
+    """A sequence of received messages: data and metadata as spans into the buffers they arrived in.
+
+    Build them with :meth:`from_pubsub` (serialized ``PullResponse`` bytes) or :meth:`from_data` (raw events);
+    join several with :meth:`concat`. Decode them with :meth:`Codec.decode <streamlake_fast.Codec.decode>`.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.Messages) -> None:
+        self._native = native
+
+    @classmethod
+    def from_pubsub(cls, responses: Sequence[bytes]) -> Messages:
+        """Messages of serialized ``google.pubsub.v1.PullResponse`` bytes (raises ``DecodeError`` if malformed)."""
+        return cls(_native.Messages.from_pull_responses(list(responses)))
+
+    @classmethod
+    def from_data(cls, data: Sequence[bytes], *, first_id: int = 1, publish_time_us: int | None = None) -> Messages:
+        """Messages holding ``data``, with ids ``first_id, first_id + 1, ...`` published at ``publish_time_us``
+        (microseconds since the epoch; default now)."""
+        at = time.time_ns() // 1000 if publish_time_us is None else publish_time_us
+        return cls(_native.Messages.from_data(data, first_id, at))
+
+    @staticmethod
+    def concat(parts: Sequence[Messages]) -> Messages:
+        """One sequence of all ``parts``' messages, in order (nothing is copied or re-parsed)."""
+        if len(parts) == 1:
+            return parts[0]
+        return Messages(_native.Messages.concat([p._native for p in parts]))
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    @property
+    def data_bytes(self) -> int:
+        """Total bytes of message data (what flow control counts)."""
+        return self._native.data_bytes
+
+    def message(self, i: int) -> Message:
+        """The ``i``-th message as Python objects."""
+        data, attributes, message_id, publish_us, ordering_key, attempt = self._native.message(i)
+        published = datetime.fromtimestamp(publish_us / 1e6, timezone.utc) if publish_us else None
+        return Message(data, attributes, message_id, published, ordering_key, attempt)
+
+    def records(self, indices: Sequence[int], source: str) -> pa.RecordBatch:
+        """The messages at ``indices``: every metadata column, then ``data`` (for dead-letter records)."""
+        return pa.record_batch(self._native.records(list(indices), source))
+
+    def __repr__(self) -> str:
+        return f"<Messages: {len(self)} messages, {self.data_bytes:,} bytes>"

@@ -1,0 +1,65 @@
+"""Pub/Sub's wire messages, built and read in Rust: pull requests, publish requests (validated and enriched
+events), publish responses. The gRPC calls themselves are made by the callers with raw bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from streamlake_fast import _native
+from streamlake_fast.codec import Codec, Reject
+from streamlake_fast.messages import Messages
+
+__all__ = [
+    "PreparedPublish",
+    "acknowledge_requests",
+    "modify_deadline_requests",
+    "prepare_publish",
+    "publish_response_ids",
+    "pull_request",
+]
+
+
+def pull_request(subscription: str, max_messages: int) -> bytes:
+    """A serialized ``PullRequest``."""
+    return _native.pull_request(subscription, max_messages)
+
+
+def publish_response_ids(response: bytes) -> int:
+    """How many message ids a serialized ``PublishResponse`` holds."""
+    return _native.publish_response_ids(response)
+
+
+PreparedPublish = tuple[list[bytes], list[int], list[Reject], int]
+
+
+def prepare_publish(
+    data: bytes | Sequence[bytes],
+    topic: str,
+    *,
+    codec: Codec | None,
+    event_id_prefix: str | None,
+    next_seq: int,
+    ingest_time: str | None,
+) -> PreparedPublish:
+    """``(requests, messages per request, rejects, next sequence number)``: serialized ``PublishRequest`` s of the
+    valid events (``codec`` validates; ``None`` publishes as is), with ``event_id`` / ``ingest_time`` added where
+    asked and absent."""
+    requests, counts, raw_rejects, seq = _native.prepare_publish(
+        data,
+        topic,
+        codec=codec._native if codec is not None else None,
+        event_id_prefix=event_id_prefix,
+        next_seq=next_seq,
+        ingest_time=ingest_time,
+    )
+    return requests, counts, [Reject(*r) for r in raw_rejects], seq
+
+
+def acknowledge_requests(messages: Messages, subscription: str) -> list[bytes]:
+    """Serialized ``AcknowledgeRequest`` s for every message (each under Pub/Sub's request size limit)."""
+    return messages._native.acknowledge_requests(subscription)
+
+
+def modify_deadline_requests(messages: Messages, subscription: str, seconds: int) -> list[bytes]:
+    """Serialized ``ModifyAckDeadlineRequest`` s (0 seconds: hand the messages back for redelivery now)."""
+    return messages._native.modify_ack_deadline_requests(subscription, seconds)

@@ -1,0 +1,70 @@
+"""The one dead-letter record shape, the same in every destination (topic attributes, table columns, file fields):
+
+| field | meaning |
+|---|---|
+| ``subscription_name`` | where the message came from (a subscription, a queue) |
+| ``message_id`` | the original message's id |
+| ``publish_time`` | when it was published |
+| ``attributes`` | its attributes, a JSON object of strings (on a topic: the message's own attributes) |
+| ``data`` | its raw bytes, unchanged (on a topic: the message data) |
+| ``reason_code`` | the reject code (``invalid_json``, ``missing_required``, ...) |
+| ``path`` | where in the event (``items[2].qty``; empty for the whole message) |
+| ``message`` | the reason in words |
+| ``schema_fingerprint`` | the schema it was checked against |
+| ``rejected_at`` | when the worker rejected it |
+
+The first four are the metadata columns (:mod:`streamlake_fast.messages`), built in Rust for the rejected messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from streamlake_fast.codec import Reject
+from streamlake_fast.messages import METADATA_BIGQUERY_TYPES, METADATA_SCHEMA, Messages
+from streamlake_fast.schema import BigQueryField
+
+__all__ = ["DEAD_LETTER_FIELDS", "DEAD_LETTER_SCHEMA", "REASON_FIELDS", "dead_letter_records"]
+
+#: The fields added to a rejected message's own (metadata and data).
+REASON_FIELDS = ("reason_code", "path", "message", "schema_fingerprint", "rejected_at")
+
+#: The record as BigQuery columns (the rejects table).
+DEAD_LETTER_FIELDS: list[BigQueryField] = [
+    *({"name": n, "type": types[0], "mode": "REQUIRED"} for n, types in METADATA_BIGQUERY_TYPES.items()),
+    {"name": "data", "type": "BYTES", "mode": "REQUIRED"},
+    {"name": "reason_code", "type": "STRING", "mode": "REQUIRED"},
+    {"name": "path", "type": "STRING", "mode": "REQUIRED"},
+    {"name": "message", "type": "STRING", "mode": "REQUIRED"},
+    {"name": "schema_fingerprint", "type": "STRING", "mode": "REQUIRED"},
+    {"name": "rejected_at", "type": "TIMESTAMP", "mode": "REQUIRED"},
+]
+
+#: The record as Arrow (what every dead-letter destination is written).
+DEAD_LETTER_SCHEMA = pa.schema(
+    [
+        *METADATA_SCHEMA,
+        pa.field("data", pa.binary(), nullable=False),
+        *(pa.field(n, pa.string(), nullable=False) for n in REASON_FIELDS[:-1]),
+        pa.field("rejected_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+def dead_letter_records(
+    messages: Messages, rejects: list[Reject], *, source: str, schema_fingerprint: str
+) -> pa.RecordBatch:
+    """The dead-letter records of ``rejects`` (indices into ``messages``)."""
+    base = messages.records([r.index for r in rejects], source)
+    n = len(rejects)
+    now = pa.scalar(datetime.now(timezone.utc), pa.timestamp("us", tz="UTC"))
+    reasons = [
+        pa.array([r.code for r in rejects], pa.string()),
+        pa.array([r.path for r in rejects], pa.string()),
+        pa.array([r.message for r in rejects], pa.string()),
+        pa.array([schema_fingerprint] * n, pa.string()),
+        pa.array([now] * n, now.type),
+    ]
+    return pa.RecordBatch.from_arrays([*base.columns, *reasons], schema=DEAD_LETTER_SCHEMA)

@@ -1,0 +1,113 @@
+"""The fan-out writer: one decode per batch, then each sink gets the columns it asked for and the dead-letter
+destination gets the rejects — every destination written once per batch, retried while the failure is transient.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import pyarrow as pa
+
+from streamlake_fast.codec import Codec, DecodeResult
+from streamlake_fast.exceptions import ConfigError, TransientSinkError
+from streamlake_fast.messages import METADATA_SCHEMA, Messages
+from streamlake_fast.retry import Retry
+from streamlake_fast.sinks.base import Sink
+from streamlake_fast.sinks.deadletter.record import dead_letter_records
+
+__all__ = ["FanOut"]
+
+log = logging.getLogger(__name__)
+
+#: Sink writes, flushes and dead letters: retried until they succeed or the worker aborts.
+SINK_RETRY = Retry(initial=0.5, maximum=30.0)
+
+
+class FanOut:
+    """Write each batch of ``messages`` to every sink in ``sinks`` and its rejects to ``dead_letter``.
+
+    :param source: the source's name (the ``subscription_name`` metadata column and dead-letter field).
+    :param abort: when set, transient failures are no longer retried.
+    :param on_retry: called on each retry (for the retry counter).
+    """
+
+    def __init__(
+        self,
+        codec: Codec,
+        sinks: Sequence[Sink],
+        dead_letter: Sink,
+        *,
+        source: str,
+        abort: threading.Event,
+        on_retry: Callable[[BaseException], None] | None = None,
+        retry: Retry = SINK_RETRY,
+    ) -> None:
+        self.codec = codec
+        self.sinks = list(sinks)
+        self.dead_letter = dead_letter
+        self.source = source
+        self._abort = abort
+        self._on_retry = on_retry
+        self._retry = retry
+        events = codec.schema.to_arrow().names
+        wanted = {n for s in self.sinks if s.schema is not None for n in s.schema.names}
+        for sink in self.sinks:
+            missing = [n for n in (sink.schema.names if sink.schema else ()) if n not in events
+                       and n not in METADATA_SCHEMA.names]  # fmt: skip
+            if missing:
+                raise ConfigError(f"{sink.name} wants columns the events and metadata do not have: {missing}")
+        #: Metadata columns decoded beside the events (those some sink wants and the events lack).
+        self.metadata = [n for n in METADATA_SCHEMA.names if n in wanted and n not in events]
+        self._events = events
+        self._fingerprint = codec.schema.fingerprint
+        self.decode_cpu = 0.0
+        self.written = 0  # batches written to every destination
+
+    @property
+    def destinations(self) -> list[Sink]:
+        """Every sink and the dead-letter destination: what a message's acknowledgement waits for."""
+        return [*self.sinks, self.dead_letter]
+
+    def write(self, messages: Messages) -> DecodeResult:
+        """Decode once and write everywhere; raises :class:`~streamlake_fast.exceptions.SinkError` when a
+        destination fails for good (or a transient failure outlasts an abort)."""
+        cpu0 = time.thread_time()
+        result = self.codec.decode(messages, metadata=self.metadata, source=self.source)
+        self.decode_cpu += time.thread_time() - cpu0
+        for sink in self.sinks:
+            self._call(sink, partial(sink.write, self._columns(result.batch, sink.schema)))
+        dead = dead_letter_records(messages, result.rejects, source=self.source, schema_fingerprint=self._fingerprint)
+        self._call(self.dead_letter, partial(self.dead_letter.write, dead))
+        self.written += 1
+        return result
+
+    def _columns(self, batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
+        if schema is None:
+            return batch.select(self._events) if self.metadata else batch
+        return pa.RecordBatch.from_arrays([batch.column(n) for n in schema.names], schema=schema)
+
+    def durable(self, force: bool = False) -> int:
+        """Let every destination make due rows durable (everything, with ``force``); returns how many of the
+        batches written are durable in all of them."""
+        for sink in self.destinations:
+            if force and sink.durable_batches < self.written:
+                self._call(sink, sink.flush)
+                continue
+            try:
+                sink.poll()
+            except TransientSinkError as e:  # polled again on the next round; the leases are kept alive meanwhile
+                log.warning("%s: %s; will retry", sink.name, e)
+                if self._on_retry is not None:
+                    self._on_retry(e)
+        return min(s.durable_batches for s in self.destinations)
+
+    def _call(self, sink: Sink, fn: Callable[[], None]) -> None:
+        self._retry.call(fn, what=sink.name, abort=self._abort, on_retry=self._on_retry)
+
+    def close(self) -> None:
+        for sink in self.destinations:
+            sink.close()

@@ -1,0 +1,167 @@
+"""The worker: batcher → fan-out writer → ack ledger, in one loop.
+
+A message is acknowledged only after every destination — each sink and, for a reject, the dead-letter
+destination — holds it durably. Sinks that buffer (the lake) report durability later; their messages wait, leases
+kept alive by the source, until then: one receive, any number of sinks, one ack. When a destination fails for good
+every unacknowledged message is handed back (nacked) for redelivery, and the worker stops. A crash loses nothing:
+unacknowledged messages return.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from streamlake_fast.codec import Codec
+from streamlake_fast.delivery import Delivery
+from streamlake_fast.exceptions import SinkError
+from streamlake_fast.messages import Messages
+from streamlake_fast.metrics import MetricsExporter
+from streamlake_fast.sinks.base import Sink
+from streamlake_fast.sources.base import Source
+from streamlake_fast.worker.batcher import Batcher
+from streamlake_fast.worker.fanout import FanOut
+from streamlake_fast.worker.ledger import AckLedger, nack_quietly
+from streamlake_fast.worker.stats import WorkerStats
+
+__all__ = ["Worker"]
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """Drain ``source`` into ``sinks`` through ``codec``; rejects go to ``dead_letter``.
+
+    Each sink gets the columns its ``schema`` names (event fields and metadata columns).
+
+    :param flush_at: when messages waiting for a buffering sink (the lake) fill this share of the source's flow
+        control, the sinks are flushed so those messages can be acknowledged and receiving goes on.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        sinks: Sequence[Sink],
+        codec: Codec,
+        *,
+        dead_letter: Sink,
+        max_rows: int = 50_000,
+        max_bytes: int = 8_000_000,
+        max_latency: float = 1.0,
+        progress_interval: float = 5.0,
+        exit_when_drained: bool = False,
+        progress: TextIO | None = None,
+        metrics_port: int | None = None,
+        flush_at: float = 0.75,
+    ) -> None:
+        self.source = source
+        self.stats = WorkerStats()
+        self._stop = threading.Event()  # no more receiving; finish what is in flight
+        self._abort = threading.Event()  # give up retrying; hand in-flight messages back
+        self.batcher = Batcher(source, max_rows=max_rows, max_bytes=max_bytes, max_latency=max_latency)
+        self.fanout = FanOut(codec, sinks, dead_letter, source=source.name, abort=self._abort,
+                             on_retry=self._count_retry)  # fmt: skip
+        self.ledger = AckLedger()
+        self.flush_at = flush_at
+        self.progress_interval = progress_interval
+        self.exit_when_drained = exit_when_drained
+        self._progress = progress or sys.stderr
+        self.metrics = MetricsExporter(metrics_port) if metrics_port is not None else None
+
+    @property
+    def sinks(self) -> list[Sink]:
+        return self.fanout.sinks
+
+    def stop(self) -> None:
+        """Stop receiving, finish and acknowledge what is in flight, then return from :meth:`run`."""
+        self._stop.set()
+
+    def abort(self) -> None:
+        """Stop retrying failed writes: in-flight messages are handed back for redelivery."""
+        self._stop.set()
+        self._abort.set()
+
+    def run(self) -> WorkerStats:
+        """Run until :meth:`stop` (or until the source is drained, with ``exit_when_drained``)."""
+        self.source.start()
+        last_report = time.perf_counter()
+        try:
+            try:
+                while not self._stop.is_set():
+                    deliveries = self.batcher.next(self._stop)
+                    if deliveries:
+                        self._write(deliveries)
+                    elif self.exit_when_drained and self.source.drained():
+                        break
+                    self._settle(force=self._window_full())
+                    if time.perf_counter() - last_report >= self.progress_interval:
+                        last_report = time.perf_counter()
+                        self._report()
+                self._settle(force=True)  # before waiting for the receives in flight to return
+            finally:
+                self.source.stop()
+            while (delivery := self.source.get(0)) is not None:  # received before the stop
+                self._write([delivery])
+            self._settle(force=True)
+        finally:
+            if len(self.ledger):  # not durable in every destination: hand back for redelivery
+                log.warning("%d messages not durable everywhere; handing them back", self.ledger.held_messages)
+                self.stats.awaiting_durable -= self.ledger.nack_all()
+            self._stop.set()
+            self.fanout.close()
+            self._report()
+            if self.metrics is not None:
+                self.metrics.close()
+        return self.stats
+
+    def _write(self, deliveries: list[Delivery]) -> None:
+        messages = Messages.concat([d.messages for d in deliveries])
+        n = len(messages)
+        self.stats.in_flight += n
+        try:
+            result = self.fanout.write(messages)
+        except (SinkError, KeyboardInterrupt):
+            log.error("batch of %d messages not written; handing it back for redelivery", n)
+            for d in deliveries:
+                nack_quietly(d)
+            raise
+        finally:
+            self.stats.in_flight -= n
+            self.stats.decode_cpu = self.fanout.decode_cpu
+        self.ledger.add(deliveries)
+        s = self.stats
+        s.awaiting_durable += n
+        s.events += n
+        s.rows += result.num_rows
+        s.rejects += len(result.rejects)
+        s.reject_codes.update(r.code for r in result.rejects)
+        s.batches += 1
+        self._settle()
+
+    def _settle(self, force: bool = False) -> None:
+        """Acknowledge what every destination holds durably (after flushing everything, with ``force``)."""
+        acked = self.ledger.settle(self.fanout.durable(force))
+        if acked:
+            self.stats.awaiting_durable -= acked
+            self.stats.acked += acked
+            self.stats.last_ack = time.perf_counter()
+        if self.metrics is not None:
+            self.metrics.update(self.stats)
+
+    def _window_full(self) -> bool:
+        """Messages awaiting a buffering sink hold flow control; past ``flush_at`` of it, flush to keep going."""
+        share = self.source.flow_control.share(self.ledger.held_messages, self.ledger.held_bytes)
+        return share >= self.flush_at
+
+    def _count_retry(self, _error: BaseException) -> None:
+        self.stats.sink_retries += 1
+
+    def _report(self) -> None:
+        if self.metrics is not None:
+            self.metrics.update(self.stats)
+        self._progress.write(self.stats.line() + "\n")
+        self._progress.flush()

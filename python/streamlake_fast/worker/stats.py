@@ -1,0 +1,56 @@
+"""The worker's counters and its progress line (also exported as Prometheus metrics when a port is given)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+__all__ = ["WorkerStats"]
+
+
+@dataclass
+class WorkerStats:
+    """Counters of one run."""
+
+    events: int = 0
+    rows: int = 0
+    rejects: int = 0
+    acked: int = 0
+    batches: int = 0
+    in_flight: int = 0
+    awaiting_durable: int = 0
+    sink_retries: int = 0
+    decode_cpu: float = 0.0
+    reject_codes: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.perf_counter)
+    last_ack: float = 0.0  # perf_counter when the latest batch was acknowledged
+    cpu_started: float = field(default_factory=time.process_time)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    @property
+    def busy(self) -> float:
+        """Seconds from the start until the last acknowledgement (excludes waiting for more messages at the end)."""
+        return (self.last_ack or time.perf_counter()) - self.started
+
+    @property
+    def cpu(self) -> float:
+        return time.process_time() - self.cpu_started
+
+    def line(self) -> str:
+        rate = self.events / self.elapsed if self.elapsed > 0 else 0.0
+        per_event = self.cpu / self.events * 1e6 if self.events else 0.0
+        return (
+            f"[worker] {self.events:,} events ({rate:,.0f}/s), {per_event:.1f} CPU µs/event, "
+            f"{self.rejects:,} rejects, {self.in_flight + self.awaiting_durable:,} in flight, {self.acked:,} acked"
+        )
+
+    def totals(self) -> str:
+        return (
+            f"events {self.events:,}  rows {self.rows:,}  rejects {self.rejects:,}  acked {self.acked:,}  "
+            f"batches {self.batches:,}  sink retries {self.sink_retries:,}  "
+            f"CPU {self.cpu / max(self.events, 1) * 1e6:.1f} µs/event"
+        )

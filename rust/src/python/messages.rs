@@ -1,0 +1,221 @@
+//! `_native.Messages`: received messages kept as the bytes they arrived in (serialized Pub/Sub `PullResponse`s);
+//! decoded with their metadata columns, turned into dead-letter records and acknowledged in Rust, so the worker
+//! creates no Python object per message (only per rejected one).
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use super::arrow_export::ArrowBatch;
+use super::codec::{into_py_result, PyCodec, RejectTuple};
+use crate::metadata::MetaColumn;
+use crate::pubsub::{
+    acknowledge_request, modify_ack_deadline_request, parse_pull_response, pull_response, MessageSpans,
+};
+use crate::received::{decode_with_metadata, records, slice, Received};
+
+/// (data, attributes, message_id, publish_time_us, ordering_key, delivery_attempt) of one message.
+type MessageTuple<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, String, i64, String, i32);
+
+/// Pub/Sub's limit on one request is 512 KB; stay well under it.
+const MAX_REQUEST_BYTES: usize = 400_000;
+
+#[pyclass(name = "Messages", module = "streamlake_fast._native", frozen)]
+pub struct PyMessages {
+    responses: Vec<Py<PyBytes>>,
+    messages: Vec<(usize, MessageSpans)>,
+}
+
+/// A zero-row batch of the metadata columns: their names and Arrow types, for Python.
+pub fn metadata_schema() -> ArrowBatch {
+    let fields: Vec<_> = MetaColumn::ALL.iter().map(|c| c.field()).collect();
+    ArrowBatch::new(RecordBatch::new_empty(Arc::new(Schema::new(fields))))
+}
+
+/// A serialized `PullRequest`.
+#[pyfunction]
+pub fn pull_request<'py>(py: Python<'py>, subscription: &str, max_messages: i32) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &crate::pubsub::pull_request(subscription, max_messages))
+}
+
+impl PyMessages {
+    fn received<'a>(&'a self, py: Python<'a>) -> Vec<Received<'a>> {
+        self.messages
+            .iter()
+            .map(|(r, m)| (self.responses[*r].as_bytes(py), m))
+            .collect()
+    }
+
+    fn selected(&self, indices: Option<Vec<usize>>) -> PyResult<Vec<usize>> {
+        match indices {
+            None => Ok((0..self.messages.len()).collect()),
+            Some(ix) => {
+                if let Some(&bad) = ix.iter().find(|&&i| i >= self.messages.len()) {
+                    return Err(PyIndexError::new_err(format!("message index {bad} out of range")));
+                }
+                Ok(ix)
+            }
+        }
+    }
+
+    /// Split ack ids into requests under the size limit.
+    fn requests(
+        &self,
+        py: Python<'_>,
+        indices: Vec<usize>,
+        build: impl Fn(&mut dyn Iterator<Item = &[u8]>) -> Vec<u8>,
+    ) -> Vec<Py<PyBytes>> {
+        let mut out = Vec::new();
+        let mut chunk: Vec<&[u8]> = Vec::new();
+        let mut size = 0;
+        for i in indices {
+            let (r, m) = &self.messages[i];
+            let id = slice(self.responses[*r].as_bytes(py), m.ack_id);
+            if size + id.len() + 4 > MAX_REQUEST_BYTES && !chunk.is_empty() {
+                out.push(PyBytes::new(py, &build(&mut chunk.drain(..))).unbind());
+                size = 0;
+            }
+            size += id.len() + 4;
+            chunk.push(id);
+        }
+        if !chunk.is_empty() {
+            out.push(PyBytes::new(py, &build(&mut chunk.drain(..))).unbind());
+        }
+        out
+    }
+}
+
+fn meta_columns(names: Vec<String>) -> PyResult<Vec<MetaColumn>> {
+    names
+        .iter()
+        .map(|n| {
+            MetaColumn::from_name(n).ok_or_else(|| {
+                let known: Vec<_> = MetaColumn::ALL.iter().map(|c| c.name()).collect();
+                PyValueError::new_err(format!("unknown metadata column {n:?} (known: {})", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+#[pymethods]
+impl PyMessages {
+    /// Parse serialized `google.pubsub.v1.PullResponse` messages.
+    #[staticmethod]
+    fn from_pull_responses(responses: Vec<Bound<'_, PyBytes>>) -> PyResult<Self> {
+        let mut messages = Vec::new();
+        for (r, resp) in responses.iter().enumerate() {
+            messages.extend(parse_pull_response(resp.as_bytes())?.into_iter().map(|m| (r, m)));
+        }
+        Ok(PyMessages {
+            responses: responses.into_iter().map(Bound::unbind).collect(),
+            messages,
+        })
+    }
+
+    /// Messages with ids (and ack ids) `first_id, first_id + 1, ...` published at `publish_time_us`: what an
+    /// in-process source delivers.
+    #[staticmethod]
+    fn from_data(py: Python<'_>, messages: &Bound<'_, PyAny>, first_id: u64, publish_time_us: i64) -> PyResult<Self> {
+        let held = super::publish::held_messages(messages)?;
+        let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
+        let raw = py.detach(|| pull_response(&slices, first_id, publish_time_us));
+        Self::from_pull_responses(vec![PyBytes::new(py, &raw)])
+    }
+
+    /// Several batches as one (no re-parsing), so one decode and one write cover them all.
+    #[staticmethod]
+    fn concat(py: Python<'_>, batches: Vec<PyRef<'_, PyMessages>>) -> Self {
+        let mut responses = Vec::new();
+        let mut messages = Vec::new();
+        for b in batches {
+            let base = responses.len();
+            responses.extend(b.responses.iter().map(|r| r.clone_ref(py)));
+            messages.extend(b.messages.iter().map(|(r, m)| (r + base, m.clone())));
+        }
+        PyMessages { responses, messages }
+    }
+
+    fn __len__(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Total bytes of message data.
+    #[getter]
+    fn data_bytes(&self) -> usize {
+        self.messages.iter().map(|(_, m)| (m.data.1 - m.data.0) as usize).sum()
+    }
+
+    /// Decode every message's data with the codec and append the `metadata` columns to the valid rows, in one
+    /// pass with the GIL released.
+    fn decode(
+        &self,
+        py: Python<'_>,
+        codec: &PyCodec,
+        metadata: Vec<String>,
+        source: &str,
+    ) -> PyResult<(ArrowBatch, Vec<RejectTuple>)> {
+        let columns = meta_columns(metadata)?;
+        let received = self.received(py);
+        let codec = &codec.inner;
+        into_py_result(py.detach(|| decode_with_metadata(codec, &received, &columns, source)))
+    }
+
+    /// The messages at `indices` as dead-letter records: every metadata column, then `data`.
+    fn records(&self, py: Python<'_>, indices: Vec<usize>, source: &str) -> PyResult<ArrowBatch> {
+        let indices = self.selected(Some(indices))?;
+        let received = self.received(py);
+        Ok(ArrowBatch::new(records(&received, &indices, source)))
+    }
+
+    /// Serialized `AcknowledgeRequest`s for the given messages (all by default), each under Pub/Sub's size limit.
+    #[pyo3(signature = (subscription, indices = None))]
+    fn acknowledge_requests(
+        &self,
+        py: Python<'_>,
+        subscription: &str,
+        indices: Option<Vec<usize>>,
+    ) -> PyResult<Vec<Py<PyBytes>>> {
+        let indices = self.selected(indices)?;
+        Ok(self.requests(py, indices, |ids| acknowledge_request(subscription, ids)))
+    }
+
+    /// Serialized `ModifyAckDeadlineRequest`s (0 seconds: hand the messages back for redelivery now).
+    #[pyo3(signature = (subscription, seconds, indices = None))]
+    fn modify_ack_deadline_requests(
+        &self,
+        py: Python<'_>,
+        subscription: &str,
+        seconds: i32,
+        indices: Option<Vec<usize>>,
+    ) -> PyResult<Vec<Py<PyBytes>>> {
+        let indices = self.selected(indices)?;
+        Ok(self.requests(py, indices, |ids| {
+            modify_ack_deadline_request(subscription, seconds, ids)
+        }))
+    }
+
+    /// One message as Python objects; for inspection and tests, never on the hot path.
+    fn message<'py>(&self, py: Python<'py>, i: usize) -> PyResult<MessageTuple<'py>> {
+        let Some((r, m)) = self.messages.get(i) else {
+            return Err(PyIndexError::new_err(format!("message index {i} out of range")));
+        };
+        let buf = self.responses[*r].as_bytes(py);
+        let text = |span| String::from_utf8_lossy(slice(buf, span)).into_owned();
+        let attrs = PyDict::new(py);
+        for &(k, v) in &m.attributes {
+            attrs.set_item(text(k), text(v))?;
+        }
+        Ok((
+            PyBytes::new(py, slice(buf, m.data)),
+            attrs,
+            text(m.message_id),
+            m.publish_time_us,
+            text(m.ordering_key),
+            m.delivery_attempt,
+        ))
+    }
+}

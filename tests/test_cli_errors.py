@@ -1,0 +1,40 @@
+"""Every error the CLI shows a user is one line naming the problem, and exit status 2 (no traceback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SUB = "projects/proj/subscriptions/events"
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "streamlake_fast.cli", *args], capture_output=True, text=True,
+                          timeout=60, cwd=cwd)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--subscription", SUB, "--table", "bad"], "table must look like PROJECT.DATASET.TABLE, got 'bad'"),
+        (["run", "--subscription", "nope", "--table", "p.d.t"], "subscription must look like"),
+        (["run", "--subscription", SUB, "--lake", "lake", "--schema", "missing.json"],
+         "schema file not found: missing.json"),
+        (["run", "--subscription", SUB, "--table", "p.d.t", "--dead-letter-topic", "dlq"],
+         "topic must look like projects/PROJECT/topics/NAME, got 'dlq'"),
+        (["run", "--config", "bad.toml"], "bad.toml: Object contains unknown field `subscripton`"),
+        (["run", "--config", "absent.toml"], "cannot read config absent.toml"),
+        (["run", "--subscription", SUB, "--lake", "ftp://x/y", "--schema", "schema.json"], "lake root must be"),
+    ],
+)  # fmt: skip
+def test_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
+    (tmp_path / "bad.toml").write_text('subscripton = "projects/p/subscriptions/s"\n')
+    (tmp_path / "schema.json").write_text('[{"name": "a", "type": "STRING"}]')
+    done = _run(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("streamlake: error: ") and expected in lines[0], lines[0]

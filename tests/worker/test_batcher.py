@@ -1,0 +1,57 @@
+"""The batcher alone, over the in-process source: row, byte and latency limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+from streamlake_fast.sources.memory import MemorySource
+from streamlake_fast.worker.batcher import Batcher
+
+
+def _events(n: int, size: int = 10) -> list[bytes]:
+    return [b"{" + b" " * (size - 2) + b"}"] * n
+
+
+def _started(source: MemorySource) -> MemorySource:
+    source.start()
+    time.sleep(0.05)
+    return source
+
+
+def test_stops_at_max_rows() -> None:
+    source = _started(MemorySource([_events(3)] * 10))
+    batch = Batcher(source, max_rows=7, max_bytes=10**9, max_latency=5).next(threading.Event())
+    assert [len(d) for d in batch] == [3, 3, 3]  # 9 >= 7: the delivery that crosses the limit is the last
+    source.stop()
+
+
+def test_stops_at_max_bytes() -> None:
+    source = _started(MemorySource([_events(2, size=100)] * 10))
+    batch = Batcher(source, max_rows=10**6, max_bytes=250, max_latency=5).next(threading.Event())
+    assert sum(d.data_bytes for d in batch) == 400  # two deliveries of 200 bytes
+    source.stop()
+
+
+def _trickle(n: int, every: float) -> Iterator[list[bytes]]:
+    for _ in range(n):
+        time.sleep(every)
+        yield _events(1)
+
+
+def test_stops_at_half_the_latency_budget() -> None:
+    source = MemorySource(_trickle(100, 0.05))
+    source.start()
+    start = time.perf_counter()
+    batch = Batcher(source, max_rows=10**6, max_bytes=10**9, max_latency=0.6).next(threading.Event())
+    waited = time.perf_counter() - start
+    assert 2 <= len(batch) <= 10
+    assert waited < 1.0  # the first arrives after ~0.05 s, then 0.3 s of gathering
+    source.stop()
+
+
+def test_empty_when_nothing_arrives() -> None:
+    source = _started(MemorySource([]))
+    assert Batcher(source, max_rows=10, max_bytes=10, max_latency=1, idle=0.05).next(threading.Event()) == []
+    source.stop()

@@ -20,9 +20,9 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import SUMMARY, Row
 
+from streamlake_fast import Codec, Messages
 from streamlake_fast.generate import receipt_schema, receipts
-from streamlake_fast.sinks.lake import LakeSink
-from tests.lake.helpers import lake_batch
+from streamlake_fast.sinks.lake import LAKE_COLUMNS, LakeSink
 
 EVENTS = int(os.environ.get("STREAMLAKE_BENCH_EVENTS", "1000000"))
 BATCH = 50_000
@@ -30,14 +30,15 @@ BATCH = 50_000
 
 @pytest.fixture(scope="module")
 def batches() -> list[pa.RecordBatch]:
-    """The worker's batches as the lake sink receives them: event columns + message_id + publish_time."""
-    schema = receipt_schema()
+    """The worker's batches as the lake sink receives them: event columns + message_id + publish_time, built by
+    the worker's own call (one decode that fills the metadata columns)."""
+    codec = Codec(receipt_schema())
     messages = [m for m, _ in receipts(EVENTS, seed=5)]
-    out = [
-        lake_batch(schema, messages[start : start + BATCH], start + 1, 1_795_000_000_000_000)
+    received = [
+        Messages.from_data(messages[start : start + BATCH], first_id=start + 1, publish_time_us=1_795_000_000_000_000)
         for start in range(0, EVENTS, BATCH)
     ]
-    return out
+    return [codec.decode(m, metadata=LAKE_COLUMNS).batch for m in received]
 
 
 def _run(benchmark: Any, name: str, write: Callable[[Path], None], batches: list[pa.RecordBatch]) -> None:

@@ -15,19 +15,21 @@ Sources also own their leases (:meth:`Delivery.extend`, e.g. from a lease thread
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from streamlake_fast.messages import Messages
 
-__all__ = ["Delivery", "Settler"]
+__all__ = ["Delivery", "Settler", "ack_all", "nack_all"]
 
 
 class Settler(Protocol):
-    """What a source implements so that its deliveries can be settled."""
+    """What a source implements so that its deliveries can be settled; each call gets one or more deliveries of
+    that source (so that, e.g., one Acknowledge request covers a whole written batch)."""
 
-    def ack(self, delivery: Delivery) -> None: ...
-    def nack(self, delivery: Delivery) -> None: ...
-    def extend(self, delivery: Delivery, seconds: float) -> None: ...
+    def ack(self, deliveries: Sequence[Delivery]) -> None: ...
+    def nack(self, deliveries: Sequence[Delivery]) -> None: ...
+    def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None: ...
     def release(self, delivery: Delivery) -> None: ...
 
 
@@ -57,30 +59,17 @@ class Delivery:
         """``""`` while open, then ``"ack"`` or ``"nack"``."""
         return self._settled
 
-    def _settle(self, how: str) -> None:
-        if self._settled:
-            raise RuntimeError(f"delivery of {len(self)} messages already settled ({self._settled}); cannot {how}")
-        self._settled = how
-
     def ack(self) -> None:
         """Acknowledge every message: each is durable in every sink (or its dead letter is). Then :meth:`release`."""
-        self._settle("ack")
-        try:
-            self._settler.ack(self)
-        finally:
-            self.release()
+        ack_all([self])
 
     def nack(self) -> None:
         """Hand every message back for redelivery now. Then :meth:`release`."""
-        self._settle("nack")
-        try:
-            self._settler.nack(self)
-        finally:
-            self.release()
+        nack_all([self])
 
     def extend(self, seconds: float) -> None:
         """Keep the messages leased (invisible to other consumers) for ``seconds`` more."""
-        self._settler.extend(self, seconds)
+        self._settler.extend([self], seconds)
 
     def release(self) -> None:
         """Stop tracking the messages: free their flow-control share and stop extending their lease (idempotent;
@@ -91,3 +80,30 @@ class Delivery:
 
     def __repr__(self) -> str:
         return f"<Delivery: {len(self)} messages{', ' + self._settled if self._settled else ''}>"
+
+
+def ack_all(deliveries: Sequence[Delivery]) -> None:
+    """Acknowledge several deliveries with one call per source."""
+    _settle(deliveries, "ack")
+
+
+def nack_all(deliveries: Sequence[Delivery]) -> None:
+    """Hand several deliveries back with one call per source."""
+    _settle(deliveries, "nack")
+
+
+def _settle(deliveries: Sequence[Delivery], how: str) -> None:
+    for d in deliveries:
+        if d._settled:
+            raise RuntimeError(f"delivery of {len(d)} messages already settled ({d._settled}); cannot {how}")
+    by_source: dict[int, list[Delivery]] = {}
+    for d in deliveries:
+        d._settled = how
+        by_source.setdefault(id(d._settler), []).append(d)
+    try:
+        for group in by_source.values():
+            settler = group[0]._settler
+            (settler.ack if how == "ack" else settler.nack)(group)
+    finally:
+        for d in deliveries:
+            d.release()

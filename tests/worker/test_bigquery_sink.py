@@ -13,7 +13,8 @@ from streamlake_fast.app import build_worker
 from streamlake_fast.config import WorkerConfig
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
-from streamlake_fast.sinks.bigquery import BigQuerySink, parse_table
+from streamlake_fast.names import parse_table
+from streamlake_fast.sinks.bigquery import BigQuerySink
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import table_rows
 
@@ -88,5 +89,5 @@ def test_missing_table_is_a_clear_start_up_error(cloud: Cloud) -> None:
 def test_parse_table() -> None:
     assert parse_table("p.d.t") == ("p", "d", "t")
     assert parse_table("p:d.t") == ("p", "d", "t")
-    with pytest.raises(ValueError, match=r"project\.dataset\.table"):
+    with pytest.raises(ConfigError, match=r"PROJECT\.DATASET\.TABLE, got .d\.t."):
         parse_table("d.t")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pytest
@@ -27,14 +28,16 @@ class Recorder:
         self.acks: Counter[str] = Counter()
         self.nacks: Counter[str] = Counter()
         self.released = 0
+        self.calls = 0
 
-    def ack(self, d: Delivery) -> None:
-        self.acks.update(d.messages.message(i).message_id for i in range(len(d)))
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self.calls += 1
+        self.acks.update(d.messages.message(i).message_id for d in deliveries for i in range(len(d)))
 
-    def nack(self, d: Delivery) -> None:
-        self.nacks.update(d.messages.message(i).message_id for i in range(len(d)))
+    def nack(self, deliveries: Sequence[Delivery]) -> None:
+        self.nacks.update(d.messages.message(i).message_id for d in deliveries for i in range(len(d)))
 
-    def extend(self, d: Delivery, seconds: float) -> None:
+    def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None:
         pass
 
     def release(self, d: Delivery) -> None:
@@ -153,15 +156,18 @@ def test_acked_iff_durable_everywhere_and_never_twice(n_sinks: int, bad_every: i
 def test_settle_acks_in_order_and_nack_all_hands_back_the_rest() -> None:
     recorder = Recorder()
     ledger = AckLedger()
-    first = [_delivery(recorder, 1, 2, 0)]
+    first = [_delivery(recorder, 1, 1, 0), _delivery(recorder, 2, 1, 0)]  # one batch, one ack call
     second = [_delivery(recorder, 3, 3, 0)]
     assert (ledger.add(first), ledger.add(second)) == (0, 1)
     assert (ledger.held_messages, ledger.held_bytes) == (5, 5 * len(b'{"n": 1}'))
+    assert recorder.released == 0
     assert ledger.settle(0) == 0
     assert ledger.settle(1) == 2
     assert set(recorder.acks) == {"1", "2"}
+    assert recorder.calls == 1
     assert ledger.nack_all() == 3
     assert set(recorder.nacks) == {"3", "4", "5"}
     assert ledger.held_messages == 0 and len(ledger) == 0
+    assert recorder.released == 3  # every delivery released once
     with pytest.raises(RuntimeError, match="already settled"):
         first[0].nack()

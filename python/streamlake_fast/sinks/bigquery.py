@@ -55,6 +55,7 @@ class BigQuerySink(WriteIsDurable):
         self.schema = schema  # the table's columns when it has Pub/Sub metadata columns
         self.rows_written = 0
         self.duplicates_avoided = 0  # rows of a retried append a committed stream refused as already written
+        self.requests = 0  # AppendRows requests sent
 
     def _stream_name(self) -> str:
         if self._stream is None:
@@ -122,6 +123,7 @@ class BigQuerySink(WriteIsDurable):
             responses = self._call(lambda req=request: self._append(req))
             self._check(responses, chunk.num_rows)
             self._offset += chunk.num_rows
+            self.requests += 1
 
     def _append(self, request: Any) -> list[Any]:
         return list(self._client.append_rows(iter([request]), timeout=self._timeout))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from streamlake_fast.delivery import Delivery
 from streamlake_fast.messages import Messages
@@ -68,13 +68,13 @@ class MemorySource:
 
     # -- settling (called through the deliveries)
 
-    def ack(self, delivery: Delivery) -> None:
-        self.acked += len(delivery)
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self.acked += sum(len(d) for d in deliveries)
 
-    def nack(self, delivery: Delivery) -> None:
-        self.nacked += len(delivery)
+    def nack(self, deliveries: Sequence[Delivery]) -> None:
+        self.nacked += sum(len(d) for d in deliveries)
 
-    def extend(self, delivery: Delivery, seconds: float) -> None:
+    def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None:
         """Nothing to extend: in-process messages are never redelivered."""
 
     def release(self, delivery: Delivery) -> None:

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 SETTLE_RETRY = Retry(initial=0.1, maximum=5.0, attempts=8)
 #: Pull: retried until the source stops.
 PULL_RETRY = Retry(initial=0.1, maximum=10.0)
+
+
+def _messages(deliveries: Sequence[Delivery]) -> Messages:
+    return Messages.concat([d.messages for d in deliveries])
 
 
 class PubSubSource:
@@ -140,14 +145,14 @@ class PubSubSource:
         for req in requests:
             SETTLE_RETRY.call(partial(rpc, req, timeout=30), retryable=is_retryable, what=what)
 
-    def ack(self, delivery: Delivery) -> None:
-        self._send(self._ack, acknowledge_requests(delivery.messages, self.name), "acknowledge")
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self._send(self._ack, acknowledge_requests(_messages(deliveries), self.name), "acknowledge")
 
-    def nack(self, delivery: Delivery) -> None:
-        self._send(self._modack, modify_deadline_requests(delivery.messages, self.name, 0), "nack")
+    def nack(self, deliveries: Sequence[Delivery]) -> None:
+        self._send(self._modack, modify_deadline_requests(_messages(deliveries), self.name, 0), "nack")
 
-    def extend(self, delivery: Delivery, seconds: float) -> None:
-        requests = modify_deadline_requests(delivery.messages, self.name, int(seconds))
+    def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None:
+        requests = modify_deadline_requests(_messages(deliveries), self.name, int(seconds))
         self._send(self._modack, requests, "modify ack deadline")
 
     def release(self, delivery: Delivery) -> None:
@@ -162,14 +167,13 @@ class PubSubSource:
         while True:
             time.sleep(period)
             with self._lock:
-                held = [d.messages for d in self._held.values()]
+                held = list(self._held.values())
             if not held:
                 if self._stop.is_set():
                     return  # stopped, and everything handed out is released
                 continue
             try:
-                requests = modify_deadline_requests(Messages.concat(held), self.name, self.ack_deadline)
-                self._send(self._modack, requests, "modify ack deadline")
+                self.extend(held, self.ack_deadline)
             except Exception as e:  # a lapsed lease only means a redelivery, never a loss
                 log.warning("could not extend ack deadlines: %s", e)
 

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streamlake_fast.delivery import Delivery
+from streamlake_fast.delivery import Delivery, ack_all, nack_all
 
 __all__ = ["AckLedger", "nack_quietly"]
 
@@ -51,11 +51,10 @@ class AckLedger:
         acked = 0
         while self._pending and self._pending[0].seq < durable:
             entry = self._pop()
-            for d in entry.deliveries:
-                try:
-                    d.ack()
-                except Exception as e:  # durable already: a lost ack only means a redelivery (a duplicate)
-                    log.warning("acknowledge failed (%s); %d messages will be redelivered", e, len(d))
+            try:
+                ack_all(entry.deliveries)
+            except Exception as e:  # durable already: a lost ack only means a redelivery (a duplicate)
+                log.warning("acknowledge failed (%s); %d messages will be redelivered", e, entry.messages)
             acked += entry.messages
         return acked
 
@@ -65,8 +64,7 @@ class AckLedger:
         handed = 0
         while self._pending:
             entry = self._pop()
-            for d in entry.deliveries:
-                nack_quietly(d)
+            nack_quietly(entry.deliveries)
             handed += entry.messages
         return handed
 
@@ -77,9 +75,9 @@ class AckLedger:
         return entry
 
 
-def nack_quietly(delivery: Delivery) -> None:
+def nack_quietly(deliveries: Sequence[Delivery]) -> None:
     """Nack; if that fails, the lease lapses and the messages come back anyway."""
     try:
-        delivery.nack()
+        nack_all(deliveries)
     except Exception as e:
         log.warning("nack failed (%s); the messages return when their lease lapses", e)

@@ -126,8 +126,7 @@ class Worker:
             result = self.fanout.write(messages)
         except (SinkError, KeyboardInterrupt):
             log.error("batch of %d messages not written; handing it back for redelivery", n)
-            for d in deliveries:
-                nack_quietly(d)
+            nack_quietly(deliveries)
             raise
         finally:
             self.stats.in_flight -= n

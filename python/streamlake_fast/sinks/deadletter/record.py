@@ -32,15 +32,13 @@ __all__ = ["DEAD_LETTER_FIELDS", "DEAD_LETTER_SCHEMA", "REASON_FIELDS", "dead_le
 REASON_FIELDS = ("reason_code", "path", "message", "schema_fingerprint", "rejected_at")
 
 #: The record as BigQuery columns (the rejects table).
-DEAD_LETTER_FIELDS: list[BigQueryField] = [
-    *({"name": n, "type": types[0], "mode": "REQUIRED"} for n, types in METADATA_BIGQUERY_TYPES.items()),
-    {"name": "data", "type": "BYTES", "mode": "REQUIRED"},
-    {"name": "reason_code", "type": "STRING", "mode": "REQUIRED"},
-    {"name": "path", "type": "STRING", "mode": "REQUIRED"},
-    {"name": "message", "type": "STRING", "mode": "REQUIRED"},
-    {"name": "schema_fingerprint", "type": "STRING", "mode": "REQUIRED"},
-    {"name": "rejected_at", "type": "TIMESTAMP", "mode": "REQUIRED"},
-]
+_TYPES = {
+    **{name: types[0] for name, types in METADATA_BIGQUERY_TYPES.items()},
+    "data": "BYTES",
+    **dict.fromkeys(REASON_FIELDS[:-1], "STRING"),
+    "rejected_at": "TIMESTAMP",
+}
+DEAD_LETTER_FIELDS: list[BigQueryField] = [{"name": n, "type": t, "mode": "REQUIRED"} for n, t in _TYPES.items()]
 
 #: The record as Arrow (what every dead-letter destination is written).
 DEAD_LETTER_SCHEMA = pa.schema(

@@ -13,6 +13,7 @@ __all__ = [
     "Messages",
     "Schema",
     "prepare_publish",
+    "publish_requests",
     "publish_response_ids",
     "pull_request",
 ]
@@ -74,6 +75,9 @@ class Messages:
 
 def pull_request(subscription: str, max_messages: int) -> bytes: ...
 def publish_response_ids(response: bytes) -> int: ...
+def publish_requests(
+    topic: str, messages: list[tuple[bytes, list[tuple[str, str]]]]
+) -> tuple[list[bytes], list[int]]: ...
 def prepare_publish(
     data: bytes | Iterable[bytes],
     topic: str,

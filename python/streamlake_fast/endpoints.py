@@ -20,7 +20,6 @@ __all__ = [
     "bigquery_write_client",
     "is_retryable",
     "pubsub_channel",
-    "pubsub_publisher",
     "status_code",
 ]
 
@@ -88,14 +87,6 @@ def pubsub_channel() -> grpc.Channel:
     if emulator:
         return grpc.insecure_channel(emulator, options=_GRPC_OPTIONS)
     return _secure_channel(_PUBSUB_HOST, ["https://www.googleapis.com/auth/pubsub"])
-
-
-def pubsub_publisher(**batch_settings: Any) -> Any:
-    """A ``google.cloud.pubsub_v1.PublisherClient`` (the client honours ``PUBSUB_EMULATOR_HOST`` itself)."""
-    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
-
-    settings = pubsub_v1.types.BatchSettings(**batch_settings) if batch_settings else pubsub_v1.types.BatchSettings()
-    return pubsub_v1.PublisherClient(batch_settings=settings)
 
 
 def bigquery_client(project: str) -> Any:

@@ -8,32 +8,23 @@ into ``Publish`` requests (≤ 1,000 messages, < 10 MB) in Rust and sent with se
 
 from __future__ import annotations
 
-import logging
 import secrets
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import grpc
 
 from streamlake_fast.codec import Codec, Reject
-from streamlake_fast.endpoints import is_retryable, pubsub_channel
 from streamlake_fast.exceptions import ConfigError, PublishError
 from streamlake_fast.names import check_topic
-from streamlake_fast.pubsub_wire import prepare_publish, publish_response_ids
-from streamlake_fast.retry import Retry
+from streamlake_fast.pubsub_publish import RequestSender
+from streamlake_fast.pubsub_wire import prepare_publish
 from streamlake_fast.schema import Schema
 
 __all__ = ["PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
-
-log = logging.getLogger(__name__)
-
-#: Publish requests: a few retries of transient failures, then the call fails.
-PUBLISH_RETRY = Retry(initial=0.2, maximum=10.0, attempts=10)
 
 
 @dataclass
@@ -80,11 +71,7 @@ class Publisher:
         self._ingest_time = enrich and names.get("ingest_time") == "TIMESTAMP"
         self._prefix = secrets.token_hex(8)
         self._seq = 0
-        self._timeout = timeout
-        self._channel = channel or pubsub_channel()
-        ident: Any = None
-        self._publish = self._channel.unary_unary("/google.pubsub.v1.Publisher/Publish", ident, ident)
-        self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="publish")
+        self._sender = RequestSender(topic, max_in_flight=max_in_flight, timeout=timeout, channel=channel)
         self.published = 0
         self.refused = 0
 
@@ -101,36 +88,17 @@ class Publisher:
             next_seq=self._seq,
             ingest_time=ingest,
         )
-        futures: list[Future[int]] = [
-            self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
-        ]
-        published = 0
-        errors = []
-        for f in futures:
-            try:
-                published += f.result()
-            except PublishError as e:
-                errors.append(e)
-        self.published += published
         self.refused += len(rejects)
-        if errors:
-            raise PublishError(f"{len(errors)} of {len(futures)} publish requests failed: {errors[0]}", published)
+        try:
+            published = self._sender.send_all(requests, counts)
+        except PublishError as e:
+            self.published += e.published
+            raise
+        self.published += published
         return PublishResult(published, rejects, time.perf_counter() - start)
 
-    def _send(self, request: bytes, count: int) -> int:
-        try:
-            response = PUBLISH_RETRY.call(
-                lambda: self._publish(request, timeout=self._timeout), retryable=is_retryable, what="publish"
-            )
-        except grpc.RpcError as e:
-            raise PublishError(f"publish to {self.topic} failed: {e.code().name}: {e.details()}") from e
-        ids = publish_response_ids(response)
-        if ids != count:
-            raise PublishError(f"Pub/Sub returned {ids} message ids for {count} messages")
-        return count
-
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._sender.close()
 
     def __enter__(self) -> Publisher:
         return self

@@ -14,6 +14,7 @@ __all__ = [
     "acknowledge_requests",
     "modify_deadline_requests",
     "prepare_publish",
+    "publish_requests",
     "publish_response_ids",
     "pull_request",
 ]
@@ -22,6 +23,12 @@ __all__ = [
 def pull_request(subscription: str, max_messages: int) -> bytes:
     """A serialized ``PullRequest``."""
     return _native.pull_request(subscription, max_messages)
+
+
+def publish_requests(topic: str, messages: list[tuple[bytes, list[tuple[str, str]]]]) -> tuple[list[bytes], list[int]]:
+    """Serialized ``PublishRequest`` s of ``(data, attributes)`` messages, each within Pub/Sub's limits, and the
+    messages in each."""
+    return _native.publish_requests(topic, messages)
 
 
 def publish_response_ids(response: bytes) -> int:

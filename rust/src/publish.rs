@@ -81,6 +81,48 @@ pub fn enrich_one<'m>(msg: &'m [u8], enrich: &Enrich, seq: &mut u64, max_depth: 
     Cow::Owned(out)
 }
 
+/// One attribute: `(key, value)`.
+pub type Attribute<'a> = (&'a [u8], &'a [u8]);
+
+/// Serialized `PublishRequest`s for `messages` (data and attributes), each within Pub/Sub's limits of 1,000
+/// messages and 10 MB; returns the requests and the messages in each.
+pub fn pack_requests<'a>(
+    topic: &str,
+    messages: impl Iterator<Item = (&'a [u8], &'a [Attribute<'a>])>,
+) -> (Vec<Vec<u8>>, Vec<usize>) {
+    let (mut requests, mut counts) = (Vec::new(), Vec::new());
+    let mut request = Vec::new();
+    let mut count = 0;
+    let mut message = Vec::new();
+    let mut entry = Vec::new();
+    for (data, attributes) in messages {
+        message.clear();
+        put_bytes(&mut message, 1, data);
+        for &(k, v) in attributes {
+            entry.clear();
+            put_bytes(&mut entry, 1, k);
+            put_bytes(&mut entry, 2, v);
+            put_bytes(&mut message, 2, &entry);
+        }
+        let size = message.len() + 8;
+        if count > 0 && (count == MAX_REQUEST_MESSAGES || request.len() + size > MAX_REQUEST_BYTES) {
+            requests.push(std::mem::take(&mut request));
+            counts.push(count);
+            count = 0;
+        }
+        if count == 0 {
+            put_bytes(&mut request, 1, topic.as_bytes());
+        }
+        put_bytes(&mut request, 2, &message);
+        count += 1;
+    }
+    if count > 0 {
+        requests.push(request);
+        counts.push(count);
+    }
+    (requests, counts)
+}
+
 /// Enrich, validate (when `codec` is given) and pack `messages` (`(index, bytes)`; rejects carry the index).
 pub fn prepare<'m>(
     codec: Option<&Codec>,
@@ -111,27 +153,12 @@ pub fn prepare<'m>(
         next_seq: seq,
         ..Prepared::default()
     };
-    let mut request = Vec::new();
-    let mut count = 0;
-    for (event, _) in events.iter().zip(&bad).filter(|(_, b)| !**b) {
-        let size = event.len() + 16;
-        if count > 0 && (count == MAX_REQUEST_MESSAGES || request.len() + size > MAX_REQUEST_BYTES) {
-            prepared.requests.push(std::mem::take(&mut request));
-            prepared.counts.push(count);
-            count = 0;
-        }
-        if count == 0 {
-            put_bytes(&mut request, 1, topic.as_bytes());
-        }
-        let mut message = Vec::with_capacity(event.len() + 8);
-        put_bytes(&mut message, 1, event);
-        put_bytes(&mut request, 2, &message);
-        count += 1;
-    }
-    if count > 0 {
-        prepared.requests.push(request);
-        prepared.counts.push(count);
-    }
+    let valid = events
+        .iter()
+        .zip(&bad)
+        .filter(|(_, b)| !**b)
+        .map(|(e, _)| (&**e, &[][..]));
+    (prepared.requests, prepared.counts) = pack_requests(topic, valid);
     Ok(prepared)
 }
 
@@ -193,5 +220,16 @@ mod tests {
         assert_eq!(p.published(), 2499);
         assert_eq!(p.next_seq, 7 + 2500);
         assert!(p.requests[0].starts_with(b"\x0a\x13projects/p/topics/t\x12"));
+    }
+
+    #[test]
+    fn packs_attributes_as_map_entries() {
+        let attrs: [Attribute<'_>; 1] = [(b"k", b"v")];
+        let (requests, counts) = pack_requests("t", [(&b"d"[..], &attrs[..])].into_iter());
+        assert_eq!(counts, vec![1]);
+        let message = [0x0a, 1, b'd', 0x12, 6, 0x0a, 1, b'k', 0x12, 1, b'v'];
+        let mut want = vec![0x0a, 1, b't', 0x12, message.len() as u8];
+        want.extend_from_slice(&message);
+        assert_eq!(requests, vec![want]);
     }
 }

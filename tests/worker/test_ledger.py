@@ -4,8 +4,6 @@ destination holds it durably, never twice, and never after being handed back."""
 from __future__ import annotations
 
 import threading
-from collections import Counter
-from collections.abc import Sequence
 
 import pyarrow as pa
 import pytest
@@ -17,66 +15,9 @@ from streamlake_fast.exceptions import SinkError
 from streamlake_fast.sinks.deadletter import DEAD_LETTER_SCHEMA
 from streamlake_fast.worker.fanout import FanOut
 from streamlake_fast.worker.ledger import AckLedger
+from tests.worker.memory_sinks import LaggingSink, Recorder
 
 SCHEMA = Schema.from_bigquery([{"name": "n", "type": "INT64", "mode": "REQUIRED"}])
-
-
-class Recorder:
-    """A source's settling side that records every call."""
-
-    def __init__(self) -> None:
-        self.acks: Counter[str] = Counter()
-        self.nacks: Counter[str] = Counter()
-        self.released = 0
-        self.calls = 0
-
-    def ack(self, deliveries: Sequence[Delivery]) -> None:
-        self.calls += 1
-        self.acks.update(d.messages.message(i).message_id for d in deliveries for i in range(len(d)))
-
-    def nack(self, deliveries: Sequence[Delivery]) -> None:
-        self.nacks.update(d.messages.message(i).message_id for d in deliveries for i in range(len(d)))
-
-    def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None:
-        pass
-
-    def release(self, d: Delivery) -> None:
-        self.released += 1
-
-
-class LaggingSink:
-    """Accepts batches at once; they become durable only when the test says so."""
-
-    def __init__(self, name: str, schema: pa.Schema | None) -> None:
-        self.name, self.schema = name, schema
-        self.batches: list[pa.RecordBatch] = []
-        self.durable_batches = 0
-        self.rows_written = 0
-        self.fail = False
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        if self.fail:
-            raise SinkError(f"{self.name}: refused")
-        self.batches.append(batch)
-        self.rows_written += batch.num_rows
-
-    def advance(self, k: int) -> None:
-        self.durable_batches = min(len(self.batches), self.durable_batches + k)
-
-    def durable_ids(self) -> set[str]:
-        out: set[str] = set()
-        for b in self.batches[: self.durable_batches]:
-            out.update(b.column("message_id").to_pylist())
-        return out
-
-    def poll(self) -> None:
-        pass
-
-    def flush(self) -> None:
-        self.durable_batches = len(self.batches)
-
-    def close(self) -> None:
-        pass
 
 
 def _fanout(n_sinks: int) -> tuple[FanOut, list[LaggingSink], LaggingSink]:

@@ -79,7 +79,6 @@ class PubSubSource:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._empty_pulls = 0
-        self.pull_cpu = 0.0  # CPU seconds of the pulling threads, added up when they stop
         self._held: dict[int, Delivery] = {}  # handed out, not yet released: their leases are kept alive
 
     def start(self) -> None:
@@ -90,16 +89,12 @@ class PubSubSource:
         threading.Thread(target=self._extend_leases, name="pubsub-lease", daemon=True).start()
 
     def _puller(self) -> None:
-        try:
-            while self.flow_control.wait_for_room(self._stop):
-                raw = self._pull_once()
-                if raw is None:
-                    self._empty_pulls += 1
-                else:
-                    self._deliver(raw)
-        finally:
-            with self._lock:
-                self.pull_cpu += time.thread_time()
+        while self.flow_control.wait_for_room(self._stop):
+            raw = self._pull_once()
+            if raw is None:
+                self._empty_pulls += 1
+            else:
+                self._deliver(raw)
 
     def _pull_once(self) -> bytes | None:
         def pull() -> bytes | None:

@@ -6,7 +6,7 @@ use pyo3::types::PyBytes;
 
 use super::codec::{PyCodec, RejectTuple};
 use crate::decode::ndjson_lines;
-use crate::publish::{prepare, Enrich};
+use crate::publish::{pack_requests, prepare, Attribute, Enrich};
 
 /// (requests, messages per request, rejects, next event-id sequence number).
 type PreparedTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<RejectTuple>, u64);
@@ -22,6 +22,26 @@ pub(crate) fn held_messages<'py>(data: &Bound<'py, PyAny>) -> PyResult<Vec<Bound
         );
     }
     Ok(held)
+}
+
+/// (data, attributes) of a message to publish.
+type OutgoingMessage = (Vec<u8>, Vec<(String, String)>);
+
+/// Serialized `PublishRequest`s of `messages` (data, attributes), each within Pub/Sub's limits; and the count of
+/// messages in each.
+#[pyfunction]
+pub fn publish_requests(py: Python<'_>, topic: &str, messages: Vec<OutgoingMessage>) -> (Vec<Py<PyBytes>>, Vec<usize>) {
+    let attrs: Vec<Vec<Attribute<'_>>> = messages
+        .iter()
+        .map(|(_, a)| a.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect())
+        .collect();
+    let items = messages
+        .iter()
+        .zip(&attrs)
+        .map(|((d, _), a)| (d.as_slice(), a.as_slice()));
+    let (requests, counts) = pack_requests(topic, items);
+    let requests = requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
+    (requests, counts)
 }
 
 /// How many message ids a serialized `PublishResponse` holds.

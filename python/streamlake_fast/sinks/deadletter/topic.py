@@ -9,9 +9,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamlake_fast.endpoints import pubsub_publisher
-from streamlake_fast.exceptions import TransientSinkError
-from streamlake_fast.names import check_topic
+from streamlake_fast.exceptions import PublishError, TransientSinkError
+from streamlake_fast.pubsub_publish import RequestSender
+from streamlake_fast.pubsub_wire import publish_requests
 from streamlake_fast.sinks.base import WriteIsDurable
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
 
@@ -25,29 +25,27 @@ class DeadLetterTopic(WriteIsDurable):
 
     schema = DEAD_LETTER_SCHEMA
 
-    def __init__(self, topic: str, publisher: Any | None = None, timeout: float = 60.0) -> None:
-        self.topic = check_topic(topic)
+    def __init__(self, topic: str, *, timeout: float = 60.0, channel: Any | None = None) -> None:
+        self._sender = RequestSender(topic, timeout=timeout, channel=channel)
+        self.topic = topic
         self.name = f"pubsub:{topic}"
-        self._publisher = publisher or pubsub_publisher()
-        self._timeout = timeout
         self.rows_written = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
-        futures = []
-        for record in batch.to_pylist():
-            data = record.pop("data")
-            attrs = json.loads(record.pop("attributes"))
-            for key, value in record.items():
-                text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-                attrs[key] = text[:_MAX_ATTRIBUTE]
-            futures.append(self._publisher.publish(self.topic, data, **attrs))
-        try:
-            for f in futures:
-                f.result(timeout=self._timeout)
-        except Exception as e:  # the publisher's errors vary by transport; all mean "not durable"
-            raise TransientSinkError(f"{self.name}: publish failed: {e}") from e
-        self.rows_written += len(futures)
+        if batch.num_rows:
+            messages = []
+            for record in batch.to_pylist():
+                data = record.pop("data")
+                attrs = json.loads(record.pop("attributes"))
+                for key, value in record.items():
+                    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+                    attrs[key] = text[:_MAX_ATTRIBUTE]
+                messages.append((data, list(attrs.items())))
+            try:
+                self.rows_written += self._sender.send_all(*publish_requests(self.topic, messages))
+            except PublishError as e:
+                raise TransientSinkError(f"{self.name}: {e}") from e
         self._written()
 
     def close(self) -> None:
-        self._publisher.stop()
+        self._sender.close()

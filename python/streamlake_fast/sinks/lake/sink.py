@@ -121,9 +121,7 @@ class LakeSink:
         self._retry_at = 0.0
         self._set_schema(schema)
         self.rows_written = 0  # rows in visible files
-        self.files_written = 0
         self.bytes_written = 0
-        self.files: list[tuple[str, int, int]] = []  # (path, rows, bytes) of every visible file
 
     def _set_schema(self, schema: pa.Schema) -> None:
         fingerprint = Schema.from_arrow(schema).fingerprint
@@ -255,9 +253,7 @@ class LakeSink:
                 raise TransientSinkError(f"{self.name}: publishing {c.final} failed: {e}") from e
             self._closed.pop(0)
             self.rows_written += c.rows
-            self.files_written += 1
             self.bytes_written += size
-            self.files.append((c.final, c.rows, size))
 
     def __repr__(self) -> str:
         return f"LakeSink({self.root!r}, partition_by={self.partition_by!r})"

@@ -1,0 +1,69 @@
+"""Publishing serialized ``PublishRequest`` s (built in Rust) over raw gRPC: several in flight, transient failures
+retried with the one retry policy, Pub/Sub's message ids counted against each request. Used by the edge
+:class:`~streamlake_fast.publisher.Publisher` and the dead-letter topic."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import grpc
+
+from streamlake_fast.endpoints import is_retryable, pubsub_channel
+from streamlake_fast.exceptions import PublishError
+from streamlake_fast.names import check_topic
+from streamlake_fast.pubsub_wire import publish_response_ids
+from streamlake_fast.retry import Retry
+
+__all__ = ["PUBLISH_RETRY", "RequestSender"]
+
+log = logging.getLogger(__name__)
+
+#: Publish requests: a few retries of transient failures, then the call fails.
+PUBLISH_RETRY = Retry(initial=0.2, maximum=10.0, attempts=10)
+
+
+class RequestSender:
+    """Send ``PublishRequest`` bytes for ``topic``, ``max_in_flight`` at once."""
+
+    def __init__(
+        self, topic: str, *, max_in_flight: int = 4, timeout: float = 60.0, channel: grpc.Channel | None = None
+    ) -> None:
+        self.topic = check_topic(topic)
+        self._timeout = timeout
+        self._channel = channel or pubsub_channel()
+        ident: Any = None
+        self._publish = self._channel.unary_unary("/google.pubsub.v1.Publisher/Publish", ident, ident)
+        self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="publish")
+
+    def send_all(self, requests: list[bytes], counts: list[int]) -> int:
+        """Send every request; returns the messages Pub/Sub acknowledged. Raises :class:`PublishError` (with
+        ``published``) when any request failed for good."""
+        futures: list[Future[int]] = [
+            self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
+        ]
+        published, errors = 0, []
+        for f in futures:
+            try:
+                published += f.result()
+            except PublishError as e:
+                errors.append(e)
+        if errors:
+            raise PublishError(f"{len(errors)} of {len(futures)} publish requests failed: {errors[0]}", published)
+        return published
+
+    def _send(self, request: bytes, count: int) -> int:
+        try:
+            response = PUBLISH_RETRY.call(
+                lambda: self._publish(request, timeout=self._timeout), retryable=is_retryable, what="publish"
+            )
+        except grpc.RpcError as e:
+            raise PublishError(f"publish to {self.topic} failed: {e.code().name}: {e.details()}") from e
+        ids = publish_response_ids(response)
+        if ids != count:
+            raise PublishError(f"Pub/Sub returned {ids} message ids for {count} messages")
+        return count
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

@@ -28,6 +28,11 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         (["run", "--config", "bad.toml"], "bad.toml: Object contains unknown field `subscripton`"),
         (["run", "--config", "absent.toml"], "cannot read config absent.toml"),
         (["run", "--subscription", SUB, "--lake", "ftp://x/y", "--schema", "schema.json"], "lake root must be"),
+        (["run", "--subscription", SUB, "--table", "p.d.t", "--concurrent-pulls", "0", "--exit-when-drained"],
+         "invalid setting: Expected `int` >= 1 - at `$.pubsub.concurrent_pulls`"),
+        (["run", "--subscription", SUB, "--table", "p.d.t", "--ack-deadline", "5"],
+         "Expected `int` >= 10 - at `$.pubsub.ack_deadline`"),
+        (["run", "--subscription", SUB, "--table", "p.d.t", "--max-rows", "-1"], "at `$.batch.max_rows`"),
     ],
 )  # fmt: skip
 def test_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:

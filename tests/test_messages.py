@@ -71,6 +71,8 @@ def test_metadata_needs_received_messages_and_known_names() -> None:
         Codec(SCHEMA).decode([b'{"n": 1}'], metadata=["message_id"])
     with pytest.raises(ValueError, match='unknown metadata column "data"'):
         Codec(SCHEMA).decode(Messages.from_data([b'{"n": 1}']), metadata=["data"])
+    with pytest.raises(ValueError, match='metadata column "message_id" named twice'):
+        Codec(SCHEMA).decode(Messages.from_data([b'{"n": 1}']), metadata=["message_id", "message_id"])
 
 
 def test_dead_letter_records_have_the_one_shape() -> None:

@@ -133,4 +133,5 @@ def build_worker(config: WorkerConfig) -> Worker:
         progress_interval=config.progress_interval,
         exit_when_drained=config.exit_when_drained,
         metrics_port=config.metrics_port,
+        metrics_address=config.metrics_address,
     )

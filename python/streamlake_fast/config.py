@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -13,27 +13,30 @@ from streamlake_fast.storage import check_uri
 
 __all__ = ["BatchConfig", "CodecConfig", "LakeConfig", "PubSubConfig", "WorkerConfig", "load_config"]
 
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
+
 
 class BatchConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """When a batch is written: whichever limit comes first."""
 
-    max_rows: int = 50_000
-    max_bytes: int = 8_000_000
-    max_latency: float = 1.0  # seconds from the first pull of a batch to durable
+    max_rows: Positive = 50_000
+    max_bytes: Positive = 8_000_000
+    max_latency: PositiveSeconds = 1.0  # seconds from the first pull of a batch to durable
 
 
 class PubSubConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    max_messages: int = 1000
-    concurrent_pulls: int = 3
-    max_outstanding_messages: int = 200_000
-    max_outstanding_bytes: int = 256 << 20
-    ack_deadline: int = 60  # seconds each lease extension asks for
+    max_messages: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1000  # Pub/Sub's limit per Pull
+    concurrent_pulls: Annotated[int, msgspec.Meta(ge=1, le=64)] = 3
+    max_outstanding_messages: Positive = 200_000
+    max_outstanding_bytes: Positive = 256 << 20
+    ack_deadline: Annotated[int, msgspec.Meta(ge=10, le=600)] = 60  # seconds each lease extension asks for
 
 
 class CodecConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     unknown_fields: Literal["reject", "ignore"] = "reject"
-    max_message_bytes: int = 10_000_000
-    max_depth: int = 500
+    max_message_bytes: Positive = 10_000_000
+    max_depth: Positive = 500
 
 
 class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -41,8 +44,8 @@ class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     root: str = ""  # a path, gs://bucket/prefix or s3://bucket/prefix
     partition_by: str | None = None  # a TIMESTAMP/DATETIME/DATE field; default: the publish time
-    target_file_bytes: int = 128 << 20
-    max_file_age: float = 60.0
+    target_file_bytes: Positive = 128 << 20
+    max_file_age: PositiveSeconds = 60.0
     compression: str = "zstd"
 
 
@@ -55,8 +58,9 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     dead_letter_topic: str | None = None
     dead_letter_table: str | None = None  # default: "<table>_rejects" (or "<lake>/_rejects" without a table)
     schema: str | None = None  # a BigQuery schema JSON file; default: the table's own schema
-    metrics_port: int | None = None
-    progress_interval: float = 5.0
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
+    metrics_address: str = "127.0.0.1"  # where the metrics port listens (0.0.0.0: every interface)
+    progress_interval: PositiveSeconds = 5.0
     exit_when_drained: bool = False
     batch: BatchConfig = msgspec.field(default_factory=BatchConfig)
     pubsub: PubSubConfig = msgspec.field(default_factory=PubSubConfig)
@@ -64,6 +68,11 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     lake: LakeConfig = msgspec.field(default_factory=LakeConfig)
 
     def validate(self) -> WorkerConfig:
+        """Check every setting, however the config was made (TOML, flags, or built in Python)."""
+        try:
+            msgspec.convert(msgspec.to_builtins(self), type(self))
+        except msgspec.ValidationError as e:
+            raise ConfigError(f"invalid setting: {e}") from e
         if not self.subscription:
             raise ConfigError("no subscription: pass --subscription projects/P/subscriptions/S (or set it)")
         if not self.table and not self.lake.root:
@@ -84,8 +93,6 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             check_uri(self.lake.root, "lake root")
         if self.schema and not Path(self.schema).is_file():
             raise ConfigError(f"schema file not found: {self.schema}")
-        if self.batch.max_rows <= 0 or self.batch.max_bytes <= 0 or self.batch.max_latency <= 0:
-            raise ConfigError("batch limits must be positive")
         return self
 
 

@@ -100,10 +100,14 @@ def _settle(deliveries: Sequence[Delivery], how: str) -> None:
     for d in deliveries:
         d._settled = how
         by_source.setdefault(id(d._settler), []).append(d)
-    try:
-        for group in by_source.values():
-            settler = group[0]._settler
+    errors: list[Exception] = []
+    for group in by_source.values():
+        settler = group[0]._settler
+        try:
             (settler.ack if how == "ack" else settler.nack)(group)
-    finally:
-        for d in deliveries:
-            d.release()
+        except Exception as e:  # settle the other sources' deliveries all the same
+            errors.append(e)
+    for d in deliveries:
+        d.release()
+    if errors:
+        raise errors[0]

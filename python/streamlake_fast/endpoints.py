@@ -23,9 +23,10 @@ __all__ = [
     "status_code",
 ]
 
-#: gRPC status codes worth retrying with backoff on Pub/Sub calls.
+#: gRPC status codes worth retrying with backoff (Pub/Sub and BigQuery calls alike).
 RETRYABLE_CODES = frozenset(
     {
+        grpc.StatusCode.CANCELLED,
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,
         grpc.StatusCode.INTERNAL,

@@ -14,6 +14,7 @@ __all__ = [
     "SchemaError",
     "ServerUnavailable",
     "SinkError",
+    "SourceError",
     "StreamlakeError",
     "TransientSinkError",
 ]
@@ -37,6 +38,10 @@ class ConfigError(StreamlakeError, ValueError):
     match the table, a missing file, ...)."""
 
 
+class SourceError(StreamlakeError):
+    """A source cannot receive any more (the subscription was deleted, permission was withdrawn, ...)."""
+
+
 class SinkError(StreamlakeError):
     """A sink refused a write for good (bad schema, permission, missing table): retrying will not help."""
 
@@ -48,9 +53,10 @@ class TransientSinkError(SinkError):
 class PublishError(StreamlakeError):
     """Pub/Sub refused or kept failing a publish; ``published`` events of the call went out before it."""
 
-    def __init__(self, message: str, published: int = 0) -> None:
+    def __init__(self, message: str, published: int = 0, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.published = published
+        self.retryable = retryable  # False: Pub/Sub refused for good (a missing topic, an invalid message, ...)
 
 
 class ServerUnavailable(StreamlakeError):

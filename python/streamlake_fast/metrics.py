@@ -27,7 +27,7 @@ _GAUGES = {
 class MetricsExporter:
     """Serve the worker's counters at ``http://HOST:PORT/metrics``; :meth:`update` copies them from the stats."""
 
-    def __init__(self, port: int, host: str = "0.0.0.0") -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         try:
             import prometheus_client as prom
         except ImportError as e:  # depends on the install

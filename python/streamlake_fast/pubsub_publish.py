@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 
 from streamlake_fast.endpoints import is_retryable, pubsub_channel
-from streamlake_fast.exceptions import PublishError
+from streamlake_fast.exceptions import DecodeError, PublishError
 from streamlake_fast.names import check_topic
 from streamlake_fast.pubsub_wire import publish_response_ids
 from streamlake_fast.retry import Retry
@@ -50,7 +50,9 @@ class RequestSender:
             except PublishError as e:
                 errors.append(e)
         if errors:
-            raise PublishError(f"{len(errors)} of {len(futures)} publish requests failed: {errors[0]}", published)
+            retryable = all(e.retryable for e in errors)
+            message = f"{len(errors)} of {len(futures)} publish requests failed: {errors[0]}"
+            raise PublishError(message, published, retryable=retryable)
         return published
 
     def _send(self, request: bytes, count: int) -> int:
@@ -59,8 +61,12 @@ class RequestSender:
                 lambda: self._publish(request, timeout=self._timeout), retryable=is_retryable, what="publish"
             )
         except grpc.RpcError as e:
-            raise PublishError(f"publish to {self.topic} failed: {e.code().name}: {e.details()}") from e
-        ids = publish_response_ids(response)
+            message = f"publish to {self.topic} failed: {e.code().name}: {e.details()}"
+            raise PublishError(message, retryable=is_retryable(e)) from e
+        try:
+            ids = publish_response_ids(response)
+        except DecodeError as e:
+            raise PublishError(f"publish to {self.topic}: unreadable response: {e}") from e
         if ids != count:
             raise PublishError(f"Pub/Sub returned {ids} message ids for {count} messages")
         return count

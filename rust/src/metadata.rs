@@ -10,6 +10,8 @@ use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, TimeUnit};
 
+use crate::decode::DecodeError;
+
 /// One metadata column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetaColumn {
@@ -68,19 +70,38 @@ pub struct MessageMeta<'a> {
     pub attributes: Vec<(&'a [u8], &'a [u8])>,
 }
 
-/// Arrays for `columns`, one row per message of `rows`.
+/// String columns hold at most this many bytes (Arrow's 32-bit offsets).
+const MAX_COLUMN_BYTES: usize = i32::MAX as usize;
+
+/// Arrays for `columns`, one row per message of `rows`; `BatchTooLarge` when a string column would pass 2 GiB.
 pub fn metadata_arrays<'a>(
     columns: &[MetaColumn],
     source: &str,
     rows: impl ExactSizeIterator<Item = MessageMeta<'a>>,
-) -> Vec<ArrayRef> {
+) -> Result<Vec<ArrayRef>, DecodeError> {
     let n = rows.len();
+    let rows: Vec<MessageMeta<'a>> = rows.collect();
+    // Worst case of each string column: JSON escaping at most sextuples a byte (\u00XX), plus quotes and commas.
+    let attr_bytes: usize = rows
+        .iter()
+        .map(|m| {
+            2 + m
+                .attributes
+                .iter()
+                .map(|(k, v)| 6 * (k.len() + v.len()) + 6)
+                .sum::<usize>()
+        })
+        .sum();
+    let id_bytes: usize = rows.iter().map(|m| 3 * m.message_id.len()).sum();
+    if attr_bytes.max(id_bytes).max(n * source.len()) > MAX_COLUMN_BYTES {
+        return Err(DecodeError::BatchTooLarge);
+    }
     let want = |c: MetaColumn| columns.contains(&c);
     let mut sub = StringBuilder::with_capacity(n, n * source.len());
     let mut ids = StringBuilder::with_capacity(n, n * 20);
     let mut times = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut attrs = StringBuilder::with_capacity(n, n * 2);
-    for m in rows {
+    for m in &rows {
         if want(MetaColumn::SubscriptionName) {
             sub.append_value(source);
         }
@@ -94,7 +115,7 @@ pub fn metadata_arrays<'a>(
             attrs.append_value(attributes_json(&m.attributes));
         }
     }
-    columns
+    Ok(columns
         .iter()
         .map(|c| -> ArrayRef {
             match c {
@@ -104,7 +125,7 @@ pub fn metadata_arrays<'a>(
                 MetaColumn::Attributes => Arc::new(attrs.finish()),
             }
         })
-        .collect()
+        .collect())
 }
 
 /// Attributes as a JSON object of strings (`{}` when there are none); invalid UTF-8 is replaced.
@@ -153,7 +174,7 @@ mod tests {
             },
         ];
         let cols = [MetaColumn::Attributes, MetaColumn::MessageId, MetaColumn::PublishTime];
-        let arrays = metadata_arrays(&cols, "projects/p/subscriptions/s", rows.into_iter());
+        let arrays = metadata_arrays(&cols, "projects/p/subscriptions/s", rows.into_iter()).unwrap();
         let attrs = arrays[0].as_any().downcast_ref::<StringArray>().unwrap();
         assert_eq!(attrs.value(0), r#"{"k":"v\""}"#);
         assert_eq!(attrs.value(1), "{}");

@@ -51,7 +51,7 @@ pub fn decode_with_metadata(
         Some(meta(m))
     });
     let accepted: Vec<MessageMeta<'_>> = accepted.collect();
-    let extra = metadata_arrays(columns, source, accepted.into_iter());
+    let extra = metadata_arrays(columns, source, accepted.into_iter())?;
     let schema = out.batch.schema();
     let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     fields.extend(columns.iter().map(|c| c.field()));
@@ -61,10 +61,11 @@ pub fn decode_with_metadata(
     Ok(out)
 }
 
-/// The dead-letter view of the messages at `indices`: every metadata column, then `data` (the raw bytes).
-pub fn records(messages: &[Received<'_>], indices: &[usize], source: &str) -> RecordBatch {
+/// The dead-letter view of the messages at `indices` (each less than `messages.len()`): every metadata column,
+/// then `data` (the raw bytes).
+pub fn records(messages: &[Received<'_>], indices: &[usize], source: &str) -> Result<RecordBatch, DecodeError> {
     let picked: Vec<Received<'_>> = indices.iter().map(|&i| messages[i]).collect();
-    let mut arrays = metadata_arrays(&MetaColumn::ALL, source, picked.iter().map(|&m| meta(m)));
+    let mut arrays = metadata_arrays(&MetaColumn::ALL, source, picked.iter().map(|&m| meta(m)))?;
     let mut data = BinaryBuilder::with_capacity(picked.len(), 0);
     for &(buf, m) in &picked {
         data.append_value(slice(buf, m.data));
@@ -72,7 +73,7 @@ pub fn records(messages: &[Received<'_>], indices: &[usize], source: &str) -> Re
     arrays.push(Arc::new(data.finish()) as ArrayRef);
     let mut fields: Vec<Field> = MetaColumn::ALL.iter().map(|c| c.field()).collect();
     fields.push(Field::new("data", DataType::Binary, false));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("one row per picked message")
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("one row per picked message"))
 }
 
 #[cfg(test)]
@@ -97,7 +98,7 @@ mod tests {
         assert_eq!(b.schema().fields().len(), 3);
         let ids = b.column_by_name("message_id").unwrap().as_string::<i32>();
         assert_eq!((ids.value(0), ids.value(1)), ("10", "12"));
-        let dead = records(&msgs, &[1], "sub");
+        let dead = records(&msgs, &[1], "sub").unwrap();
         assert_eq!(dead.num_rows(), 1);
         assert_eq!(
             dead.column_by_name("data").unwrap().as_binary::<i32>().value(0),

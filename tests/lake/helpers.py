@@ -37,6 +37,7 @@ def visible_files(root: Path) -> list[Path]:
 def lake_batch(schema: Schema, messages: list[bytes], first_id: int, publish_us: int) -> pa.RecordBatch:
     """Valid decoded rows plus ``message_id``/``publish_time``, as the worker hands them to the lake sink."""
     received = Messages.from_data(messages, first_id=first_id, publish_time_us=publish_us)
-    batch = Codec(schema).decode(received, metadata=LAKE_COLUMNS).batch
+    metadata = [c for c in LAKE_COLUMNS if c not in schema.names]  # as the worker does: event fields win
+    batch = Codec(schema).decode(received, metadata=metadata).batch
     assert batch.schema.equals(lake_schema(schema.to_arrow()))
     return batch

@@ -202,3 +202,21 @@ def test_bad_configuration_is_refused(tmp_path: Path) -> None:
         LakeSink(str(tmp_path), schema=Schema.from_bigquery(EVENTS_SCHEMA).to_arrow())
     with pytest.raises(ConfigError, match="lake root must be"):
         LakeSink("ftp://host/x", schema=schema)
+
+
+def test_events_declaring_their_own_nullable_publish_time_take_precedence(tmp_path: Path) -> None:
+    """The event's own ``publish_time`` wins over the message's; rows with no date land in Hive's null
+    partition instead of crashing the sink."""
+    schema = Schema.from_bigquery([{"name": "id", "type": "STRING", "mode": "REQUIRED"},
+                                   {"name": "publish_time", "type": "TIMESTAMP"}])  # fmt: skip
+    events = [b'{"id": "a", "publish_time": "2026-01-02T03:04:05Z"}', b'{"id": "b"}']
+    batch = lake_batch(schema, events, 1, 1_795_000_000_000_000)
+    assert batch.column("publish_time").to_pylist()[1] is None
+    sink = LakeSink(str(tmp_path), schema=lake_schema(schema.to_arrow()))
+    sink.write(batch)
+    sink.flush()
+    dirs = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert dirs == ["dt=2026-01-02", "dt=__HIVE_DEFAULT_PARTITION__"]
+    table = read_lake(tmp_path)
+    assert sorted(table.column("id").to_pylist()) == ["a", "b"]
+    assert verify_lake(str(tmp_path)).rows == 2

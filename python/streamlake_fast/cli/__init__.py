@@ -74,6 +74,7 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--exit-when-drained", action="store_true", default=None,
                      help="exit once the subscription has no more messages")  # fmt: skip
     run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    run.add_argument("--metrics-address", help="the metrics port's address (default 127.0.0.1; 0.0.0.0: all)")
     run.add_argument("-v", "--verbose", action="store_true")
 
 

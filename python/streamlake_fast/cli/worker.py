@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     top = {"subscription": args.subscription, "table": args.table, "dead_letter_topic": args.dead_letter_topic,
            "dead_letter_table": args.dead_letter_table, "mode": args.mode, "schema": args.schema,
            "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained,
-           "metrics_port": args.metrics_port}  # fmt: skip
+           "metrics_port": args.metrics_port, "metrics_address": args.metrics_address}  # fmt: skip
     lake = {"root": args.lake, "partition_by": args.partition_by, "max_file_age": args.max_file_age,
             "target_file_bytes": args.target_file_bytes}  # fmt: skip
     batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
@@ -48,13 +48,14 @@ def run(args: argparse.Namespace) -> int:
     signals = {"count": 0}
 
     def on_signal(signum: int, _frame: object) -> None:
+        # Only flags: the worker reports the stop from its own loop (printing here could interrupt a write to
+        # stderr in progress on the same thread and raise "reentrant call").
         signals["count"] += 1
+        name = signal.Signals(signum).name
         if signals["count"] == 1:
-            print(f"streamlake: {signal.Signals(signum).name}: finishing in-flight batches", file=sys.stderr)
-            worker.stop()
+            worker.stop(name)
         else:
-            print("streamlake: second signal: handing in-flight messages back", file=sys.stderr)
-            worker.abort()
+            worker.abort(f"second signal ({name})")
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)

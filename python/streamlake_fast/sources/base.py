@@ -23,7 +23,8 @@ class Source(Protocol):
         """Start receiving (in the background)."""
 
     def get(self, timeout: float) -> Delivery | None:
-        """The next delivery, or ``None`` after ``timeout`` seconds."""
+        """The next delivery, or ``None`` after ``timeout`` seconds; raises
+        :class:`~streamlake_fast.exceptions.SourceError` when the source cannot receive any more."""
 
     def drained(self) -> bool:
         """True when nothing more is waiting upstream and nothing is queued here."""

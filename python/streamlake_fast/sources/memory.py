@@ -57,6 +57,9 @@ class MemorySource:
                         break
                     except queue.Full:
                         continue
+                else:
+                    delivery.release()  # stopped before anyone took it
+                    return
         finally:
             self._exhausted.set()
 

@@ -21,6 +21,7 @@ import grpc
 
 from streamlake_fast.delivery import Delivery
 from streamlake_fast.endpoints import is_retryable, pubsub_channel
+from streamlake_fast.exceptions import SourceError
 from streamlake_fast.messages import Messages
 from streamlake_fast.names import check_subscription
 from streamlake_fast.pubsub_wire import acknowledge_requests, modify_deadline_requests, pull_request
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 SETTLE_RETRY = Retry(initial=0.1, maximum=5.0, attempts=8)
 #: Pull: retried until the source stops.
 PULL_RETRY = Retry(initial=0.1, maximum=10.0)
+#: A received message's lease lasts at least this long (Pub/Sub's smallest subscription ack deadline).
+MIN_ACK_DEADLINE = 10.0
+#: A lease is extended when it has less than this left; the lease thread checks every second.
+LEASE_MARGIN = 5.0
 
 
 def _messages(deliveries: Sequence[Delivery]) -> Messages:
@@ -48,7 +53,8 @@ class PubSubSource:
     :param concurrent_pulls: ``Pull`` calls in flight at once.
     :param max_outstanding_messages: stop pulling while this many messages are delivered and not released.
     :param max_outstanding_bytes: the same, in bytes of message data.
-    :param ack_deadline: seconds each lease extension asks for; leases are extended every third of it.
+    :param ack_deadline: seconds each lease extension asks for. A delivery's lease is extended when less than
+        5 s of it is left (the first lease lasts at least Pub/Sub's minimum of 10 s), until it is settled.
     """
 
     def __init__(
@@ -79,7 +85,9 @@ class PubSubSource:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._empty_pulls = 0
-        self._held: dict[int, Delivery] = {}  # handed out, not yet released: their leases are kept alive
+        self._failure: SourceError | None = None
+        # Handed out and not yet settled: their leases are kept alive (each with its monotonic expiry).
+        self._held: dict[int, tuple[Delivery, float]] = {}
 
     def start(self) -> None:
         for i in range(self._concurrent):
@@ -89,12 +97,17 @@ class PubSubSource:
         threading.Thread(target=self._extend_leases, name="pubsub-lease", daemon=True).start()
 
     def _puller(self) -> None:
-        while self.flow_control.wait_for_room(self._stop):
-            raw = self._pull_once()
-            if raw is None:
-                self._empty_pulls += 1
-            else:
-                self._deliver(raw)
+        try:
+            while self.flow_control.wait_for_room(self._stop):
+                raw = self._pull_once()
+                if raw is None:
+                    self._empty_pulls += 1
+                else:
+                    self._deliver(raw)
+        except Exception as e:  # not retryable: the worker must stop, not idle
+            failure = e if isinstance(e, SourceError) else SourceError(f"pulling from {self.name} failed: {e}")
+            self._failure = failure
+            self._stop.set()
 
     def _pull_once(self) -> bytes | None:
         def pull() -> bytes | None:
@@ -112,8 +125,7 @@ class PubSubSource:
         except grpc.RpcError as e:
             if self._stop.is_set():
                 return None
-            log.error("pull from %s failed permanently: %s", self.name, e)
-            raise
+            raise SourceError(f"pull from {self.name} failed: {e.code().name}: {e.details()}") from e
 
     def _deliver(self, raw: bytes) -> None:
         messages = Messages.from_pubsub([raw])
@@ -124,14 +136,17 @@ class PubSubSource:
         delivery = Delivery(messages, self)
         self.flow_control.acquire(len(messages), messages.data_bytes)
         with self._lock:
-            self._held[id(delivery)] = delivery
+            self._held[id(delivery)] = (delivery, time.monotonic() + MIN_ACK_DEADLINE)
         self._queue.put(delivery)
 
     def get(self, timeout: float) -> Delivery | None:
-        """The next pulled response, or ``None`` after ``timeout`` seconds."""
+        """The next pulled response, or ``None`` after ``timeout`` seconds; raises :class:`SourceError` once
+        pulling has failed for good (after what was received before is handed out)."""
         try:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
+            if self._failure is not None:
+                raise self._failure from None
             return None
 
     # -- settling (called through the deliveries)
@@ -141,34 +156,44 @@ class PubSubSource:
             SETTLE_RETRY.call(partial(rpc, req, timeout=30), retryable=is_retryable, what=what)
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self._forget(deliveries)
         self._send(self._ack, acknowledge_requests(_messages(deliveries), self.name), "acknowledge")
 
     def nack(self, deliveries: Sequence[Delivery]) -> None:
+        self._forget(deliveries)  # before the nack, so that no lease extension can undo it
         self._send(self._modack, modify_deadline_requests(_messages(deliveries), self.name, 0), "nack")
 
     def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None:
+        until = time.monotonic() + seconds
         requests = modify_deadline_requests(_messages(deliveries), self.name, int(seconds))
         self._send(self._modack, requests, "modify ack deadline")
+        with self._lock:
+            for d in deliveries:
+                if id(d) in self._held:
+                    self._held[id(d)] = (d, until)
 
     def release(self, delivery: Delivery) -> None:
+        self._forget([delivery])
+        self.flow_control.release(len(delivery), delivery.data_bytes)
+
+    def _forget(self, deliveries: Sequence[Delivery]) -> None:
         with self._lock:
-            held = self._held.pop(id(delivery), None)
-        if held is not None:
-            self.flow_control.release(len(delivery), delivery.data_bytes)
+            for d in deliveries:
+                self._held.pop(id(d), None)
 
     def _extend_leases(self) -> None:
-        """Extend the lease of every delivery handed out and not yet released (queued or being written)."""
-        period = max(1.0, min(self.ack_deadline / 3, 10.0))
+        """Extend the lease of each delivery handed out and not yet settled shortly before it lapses."""
         while True:
-            time.sleep(period)
+            time.sleep(1.0)
+            now = time.monotonic()
             with self._lock:
-                held = list(self._held.values())
-            if not held:
-                if self._stop.is_set():
-                    return  # stopped, and everything handed out is released
+                if not self._held and self._stop.is_set():
+                    return  # stopped, and everything handed out is settled
+                due = [d for d, until in self._held.values() if until - now < LEASE_MARGIN]
+            if not due:
                 continue
             try:
-                self.extend(held, self.ack_deadline)
+                self.extend(due, self.ack_deadline)
             except Exception as e:  # a lapsed lease only means a redelivery, never a loss
                 log.warning("could not extend ack deadlines: %s", e)
 

@@ -53,6 +53,8 @@ class AckLedger:
             entry = self._pop()
             try:
                 ack_all(entry.deliveries)
+            except RuntimeError:  # settled twice: a bug, not a transport failure
+                raise
             except Exception as e:  # durable already: a lost ack only means a redelivery (a duplicate)
                 log.warning("acknowledge failed (%s); %d messages will be redelivered", e, entry.messages)
             acked += entry.messages

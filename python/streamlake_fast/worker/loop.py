@@ -4,7 +4,8 @@ A message is acknowledged only after every destination — each sink and, for a 
 destination — holds it durably. Sinks that buffer (the lake) report durability later; their messages wait, leases
 kept alive by the source, until then: one receive, any number of sinks, one ack. When a destination fails for good
 every unacknowledged message is handed back (nacked) for redelivery, and the worker stops. A crash loses nothing:
-unacknowledged messages return.
+unacknowledged messages return. Whatever way :meth:`Worker.run` ends, every delivery it received is settled:
+acknowledged (durable everywhere) or handed back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TextIO
 
 from streamlake_fast.codec import Codec
 from streamlake_fast.delivery import Delivery
-from streamlake_fast.exceptions import SinkError
+from streamlake_fast.exceptions import SourceError
 from streamlake_fast.messages import Messages
 from streamlake_fast.metrics import MetricsExporter
 from streamlake_fast.sinks.base import Sink
@@ -56,6 +57,7 @@ class Worker:
         exit_when_drained: bool = False,
         progress: TextIO | None = None,
         metrics_port: int | None = None,
+        metrics_address: str = "127.0.0.1",
         flush_at: float = 0.75,
     ) -> None:
         self.source = source
@@ -70,18 +72,23 @@ class Worker:
         self.progress_interval = progress_interval
         self.exit_when_drained = exit_when_drained
         self._progress = progress or sys.stderr
-        self.metrics = MetricsExporter(metrics_port) if metrics_port is not None else None
+        self.metrics = MetricsExporter(metrics_port, metrics_address) if metrics_port is not None else None
+        self._stop_reason = ""
+        self._abort_reason = ""
 
     @property
     def sinks(self) -> list[Sink]:
         return self.fanout.sinks
 
-    def stop(self) -> None:
-        """Stop receiving, finish and acknowledge what is in flight, then return from :meth:`run`."""
+    def stop(self, reason: str = "stop") -> None:
+        """Stop receiving, finish and acknowledge what is in flight, then return from :meth:`run` (safe to call
+        from a signal handler: it only sets flags)."""
+        self._stop_reason = self._stop_reason or reason
         self._stop.set()
 
-    def abort(self) -> None:
+    def abort(self, reason: str = "abort") -> None:
         """Stop retrying failed writes: in-flight messages are handed back for redelivery."""
+        self._abort_reason = reason
         self._stop.set()
         self._abort.set()
 
@@ -101,6 +108,8 @@ class Worker:
                     if time.perf_counter() - last_report >= self.progress_interval:
                         last_report = time.perf_counter()
                         self._report()
+                if self._stop_reason:
+                    self._say(f"[worker] {self._stop_reason}: finishing in-flight batches")
                 self._settle(force=True)  # before waiting for the receives in flight to return
             finally:
                 self.source.stop()
@@ -108,10 +117,13 @@ class Worker:
                 self._write([delivery])
             self._settle(force=True)
         finally:
+            if self._abort_reason:
+                self._say(f"[worker] {self._abort_reason}: handing in-flight messages back")
             if len(self.ledger):  # not durable in every destination: hand back for redelivery
                 log.warning("%d messages not durable everywhere; handing them back", self.ledger.held_messages)
                 self.stats.awaiting_durable -= self.ledger.nack_all()
             self._stop.set()
+            self._hand_back_received()
             self.fanout.close()
             self._report()
             if self.metrics is not None:
@@ -124,7 +136,7 @@ class Worker:
         self.stats.in_flight += n
         try:
             result = self.fanout.write(messages)
-        except (SinkError, KeyboardInterrupt):
+        except BaseException:
             log.error("batch of %d messages not written; handing it back for redelivery", n)
             nack_quietly(deliveries)
             raise
@@ -140,6 +152,24 @@ class Worker:
         s.reject_codes.update(r.code for r in result.rejects)
         s.batches += 1
         self._settle()
+
+    def _hand_back_received(self) -> None:
+        """Nack what the source received and the worker never took (after an error stopped the loop)."""
+        try:
+            self.source.stop()
+        except Exception as e:
+            log.warning("stopping the source failed: %s", e)
+        left = []
+        while True:
+            try:
+                delivery = self.source.get(0)
+            except SourceError:
+                break
+            if delivery is None:
+                break
+            left.append(delivery)
+        if left:
+            nack_quietly(left)
 
     def _settle(self, force: bool = False) -> None:
         """Acknowledge what every destination holds durably (after flushing everything, with ``force``)."""
@@ -162,5 +192,8 @@ class Worker:
     def _report(self) -> None:
         if self.metrics is not None:
             self.metrics.update(self.stats)
-        self._progress.write(self.stats.line() + "\n")
+        self._say(self.stats.line())
+
+    def _say(self, line: str) -> None:
+        self._progress.write(line + "\n")
         self._progress.flush()

@@ -90,15 +90,19 @@ impl PyMessages {
 }
 
 fn meta_columns(names: Vec<String>) -> PyResult<Vec<MetaColumn>> {
-    names
-        .iter()
-        .map(|n| {
-            MetaColumn::from_name(n).ok_or_else(|| {
-                let known: Vec<_> = MetaColumn::ALL.iter().map(|c| c.name()).collect();
-                PyValueError::new_err(format!("unknown metadata column {n:?} (known: {})", known.join(", ")))
-            })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(names.len());
+    for n in &names {
+        let Some(c) = MetaColumn::from_name(n) else {
+            let known: Vec<_> = MetaColumn::ALL.iter().map(|c| c.name()).collect();
+            let msg = format!("unknown metadata column {n:?} (known: {})", known.join(", "));
+            return Err(PyValueError::new_err(msg));
+        };
+        if out.contains(&c) {
+            return Err(PyValueError::new_err(format!("metadata column {n:?} named twice")));
+        }
+        out.push(c);
+    }
+    Ok(out)
 }
 
 #[pymethods]
@@ -168,7 +172,7 @@ impl PyMessages {
     fn records(&self, py: Python<'_>, indices: Vec<usize>, source: &str) -> PyResult<ArrowBatch> {
         let indices = self.selected(Some(indices))?;
         let received = self.received(py);
-        Ok(ArrowBatch::new(records(&received, &indices, source)))
+        Ok(ArrowBatch::new(records(&received, &indices, source)?))
     }
 
     /// Serialized `AcknowledgeRequest`s for the given messages (all by default), each under Pub/Sub's size limit.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamlake_fast.exceptions import PublishError, TransientSinkError
+from streamlake_fast.exceptions import PublishError, SinkError, TransientSinkError
 from streamlake_fast.pubsub_publish import RequestSender
 from streamlake_fast.pubsub_wire import publish_requests
 from streamlake_fast.sinks.base import WriteIsDurable
@@ -18,6 +18,11 @@ from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
 __all__ = ["DeadLetterTopic"]
 
 _MAX_ATTRIBUTE = 1024  # Pub/Sub's limit on an attribute value
+
+
+def _truncate(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8, on a character boundary."""
+    return text.encode()[:max_bytes].decode(errors="ignore")
 
 
 class DeadLetterTopic(WriteIsDurable):
@@ -39,12 +44,12 @@ class DeadLetterTopic(WriteIsDurable):
                 attrs = json.loads(record.pop("attributes"))
                 for key, value in record.items():
                     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-                    attrs[key] = text[:_MAX_ATTRIBUTE]
+                    attrs[key] = _truncate(text, _MAX_ATTRIBUTE)
                 messages.append((data, list(attrs.items())))
             try:
                 self.rows_written += self._sender.send_all(*publish_requests(self.topic, messages))
             except PublishError as e:
-                raise TransientSinkError(f"{self.name}: {e}") from e
+                raise (TransientSinkError if e.retryable else SinkError)(f"{self.name}: {e}") from e
         self._written()
 
     def close(self) -> None:

@@ -17,12 +17,14 @@ import pyarrow.compute as pc
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.messages import METADATA_SCHEMA
 
-__all__ = ["LAKE_COLUMNS", "PARTITION_KEY", "file_name", "is_data_file", "lake_schema", "partitions"]
+__all__ = ["LAKE_COLUMNS", "NULL_PARTITION", "PARTITION_KEY", "file_name", "is_data_file", "lake_schema", "partitions"]
 
 #: Columns every lake file carries besides the event's own: the Pub/Sub message id (to find duplicates) and the
 #: publish time (the partition fallback).
 LAKE_COLUMNS = ("message_id", "publish_time")
 PARTITION_KEY = "dt"
+#: Hive's name for the partition of rows whose key is null (pyarrow.dataset and DuckDB read it back as null).
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 FINGERPRINT_KEY = b"streamlake.schema_fingerprint"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -42,7 +44,9 @@ def lake_schema(events: pa.Schema) -> pa.Schema:
 
 
 def partitions(batch: pa.RecordBatch, partition_by: str | None) -> list[tuple[str, pa.RecordBatch]]:
-    """Split ``batch`` by UTC date of ``partition_by`` (else of ``publish_time``): ``[(dir name, rows)]``."""
+    """Split ``batch`` by UTC date of ``partition_by`` (else of ``publish_time``): ``[(dir name, rows)]``. Rows
+    with neither date (possible only when the events declare their own nullable ``publish_time``, which then
+    takes precedence over the message's) go to Hive's null partition, :data:`NULL_PARTITION`."""
     published = pc.cast(batch.column("publish_time"), pa.date32())
     if partition_by is None:
         day = published
@@ -54,12 +58,16 @@ def partitions(batch: pa.RecordBatch, partition_by: str | None) -> list[tuple[st
     if len(day) == 0:
         return []
     first = day[0]
-    if pc.all(pc.equal(day, first)).as_py():  # the usual case: one day per batch
-        return [(f"{PARTITION_KEY}={first.as_py().isoformat()}", batch)]
-    out = []
-    for d in pc.unique(day).sort():
-        out.append((f"{PARTITION_KEY}={d.as_py().isoformat()}", batch.filter(pc.equal(day, d))))
+    if first.is_valid and day.null_count == 0 and pc.all(pc.equal(day, first)).as_py():
+        return [(_directory(first), batch)]  # the usual case: one day per batch
+    out = [(_directory(d), batch.filter(pc.equal(day, d))) for d in pc.unique(day.drop_null()).sort()]
+    if day.null_count:
+        out.append((_directory(None), batch.filter(pc.is_null(day))))
     return out
+
+
+def _directory(day: pa.Scalar | None) -> str:
+    return f"{PARTITION_KEY}={day.as_py().isoformat() if day is not None else NULL_PARTITION}"
 
 
 def file_name(first_message_id: str, rows: int, writer: str, created: float | None = None) -> str:

@@ -198,11 +198,12 @@ class LakeSink:
     def _start(self, partition: str, seq: int, rows: pa.RecordBatch) -> _OpenFile:
         self._files_made += 1
         token = f"{self._writer_id}{self._files_made:05d}"
+        directory = f"{self._base}/{partition}"
         try:
-            spool = self._root.spool_path(f"{self._base}/{partition}", f"{token}.parquet", self._spool_dir)
+            spool = self._root.spool_path(directory, f"{token}.parquet", self._spool_dir)
             writer = pq.ParquetWriter(str(spool), self._file_schema, compression=self.compression)
         except OSError as e:
-            raise SinkError(f"{self.name}: cannot create {spool}: {e}") from e
+            raise SinkError(f"{self.name}: cannot create a file for {directory}: {e}") from e
         first_id = rows.column("message_id")[0].as_py() if rows.num_rows else ""
         f = _OpenFile(partition, token, spool, writer, seq, str(first_id), self._clock(), time.time())
         self._open[partition] = f

@@ -45,6 +45,12 @@ def test_reads_pubsub_wire_bytes() -> None:
     assert (second.message_id, second.ordering_key, second.delivery_attempt) == ("m1", "k", 2)
 
 
+def test_size_counts_attributes_and_ids_not_only_data() -> None:
+    m = Messages.from_pubsub([_pull_response()])
+    assert m.data_bytes == 26
+    assert m.size_bytes > m.data_bytes + len("source") + len("pos") + 3 * len("ack0") + 3 * len("m0")
+
+
 def test_malformed_wire_bytes_are_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="malformed Pub/Sub response"):
         Messages.from_pubsub([_pull_response()[:-3]])

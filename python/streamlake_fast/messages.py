@@ -74,8 +74,13 @@ class Messages:
 
     @property
     def data_bytes(self) -> int:
-        """Total bytes of message data (what flow control counts)."""
+        """Total bytes of message data (what the batch limit ``max_bytes`` counts)."""
         return self._native.data_bytes
+
+    @property
+    def size_bytes(self) -> int:
+        """Total bytes of the messages as received — data, attributes, ids (what flow control counts)."""
+        return self._native.size_bytes
 
     def message(self, i: int) -> Message:
         """The ``i``-th message as Python objects."""

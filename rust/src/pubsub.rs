@@ -26,6 +26,8 @@ pub struct MessageSpans {
     /// Publish time in microseconds since the epoch (0 when absent).
     pub publish_time_us: i64,
     pub delivery_attempt: i32,
+    /// Bytes of the whole received message on the wire (ack id, data, attributes, ids): what it holds in memory.
+    pub size: u32,
 }
 
 struct Reader<'a> {
@@ -129,7 +131,9 @@ pub fn parse_pull_response(buf: &[u8]) -> Result<Vec<MessageSpans>, WireError> {
     while let Some((field, wire)) = r.tag()? {
         if field == 1 && wire == 2 {
             let span = r.len_delimited()?;
-            out.push(parse_received(r.sub(span))?);
+            let mut m = parse_received(r.sub(span))?;
+            m.size = span.1 - span.0;
+            out.push(m);
         } else {
             r.skip(wire)?;
         }
@@ -327,6 +331,7 @@ mod tests {
         assert_eq!(s(msgs[1].message_id), b"id1");
         assert_eq!(s(msgs[1].data), b"");
         assert_eq!(msgs[0].publish_time_us, 1_700_000_000_123_456);
+        assert!(msgs[0].size as usize > "ack-0".len() + "{\"a\":1}".len() + "id0".len() + 2);
         assert_eq!(
             (s(msgs[0].attributes[0].0), s(msgs[0].attributes[0].1)),
             (&b"k"[..], &b"v"[..])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamlake_fast import Codec, Schema
 from streamlake_fast.app import build_worker
@@ -14,7 +16,7 @@ from streamlake_fast.config import WorkerConfig
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 from streamlake_fast.names import parse_table
-from streamlake_fast.sinks.bigquery import BigQuerySink
+from streamlake_fast.sinks.bigquery import BigQuerySink, request_pieces
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import table_rows
 
@@ -32,6 +34,26 @@ def test_large_batches_are_split_under_the_request_limit(cloud: Cloud) -> None:
     assert sink.requests > 5
     assert sink.rows_written == 3000
     assert table_rows(cloud, table).num_rows == 3000
+
+
+@pytest.mark.parametrize("mode", ["default", "committed"])
+def test_uneven_rows_stay_under_the_limit_and_a_row_too_large_is_refused_alone(cloud: Cloud, mode: str) -> None:
+    """10 rows of ~60 KB among 190 tiny ones, a 100 KB request limit: every request fits (the average would have
+    put several big rows in one), and a 150 KB row is refused alone, the others written."""
+    fields = [{"name": "id", "type": "INT64", "mode": "REQUIRED"}, {"name": "text", "type": "STRING"}]
+    table = cloud.create_table(fields)
+    sizes = [60_000 if i % 20 == 0 else 10 for i in range(200)]
+    sizes[77] = 150_000
+    batch = pa.RecordBatch.from_pylist([{"id": i, "text": "x" * n} for i, n in enumerate(sizes)],
+                                       schema=Schema.from_bigquery(fields).to_arrow())  # fmt: skip
+    sink = BigQuerySink(table, mode=mode, max_request_bytes=100_000)
+    refused = sink.write(batch)
+    assert [(r.row, r.code) for r in refused] == [(77, "row_too_large")]
+    assert "100,000-byte AppendRows limit" in refused[0].message
+    sink.close()
+    landed = table_rows(cloud, table)
+    assert sorted(landed.column("id").to_pylist()) == [i for i in range(200) if i != 77]
+    assert sum(len(t or "") for t in landed.column("text").to_pylist()) == sum(sizes) - 150_000
 
 
 def test_committed_stream_never_writes_a_retried_append_twice(cloud: Cloud) -> None:
@@ -91,3 +113,18 @@ def test_parse_table() -> None:
     assert parse_table("p:d.t") == ("p", "d", "t")
     with pytest.raises(ConfigError, match=r"PROJECT\.DATASET\.TABLE, got .d\.t."):
         parse_table("d.t")
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.one_of(st.integers(0, 50), st.integers(1_000, 30_000)), min_size=1, max_size=120))
+def test_request_pieces_cover_every_row_in_order_each_under_the_limit(sizes: list[int]) -> None:
+    batch = pa.RecordBatch.from_pydict({"text": ["y" * n for n in sizes]})
+    limit = 20_000
+    covered = []
+    for first, rows, data in request_pieces(batch, limit):
+        covered.extend(range(first, first + rows.num_rows))
+        if data is None:
+            assert rows.num_rows == 1 and rows.serialize().size > limit
+        else:
+            assert data.size <= limit and data.size == rows.serialize().size
+    assert covered == list(range(len(sizes)))

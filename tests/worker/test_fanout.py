@@ -10,6 +10,7 @@ import pytest
 from streamlake_fast import Codec, Messages, Schema
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.retry import Retry
+from streamlake_fast.sinks import Refusal
 from streamlake_fast.sinks.deadletter import DEAD_LETTER_SCHEMA
 from streamlake_fast.worker.fanout import FanOut
 from tests.worker.memory_sinks import LaggingSink
@@ -71,3 +72,24 @@ def test_transient_failures_are_retried_and_permanent_ones_raise() -> None:
     with pytest.raises(SinkError, match="refused"):
         fanout.write(Messages.from_data(EVENTS))
     assert fanout.written == 0
+
+
+class Refusing(LaggingSink):
+    """Refuses the rows whose ``n`` is 3 (as a sink may, for reasons the codec cannot see)."""
+
+    def write(self, batch: pa.RecordBatch) -> list[Refusal]:
+        super().write(batch)
+        return [Refusal(i, "refused_by_sink", "too many threes") for i, n in enumerate(batch.column("n").to_pylist())
+                if n == 3]  # fmt: skip
+
+
+def test_rows_a_sink_refuses_are_dead_lettered_with_its_reason() -> None:
+    dead = LaggingSink("dead", DEAD_LETTER_SCHEMA)
+    fanout = FanOut(Codec(SCHEMA), [Refusing("picky", None)], dead, source="s", abort=threading.Event())
+    events = [b'{"id": "a", "n": 1}', b'{"id": "b", "n": "x"}', b'{"id": "c", "n": 3}', b'{"id": "d", "n": 3}']
+    result = fanout.write(Messages.from_data(events, first_id=1))
+    assert [(r.index, r.code) for r in result.rejects] == [(1, "invalid_value"), (2, "refused_by_sink"),
+                                                           (3, "refused_by_sink")]  # fmt: skip
+    [records] = dead.batches
+    assert records.column("message_id").to_pylist() == ["2", "3", "4"]
+    assert records.column("message").to_pylist()[1:] == ["too many threes"] * 2

@@ -27,7 +27,9 @@ class FailsAfter(LaggingSink):
 
 def _run(sink: LaggingSink, batches: int = 20) -> tuple[MemorySource, Worker]:
     source = MemorySource([[b'{"n": 1}'] * 10 for _ in range(batches)], max_outstanding_messages=50)
-    worker = Worker(source, [sink], Codec(SCHEMA), dead_letter=LaggingSink("dead", DEAD_LETTER_SCHEMA),
+    dead = LaggingSink("dead", DEAD_LETTER_SCHEMA)
+    dead.poll = dead.flush  # type: ignore[method-assign]  # dead letters durable at the next poll
+    worker = Worker(source, [sink], Codec(SCHEMA), dead_letter=dead,
                     max_rows=10, exit_when_drained=True, progress_interval=60)  # fmt: skip
     return source, worker
 
@@ -50,3 +52,14 @@ def test_a_failing_sink_leaves_nothing_unsettled(error: BaseException) -> None:
     assert source.acked == 0
     assert source.nacked > 0
     assert source.flow_control.messages == 0  # every delivery released
+
+
+def test_a_permanent_failure_still_acknowledges_what_is_durable_everywhere() -> None:
+    """Batches durable in every destination before a sink fails for good are acknowledged, not rewritten."""
+    sink = FailsAfter(3, SinkError("refused for good"))
+    sink.poll = sink.flush  # type: ignore[method-assign]  # each batch durable at the next poll
+    source, worker = _run(sink)
+    with pytest.raises(SinkError):
+        worker.run()
+    assert source.acked == 30  # the three batches written before the failure
+    assert source.nacked > 0 and source.flow_control.messages == 0

@@ -2,6 +2,6 @@
 BigQuery append, or later, like a lake file that becomes visible when it rolls). Dead-letter destinations are
 sinks too, written with dead-letter records."""
 
-from streamlake_fast.sinks.base import Sink, WriteIsDurable
+from streamlake_fast.sinks.base import Refusal, Sink, WriteIsDurable
 
-__all__ = ["Sink", "WriteIsDurable"]
+__all__ = ["Refusal", "Sink", "WriteIsDurable"]

@@ -7,11 +7,23 @@ and acknowledges a message only when every sink says so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
 
-__all__ = ["Sink", "WriteIsDurable"]
+__all__ = ["Refusal", "Sink", "WriteIsDurable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A row a sink would not take (the rest of the batch was written): it goes to the dead-letter destination
+    with ``code`` (e.g. ``row_too_large``, ``refused_by_sink``) and the sink's ``message``."""
+
+    row: int  # index in the batch given to :meth:`Sink.write`
+    code: str
+    message: str
 
 
 class Sink(Protocol):
@@ -32,8 +44,9 @@ class Sink(Protocol):
         """Rows accepted by :meth:`write` (the dead-letter records, for a dead-letter destination)."""
         ...
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        """Accept the rows of the next batch (durable now, or once :attr:`durable_batches` counts it)."""
+    def write(self, batch: pa.RecordBatch) -> Sequence[Refusal] | None:
+        """Accept the rows of the next batch (durable now, or once :attr:`durable_batches` counts it); rows the
+        sink refuses for good, if any, are returned (the worker dead-letters them)."""
 
     @property
     def durable_batches(self) -> int:

@@ -9,6 +9,7 @@ and stays under the 10 MB request limit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import grpc
@@ -18,14 +19,41 @@ from google.api_core import exceptions as gexc
 from streamlake_fast.endpoints import RETRYABLE_CODES, bigquery_write_client, is_retryable, status_code
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.names import parse_table
-from streamlake_fast.sinks.base import WriteIsDurable
+from streamlake_fast.sinks.base import Refusal, WriteIsDurable
 
-__all__ = ["BigQuerySink"]
+__all__ = ["BigQuerySink", "request_pieces"]
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 9_000_000  # BigQuery's limit is 10 MB per AppendRows request
 _ALREADY_EXISTS = 6  # google.rpc.Code
+
+
+Piece = tuple[int, pa.RecordBatch, "pa.Buffer | None"]
+
+
+def request_pieces(batch: pa.RecordBatch, max_bytes: int) -> Iterator[Piece]:
+    """``(first row, rows, serialized)`` slices of ``batch`` in order, each serialized in at most ``max_bytes``
+    whatever the sizes of its rows (a slice over it is halved until it fits); a single row over the limit comes
+    with ``None``."""
+    if batch.num_rows == 0:
+        return
+    per_row = max(1.0, batch.nbytes / batch.num_rows)
+    step = max(1, int(max_bytes * 0.9 / per_row))  # a first guess from the average row
+    for start in range(0, batch.num_rows, step):
+        yield from _split(start, batch.slice(start, step), max_bytes)
+
+
+def _split(start: int, rows: pa.RecordBatch, max_bytes: int) -> Iterator[Piece]:
+    data = rows.serialize()
+    if data.size <= max_bytes:
+        yield start, rows, data
+    elif rows.num_rows == 1:
+        yield start, rows, None
+    else:
+        half = rows.num_rows // 2
+        yield from _split(start, rows.slice(0, half), max_bytes)
+        yield from _split(start + half, rows.slice(half), max_bytes)
 
 
 class BigQuerySink(WriteIsDurable):
@@ -83,56 +111,69 @@ class BigQuerySink(WriteIsDurable):
                 raise TransientSinkError(f"{self.name}: {e}") from e
             raise SinkError(f"{self.name}: {e}") from e
 
-    def _chunks(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-        """Slices of ``batch`` whose serialized size stays under the request limit."""
-        if batch.num_rows == 0:
-            return []
-        size = batch.nbytes
-        if size <= self._max_bytes:
-            return [batch]
-        per_row = size / batch.num_rows
-        rows = max(1, int(self._max_bytes * 0.9 / per_row))
-        return [batch.slice(i, rows) for i in range(0, batch.num_rows, rows)]
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        """Append ``batch``; returns once BigQuery has committed it."""
-
+    def write(self, batch: pa.RecordBatch) -> list[Refusal]:
+        """Append ``batch``; returns once BigQuery has committed it, with the rows it refused (each too large for
+        any request, or refused by BigQuery with a row error — the other rows of their request are re-sent)."""
         schema = batch.schema.serialize().to_pybytes()
         start = self._offset
+        refused: list[Refusal] = []
         try:
-            self._write_chunks(batch, schema)
+            for first, rows, data in request_pieces(batch, self._max_bytes):
+                if data is None:
+                    limit = f"{self._max_bytes:,}-byte AppendRows limit"
+                    message = f"a row of {rows.serialize().size:,} bytes is over the {limit}"
+                    refused.append(Refusal(first, "row_too_large", message))
+                    continue
+                refused += self._append_rows(schema, first, rows, data)
         except SinkError:
-            # A retry re-sends the whole batch from the same offset: chunks already written are then refused as
+            # A retry re-sends the whole batch from the same offset: requests already written are then refused as
             # ALREADY_EXISTS on a committed stream rather than written twice.
             self._offset = start
             raise
         self._written()
+        return refused
 
-    def _write_chunks(self, batch: pa.RecordBatch, schema: bytes) -> None:
+    def _append_rows(self, schema: bytes, first: int, rows: pa.RecordBatch, data: pa.Buffer) -> list[Refusal]:
+        """Append one request's rows; rows BigQuery refuses are left out and the others appended again."""
         from google.cloud.bigquery_storage_v1 import types
 
-        for chunk in self._chunks(batch):
-            # The raw protobuf message, wrapped: proto-plus would copy the serialized batch once more.
-            pb = types.AppendRowsRequest.pb()(write_stream=self._stream_name())
-            pb.arrow_rows.writer_schema.serialized_schema = schema
-            pb.arrow_rows.rows.serialized_record_batch = chunk.serialize().to_pybytes()
-            pb.arrow_rows.rows.row_count = chunk.num_rows
-            if self.mode == "committed":
-                pb.offset.value = self._offset
-            request = types.AppendRowsRequest.wrap(pb)
-            responses = self._call(lambda req=request: self._append(req))
-            self._check(responses, chunk.num_rows)
-            self._offset += chunk.num_rows
-            self.requests += 1
+        # The raw protobuf message, wrapped: proto-plus would copy the serialized batch once more.
+        pb = types.AppendRowsRequest.pb()(write_stream=self._stream_name())
+        pb.arrow_rows.writer_schema.serialized_schema = schema
+        pb.arrow_rows.rows.serialized_record_batch = data.to_pybytes()
+        pb.arrow_rows.rows.row_count = rows.num_rows
+        if self.mode == "committed":
+            pb.offset.value = self._offset
+        request = types.AppendRowsRequest.wrap(pb)
+        responses = self._call(lambda: self._append(request))
+        row_errors = self._check(responses, rows.num_rows)
+        self.requests += 1
+        if not row_errors:
+            self._offset += rows.num_rows
+            return []
+        # BigQuery wrote none of the request: leave the refused rows out and send the rest again.
+        refused = [Refusal(first + i, "refused_by_sink", f"{self.name}: {m}") for i, m in sorted(row_errors.items())]
+        keep = pa.array([i for i in range(rows.num_rows) if i not in row_errors], pa.int64())
+        if len(keep):
+            rest = rows.take(keep)
+            again = self._append_rows(schema, first, rest, rest.serialize())
+            refused += [Refusal(first + int(keep[r.row - first].as_py()), r.code, r.message) for r in again]
+        return refused
 
     def _append(self, request: Any) -> list[Any]:
         return list(self._client.append_rows(iter([request]), timeout=self._timeout))
 
-    def _check(self, responses: list[Any], rows: int) -> None:
+    def _check(self, responses: list[Any], rows: int) -> dict[int, str]:
+        """Raise on a failed append; return BigQuery's row errors (row index → message), if any."""
         if not responses:
             raise TransientSinkError(f"{self.name}: append got no response")
         written = True
+        row_errors: dict[int, str] = {}
         for r in responses:
+            for row_error in getattr(r, "row_errors", []) or []:
+                row_errors[int(row_error.index)] = str(row_error.message)
+            if row_errors:
+                continue
             if r.error and r.error.code:
                 code, message = int(r.error.code), str(r.error.message)
                 if code == _ALREADY_EXISTS and self.mode == "committed":
@@ -143,10 +184,9 @@ class BigQuerySink(WriteIsDurable):
                 if status_code(code) in RETRYABLE_CODES:
                     raise TransientSinkError(f"{self.name}: append failed ({code}): {message}")
                 raise SinkError(f"{self.name}: append of {rows} rows refused ({code}): {message}")
-            for row_error in getattr(r, "row_errors", []) or []:
-                raise SinkError(f"{self.name}: row {row_error.index} refused: {row_error.message}")
-        if written:
+        if written and not row_errors:
             self.rows_written += rows
+        return row_errors
 
     def close(self) -> None:
         if self.mode == "committed" and self._stream is not None:

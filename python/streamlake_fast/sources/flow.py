@@ -1,4 +1,5 @@
-"""Flow control: bound the messages and bytes a source has delivered and not yet released."""
+"""Flow control: bound the messages a source has delivered and not yet released, and their bytes as received
+(data, attributes and ids — not the data alone, so that large attributes cannot hide past the limit)."""
 
 from __future__ import annotations
 

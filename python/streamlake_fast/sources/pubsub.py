@@ -134,7 +134,7 @@ class PubSubSource:
             return
         self._empty_pulls = 0
         delivery = Delivery(messages, self)
-        self.flow_control.acquire(len(messages), messages.data_bytes)
+        self.flow_control.acquire(len(messages), messages.size_bytes)
         with self._lock:
             self._held[id(delivery)] = (delivery, time.monotonic() + MIN_ACK_DEADLINE)
         self._queue.put(delivery)
@@ -174,7 +174,7 @@ class PubSubSource:
 
     def release(self, delivery: Delivery) -> None:
         self._forget([delivery])
-        self.flow_control.release(len(delivery), delivery.data_bytes)
+        self.flow_control.release(len(delivery), delivery.size_bytes)
 
     def _forget(self, deliveries: Sequence[Delivery]) -> None:
         with self._lock:

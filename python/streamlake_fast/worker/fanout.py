@@ -12,11 +12,11 @@ from functools import partial
 
 import pyarrow as pa
 
-from streamlake_fast.codec import Codec, DecodeResult
-from streamlake_fast.exceptions import ConfigError, TransientSinkError
+from streamlake_fast.codec import Codec, DecodeResult, Reject
+from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.messages import METADATA_SCHEMA, Messages
 from streamlake_fast.retry import Retry
-from streamlake_fast.sinks.base import Sink
+from streamlake_fast.sinks.base import Refusal, Sink
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
 
 __all__ = ["FanOut"]
@@ -74,16 +74,33 @@ class FanOut:
 
     def write(self, messages: Messages) -> DecodeResult:
         """Decode once and write everywhere; raises :class:`~streamlake_fast.exceptions.SinkError` when a
-        destination fails for good (or a transient failure outlasts an abort)."""
+        destination fails for good (or a transient failure outlasts an abort). The result's rejects include the
+        rows a sink refused (dead-lettered too, with the sink's reason)."""
         cpu0 = time.thread_time()
         result = self.codec.decode(messages, metadata=self.metadata, source=self.source)
         self.decode_cpu += time.thread_time() - cpu0
+        refused: list[Refusal] = []
         for sink in self.sinks:
-            self._call(sink, partial(sink.write, self._columns(result.batch, sink.schema)))
-        dead = dead_letter_records(messages, result.rejects, source=self.source, schema_fingerprint=self._fingerprint)
-        self._call(self.dead_letter, partial(self.dead_letter.write, dead))
+            rows = self._columns(result.batch, sink.schema)
+            sink_refused = self._retry.call(partial(sink.write, rows), what=sink.name, abort=self._abort,
+                                            on_retry=self._on_retry)  # fmt: skip
+            refused.extend(sink_refused or ())
+        rejects = result.rejects
+        if refused:
+            rejects = sorted([*rejects, *self._as_rejects(refused, rejects, len(messages))], key=lambda r: r.index)
+        dead = dead_letter_records(messages, rejects, source=self.source, schema_fingerprint=self._fingerprint)
+        if self._retry.call(partial(self.dead_letter.write, dead), what=self.dead_letter.name, abort=self._abort,
+                            on_retry=self._on_retry):  # fmt: skip
+            raise SinkError(f"{self.dead_letter.name} refused dead letters")
         self.written += 1
-        return result
+        return DecodeResult(result.batch, rejects)
+
+    @staticmethod
+    def _as_rejects(refused: list[Refusal], rejects: list[Reject], n: int) -> list[Reject]:
+        """Sink refusals (row indices among the valid rows) as rejects of their messages."""
+        rejected = {r.index for r in rejects}
+        accepted = [i for i in range(n) if i not in rejected]
+        return [Reject(accepted[r.row], r.code, "", r.message) for r in refused]
 
     def _columns(self, batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
         if schema is None:
@@ -95,7 +112,7 @@ class FanOut:
         batches written are durable in all of them."""
         for sink in self.destinations:
             if force and sink.durable_batches < self.written:
-                self._call(sink, sink.flush)
+                self._retry.call(sink.flush, what=sink.name, abort=self._abort, on_retry=self._on_retry)
                 continue
             try:
                 sink.poll()
@@ -103,10 +120,11 @@ class FanOut:
                 log.warning("%s: %s; will retry", sink.name, e)
                 if self._on_retry is not None:
                     self._on_retry(e)
-        return min(s.durable_batches for s in self.destinations)
+        return self.durable_now()
 
-    def _call(self, sink: Sink, fn: Callable[[], None]) -> None:
-        self._retry.call(fn, what=sink.name, abort=self._abort, on_retry=self._on_retry)
+    def durable_now(self) -> int:
+        """How many of the batches written are durable in every destination, asking nothing of them."""
+        return min(s.durable_batches for s in self.destinations)
 
     def close(self) -> None:
         for sink in self.destinations:

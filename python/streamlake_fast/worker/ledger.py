@@ -20,7 +20,7 @@ class _Entry:
     seq: int
     deliveries: Sequence[Delivery]
     messages: int
-    data_bytes: int
+    size_bytes: int
 
 
 class AckLedger:
@@ -38,7 +38,7 @@ class AckLedger:
     def add(self, deliveries: Sequence[Delivery]) -> int:
         """Record a written batch; returns its sequence number."""
         messages = sum(len(d) for d in deliveries)
-        nbytes = sum(d.data_bytes for d in deliveries)
+        nbytes = sum(d.size_bytes for d in deliveries)
         self._pending.append(_Entry(self.next_seq, deliveries, messages, nbytes))
         self.held_messages += messages
         self.held_bytes += nbytes
@@ -73,7 +73,7 @@ class AckLedger:
     def _pop(self) -> _Entry:
         entry = self._pending.popleft()
         self.held_messages -= entry.messages
-        self.held_bytes -= entry.data_bytes
+        self.held_bytes -= entry.size_bytes
         return entry
 
 

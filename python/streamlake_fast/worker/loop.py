@@ -119,7 +119,9 @@ class Worker:
         finally:
             if self._abort_reason:
                 self._say(f"[worker] {self._abort_reason}: handing in-flight messages back")
-            if len(self.ledger):  # not durable in every destination: hand back for redelivery
+            if len(self.ledger):
+                # What is durable everywhere is acknowledged (not rewritten after a restart); the rest goes back.
+                self._count_acked(self.ledger.settle(self.fanout.durable_now()))
                 log.warning("%d messages not durable everywhere; handing them back", self.ledger.held_messages)
                 self.stats.awaiting_durable -= self.ledger.nack_all()
             self._stop.set()
@@ -173,13 +175,15 @@ class Worker:
 
     def _settle(self, force: bool = False) -> None:
         """Acknowledge what every destination holds durably (after flushing everything, with ``force``)."""
-        acked = self.ledger.settle(self.fanout.durable(force))
+        self._count_acked(self.ledger.settle(self.fanout.durable(force)))
+        if self.metrics is not None:
+            self.metrics.update(self.stats)
+
+    def _count_acked(self, acked: int) -> None:
         if acked:
             self.stats.awaiting_durable -= acked
             self.stats.acked += acked
             self.stats.last_ack = time.perf_counter()
-        if self.metrics is not None:
-            self.metrics.update(self.stats)
 
     def _window_full(self) -> bool:
         """Messages awaiting a buffering sink hold flow control; past ``flush_at`` of it, flush to keep going."""

@@ -153,6 +153,12 @@ impl PyMessages {
         self.messages.iter().map(|(_, m)| (m.data.1 - m.data.0) as usize).sum()
     }
 
+    /// Total bytes of the messages as received (data, attributes, ids): what flow control counts.
+    #[getter]
+    fn size_bytes(&self) -> usize {
+        self.messages.iter().map(|(_, m)| m.size as usize).sum()
+    }
+
     /// Decode every message's data with the codec and append the `metadata` columns to the valid rows, in one
     /// pass with the GIL released.
     fn decode(

@@ -78,9 +78,14 @@ class Cloud:
         )
 
     def subscriber(self) -> Any:
+        """A subscriber client on the emulator that can receive messages up to Pub/Sub's 10 MB (the client's
+        default limit is 4 MB)."""
+        import grpc
         from google.cloud import pubsub_v1
+        from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
-        return pubsub_v1.SubscriberClient()
+        channel = grpc.insecure_channel(self.pubsub_host, options=[("grpc.max_receive_message_length", 64 << 20)])
+        return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
 
     def create_topic_and_subscription(self, kind: str = "events", ack_deadline: int = 60) -> tuple[str, str]:
         self.publisher().create_topic(name=self.topic(kind))

@@ -8,7 +8,6 @@ pyarrow.dataset; it holds no Parquet files).
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import shutil
@@ -20,7 +19,7 @@ import pyarrow as pa
 
 from streamlake_fast.exceptions import TransientSinkError
 from streamlake_fast.sinks.base import WriteIsDurable
-from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
+from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA, as_json
 from streamlake_fast.sinks.lake.layout import PARTITION_KEY
 from streamlake_fast.storage import Root
 
@@ -47,17 +46,7 @@ class DeadLetterFiles(WriteIsDurable):
         self._written()
 
     def _write_file(self, batch: pa.RecordBatch) -> None:
-        lines = []
-        for record in batch.to_pylist():
-            record["attributes"] = json.loads(record["attributes"])
-            for key in ("publish_time", "rejected_at"):
-                record[key] = record[key].isoformat()
-            data: bytes = record.pop("data")
-            try:
-                record["data"] = data.decode()
-            except UnicodeDecodeError:
-                record["data_base64"] = base64.b64encode(data).decode()
-            lines.append(json.dumps(record, ensure_ascii=False))
+        lines = [json.dumps(as_json(record), ensure_ascii=False) for record in batch.to_pylist()]
         body = ("\n".join(lines) + "\n").encode()
         self._count += 1
         day = batch.column("rejected_at")[0].as_py().date().isoformat()

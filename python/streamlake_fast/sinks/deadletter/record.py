@@ -18,7 +18,10 @@ The first four are the metadata columns (:mod:`streamlake_fast.messages`), built
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime, timezone
+from typing import Any
 
 import pyarrow as pa
 
@@ -26,7 +29,7 @@ from streamlake_fast.codec import Reject
 from streamlake_fast.messages import METADATA_BIGQUERY_TYPES, METADATA_SCHEMA, Messages
 from streamlake_fast.schema import BigQueryField
 
-__all__ = ["DEAD_LETTER_FIELDS", "DEAD_LETTER_SCHEMA", "REASON_FIELDS", "dead_letter_records"]
+__all__ = ["DEAD_LETTER_FIELDS", "DEAD_LETTER_SCHEMA", "REASON_FIELDS", "as_json", "dead_letter_records"]
 
 #: The fields added to a rejected message's own (metadata and data).
 REASON_FIELDS = ("reason_code", "path", "message", "schema_fingerprint", "rejected_at")
@@ -66,3 +69,16 @@ def dead_letter_records(
         pa.array([now] * n, now.type),
     ]
     return pa.RecordBatch.from_arrays([*base.columns, *reasons], schema=DEAD_LETTER_SCHEMA)
+
+
+def as_json(record: dict[str, Any]) -> dict[str, Any]:
+    """One record (a row of :func:`dead_letter_records` as ``to_pylist`` gives it) as a JSON object: the
+    attributes as an object, times in ISO 8601, the data as ``data`` when it is UTF-8 text, else ``data_base64``."""
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.items() if k != "data"}
+    out["attributes"] = json.loads(record["attributes"])
+    data: bytes = record["data"]
+    try:
+        out["data"] = data.decode()
+    except UnicodeDecodeError:
+        out["data_base64"] = base64.b64encode(data).decode()
+    return out

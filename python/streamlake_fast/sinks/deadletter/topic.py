@@ -1,9 +1,18 @@
-"""Dead letters to a Pub/Sub topic: the message data unchanged, its own attributes plus the record's other fields
-as attributes (``subscription_name``, ``message_id``, ``publish_time``, ``reason_code``, ``path``, ``message``,
-``schema_fingerprint``, ``rejected_at``)."""
+"""Dead letters to a Pub/Sub topic.
+
+Plain form: the message data unchanged, its own attributes plus the record's other fields as attributes
+(``subscription_name``, ``message_id``, ``publish_time``, ``reason_code``, ``path``, ``message``,
+``schema_fingerprint``, ``rejected_at``). When that would not fit Pub/Sub's limits (100 attributes, 1,024 bytes a
+value, 10 MB a message) or an original attribute has the name of a field, the **envelope** form keeps everything
+losslessly: the data is the whole record as JSON (as the dead-letter files hold it), the attributes are the
+record's fields cut to fit plus ``envelope=json``. A record still over the size limit keeps the first bytes of the
+data with ``data_truncated``, ``data_size`` and ``data_sha256``: a dead letter always fits, never a crash.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from typing import Any
 
@@ -13,16 +22,50 @@ from streamlake_fast.exceptions import PublishError, SinkError, TransientSinkErr
 from streamlake_fast.pubsub_publish import RequestSender
 from streamlake_fast.pubsub_wire import publish_requests
 from streamlake_fast.sinks.base import WriteIsDurable
-from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
+from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA, as_json
 
-__all__ = ["DeadLetterTopic"]
+__all__ = ["DeadLetterTopic", "pubsub_message"]
 
-_MAX_ATTRIBUTE = 1024  # Pub/Sub's limit on an attribute value
+MAX_ATTRIBUTES = 100  # Pub/Sub's limits on a message
+MAX_VALUE_BYTES = 1024
+MAX_MESSAGE_BYTES = 9_500_000  # of data and attributes: under the 10 MB request limit with room to spare
 
 
 def _truncate(text: str, max_bytes: int) -> str:
     """``text`` cut to at most ``max_bytes`` of UTF-8, on a character boundary."""
     return text.encode()[:max_bytes].decode(errors="ignore")
+
+
+def _size(attributes: dict[str, str]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) for k, v in attributes.items())
+
+
+def pubsub_message(record: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """``(data, attributes)`` of the dead letter for one record: the plain form if it fits, else the envelope."""
+    data: bytes = record["data"]
+    original: dict[str, str] = json.loads(record["attributes"])
+    fields = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for k, v in record.items()
+              if k not in ("data", "attributes")}  # fmt: skip
+    plain = {**original, **fields}
+    if (
+        not original.keys() & fields.keys()
+        and len(plain) <= MAX_ATTRIBUTES
+        and all(len(v.encode()) <= MAX_VALUE_BYTES for v in plain.values())
+        and len(data) + _size(plain) <= MAX_MESSAGE_BYTES
+    ):
+        return data, plain
+    attributes = {k: _truncate(v, MAX_VALUE_BYTES) for k, v in fields.items()} | {"envelope": "json"}
+    envelope = as_json(record)
+    body = json.dumps(envelope, ensure_ascii=False).encode()
+    if len(body) + _size(attributes) > MAX_MESSAGE_BYTES:
+        envelope.pop("data", None)
+        envelope.pop("data_base64", None)
+        envelope |= {"data_truncated": True, "data_size": len(data), "data_sha256": hashlib.sha256(data).hexdigest()}
+        rest = len(json.dumps(envelope, ensure_ascii=False).encode()) + len(', "data_base64": ""')
+        room = MAX_MESSAGE_BYTES - _size(attributes) - rest
+        envelope["data_base64"] = base64.b64encode(data[: max(0, room) * 3 // 4]).decode()
+        body = json.dumps(envelope, ensure_ascii=False).encode()
+    return body, attributes
 
 
 class DeadLetterTopic(WriteIsDurable):
@@ -40,12 +83,8 @@ class DeadLetterTopic(WriteIsDurable):
         if batch.num_rows:
             messages = []
             for record in batch.to_pylist():
-                data = record.pop("data")
-                attrs = json.loads(record.pop("attributes"))
-                for key, value in record.items():
-                    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-                    attrs[key] = _truncate(text, _MAX_ATTRIBUTE)
-                messages.append((data, list(attrs.items())))
+                data, attributes = pubsub_message(record)
+                messages.append((data, list(attributes.items())))
             try:
                 self.rows_written += self._sender.send_all(*publish_requests(self.topic, messages))
             except PublishError as e:

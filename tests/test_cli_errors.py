@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,10 @@ import pytest
 SUB = "projects/proj/subscriptions/events"
 
 
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_EMULATOR_HOST")}
     return subprocess.run([sys.executable, "-m", "streamlake_fast.cli", *args], capture_output=True, text=True,
-                          timeout=60, cwd=cwd)  # fmt: skip
+                          timeout=60, cwd=cwd, env={**clean, **(env or {})})  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -43,3 +45,12 @@ def test_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("streamlake: error: ") and expected in lines[0], lines[0]
+
+
+def test_a_mix_of_emulators_and_google_is_refused(tmp_path: Path) -> None:
+    """Only the Storage Write emulator set: real events would go in plaintext to that host. Refused at start."""
+    env = {"BIGQUERY_STORAGE_EMULATOR_HOST": "127.0.0.1:1", "PUBSUB_EMULATOR_HOST": "127.0.0.1:2"}
+    done = _run("run", "--subscription", SUB, "--table", "p.d.t", cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "BIGQUERY_EMULATOR_HOST" in line and "set all or none" in line, line

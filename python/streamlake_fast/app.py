@@ -6,7 +6,7 @@ import logging
 
 from streamlake_fast.codec import Codec
 from streamlake_fast.config import WorkerConfig
-from streamlake_fast.endpoints import bigquery_client
+from streamlake_fast.endpoints import bigquery_client, check_endpoints
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.messages import METADATA_BIGQUERY_TYPES
 from streamlake_fast.names import parse_table
@@ -18,7 +18,7 @@ from streamlake_fast.sinks.lake import LakeSink, lake_schema
 from streamlake_fast.sources.pubsub import PubSubSource
 from streamlake_fast.worker import Worker
 
-__all__ = ["build_worker", "lake_sink", "table_schema"]
+__all__ = ["build_worker", "endpoints", "lake_sink", "table_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,19 @@ def lake_sink(config: WorkerConfig, events: Schema) -> LakeSink:
     )
 
 
+def endpoints(config: WorkerConfig) -> list[str]:
+    """Where each client of the worker connects, one line each (raises :class:`ConfigError` on a mix of emulators
+    and Google's services)."""
+    services = ["Pub/Sub"]
+    if config.table:
+        services += ["BigQuery", "BigQuery Storage Write"]
+    return check_endpoints(services, allow_mixed=config.allow_mixed_endpoints)
+
+
 def build_worker(config: WorkerConfig) -> Worker:
     """A ready-to-run worker for ``config`` (raises :class:`ConfigError` on anything inconsistent)."""
     config.validate()
+    endpoints(config)
     data_schema, full = _schemas(config)
     codec = Codec(
         data_schema,
@@ -119,6 +129,7 @@ def build_worker(config: WorkerConfig) -> Worker:
         max_outstanding_messages=config.pubsub.max_outstanding_messages,
         max_outstanding_bytes=config.pubsub.max_outstanding_bytes,
         ack_deadline=config.pubsub.ack_deadline,
+        max_lease=config.pubsub.max_lease,
     )
     log.info("worker: %s → %s, dead letters → %s", config.subscription, ", ".join(s.name for s in sinks),
              dead_letter.name)  # fmt: skip

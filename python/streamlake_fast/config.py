@@ -31,6 +31,7 @@ class PubSubConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_outstanding_messages: Positive = 200_000
     max_outstanding_bytes: Positive = 256 << 20
     ack_deadline: Annotated[int, msgspec.Meta(ge=10, le=600)] = 60  # seconds each lease extension asks for
+    max_lease: PositiveSeconds = 3600.0  # seconds a message is held, not yet durable, before it is handed back
 
 
 class CodecConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -62,6 +63,7 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metrics_address: str = "127.0.0.1"  # where the metrics port listens (0.0.0.0: every interface)
     progress_interval: PositiveSeconds = 5.0
     exit_when_drained: bool = False
+    allow_mixed_endpoints: bool = False  # some clients on emulators, others on Google (tests only)
     batch: BatchConfig = msgspec.field(default_factory=BatchConfig)
     pubsub: PubSubConfig = msgspec.field(default_factory=PubSubConfig)
     codec: CodecConfig = msgspec.field(default_factory=CodecConfig)

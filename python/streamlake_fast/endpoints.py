@@ -15,9 +15,11 @@ import grpc
 from streamlake_fast.exceptions import ConfigError
 
 __all__ = [
+    "EMULATOR_HOSTS",
     "RETRYABLE_CODES",
     "bigquery_client",
     "bigquery_write_client",
+    "check_endpoints",
     "is_retryable",
     "pubsub_channel",
     "status_code",
@@ -37,6 +39,26 @@ RETRYABLE_CODES = frozenset(
 )
 
 
+def check_endpoints(services: list[str], *, allow_mixed: bool = False) -> list[str]:
+    """One line per service saying where its client connects (and how); raises :class:`ConfigError` when some of
+    ``services`` would talk to an emulator (plaintext, no credentials) and others to Google, unless
+    ``allow_mixed`` — a stray ``*_EMULATOR_HOST`` must not send real events in plaintext."""
+    emulated = [s for s in services if os.environ.get(EMULATOR_HOSTS[s])]
+    if emulated and len(emulated) != len(services) and not allow_mixed:
+        real = [s for s in services if s not in emulated]
+        raise ConfigError(
+            f"{' and '.join(EMULATOR_HOSTS[s] for s in emulated)} set but not "
+            f"{' and '.join(EMULATOR_HOSTS[s] for s in real)}: {', '.join(emulated)} would use an emulator "
+            f"(plaintext, no credentials) and {', '.join(real)} Google; set all or none (or allow_mixed_endpoints)"
+        )
+    lines = []
+    for s in services:
+        host = os.environ.get(EMULATOR_HOSTS[s])
+        where = f"emulator at {host} (plaintext, anonymous)" if host else f"{_REAL_HOSTS[s]} (TLS, Google credentials)"
+        lines.append(f"{s}: {where}")
+    return lines
+
+
 def is_retryable(e: BaseException) -> bool:
     """A gRPC or Google API error whose status is in :data:`RETRYABLE_CODES`."""
     if isinstance(e, grpc.RpcError) and hasattr(e, "code"):
@@ -52,6 +74,19 @@ def status_code(value: int) -> grpc.StatusCode | None:
 
 _PUBSUB_HOST = "pubsub.googleapis.com:443"
 _BIGQUERY_STORAGE_HOST = "bigquerystorage.googleapis.com:443"
+#: The environment variable that points each service's client at a local emulator.
+EMULATOR_HOSTS = {
+    "Pub/Sub": "PUBSUB_EMULATOR_HOST",
+    "BigQuery": "BIGQUERY_EMULATOR_HOST",
+    "BigQuery Storage Write": "BIGQUERY_STORAGE_EMULATOR_HOST",
+}
+_REAL_HOSTS = {
+    "Pub/Sub": _PUBSUB_HOST,
+    "BigQuery": "bigquery.googleapis.com:443",
+    "BigQuery Storage Write": _BIGQUERY_STORAGE_HOST,
+}
+
+
 _GRPC_OPTIONS = [
     ("grpc.max_receive_message_length", 64 << 20),
     ("grpc.max_send_message_length", 64 << 20),

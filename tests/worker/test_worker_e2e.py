@@ -30,6 +30,7 @@ def test_publish_run_table_holds_exactly_the_valid_events(cloud: Cloud) -> None:
                       "--max-rows", "20000")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "[worker]" in done.stderr
+    assert f"streamlake: Pub/Sub: emulator at {cloud.pubsub_host} (plaintext, anonymous)" in done.stderr
 
     landed = table_rows(cloud, table)
     want = expected_rows(pairs)

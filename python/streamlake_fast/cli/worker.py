@@ -14,7 +14,7 @@ def run(args: argparse.Namespace) -> int:
 
     import msgspec
 
-    from streamlake_fast.app import build_worker
+    from streamlake_fast.app import build_worker, endpoints
     from streamlake_fast.config import load_config
 
     logging.basicConfig(
@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
     worker = build_worker(config)
+    for line in endpoints(config):
+        print(f"streamlake: {line}", file=sys.stderr)
     signals = {"count": 0}
 
     def on_signal(signum: int, _frame: object) -> None:

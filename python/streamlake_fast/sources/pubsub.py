@@ -55,6 +55,8 @@ class PubSubSource:
     :param max_outstanding_bytes: the same, in bytes of message data.
     :param ack_deadline: seconds each lease extension asks for. A delivery's lease is extended when less than
         5 s of it is left (the first lease lasts at least Pub/Sub's minimum of 10 s), until it is settled.
+    :param max_lease: seconds after which a delivery still not settled is handed back (nacked) instead of being
+        leased forever.
     """
 
     def __init__(
@@ -66,12 +68,14 @@ class PubSubSource:
         max_outstanding_messages: int = 100_000,
         max_outstanding_bytes: int = 256 << 20,
         ack_deadline: int = 60,
+        max_lease: float = 3600.0,
         pull_timeout: float = 5.0,
         channel: grpc.Channel | None = None,
     ) -> None:
         self.name = check_subscription(subscription)
         self.flow_control = FlowControl(max_outstanding_messages, max_outstanding_bytes)
         self.ack_deadline = ack_deadline
+        self.max_lease = max_lease
         self._channel = channel or pubsub_channel()
         ident: Any = None
         self._pull = self._channel.unary_unary("/google.pubsub.v1.Subscriber/Pull", ident, ident)
@@ -86,8 +90,8 @@ class PubSubSource:
         self._threads: list[threading.Thread] = []
         self._empty_pulls = 0
         self._failure: SourceError | None = None
-        # Handed out and not yet settled: their leases are kept alive (each with its monotonic expiry).
-        self._held: dict[int, tuple[Delivery, float]] = {}
+        # Handed out and not yet settled: their leases are kept alive (each with its monotonic expiry and receipt).
+        self._held: dict[int, tuple[Delivery, float, float]] = {}
 
     def start(self) -> None:
         for i in range(self._concurrent):
@@ -135,8 +139,9 @@ class PubSubSource:
         self._empty_pulls = 0
         delivery = Delivery(messages, self)
         self.flow_control.acquire(len(messages), messages.size_bytes)
+        now = time.monotonic()
         with self._lock:
-            self._held[id(delivery)] = (delivery, time.monotonic() + MIN_ACK_DEADLINE)
+            self._held[id(delivery)] = (delivery, now + MIN_ACK_DEADLINE, now)
         self._queue.put(delivery)
 
     def get(self, timeout: float) -> Delivery | None:
@@ -169,8 +174,8 @@ class PubSubSource:
         self._send(self._modack, requests, "modify ack deadline")
         with self._lock:
             for d in deliveries:
-                if id(d) in self._held:
-                    self._held[id(d)] = (d, until)
+                if (held := self._held.get(id(d))) is not None:
+                    self._held[id(d)] = (d, until, held[2])
 
     def release(self, delivery: Delivery) -> None:
         self._forget([delivery])
@@ -189,7 +194,17 @@ class PubSubSource:
             with self._lock:
                 if not self._held and self._stop.is_set():
                     return  # stopped, and everything handed out is settled
-                due = [d for d, until in self._held.values() if until - now < LEASE_MARGIN]
+                due = [d for d, until, _ in self._held.values() if until - now < LEASE_MARGIN]
+                overdue = [d for d, _, received in self._held.values() if now - received > self.max_lease]
+            if overdue:  # held past max_lease and still not durable: hand back rather than hold forever
+                log.warning("%d messages held for %.0f s without becoming durable; handing them back",
+                            sum(len(d) for d in overdue), self.max_lease)  # fmt: skip
+                self._forget(overdue)
+                due = [d for d in due if d not in overdue]
+                try:
+                    self._send(self._modack, modify_deadline_requests(_messages(overdue), self.name, 0), "nack")
+                except Exception as e:
+                    log.warning("could not hand back overdue messages (their leases lapse anyway): %s", e)
             if not due:
                 continue
             try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from streamlake_fast.config import LakeConfig, WorkerConfig, load_config
+from streamlake_fast.config import LakeConfig, PubSubConfig, WorkerConfig, load_config
 from streamlake_fast.exceptions import ConfigError
 
 
@@ -68,3 +68,14 @@ def test_validate_requires_subscription_and_a_sink(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="either dead_letter_topic or dead_letter_table"):
         WorkerConfig(subscription="projects/p/subscriptions/s", table="p.d.t", dead_letter_topic="projects/p/topics/a",
                      dead_letter_table="p.d.b").validate()  # fmt: skip
+
+
+def test_max_lease_must_leave_time_for_lake_files_to_roll(tmp_path: Path) -> None:
+    schema = tmp_path / "s.json"
+    schema.write_text('[{"name": "a", "type": "STRING"}]')
+    lake = LakeConfig(root=str(tmp_path), max_file_age=60)
+    config = WorkerConfig(subscription="projects/p/subscriptions/s", schema=str(schema), lake=lake,
+                          pubsub=PubSubConfig(max_lease=90))  # fmt: skip
+    with pytest.raises(ConfigError, match=r"max_lease \(90 s\) must leave time for a lake file to roll.*121 s"):
+        config.validate()
+    msgspec.structs.replace(config, pubsub=PubSubConfig(max_lease=121)).validate()

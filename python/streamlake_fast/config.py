@@ -93,6 +93,12 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             check_topic(self.dead_letter_topic)
         if self.lake.root:
             check_uri(self.lake.root, "lake root")
+        least = self.lake.max_file_age + self.batch.max_latency + 60
+        if self.lake.root and self.pubsub.max_lease < least:
+            raise ConfigError(
+                f"pubsub.max_lease ({self.pubsub.max_lease:g} s) must leave time for a lake file to roll: at least "
+                f"lake.max_file_age + batch.max_latency + 60 s ({least:g} s)"
+            )
         if self.schema and not Path(self.schema).is_file():
             raise ConfigError(f"schema file not found: {self.schema}")
         return self

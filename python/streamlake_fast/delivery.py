@@ -15,12 +15,15 @@ Sources also own their leases (:meth:`Delivery.extend`, e.g. from a lease thread
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
 from streamlake_fast.messages import Messages
 
-__all__ = ["Delivery", "Settler", "ack_all", "nack_all"]
+__all__ = ["Delivery", "Settler", "ack_all", "nack_all", "nack_quietly"]
+
+log = logging.getLogger(__name__)
 
 
 class Settler(Protocol):
@@ -117,3 +120,11 @@ def _settle(deliveries: Sequence[Delivery], how: str) -> None:
         d.release()
     if errors:
         raise errors[0]
+
+
+def nack_quietly(deliveries: Sequence[Delivery]) -> None:
+    """Nack; if that fails, the leases lapse and the messages come back anyway."""
+    try:
+        nack_all(deliveries)
+    except Exception as e:
+        log.warning("nack failed (%s); the messages return when their lease lapses", e)

@@ -6,6 +6,10 @@ import threading
 import time
 from collections.abc import Iterator
 
+import pytest
+
+from streamlake_fast import Delivery
+from streamlake_fast.exceptions import SourceError
 from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.worker.batcher import Batcher
 
@@ -54,4 +58,26 @@ def test_stops_at_half_the_latency_budget() -> None:
 def test_empty_when_nothing_arrives() -> None:
     source = _started(MemorySource([]))
     assert Batcher(source, max_rows=10, max_bytes=10, max_latency=1, idle=0.05).next(threading.Event()) == []
+    source.stop()
+
+
+class FailingAfterOne(MemorySource):
+    """Hands out one delivery, then fails for good (a subscription deleted mid-batch)."""
+
+    def __init__(self) -> None:
+        super().__init__([_events(2)])
+        self.calls = 0
+
+    def get(self, timeout: float) -> Delivery | None:
+        self.calls += 1
+        if self.calls > 1:
+            raise SourceError("pulling failed: NOT_FOUND")
+        return super().get(5)
+
+
+def test_a_source_failing_mid_batch_hands_back_what_was_gathered() -> None:
+    source = _started(FailingAfterOne())
+    with pytest.raises(SourceError):
+        Batcher(source, max_rows=100, max_bytes=10**9, max_latency=5).next(threading.Event())
+    assert (source.nacked, source.acked, source.flow_control.messages) == (2, 0, 0)
     source.stop()

@@ -85,11 +85,12 @@ class Refusing(LaggingSink):
 
 def test_rows_a_sink_refuses_are_dead_lettered_with_its_reason() -> None:
     dead = LaggingSink("dead", DEAD_LETTER_SCHEMA)
-    fanout = FanOut(Codec(SCHEMA), [Refusing("picky", None)], dead, source="s", abort=threading.Event())
+    sinks = [Refusing("picky", None), Refusing("also picky", None)]  # both refuse the same rows: one dead letter each
+    fanout = FanOut(Codec(SCHEMA), sinks, dead, source="s", abort=threading.Event())
     events = [b'{"id": "a", "n": 1}', b'{"id": "b", "n": "x"}', b'{"id": "c", "n": 3}', b'{"id": "d", "n": 3}']
     result = fanout.write(Messages.from_data(events, first_id=1))
     assert [(r.index, r.code) for r in result.rejects] == [(1, "invalid_value"), (2, "refused_by_sink"),
                                                            (3, "refused_by_sink")]  # fmt: skip
     [records] = dead.batches
     assert records.column("message_id").to_pylist() == ["2", "3", "4"]
-    assert records.column("message").to_pylist()[1:] == ["too many threes"] * 2
+    assert records.column("message").to_pylist()[1:] == ["too many threes; too many threes"] * 2

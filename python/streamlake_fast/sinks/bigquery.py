@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import grpc
@@ -56,6 +57,30 @@ def _split(start: int, rows: pa.RecordBatch, max_bytes: int) -> Iterator[Piece]:
         yield from _split(start + half, rows.slice(half), max_bytes)
 
 
+@dataclass
+class _Piece:
+    """The rows of one AppendRows request, with their row numbers in the batch."""
+
+    rows: pa.RecordBatch
+    data: pa.Buffer | None  # serialized; None: nothing to send
+    origin: list[int]
+
+    @property
+    def too_large(self) -> bool:
+        """A single row over the request limit (it is never sent)."""
+        return self.data is None and self.rows.num_rows == 1 and len(self.origin) == 1
+
+
+@dataclass
+class _Progress:
+    """How far the write of ``batch`` got (a retried write resumes here)."""
+
+    batch: pa.RecordBatch
+    pieces: list[_Piece]
+    done: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+
+
 class BigQuerySink(WriteIsDurable):
     """Append Arrow batches to ``project.dataset.table``."""
 
@@ -84,6 +109,7 @@ class BigQuerySink(WriteIsDurable):
         self.rows_written = 0
         self.duplicates_avoided = 0  # rows of a retried append a committed stream refused as already written
         self.requests = 0  # AppendRows requests sent
+        self._progress: _Progress | None = None
 
     def _stream_name(self) -> str:
         if self._stream is None:
@@ -113,28 +139,47 @@ class BigQuerySink(WriteIsDurable):
 
     def write(self, batch: pa.RecordBatch) -> list[Refusal]:
         """Append ``batch``; returns once BigQuery has committed it, with the rows it refused (each too large for
-        any request, or refused by BigQuery with a row error — the other rows of their request are re-sent)."""
-        schema = batch.schema.serialize().to_pybytes()
-        start = self._offset
-        refused: list[Refusal] = []
-        try:
-            for first, rows, data in request_pieces(batch, self._max_bytes):
-                if data is None:
-                    limit = f"{self._max_bytes:,}-byte AppendRows limit"
-                    message = f"a row of {rows.serialize().size:,} bytes is over the {limit}"
-                    refused.append(Refusal(first, "row_too_large", message))
-                    continue
-                refused += self._append_rows(schema, first, rows, data)
-        except SinkError:
-            # A retry re-sends the whole batch from the same offset: requests already written are then refused as
-            # ALREADY_EXISTS on a committed stream rather than written twice.
-            self._offset = start
-            raise
-        self._written()
-        return refused
+        any request, or refused by BigQuery with a row error — the other rows of their request are sent again).
 
-    def _append_rows(self, schema: bytes, first: int, rows: pa.RecordBatch, data: pa.Buffer) -> list[Refusal]:
-        """Append one request's rows; rows BigQuery refuses are left out and the others appended again."""
+        A write that failed part-way resumes, when called again with the same batch, at the request that failed —
+        never re-sending what was committed, and keeping the refusals found so far."""
+        progress = self._progress
+        if progress is None or progress.batch is not batch:
+            pieces = [_Piece(rows, data, list(range(first, first + rows.num_rows)))
+                      for first, rows, data in request_pieces(batch, self._max_bytes)]  # fmt: skip
+            progress = self._progress = _Progress(batch, pieces)
+        schema = batch.schema.serialize().to_pybytes()
+        while progress.done < len(progress.pieces):
+            piece = progress.pieces[progress.done]
+            if piece.too_large:
+                size = f"{piece.rows.serialize().size:,}"
+                message = f"a row of {size} bytes is over the {self._max_bytes:,}-byte AppendRows limit"
+                progress.refused.append(Refusal(piece.origin[0], "row_too_large", message))
+            else:
+                self._append_piece(schema, piece, progress.refused)
+            progress.done += 1
+        self._progress = None
+        self._written()
+        return progress.refused
+
+    def _append_piece(self, schema: bytes, piece: _Piece, refused: list[Refusal]) -> None:
+        """Append one request's rows. Rows BigQuery refuses are recorded and left out of the piece, and the rest
+        appended again (a retry after a failure then re-sends only the rest)."""
+        while piece.data is not None:
+            row_errors = self._append_rows(schema, piece.rows, piece.data)
+            if not row_errors:
+                return
+            refused += [Refusal(piece.origin[i], "refused_by_sink", f"{self.name}: {m}")
+                        for i, m in sorted(row_errors.items())]  # fmt: skip
+            keep = [i for i in range(piece.rows.num_rows) if i not in row_errors]
+            piece.rows = piece.rows.take(pa.array(keep, pa.int64()))
+            piece.origin = [piece.origin[i] for i in keep]
+            piece.data = piece.rows.serialize() if keep else None
+            if not keep:
+                piece.origin = []
+
+    def _append_rows(self, schema: bytes, rows: pa.RecordBatch, data: pa.Buffer) -> dict[int, str]:
+        """One AppendRows request; returns BigQuery's row errors (then nothing of the request was written)."""
         from google.cloud.bigquery_storage_v1 import types
 
         # The raw protobuf message, wrapped: proto-plus would copy the serialized batch once more.
@@ -150,15 +195,7 @@ class BigQuerySink(WriteIsDurable):
         self.requests += 1
         if not row_errors:
             self._offset += rows.num_rows
-            return []
-        # BigQuery wrote none of the request: leave the refused rows out and send the rest again.
-        refused = [Refusal(first + i, "refused_by_sink", f"{self.name}: {m}") for i, m in sorted(row_errors.items())]
-        keep = pa.array([i for i in range(rows.num_rows) if i not in row_errors], pa.int64())
-        if len(keep):
-            rest = rows.take(keep)
-            again = self._append_rows(schema, first, rest, rest.serialize())
-            refused += [Refusal(first + int(keep[r.row - first].as_py()), r.code, r.message) for r in again]
-        return refused
+        return row_errors
 
     def _append(self, request: Any) -> list[Any]:
         return list(self._client.append_rows(iter([request]), timeout=self._timeout))

@@ -52,7 +52,7 @@ class PubSubSource:
     :param max_messages: messages asked for per ``Pull`` (the emulator returns at most 100).
     :param concurrent_pulls: ``Pull`` calls in flight at once.
     :param max_outstanding_messages: stop pulling while this many messages are delivered and not released.
-    :param max_outstanding_bytes: the same, in bytes of message data.
+    :param max_outstanding_bytes: the same, in bytes of the messages as received (data, attributes, ids).
     :param ack_deadline: seconds each lease extension asks for. A delivery's lease is extended when less than
         5 s of it is left (the first lease lasts at least Pub/Sub's minimum of 10 s), until it is settled.
     :param max_lease: seconds after which a delivery still not settled is handed back (nacked) instead of being
@@ -87,6 +87,7 @@ class PubSubSource:
         self._queue: queue.Queue[Delivery] = queue.Queue()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._modack_lock = threading.Lock()  # orders nacks and lease extensions
         self._threads: list[threading.Thread] = []
         self._empty_pulls = 0
         self._failure: SourceError | None = None
@@ -165,17 +166,23 @@ class PubSubSource:
         self._send(self._ack, acknowledge_requests(_messages(deliveries), self.name), "acknowledge")
 
     def nack(self, deliveries: Sequence[Delivery]) -> None:
-        self._forget(deliveries)  # before the nack, so that no lease extension can undo it
-        self._send(self._modack, modify_deadline_requests(_messages(deliveries), self.name, 0), "nack")
+        with self._modack_lock:  # no lease extension can be sent after this and undo it
+            self._forget(deliveries)
+            self._send(self._modack, modify_deadline_requests(_messages(deliveries), self.name, 0), "nack")
 
     def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None:
-        until = time.monotonic() + seconds
-        requests = modify_deadline_requests(_messages(deliveries), self.name, int(seconds))
-        self._send(self._modack, requests, "modify ack deadline")
-        with self._lock:
-            for d in deliveries:
-                if (held := self._held.get(id(d))) is not None:
-                    self._held[id(d)] = (d, until, held[2])
+        with self._modack_lock:
+            with self._lock:  # only what is still held: a delivery nacked meanwhile stays nacked
+                held = [d for d in deliveries if id(d) in self._held]
+            if not held:
+                return
+            until = time.monotonic() + seconds
+            requests = modify_deadline_requests(_messages(held), self.name, int(seconds))
+            self._send(self._modack, requests, "modify ack deadline")
+            with self._lock:
+                for d in held:
+                    if (entry := self._held.get(id(d))) is not None:
+                        self._held[id(d)] = (d, until, entry[2])
 
     def release(self, delivery: Delivery) -> None:
         self._forget([delivery])
@@ -192,17 +199,17 @@ class PubSubSource:
             time.sleep(1.0)
             now = time.monotonic()
             with self._lock:
-                if not self._held and self._stop.is_set():
-                    return  # stopped, and everything handed out is settled
+                pulling = any(t.is_alive() for t in self._threads)
+                if not self._held and self._stop.is_set() and not pulling:
+                    return  # stopped, nothing more can arrive, and everything handed out is settled
                 due = [d for d, until, _ in self._held.values() if until - now < LEASE_MARGIN]
                 overdue = [d for d, _, received in self._held.values() if now - received > self.max_lease]
             if overdue:  # held past max_lease and still not durable: hand back rather than hold forever
                 log.warning("%d messages held for %.0f s without becoming durable; handing them back",
                             sum(len(d) for d in overdue), self.max_lease)  # fmt: skip
-                self._forget(overdue)
                 due = [d for d in due if d not in overdue]
                 try:
-                    self._send(self._modack, modify_deadline_requests(_messages(overdue), self.name, 0), "nack")
+                    self.nack(overdue)
                 except Exception as e:
                     log.warning("could not hand back overdue messages (their leases lapse anyway): %s", e)
             if not due:

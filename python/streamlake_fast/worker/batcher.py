@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from streamlake_fast.delivery import Delivery
+from streamlake_fast.delivery import Delivery, nack_quietly
 from streamlake_fast.sources.base import Source
 
 __all__ = ["Batcher"]
@@ -27,7 +27,11 @@ class Batcher:
         deadline: float | None = None
         while True:
             timeout = self.idle if deadline is None else max(0.0, deadline - time.perf_counter())
-            delivery = self.source.get(timeout)
+            try:
+                delivery = self.source.get(timeout)
+            except BaseException:  # the source failed: what was gathered goes back, not astray
+                nack_quietly(parts)
+                raise
             if delivery is None:
                 if not parts or time.perf_counter() >= (deadline or 0) or stop.is_set():
                     return parts

@@ -97,10 +97,14 @@ class FanOut:
 
     @staticmethod
     def _as_rejects(refused: list[Refusal], rejects: list[Reject], n: int) -> list[Reject]:
-        """Sink refusals (row indices among the valid rows) as rejects of their messages."""
+        """Sink refusals (row indices among the valid rows) as rejects of their messages, one per message (the
+        reasons of several sinks refusing the same row joined)."""
         rejected = {r.index for r in rejects}
         accepted = [i for i in range(n) if i not in rejected]
-        return [Reject(accepted[r.row], r.code, "", r.message) for r in refused]
+        by_message: dict[int, list[Refusal]] = {}
+        for r in refused:
+            by_message.setdefault(accepted[r.row], []).append(r)
+        return [Reject(i, rs[0].code, "", "; ".join(r.message for r in rs)) for i, rs in by_message.items()]
 
     def _columns(self, batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
         if schema is None:

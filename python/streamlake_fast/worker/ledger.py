@@ -8,9 +8,9 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streamlake_fast.delivery import Delivery, ack_all, nack_all
+from streamlake_fast.delivery import Delivery, ack_all, nack_quietly
 
-__all__ = ["AckLedger", "nack_quietly"]
+__all__ = ["AckLedger"]
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +75,3 @@ class AckLedger:
         self.held_messages -= entry.messages
         self.held_bytes -= entry.size_bytes
         return entry
-
-
-def nack_quietly(deliveries: Sequence[Delivery]) -> None:
-    """Nack; if that fails, the lease lapses and the messages come back anyway."""
-    try:
-        nack_all(deliveries)
-    except Exception as e:
-        log.warning("nack failed (%s); the messages return when their lease lapses", e)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from streamlake_fast.codec import Codec
-from streamlake_fast.delivery import Delivery
+from streamlake_fast.delivery import Delivery, nack_quietly
 from streamlake_fast.exceptions import SourceError
 from streamlake_fast.messages import Messages
 from streamlake_fast.metrics import MetricsExporter
@@ -26,7 +26,7 @@ from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sources.base import Source
 from streamlake_fast.worker.batcher import Batcher
 from streamlake_fast.worker.fanout import FanOut
-from streamlake_fast.worker.ledger import AckLedger, nack_quietly
+from streamlake_fast.worker.ledger import AckLedger
 from streamlake_fast.worker.stats import WorkerStats
 
 __all__ = ["Worker"]

@@ -5,8 +5,9 @@ Plain form: the message data unchanged, its own attributes plus the record's oth
 ``schema_fingerprint``, ``rejected_at``). When that would not fit Pub/Sub's limits (100 attributes, 1,024 bytes a
 value, 10 MB a message) or an original attribute has the name of a field, the **envelope** form keeps everything
 losslessly: the data is the whole record as JSON (as the dead-letter files hold it), the attributes are the
-record's fields cut to fit plus ``envelope=json``. A record still over the size limit keeps the first bytes of the
-data with ``data_truncated``, ``data_size`` and ``data_sha256``: a dead letter always fits, never a crash.
+record's fields cut to fit plus ``envelope=json``. A record still over 9.5 MB keeps the first bytes of the data
+with ``data_truncated``, ``data_size`` and ``data_sha256`` (and a reason's ``path`` or ``message`` longer than
+100 kB is cut the same way, with its size and hash): a dead letter always fits, never a crash.
 """
 
 from __future__ import annotations
@@ -29,11 +30,16 @@ __all__ = ["DeadLetterTopic", "pubsub_message"]
 MAX_ATTRIBUTES = 100  # Pub/Sub's limits on a message
 MAX_VALUE_BYTES = 1024
 MAX_MESSAGE_BYTES = 9_500_000  # of data and attributes: under the 10 MB request limit with room to spare
+MAX_TEXT_BYTES = 100_000  # of a reason's path or message inside a truncated envelope
 
 
 def _truncate(text: str, max_bytes: int) -> str:
     """``text`` cut to at most ``max_bytes`` of UTF-8, on a character boundary."""
     return text.encode()[:max_bytes].decode(errors="ignore")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _size(attributes: dict[str, str]) -> int:
@@ -48,7 +54,7 @@ def pubsub_message(record: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
               if k not in ("data", "attributes")}  # fmt: skip
     plain = {**original, **fields}
     if (
-        not original.keys() & fields.keys()
+        not original.keys() & {*fields, "envelope"}
         and len(plain) <= MAX_ATTRIBUTES
         and all(len(v.encode()) <= MAX_VALUE_BYTES for v in plain.values())
         and len(data) + _size(plain) <= MAX_MESSAGE_BYTES
@@ -60,10 +66,15 @@ def pubsub_message(record: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     if len(body) + _size(attributes) > MAX_MESSAGE_BYTES:
         envelope.pop("data", None)
         envelope.pop("data_base64", None)
-        envelope |= {"data_truncated": True, "data_size": len(data), "data_sha256": hashlib.sha256(data).hexdigest()}
+        envelope |= {"data_truncated": True, "data_size": len(data), "data_sha256": _sha256(data)}
+        for key in ("path", "message"):  # a reason can be as large as the event (an unknown 9 MB key)
+            text = envelope[key]
+            if len(text.encode()) > MAX_TEXT_BYTES:
+                envelope |= {key: _truncate(text, MAX_TEXT_BYTES), f"{key}_size": len(text.encode()),
+                             f"{key}_sha256": _sha256(text.encode())}  # fmt: skip
         rest = len(json.dumps(envelope, ensure_ascii=False).encode()) + len(', "data_base64": ""')
-        room = MAX_MESSAGE_BYTES - _size(attributes) - rest
-        envelope["data_base64"] = base64.b64encode(data[: max(0, room) * 3 // 4]).decode()
+        room = max(0, MAX_MESSAGE_BYTES - _size(attributes) - rest)
+        envelope["data_base64"] = base64.b64encode(data[: room // 4 * 3]).decode()
         body = json.dumps(envelope, ensure_ascii=False).encode()
     return body, attributes
 

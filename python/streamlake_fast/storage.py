@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,7 +18,7 @@ import pyarrow.fs as pafs
 
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["Root", "check_uri", "fsync_path", "make_dirs"]
+__all__ = ["Root", "check_uri", "fsync_path", "make_dirs", "spool_dir"]
 
 _REMOTE = ("gs", "gcs", "s3")
 
@@ -50,6 +51,27 @@ def make_dirs(path: str | Path) -> None:
     except FileExistsError:
         return
     fsync_path(path.parent)
+
+
+def spool_dir(kind: str) -> Path:
+    """A new private temporary directory ``streamlake-KIND-PID-*``; those of processes no longer running (killed
+    before they could remove theirs) are deleted first."""
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(f"streamlake-{kind}-*-*"):
+        pid = old.name.split("-")[2]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"streamlake-{kind}-{os.getpid()}-"))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 class Root:

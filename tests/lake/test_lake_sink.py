@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -220,3 +225,35 @@ def test_events_declaring_their_own_nullable_publish_time_take_precedence(tmp_pa
     table = read_lake(tmp_path)
     assert sorted(table.column("id").to_pylist()) == ["a", "b"]
     assert verify_lake(str(tmp_path)).rows == 2
+
+
+def test_verify_clean_deletes_only_old_temporaries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    part = tmp_path / "dt=2026-01-01"
+    part.mkdir()
+    old, fresh = part / ".dead-writer.parquet.tmp", part / ".live-writer.parquet.tmp"
+    old.write_bytes(b"half a file")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert main(["lake", "verify", str(tmp_path), "--clean", "--older-than", "3600"]) == 0
+    out = capsys.readouterr().out
+    assert "temporary files deleted (left by interrupted writers): 1" in out
+    assert not old.exists() and fresh.exists()
+    assert verify_lake(str(tmp_path)).temporary_files == ["dt=2026-01-01/.live-writer.parquet.tmp"]
+
+
+def test_spool_directories_of_dead_processes_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile.tempdir = None  # re-read TMPDIR
+    try:
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+        leftover = tmp_path / f"streamlake-spool-{dead}-abc"
+        leftover.mkdir()
+        (leftover / "part.parquet").write_bytes(b"x" * 100)
+        mine = tmp_path / f"streamlake-spool-{os.getpid()}-keep"
+        mine.mkdir()
+        sink = LakeSink(str(tmp_path / "lake"), schema=lake_schema(receipt_schema().to_arrow()))
+        assert not leftover.exists() and mine.exists()
+        sink.close()
+    finally:
+        tempfile.tempdir = None

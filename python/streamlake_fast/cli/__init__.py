@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("root", help="lake root: a path, gs://B/prefix or s3://B/prefix")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.add_argument("--fail-on-duplicates", action="store_true", help="exit 1 when a message id is repeated")
+    verify.add_argument("--clean", action="store_true",
+                        help="delete hidden temporaries left by killed writers (older than --older-than)")  # fmt: skip
+    verify.add_argument("--older-than", type=float, default=3600.0, metavar="SECONDS",
+                        help="with --clean: only temporaries untouched this long (default 3600)")  # fmt: skip
 
     dec = sub.add_parser("decode", help="decode an NDJSON file with a BigQuery schema")
     dec.add_argument("input", type=Path, help="newline-delimited JSON events")

@@ -87,7 +87,9 @@ def publish(args: argparse.Namespace) -> int:
 def lake(args: argparse.Namespace) -> int:
     from streamlake_fast.sinks.lake import verify_lake
 
-    report = verify_lake(args.root)
+    if args.clean and args.older_than <= 0:
+        raise ConfigError("--older-than must be positive")
+    report = verify_lake(args.root, clean_older_than=args.older_than if args.clean else None)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

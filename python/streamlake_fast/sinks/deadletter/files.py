@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pyarrow as pa
 
@@ -21,7 +19,7 @@ from streamlake_fast.exceptions import TransientSinkError
 from streamlake_fast.sinks.base import WriteIsDurable
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA, as_json
 from streamlake_fast.sinks.lake.layout import PARTITION_KEY
-from streamlake_fast.storage import Root
+from streamlake_fast.storage import Root, spool_dir
 
 __all__ = ["DeadLetterFiles"]
 
@@ -36,7 +34,7 @@ class DeadLetterFiles(WriteIsDurable):
         self.directory = f"{self._root.path}/_rejects"
         self.name = f"files:{self._root.uri}/_rejects"
         self._token = secrets.token_hex(4)
-        self._spool = Path(tempfile.mkdtemp(prefix="streamlake-rejects-"))
+        self._spool = spool_dir("rejects")
         self._count = 0
         self.rows_written = 0
 

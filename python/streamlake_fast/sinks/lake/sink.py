@@ -13,7 +13,6 @@ import contextlib
 import logging
 import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkErro
 from streamlake_fast.schema import Schema
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, partitions
 from streamlake_fast.storage import Root
+from streamlake_fast.storage import spool_dir as spool_dir_for
 
 __all__ = ["LakeSink"]
 
@@ -110,7 +110,7 @@ class LakeSink:
         self.compression = compression
         self.row_group_bytes = row_group_bytes
         self._clock = clock
-        self._spool_dir = Path(spool_dir or tempfile.mkdtemp(prefix="streamlake-spool-"))
+        self._spool_dir = Path(spool_dir) if spool_dir else spool_dir_for("spool")
         self._own_spool = spool_dir is None
         self._writer_id = secrets.token_hex(4)
         self._files_made = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import pyarrow as pa
@@ -34,6 +35,7 @@ class LakeReport:
     duplicate_rows: int = 0  # rows beyond the first of each duplicated id
     duplicate_examples: dict[str, list[str]] = field(default_factory=dict)  # id → files holding it
     temporary_files: list[str] = field(default_factory=list)  # hidden spools left by a killed writer
+    cleaned: list[str] = field(default_factory=list)  # such spools deleted (``clean_older_than``)
     unreadable: dict[str, str] = field(default_factory=dict)  # visible file → why it could not be read
 
     @property
@@ -60,6 +62,7 @@ class LakeReport:
             "duplicate_rows": self.duplicate_rows,
             "duplicate_examples": self.duplicate_examples,
             "temporary_files": self.temporary_files,
+            "cleaned": self.cleaned,
             "unreadable": self.unreadable,
         }
 
@@ -77,6 +80,8 @@ class LakeReport:
                 out.append(f"  {mid}: {', '.join(files)}")
         else:
             out.append("duplicate message ids: none")
+        if self.cleaned:
+            out.append(f"temporary files deleted (left by interrupted writers): {len(self.cleaned)}")
         if self.temporary_files:
             n = len(self.temporary_files)
             out.append(f"temporary files left by an interrupted writer (invisible to readers): {n}")
@@ -85,8 +90,10 @@ class LakeReport:
         return out
 
 
-def verify_lake(root: str, *, examples: int = 20) -> LakeReport:
-    """Scan every visible Parquet file under ``root`` (footers, and the ``message_id`` column)."""
+def verify_lake(root: str, *, examples: int = 20, clean_older_than: float | None = None) -> LakeReport:
+    """Scan every visible Parquet file under ``root`` (footers, and the ``message_id`` column). With
+    ``clean_older_than``, hidden temporaries (``.*.tmp``) last modified more than that many seconds ago — left by a
+    writer that was killed — are deleted (a live writer's temporaries last about ``max_file_age``)."""
     storage = Root(root, "lake root")
     fs, base = storage.fs, storage.path
     report = LakeReport(root)
@@ -98,7 +105,11 @@ def verify_lake(root: str, *, examples: int = 20) -> LakeReport:
             continue
         rel = info.path[len(base) :].lstrip("/")
         if info.base_name.endswith(".tmp") and info.base_name.startswith("."):
-            report.temporary_files.append(rel)
+            if clean_older_than is not None and _age(info) > clean_older_than:
+                fs.delete_file(info.path)
+                report.cleaned.append(rel)
+            else:
+                report.temporary_files.append(rel)
             continue
         if not is_data_file(info.base_name):
             continue
@@ -124,6 +135,12 @@ def verify_lake(root: str, *, examples: int = 20) -> LakeReport:
     if ids:
         _find_duplicates(report, ids, owners, examples)
     return report
+
+
+def _age(info: pafs.FileInfo) -> float:
+    """Seconds since ``info`` was last modified (0 when the store does not say)."""
+    mtime = info.mtime
+    return (datetime.now(timezone.utc) - mtime).total_seconds() if mtime is not None else 0.0
 
 
 def _find_duplicates(report: LakeReport, ids: list[pa.Array], owners: list[str], examples: int) -> None:

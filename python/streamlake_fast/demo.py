@@ -136,7 +136,7 @@ class _Publishing:
                 self.report.publish_seconds = time.perf_counter() - self.started
                 self.say(f"[publish] {self.published.value:,} events in {self.report.publish_seconds:.1f} s")
             if finished and (worker.stats.events >= self.published.value or self.process.exitcode != 0):
-                worker.stop()
+                worker.stop("every published event received")
                 return
             if time.perf_counter() - last >= self.interval and not finished:
                 last = time.perf_counter()

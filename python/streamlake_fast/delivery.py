@@ -54,16 +54,6 @@ class Delivery:
         return len(self.messages)
 
     @property
-    def data_bytes(self) -> int:
-        """Bytes of message data."""
-        return self.messages.data_bytes
-
-    @property
-    def size_bytes(self) -> int:
-        """Bytes of the messages as received (data, attributes, ids): their flow-control share."""
-        return self.messages.size_bytes
-
-    @property
     def settled(self) -> str:
         """``""`` while open, then ``"ack"`` or ``"nack"``."""
         return self._settled

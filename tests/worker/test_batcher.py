@@ -34,7 +34,7 @@ def test_stops_at_max_rows() -> None:
 def test_stops_at_max_bytes() -> None:
     source = _started(MemorySource([_events(2, size=100)] * 10))
     batch = Batcher(source, max_rows=10**6, max_bytes=250, max_latency=5).next(threading.Event())
-    assert sum(d.data_bytes for d in batch) == 400  # two deliveries of 200 bytes
+    assert sum(d.messages.data_bytes for d in batch) == 400  # two deliveries of 200 bytes
     source.stop()
 
 

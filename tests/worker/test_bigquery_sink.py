@@ -128,3 +128,22 @@ def test_request_pieces_cover_every_row_in_order_each_under_the_limit(sizes: lis
         else:
             assert data.size <= limit and data.size == rows.serialize().size
     assert covered == list(range(len(sizes)))
+
+
+def test_the_rejects_table_keeps_a_reject_too_large_for_a_request(cloud: Cloud) -> None:
+    """A reject of 12 MB (over the 10 MB AppendRows request) still lands in the rejects table: its data cut to the
+    first megabyte, its size and sha256 in the message."""
+    import hashlib
+
+    from streamlake_fast import Messages
+    from streamlake_fast.sinks.deadletter import DeadLetterTable, dead_letter_records
+
+    table = cloud.create_table(RECEIPT_SCHEMA)
+    huge = b'{"' + b"x" * 12_000_000 + b'": 1}'
+    messages = Messages.from_data([huge, b"not json"])
+    rejects = Codec(Schema.from_bigquery(RECEIPT_SCHEMA)).decode(messages).rejects
+    sink = DeadLetterTable(f"{table}_rejects")
+    assert sink.write(dead_letter_records(messages, rejects, source="s", schema_fingerprint="f")) == []
+    rows = {r["message_id"]: r for r in table_rows(cloud, f"{table}_rejects").to_pylist()}
+    assert rows["1"]["data"] == huge[:1_000_000] and rows["2"]["data"] == b"not json"
+    assert f"of {len(huge):,} bytes; sha256 {hashlib.sha256(huge).hexdigest()}" in rows["1"]["message"]

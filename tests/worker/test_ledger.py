@@ -102,7 +102,7 @@ def test_settle_acks_in_order_and_nack_all_hands_back_the_rest() -> None:
     second = [_delivery(recorder, 3, 3, 0)]
     assert (ledger.add(first), ledger.add(second)) == (0, 1)
     assert ledger.held_messages == 5
-    assert ledger.held_bytes == sum(d.size_bytes for d in [*first, *second]) > 5 * len(b'{"n": 1}')
+    assert ledger.held_bytes == sum(d.messages.size_bytes for d in [*first, *second]) > 5 * len(b'{"n": 1}')
     assert recorder.released == 0
     assert ledger.settle(0) == 0
     assert ledger.settle(1) == 2

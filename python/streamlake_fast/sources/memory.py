@@ -50,7 +50,7 @@ class MemorySource:
                     return
                 delivery = Delivery(Messages.from_data(events, first_id=self._next_id), self)
                 self._next_id += len(events)
-                self.flow_control.acquire(len(delivery), delivery.size_bytes)
+                self.flow_control.acquire(len(delivery), delivery.messages.size_bytes)
                 while not self._stop.is_set():
                     try:
                         self._queue.put(delivery, timeout=0.2)
@@ -81,7 +81,7 @@ class MemorySource:
         """Nothing to extend: in-process messages are never redelivered."""
 
     def release(self, delivery: Delivery) -> None:
-        self.flow_control.release(len(delivery), delivery.size_bytes)
+        self.flow_control.release(len(delivery), delivery.messages.size_bytes)
 
     def drained(self) -> bool:
         return self._exhausted.is_set() and self._queue.empty()

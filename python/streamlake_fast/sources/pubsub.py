@@ -186,7 +186,7 @@ class PubSubSource:
 
     def release(self, delivery: Delivery) -> None:
         self._forget([delivery])
-        self.flow_control.release(len(delivery), delivery.size_bytes)
+        self.flow_control.release(len(delivery), delivery.messages.size_bytes)
 
     def _forget(self, deliveries: Sequence[Delivery]) -> None:
         with self._lock:

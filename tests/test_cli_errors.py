@@ -35,6 +35,7 @@ def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
         (["run", "--subscription", SUB, "--table", "p.d.t", "--ack-deadline", "5"],
          "Expected `int` >= 10 - at `$.pubsub.ack_deadline`"),
         (["run", "--subscription", SUB, "--table", "p.d.t", "--max-rows", "-1"], "at `$.batch.max_rows`"),
+        (["run", "--subscription", SUB, "--table", "p.d.t", "--shutdown-timeout", "0"], "at `$.shutdown_timeout`"),
     ],
 )  # fmt: skip
 def test_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:

@@ -151,3 +151,14 @@ def test_batch_is_valid_arrow_and_usable_by_other_libraries(receipts_codec: Code
 
 def test_decode_error_is_exported() -> None:
     assert issubclass(DecodeError, ValueError)
+
+
+@pytest.mark.parametrize(("message", "code", "path", "text"), CASES)
+def test_redact_values_leaves_values_out_of_reject_messages(message: bytes, code: str, path: str, text: str) -> None:
+    secret = b'{"id": "x", "n": "jane.doe@example.com"}'
+    result = Codec(SCHEMA, redact_values=True).decode([message, secret])
+    (first, second) = result.rejects
+    assert (first.code, first.path) == (code, path)  # the same reason and place, without the value
+    assert first.message.split('"')[0::2] == text.split('"')[0::2]
+    assert (second.code, second.path, second.message) == ("invalid_value", "n", 'expected an INT64, got "…"')
+    assert all(v not in r.message for r in result.rejects for v in ("jane", "2x", '"red"', "color", "99999"))

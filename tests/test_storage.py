@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 import pytest
 
-from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.storage import Root, make_dirs
+from streamlake_fast.exceptions import ConfigError, TransientSinkError
+from streamlake_fast.storage import Root, is_permanent, make_dirs, sink_error
 
 
 def test_write_whole_creates_directories_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -38,3 +39,30 @@ def test_make_dirs_is_idempotent(tmp_path: Path) -> None:
 def test_unknown_scheme_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="lake root must be a path"):
         Root("ftp://host/x", "lake root")
+
+
+@pytest.mark.parametrize(
+    ("error", "permanent"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied"), True),
+        (OSError(errno.EROFS, "Read-only file system"), True),
+        (FileNotFoundError(errno.ENOENT, "No such file or directory"), True),
+        (OSError(errno.ENOSPC, "No space left on device"), False),  # space can be freed: retried
+        (OSError("AWS Error NO_SUCH_BUCKET during CreateMultipartUpload operation"), True),
+        (OSError("AWS Error ACCESS_DENIED during PutObject operation"), True),
+        (OSError("google::cloud::Status(PERMISSION_DENIED: caller does not have storage.objects.create)"), True),
+        (OSError("AWS Error NETWORK_CONNECTION during CreateMultipartUpload operation: curlCode: 7"), False),
+    ],
+)
+def test_storage_errors_are_classified(error: OSError, permanent: bool) -> None:
+    assert is_permanent(error) is permanent
+    assert isinstance(sink_error(error, "lake:x"), TransientSinkError) is not permanent
+
+
+def test_a_local_publish_into_a_missing_directory_is_permanent(tmp_path: Path) -> None:
+    root = Root(str(tmp_path / "lake"))
+    spool = tmp_path / "spool"
+    spool.write_bytes(b"x")
+    with pytest.raises(OSError) as raised:
+        root.publish(spool, f"{tmp_path}/no/such/dir/file")
+    assert is_permanent(raised.value)

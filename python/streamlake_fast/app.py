@@ -114,6 +114,7 @@ def build_worker(config: WorkerConfig) -> Worker:
         unknown_fields=config.codec.unknown_fields,
         max_message_bytes=config.codec.max_message_bytes,
         max_depth=config.codec.max_depth,
+        redact_values=config.codec.redact_values,
     )
     sinks: list[Sink] = []
     if full is not None:
@@ -145,4 +146,5 @@ def build_worker(config: WorkerConfig) -> Worker:
         exit_when_drained=config.exit_when_drained,
         metrics_port=config.metrics_port,
         metrics_address=config.metrics_address,
+        shutdown_timeout=config.shutdown_timeout,
     )

@@ -64,6 +64,8 @@ class Codec:
     :param max_message_bytes: larger messages are rejected unread (default 10,000,000: Pub/Sub's limit).
     :param max_depth: maximum nesting of objects and arrays, the event itself being level 1 (default 500,
         BigQuery's JSON limit).
+    :param redact_values: leave the event's values out of reject messages (``expected an INT64, got "…"``), for
+        events holding personal data; the path still names the field.
     """
 
     __slots__ = ("_native", "schema")
@@ -75,6 +77,7 @@ class Codec:
         unknown_fields: Literal["reject", "ignore"] = "reject",
         max_message_bytes: int = 10_000_000,
         max_depth: int = 500,
+        redact_values: bool = False,
     ) -> None:
         if not isinstance(schema, Schema):
             raise TypeError(f"schema must be a streamlake_fast.Schema, got {type(schema).__name__}")
@@ -84,6 +87,7 @@ class Codec:
             unknown_fields=unknown_fields,
             max_message_bytes=max_message_bytes,
             max_depth=max_depth,
+            redact_values=redact_values,
         )
 
     def decode(

@@ -38,6 +38,7 @@ class CodecConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     unknown_fields: Literal["reject", "ignore"] = "reject"
     max_message_bytes: Positive = 10_000_000
     max_depth: Positive = 500
+    redact_values: bool = False  # leave event values out of reject messages (personal data)
 
 
 class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -62,6 +63,7 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     metrics_address: str = "127.0.0.1"  # where the metrics port listens (0.0.0.0: every interface)
     progress_interval: PositiveSeconds = 5.0
+    shutdown_timeout: PositiveSeconds = 30.0  # seconds from SIGTERM to exit, whatever the sinks are doing
     exit_when_drained: bool = False
     allow_mixed_endpoints: bool = False  # some clients on emulators, others on Google (tests only)
     batch: BatchConfig = msgspec.field(default_factory=BatchConfig)

@@ -2,25 +2,54 @@
 
 Local disk: the file is written under a hidden temporary name beside its final one, fsynced, renamed, and the
 directory fsynced (and a new directory's parent, so the directory entry itself survives a crash). Object stores:
-one upload stream; GCS and S3 show an object only once its upload completes.
+the file is uploaded under the same hidden temporary name, then moved (a server-side copy) to its final key — an
+upload interrupted midway (an error, Ctrl-C) never completes at the final key, and the temporary is deleted (or,
+after a kill, left for ``lake verify --clean``).
+
+Errors are classified by :func:`is_permanent`: a missing bucket or a permission refused will not heal by retrying;
+a full disk or a dropped connection may.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 
-__all__ = ["Root", "check_uri", "fsync_path", "make_dirs", "spool_dir"]
+__all__ = ["Root", "check_uri", "fsync_path", "is_permanent", "make_dirs", "sink_error", "spool_dir"]
 
 _REMOTE = ("gs", "gcs", "s3")
+
+#: errno values that retrying will not fix (ENOSPC and EDQUOT are not among them: space can be freed).
+_PERMANENT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR, errno.EISDIR})
+#: Object-store error names (pyarrow's S3 and GCS messages) that retrying will not fix.
+_PERMANENT_MARKERS = ("NO_SUCH_BUCKET", "ACCESS_DENIED", "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH",
+                      "PERMISSION_DENIED", "UNAUTHENTICATED", "NoSuchBucket", "AccessDenied")  # fmt: skip
+
+
+def is_permanent(e: OSError) -> bool:
+    """Whether a storage error will not heal by retrying: permission refused, a read-only or missing path, a
+    bucket that does not exist, bad credentials. A full disk and network errors are transient."""
+    if e.errno is not None:
+        return e.errno in _PERMANENT_ERRNOS
+    text = str(e)
+    return any(marker in text for marker in _PERMANENT_MARKERS)
+
+
+def sink_error(e: OSError, what: str) -> SinkError:
+    """``e`` as the sink error the worker acts on: :class:`TransientSinkError` (retried) unless permanent."""
+    kind = SinkError if is_permanent(e) else TransientSinkError
+    return kind(f"{what}: {e}")
 
 
 def check_uri(uri: str, what: str = "storage root") -> bool:
@@ -96,7 +125,7 @@ class Root:
         local disk (so the rename is atomic; readers skip hidden files), else ``spool_dir/NAME``."""
         if self.local:
             make_dirs(directory)
-            return Path(directory) / f".{name}.tmp"
+            return Path(directory) / hidden_name(name)
         return spool_dir / name
 
     def publish(self, spool: Path, final: str) -> int:
@@ -107,10 +136,27 @@ class Root:
             os.rename(spool, final)
             fsync_path(os.path.dirname(final))
             return size
-        with open(spool, "rb") as src, self.fs.open_output_stream(final) as dst:
-            shutil.copyfileobj(src, dst, 8 << 20)
+        directory, name = final.rsplit("/", 1)
+        temporary = f"{directory}/{hidden_name(name)}"
+        try:
+            # Closing an object-store stream completes its upload even after an error: hence the temporary key.
+            with open(spool, "rb") as src, self.fs.open_output_stream(temporary) as dst:
+                _copy(src, dst)
+            self.fs.move(temporary, final)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.fs.delete_file(temporary)
+            if not self._exists(final, size):  # a move whose reply was lost did happen
+                raise
         spool.unlink(missing_ok=True)
         return size
+
+    def _exists(self, path: str, size: int) -> bool:
+        try:
+            info = self.fs.get_file_info(path)
+        except OSError:
+            return False
+        return bool(info.type == pafs.FileType.File and info.size == size)
 
     def write_whole(self, final: str, body: bytes, spool_dir: Path) -> int:
         """Write ``body`` as the file ``final``, visible whole or not at all."""
@@ -121,3 +167,12 @@ class Root:
 
     def __repr__(self) -> str:
         return f"Root({self.uri!r})"
+
+
+def hidden_name(name: str) -> str:
+    """The temporary name a file has until it is whole: hidden (readers skip names starting with a dot)."""
+    return f".{name}.tmp"
+
+
+def _copy(src: BinaryIO, dst: pa.NativeFile) -> None:
+    shutil.copyfileobj(src, dst, 8 << 20)

@@ -6,17 +6,24 @@ import contextlib
 import json
 import os
 import time
+from pathlib import Path
+from typing import BinaryIO
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 
-from streamlake_fast import Codec
-from streamlake_fast.exceptions import TransientSinkError
+from streamlake_fast import Codec, storage
+from streamlake_fast.codec import Reject
+from streamlake_fast.exceptions import SinkError, TransientSinkError
 from streamlake_fast.generate import receipt_schema, receipts
+from streamlake_fast.messages import Messages
 from streamlake_fast.sinks.deadletter import DeadLetterFiles
+from streamlake_fast.sinks.deadletter.record import dead_letter_records
 from streamlake_fast.sinks.lake import LakeSink, lake_schema, verify_lake
 from streamlake_fast.sources.memory import MemorySource
+from streamlake_fast.storage import Root
 from streamlake_fast.worker import Worker
 from tests.lake.helpers import lake_batch
 from tests.servers.s3 import s3_server  # noqa: F401 (fixture)
@@ -81,3 +88,51 @@ def test_an_upload_that_fails_is_retried_and_the_batch_waits(s3_server: str, mon
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{proxy.target[0]}:{proxy.target[1]}")
     assert verify_lake(direct).rows == 500 and len(_objects(direct)) == 1
     proxy.close()
+
+
+def test_an_upload_interrupted_midway_leaves_nothing_at_the_final_key(
+    s3_server: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Closing an S3 stream completes its upload even after an error: the upload goes to a hidden temporary key,
+    deleted when the copy is interrupted, and the object appears at its final key only by a move."""
+    root = Root(f"{s3_server}/interrupted")
+    spool = tmp_path / "part.parquet"
+    spool.write_bytes(os.urandom(3 << 20))
+    final = f"{root.path}/dt=2026-11-26/part.parquet"
+
+    def half_then_interrupt(src: BinaryIO, dst: pa.NativeFile) -> None:
+        dst.write(src.read(1 << 20))
+        raise KeyboardInterrupt
+
+    copy = storage._copy
+    monkeypatch.setattr(storage, "_copy", half_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        root.publish(spool, final)
+    assert _objects(f"{s3_server}/interrupted") == []
+    assert spool.exists()  # kept for the retry
+    monkeypatch.setattr(storage, "_copy", copy)
+    assert root.publish(spool, final) == 3 << 20
+    assert _objects(f"{s3_server}/interrupted") == [final]
+
+
+def test_a_missing_bucket_is_a_permanent_error_not_an_endless_retry(s3_server: str) -> None:  # noqa: F811
+    schema = receipt_schema()
+    sink = LakeSink(f"{s3_server}/gone", schema=lake_schema(schema.to_arrow()), max_file_age=600)
+    sink.write(lake_batch(schema, [m for m, _ in receipts(100, seed=4)], 1, 1_795_000_000_000_000))
+    fs = pafs.S3FileSystem(endpoint_override=os.environ["AWS_ENDPOINT_URL"], allow_bucket_deletion=True)
+    bucket = s3_server.removeprefix("s3://")
+    fs.delete_dir_contents(bucket)
+    fs.delete_dir(bucket)
+    with pytest.raises(SinkError, match="NO_SUCH_BUCKET") as raised:
+        sink.flush()
+    assert not isinstance(raised.value, TransientSinkError)
+    assert sink.durable_batches == 0
+    files = DeadLetterFiles(s3_server)
+    with pytest.raises(SinkError, match="NO_SUCH_BUCKET") as raised:
+        files.write(dead_letter_records(Messages.from_data([b"x"]), [Reject(0, "invalid_json", "", "bad")],
+                                        source="s", schema_fingerprint="f"))  # fmt: skip
+    assert not isinstance(raised.value, TransientSinkError)
+    sink.close()
+    files.close()

@@ -11,7 +11,8 @@ from tests.servers.processes import free_port
 
 class TcpProxy:
     """Forward ``127.0.0.1:port`` to ``target`` (host:port); :meth:`cut` drops every connection and refuses new
-    ones until :meth:`restore`."""
+    ones until :meth:`restore`; :meth:`stall` keeps connections open but forwards nothing (a hung server) until
+    :meth:`restore`."""
 
     def __init__(self, target: str) -> None:
         host, port = target.rsplit(":", 1)
@@ -21,9 +22,16 @@ class TcpProxy:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
         self.restore()
 
+    def stall(self) -> None:
+        self._flowing.clear()
+
     def restore(self) -> None:
+        self._flowing.set()
+        if self._listener is not None:
+            return
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -44,6 +52,7 @@ class TcpProxy:
 
     def close(self) -> None:
         self.cut()
+        self._flowing.set()  # stalled pumps wake on their closed sockets and end
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -65,10 +74,10 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                self._flowing.wait()
                 dst.sendall(data)
         except OSError:
             pass

@@ -89,3 +89,30 @@ def test_sink_unavailable_for_a_while_worker_waits_and_recovers(cloud: Cloud) ->
     missing, duplicates = _missing_and_duplicates(cloud, table, pairs)
     print(f"outage: {missing} missing, {duplicates} duplicates; {final.strip()}")
     assert missing == 0
+
+
+def test_sigterm_while_bigquery_hangs_exits_within_shutdown_timeout(cloud: Cloud) -> None:
+    """A sink call blocked on a hung server cannot finish: the worker still exits within ``shutdown_timeout`` of
+    SIGTERM (exit 3), and what it had not acknowledged comes back."""
+    subscription, table, pairs = _setup(cloud)
+    proxy = TcpProxy(cloud.bigquery_grpc_host)
+    env = {**worker_env(cloud), "BIGQUERY_STORAGE_EMULATOR_HOST": proxy.host}
+    try:
+        worker = Running(cloud, *_args(subscription, table, cloud, "--shutdown-timeout", "4"), env=env)
+        worker.wait_for_acked(EVENTS // 10)
+        proxy.stall()  # appends now wait for an answer that does not come (their own timeout is 60 s)
+        time.sleep(1)
+        worker.proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        code = worker.wait(30)
+        took = time.monotonic() - sent
+        assert code == 3, "".join(worker.lines[-30:])
+        assert took < 4 + 3, f"exited {took:.1f} s after SIGTERM"
+        assert any("shutdown_timeout passed" in line for line in worker.lines)
+    finally:
+        proxy.close()
+    time.sleep(int(ACK_DEADLINE) + 2)  # the leases of what was held lapse
+    done = run_worker(cloud, *_args(subscription, table, cloud, "--ack-deadline", ACK_DEADLINE))
+    assert done.returncode == 0, done.stderr[-3000:]
+    missing, _duplicates = _missing_and_duplicates(cloud, table, pairs)
+    assert missing == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from streamlake_fast import Codec, Schema
@@ -63,3 +66,49 @@ def test_a_permanent_failure_still_acknowledges_what_is_durable_everywhere() -> 
         worker.run()
     assert source.acked == 30  # the three batches written before the failure
     assert source.nacked > 0 and source.flow_control.messages == 0
+
+
+class Hangs(LaggingSink):
+    """A sink whose third write blocks (a call to a hung server) until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__("hangs", None)
+        self.release = threading.Event()
+        self.blocked = threading.Event()
+
+    def write(self, batch: object) -> None:
+        if len(self.batches) == 2:
+            self.blocked.set()
+            self.release.wait()
+        super().write(batch)  # type: ignore[arg-type]
+
+
+def test_a_stop_is_bounded_by_shutdown_timeout_even_with_a_write_blocked() -> None:
+    sink = Hangs()
+    source, worker = _run(sink)
+    worker.exit_when_drained = False
+    worker.shutdown_timeout = 1.0
+    overran = threading.Event()
+    worker.on_overrun = overran.set
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    assert sink.blocked.wait(10)
+    stopped = time.monotonic()
+    worker.stop("SIGTERM")
+    assert overran.wait(5), "on_overrun was not called"
+    assert 0.9 <= time.monotonic() - stopped < 2.0
+    sink.release.set()  # the call returns at last (in the CLI the process has exited by now)
+    runner.join(10)
+    assert not runner.is_alive()
+    assert source.flow_control.messages == 0  # every delivery settled: acknowledged if durable, else handed back
+
+
+def test_a_stop_within_shutdown_timeout_does_not_overrun() -> None:
+    sink = LaggingSink("ok", None)
+    sink.poll = sink.flush  # type: ignore[method-assign]
+    source, worker = _run(sink)
+    worker.shutdown_timeout = 0.5
+    worker.on_overrun = lambda: pytest.fail("overran")
+    worker.run()
+    time.sleep(0.6)  # the watcher has seen the run finish
+    assert source.acked == 200

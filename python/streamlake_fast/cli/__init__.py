@@ -75,6 +75,10 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                      help="exit once the subscription has no more messages")  # fmt: skip
     run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     run.add_argument("--metrics-address", help="the metrics port's address (default 127.0.0.1; 0.0.0.0: all)")
+    run.add_argument("--shutdown-timeout", type=float,
+                     help="seconds from SIGTERM/Ctrl-C to exit, whatever the sinks do (default 30)")  # fmt: skip
+    run.add_argument("--redact-values", action="store_true", default=None,
+                     help="leave event values out of reject messages (events holding personal data)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="store_true")
 
 

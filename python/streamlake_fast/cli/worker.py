@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     top = {"subscription": args.subscription, "table": args.table, "dead_letter_topic": args.dead_letter_topic,
            "dead_letter_table": args.dead_letter_table, "mode": args.mode, "schema": args.schema,
            "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained,
-           "metrics_port": args.metrics_port, "metrics_address": args.metrics_address}  # fmt: skip
+           "metrics_port": args.metrics_port, "metrics_address": args.metrics_address,
+           "shutdown_timeout": args.shutdown_timeout}  # fmt: skip
     lake = {"root": args.lake, "partition_by": args.partition_by, "max_file_age": args.max_file_age,
             "target_file_bytes": args.target_file_bytes}  # fmt: skip
     batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         config,
         **{k: v for k, v in top.items() if v is not None},
         batch=msgspec.structs.replace(config.batch, **{k: v for k, v in batch.items() if v is not None}),
+        codec=msgspec.structs.replace(config.codec, **({"redact_values": True} if args.redact_values else {})),
         lake=msgspec.structs.replace(config.lake, **{k: v for k, v in lake.items() if v is not None}),
         pubsub=msgspec.structs.replace(
             config.pubsub,
@@ -45,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
     worker = build_worker(config)
+    worker.on_overrun = _exit_now
     for line in endpoints(config):
         print(f"streamlake: {line}", file=sys.stderr)
     signals = {"count": 0}
@@ -64,3 +67,14 @@ def run(args: argparse.Namespace) -> int:
     stats = worker.run()
     print(stats.totals(), file=sys.stderr)
     return 0
+
+
+def _exit_now() -> None:
+    """``shutdown_timeout`` passed with a write still blocked: exit at once. Nothing unacknowledged is lost — Pub/Sub
+    redelivers it when its lease lapses."""
+    import os
+
+    sys.stderr.write("[worker] shutdown_timeout passed with a write still in progress: exiting now (3); "
+                     "unacknowledged messages come back when their leases lapse\n")  # fmt: skip
+    sys.stderr.flush()
+    os._exit(3)

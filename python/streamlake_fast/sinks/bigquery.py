@@ -123,6 +123,7 @@ class BigQuerySink(WriteIsDurable):
                         parent=self._parent,
                         write_stream=types.WriteStream(type_=types.WriteStream.Type.COMMITTED),
                         timeout=self._timeout,
+                        retry=None,
                     )
                 )
                 self._stream = str(ws.name)
@@ -198,7 +199,9 @@ class BigQuerySink(WriteIsDurable):
         return row_errors
 
     def _append(self, request: Any) -> list[Any]:
-        return list(self._client.append_rows(iter([request]), timeout=self._timeout))
+        # retry=None: the client's own retry would retry UNAVAILABLE for a day, deaf to the worker's abort; the
+        # worker's retry policy (transient vs permanent, backoff, abort at shutdown) is the only one.
+        return list(self._client.append_rows(iter([request]), timeout=self._timeout, retry=None))
 
     def _check(self, responses: list[Any], rows: int) -> dict[int, str]:
         """Raise on a failed append; return BigQuery's row errors (row index → message), if any."""
@@ -228,8 +231,8 @@ class BigQuerySink(WriteIsDurable):
     def close(self) -> None:
         if self.mode == "committed" and self._stream is not None:
             try:
-                self._client.finalize_write_stream(name=self._stream, timeout=self._timeout)
-            except gexc.GoogleAPICallError as e:
+                self._client.finalize_write_stream(name=self._stream, timeout=10.0, retry=None)
+            except (gexc.GoogleAPICallError, grpc.RpcError) as e:  # the rows are committed already
                 log.warning("%s: finalize failed: %s", self.name, e)
             self._stream = None
 

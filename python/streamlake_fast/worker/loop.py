@@ -14,7 +14,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from streamlake_fast.codec import Codec
@@ -41,6 +41,9 @@ class Worker:
 
     :param flush_at: when messages waiting for a buffering sink (the lake) fill this share of the source's flow
         control, the sinks are flushed so those messages can be acknowledged and receiving goes on.
+    :param shutdown_timeout: seconds from :meth:`stop` to the end of :meth:`run`, whatever the sinks do: at three
+        quarters of it retries stop and what is not durable is handed back (:meth:`abort`); if a call is still
+        blocked when it is over, :attr:`on_overrun` is called (the CLI exits the process there).
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Worker:
         metrics_port: int | None = None,
         metrics_address: str = "127.0.0.1",
         flush_at: float = 0.75,
+        shutdown_timeout: float = 30.0,
     ) -> None:
         self.source = source
         self.stats = WorkerStats()
@@ -75,6 +79,9 @@ class Worker:
         self.metrics = MetricsExporter(metrics_port, metrics_address) if metrics_port is not None else None
         self._stop_reason = ""
         self._abort_reason = ""
+        self.shutdown_timeout = shutdown_timeout
+        self.on_overrun: Callable[[], None] | None = None
+        self._finished = threading.Event()
 
     @property
     def sinks(self) -> list[Sink]:
@@ -94,6 +101,8 @@ class Worker:
 
     def run(self) -> WorkerStats:
         """Run until :meth:`stop` (or until the source is drained, with ``exit_when_drained``)."""
+        self._finished.clear()
+        threading.Thread(target=self._watch_shutdown, name="streamlake-shutdown", daemon=True).start()
         self.source.start()
         last_report = time.perf_counter()
         try:
@@ -130,7 +139,20 @@ class Worker:
             self._report()
             if self.metrics is not None:
                 self.metrics.close()
+            self._finished.set()
         return self.stats
+
+    def _watch_shutdown(self) -> None:
+        """Bound the time from a stop to the end of :meth:`run` by ``shutdown_timeout``."""
+        self._stop.wait()
+        if self._finished.wait(self.shutdown_timeout * 0.75):
+            return
+        self.abort(f"shutdown_timeout ({self.shutdown_timeout:g} s) nearly over")
+        if self._finished.wait(self.shutdown_timeout * 0.25):
+            return
+        log.error("shutdown_timeout (%g s) passed with a write still blocked", self.shutdown_timeout)
+        if self.on_overrun is not None:
+            self.on_overrun()
 
     def _write(self, deliveries: list[Delivery]) -> None:
         messages = Messages.concat([d.messages for d in deliveries])

@@ -87,9 +87,46 @@ pub fn preview(bytes: &[u8]) -> String {
     format!("{out:?}")
 }
 
+/// `message` with every value quoted by [`preview`] replaced by `"…"` (and `\\u` escape digits by `XXXX`).
+pub fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            out.push_str("…\"");
+            let mut escaped = false;
+            for c in chars.by_ref() {
+                match (escaped, c) {
+                    (false, '\\') => escaped = true,
+                    (false, '"') => break,
+                    _ => escaped = false,
+                }
+            }
+        }
+    }
+    match out.find("lone surrogate \\u") {
+        Some(at) => out[..at + "lone surrogate \\u".len()].to_string() + "XXXX",
+        None => out,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_removes_every_quoted_value() {
+        let m = format!("expected an INT64, got {}", preview(br#"my "secret" 42"#));
+        assert_eq!(redact(&m), "expected an INT64, got \"…\"");
+        let two = format!("{} and {}", preview(b"a\\b"), preview(b"c"));
+        assert_eq!(redact(&two), "\"…\" and \"…\"");
+        assert_eq!(redact("string too long: 7 characters"), "string too long: 7 characters");
+        assert_eq!(
+            redact("invalid JSON at byte 3: lone surrogate \\ud83d"),
+            "invalid JSON at byte 3: lone surrogate \\uXXXX"
+        );
+    }
 
     #[test]
     fn renders_nested_paths() {

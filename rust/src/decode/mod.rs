@@ -37,6 +37,8 @@ pub struct CodecOptions {
     pub max_message_bytes: usize,
     /// Maximum nesting of objects and arrays, counting the top-level object as 1.
     pub max_depth: usize,
+    /// Leave the event's values out of reject messages (for events holding personal data).
+    pub redact_values: bool,
 }
 
 impl Default for CodecOptions {
@@ -45,6 +47,7 @@ impl Default for CodecOptions {
             unknown_fields: UnknownFields::Reject,
             max_message_bytes: 10_000_000,
             max_depth: 500,
+            redact_values: false,
         }
     }
 }
@@ -171,7 +174,11 @@ impl Codec {
                         index,
                         code: f.code,
                         path: render_path(&f.rev_path),
-                        message: f.message,
+                        message: if self.options.redact_values {
+                            fail::redact(&f.message)
+                        } else {
+                            f.message
+                        },
                     });
                 }
             }

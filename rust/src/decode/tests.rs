@@ -130,6 +130,7 @@ fn limits() {
             max_message_bytes: 30,
             max_depth: 3,
             unknown_fields: UnknownFields::Reject,
+            redact_values: false,
         },
     );
     let deep = r#"{"j":[[[1]]]}"#;

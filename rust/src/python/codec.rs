@@ -31,8 +31,16 @@ pub(crate) fn into_py_result(
 #[pymethods]
 impl PyCodec {
     #[new]
-    #[pyo3(signature = (schema, *, unknown_fields = "reject", max_message_bytes = 10_000_000, max_depth = 500))]
-    fn new(schema: &PySchema, unknown_fields: &str, max_message_bytes: usize, max_depth: usize) -> PyResult<Self> {
+    #[pyo3(signature = (
+        schema, *, unknown_fields = "reject", max_message_bytes = 10_000_000, max_depth = 500, redact_values = false
+    ))]
+    fn new(
+        schema: &PySchema,
+        unknown_fields: &str,
+        max_message_bytes: usize,
+        max_depth: usize,
+        redact_values: bool,
+    ) -> PyResult<Self> {
         let unknown_fields = match unknown_fields {
             "reject" => UnknownFields::Reject,
             "ignore" => UnknownFields::Ignore,
@@ -49,6 +57,7 @@ impl PyCodec {
             unknown_fields,
             max_message_bytes,
             max_depth,
+            redact_values,
         };
         Ok(PyCodec {
             inner: Codec::new(schema.inner.clone(), options),

@@ -15,11 +15,10 @@ import time
 
 import pyarrow as pa
 
-from streamlake_fast.exceptions import TransientSinkError
 from streamlake_fast.sinks.base import WriteIsDurable
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA, as_json
 from streamlake_fast.sinks.lake.layout import PARTITION_KEY
-from streamlake_fast.storage import Root, spool_dir
+from streamlake_fast.storage import Root, sink_error, spool_dir
 
 __all__ = ["DeadLetterFiles"]
 
@@ -52,7 +51,7 @@ class DeadLetterFiles(WriteIsDurable):
         try:
             self._root.write_whole(f"{self.directory}/{PARTITION_KEY}={day}/{name}", body, self._spool)
         except OSError as e:
-            raise TransientSinkError(f"{self.name}: {e}") from e
+            raise sink_error(e, self.name) from e
         self.rows_written += batch.num_rows
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.schema import Schema
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, partitions
-from streamlake_fast.storage import Root
+from streamlake_fast.storage import Root, sink_error
 from streamlake_fast.storage import spool_dir as spool_dir_for
 
 __all__ = ["LakeSink"]
@@ -251,7 +251,7 @@ class LakeSink:
                 size = self._root.publish(c.spool, c.final)
             except OSError as e:
                 self._retry_at = self._clock() + 2.0
-                raise TransientSinkError(f"{self.name}: publishing {c.final} failed: {e}") from e
+                raise sink_error(e, f"{self.name}: publishing {c.final} failed") from e
             self._closed.pop(0)
             self.rows_written += c.rows
             self.bytes_written += size

@@ -11,6 +11,7 @@ from streamlake_fast.messages import Messages
 
 __all__ = [
     "PreparedPublish",
+    "ack_ids",
     "acknowledge_requests",
     "modify_deadline_requests",
     "prepare_publish",
@@ -62,9 +63,15 @@ def prepare_publish(
     return requests, counts, [Reject(*r) for r in raw_rejects], seq
 
 
-def acknowledge_requests(messages: Messages, subscription: str) -> list[bytes]:
-    """Serialized ``AcknowledgeRequest`` s for every message (each under Pub/Sub's request size limit)."""
-    return messages._native.acknowledge_requests(subscription)
+def acknowledge_requests(messages: Messages, subscription: str, indices: list[int] | None = None) -> list[bytes]:
+    """Serialized ``AcknowledgeRequest`` s for every message, or those at ``indices`` (each under Pub/Sub's request
+    size limit)."""
+    return messages._native.acknowledge_requests(subscription, indices)
+
+
+def ack_ids(messages: Messages) -> list[str]:
+    """Each message's ack id (off the hot path: to read an exactly-once subscription's per-ack-id results)."""
+    return messages._native.ack_ids()
 
 
 def modify_deadline_requests(messages: Messages, subscription: str, seconds: int) -> list[bytes]:

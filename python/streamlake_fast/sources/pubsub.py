@@ -24,16 +24,15 @@ from streamlake_fast.endpoints import is_retryable, pubsub_channel
 from streamlake_fast.exceptions import SourceError
 from streamlake_fast.messages import Messages
 from streamlake_fast.names import check_subscription
-from streamlake_fast.pubsub_wire import acknowledge_requests, modify_deadline_requests, pull_request
+from streamlake_fast.pubsub_wire import modify_deadline_requests, pull_request
 from streamlake_fast.retry import Retry
 from streamlake_fast.sources.flow import FlowControl
+from streamlake_fast.sources.pubsub_acks import SETTLE_RETRY, AckResults, acknowledge
 
 __all__ = ["PubSubSource"]
 
 log = logging.getLogger(__name__)
 
-#: Acknowledge / ModifyAckDeadline: a few quick retries (a lost ack only means a redelivery).
-SETTLE_RETRY = Retry(initial=0.1, maximum=5.0, attempts=8)
 #: Pull: retried until the source stops.
 PULL_RETRY = Retry(initial=0.1, maximum=10.0)
 #: A received message's lease lasts at least this long (Pub/Sub's smallest subscription ack deadline).
@@ -81,6 +80,7 @@ class PubSubSource:
         self._pull = self._channel.unary_unary("/google.pubsub.v1.Subscriber/Pull", ident, ident)
         self._ack = self._channel.unary_unary("/google.pubsub.v1.Subscriber/Acknowledge", ident, ident)
         self._modack = self._channel.unary_unary("/google.pubsub.v1.Subscriber/ModifyAckDeadline", ident, ident)
+        self.ack_results = AckResults()  # acknowledgements an exactly-once subscription refused
         self._request = pull_request(subscription, max_messages)
         self._concurrent = concurrent_pulls
         self._timeout = pull_timeout
@@ -163,7 +163,7 @@ class PubSubSource:
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         self._forget(deliveries)
-        self._send(self._ack, acknowledge_requests(_messages(deliveries), self.name), "acknowledge")
+        acknowledge(self._ack, _messages(deliveries), self.name, self.ack_results)
 
     def nack(self, deliveries: Sequence[Delivery]) -> None:
         with self._modack_lock:  # no lease extension can be sent after this and undo it

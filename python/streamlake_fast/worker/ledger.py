@@ -31,6 +31,7 @@ class AckLedger:
         self.next_seq = 0
         self.held_messages = 0
         self.held_bytes = 0
+        self.ack_failures = 0  # messages durable whose acknowledgement failed: they may come back (duplicates)
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -57,6 +58,7 @@ class AckLedger:
                 raise
             except Exception as e:  # durable already: a lost ack only means a redelivery (a duplicate)
                 log.warning("acknowledge failed (%s); %d messages will be redelivered", e, entry.messages)
+                self.ack_failures += entry.messages
             acked += entry.messages
         return acked
 

@@ -202,6 +202,7 @@ class Worker:
             self.metrics.update(self.stats)
 
     def _count_acked(self, acked: int) -> None:
+        self.stats.ack_failures = self.ledger.ack_failures
         if acked:
             self.stats.awaiting_durable -= acked
             self.stats.acked += acked

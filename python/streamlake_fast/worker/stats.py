@@ -21,6 +21,7 @@ class WorkerStats:
     in_flight: int = 0
     awaiting_durable: int = 0
     sink_retries: int = 0
+    ack_failures: int = 0  # durable messages whose acknowledgement failed: they may be delivered again
     decode_cpu: float = 0.0
     reject_codes: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.perf_counter)
@@ -51,6 +52,6 @@ class WorkerStats:
     def totals(self) -> str:
         return (
             f"events {self.events:,}  rows {self.rows:,}  rejects {self.rejects:,}  acked {self.acked:,}  "
-            f"batches {self.batches:,}  sink retries {self.sink_retries:,}  "
+            f"batches {self.batches:,}  sink retries {self.sink_retries:,}  ack failures {self.ack_failures:,}  "
             f"CPU {self.cpu / max(self.events, 1) * 1e6:.1f} µs/event"
         )

@@ -208,6 +208,14 @@ impl PyMessages {
         }))
     }
 
+    /// Every message's ack id (to match an exactly-once subscription's per-ack-id results; off the hot path).
+    fn ack_ids(&self, py: Python<'_>) -> Vec<String> {
+        self.messages
+            .iter()
+            .map(|(r, m)| String::from_utf8_lossy(slice(self.responses[*r].as_bytes(py), m.ack_id)).into_owned())
+            .collect()
+    }
+
     /// One message as Python objects; for inspection and tests, never on the hot path.
     fn message<'py>(&self, py: Python<'py>, i: usize) -> PyResult<MessageTuple<'py>> {
         let Some((r, m)) = self.messages.get(i) else {

@@ -8,7 +8,8 @@ the lake through pyarrow.dataset and ``verify_lake``). The tables carry a ``mess
 column the worker fills), so duplicates are counted both by event id and by Pub/Sub message id.
 
 Run from the repository root: ``.venv/bin/python benches/measure/kill9_duplicates.py [--events 100000]``.
-Results: a markdown table on stdout, ``/tmp/measure/kill9_duplicates.json``, worker logs in ``/tmp/measure/logs``.
+Results: a markdown table on stdout, ``/tmp/measure/kill9_duplicates.json`` (``--json``), worker logs in
+``/tmp/measure/logs/kill9_duplicates/`` (named after the JSON file).
 """
 
 from __future__ import annotations
@@ -162,12 +163,12 @@ def run_mode(mode: str, args: argparse.Namespace, expected: set[str], work: Path
         schema.write_text(json.dumps(RECEIPT_SCHEMA))
         fill = {"TABLE": table, "LAKE": str(lake), "SCHEMA": str(schema)}
         flags = ["--subscription", subscription, "--ack-deadline", str(ACK_DEADLINE), "--progress-interval", "1",
-                 *(fill.get(a, a) for a in MODES[mode])]  # fmt: skip
+                 *(fill.get(a, a) for a in MODES[mode]), *args.worker_args.split()]  # fmt: skip
         result.published, seconds = publish(topic, args.events)
         print(f"[{mode}] published {result.published:,} in {seconds:.1f} s", flush=True)
         slug = re.sub(r"[^a-z0-9]+", "-", mode).strip("-")
         for i, after in enumerate(args.kills):
-            worker = WorkerProcess(flags, OUT / "logs" / f"kill9-{slug}-{i}.log")
+            worker = WorkerProcess(flags, args.logs / f"{slug}-{i}.log")
             if not worker.up.wait(60):
                 raise RuntimeError(f"worker did not start: {worker.lines[-20:]}")
             time.sleep(after)
@@ -179,7 +180,7 @@ def run_mode(mode: str, args: argparse.Namespace, expected: set[str], work: Path
             print(f"[{mode}] kill -9 after {after:g} s: {worker.last_progress()}", flush=True)
         time.sleep(ACK_DEADLINE + 2)  # the killed workers' leases lapse and their messages come back
         start = time.perf_counter()
-        final = WorkerProcess([*flags, "--exit-when-drained"], OUT / "logs" / f"kill9-{slug}-drain.log")
+        final = WorkerProcess([*flags, "--exit-when-drained"], args.logs / f"{slug}-drain.log")
         code = final.wait(args.drain_timeout)
         result.drain_seconds = time.perf_counter() - start
         result.drain_totals = next((x for x in reversed(final.lines) if x.startswith("events ")), "")
@@ -226,8 +227,11 @@ def main() -> None:
     parser.add_argument("--modes", type=lambda s: s.split(";"), default=list(MODES),
                         help=f"';'-separated, of: {'; '.join(MODES)}")  # fmt: skip
     parser.add_argument("--drain-timeout", type=float, default=900)
+    parser.add_argument("--worker-args", default="", help="more `streamlake run` flags, e.g. '--max-rows 500'")
+    parser.add_argument("--json", type=Path, default=OUT / "kill9_duplicates.json", help="where the results go")
     args = parser.parse_args()
-    (OUT / "logs").mkdir(parents=True, exist_ok=True)
+    args.logs = OUT / "logs" / args.json.stem  # worker logs: one per run
+    args.logs.mkdir(parents=True, exist_ok=True)
     work = OUT / "kill9-work"
     work.mkdir(parents=True, exist_ok=True)
     print(code_under_test(), flush=True)
@@ -245,14 +249,17 @@ def main() -> None:
         pubsub.stop()
     print()
     print(table(results, args.kills))
+    if args.worker_args:
+        print(f"worker flags added: {args.worker_args}")
     for r in results:
         print(f"\n{r.mode}:")
         for line in [*r.kills, f"drain: {r.drain_totals}", *r.notes, f"ids never published: {r.unexpected}"]:
             print(f"  {line}")
     print(f"\nwall time: {time.perf_counter() - started:.1f} s")
-    out: dict[str, Any] = {"events": args.events, "kills": args.kills, "results": [asdict(r) for r in results],
+    out: dict[str, Any] = {"events": args.events, "kills": args.kills, "worker_args": args.worker_args,
+                           "results": [asdict(r) for r in results],
                            "wall_seconds": time.perf_counter() - started}  # fmt: skip
-    (OUT / "kill9_duplicates.json").write_text(json.dumps(out, indent=2))
+    args.json.write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

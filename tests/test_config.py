@@ -53,7 +53,7 @@ def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> No
 def test_validate_requires_subscription_and_a_sink(tmp_path: Path) -> None:
     schema = tmp_path / "s.json"
     schema.write_text('[{"name": "a", "type": "STRING"}]')
-    with pytest.raises(ConfigError, match="no subscription"):
+    with pytest.raises(ConfigError, match="no source"):
         WorkerConfig(table="p.d.t").validate()
     with pytest.raises(ConfigError, match="no sink"):
         WorkerConfig(subscription="projects/p/subscriptions/s").validate()

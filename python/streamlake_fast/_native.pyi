@@ -9,6 +9,7 @@ __all__ = [
     "METADATA_SCHEMA",
     "REJECT_CODES",
     "ArrowBatch",
+    "AwsJsonClient",
     "Codec",
     "Messages",
     "Schema",
@@ -16,6 +17,9 @@ __all__ = [
     "publish_requests",
     "publish_response_ids",
     "pull_request",
+    "sigv4_headers",
+    "sqs_batch_failures",
+    "sqs_send_batch_requests",
 ]
 
 REJECT_CODES: list[str]
@@ -60,6 +64,11 @@ class Messages:
     @staticmethod
     def from_data(messages: Iterable[bytes], first_id: int, publish_time_us: int) -> Messages: ...
     @staticmethod
+    def from_sqs_responses(responses: list[bytes]) -> Messages: ...
+    def sqs_batch_requests(
+        self, queue_url: str, visibility: int | None = None, indices: list[int] | None = None
+    ) -> list[bytes]: ...
+    @staticmethod
     def concat(batches: list[Messages]) -> Messages: ...
     def __len__(self) -> int: ...
     @property
@@ -92,3 +101,35 @@ def prepare_publish(
     ingest_time: str | None = None,
     max_depth: int = 500,
 ) -> tuple[list[bytes], list[int], list[tuple[int, str, str, str]], int]: ...
+
+@final
+class AwsJsonClient:
+    def __new__(
+        cls,
+        endpoint_url: str,
+        region: str,
+        service: str,
+        target_prefix: str,
+        *,
+        timeout: float = 60.0,
+        max_connections: int = 16,
+    ) -> AwsJsonClient: ...
+    def set_credentials(self, access_key: str, secret_key: str, session_token: str | None = None) -> None: ...
+    def call(self, action: str, body: bytes) -> tuple[int, bytes]: ...
+
+def sigv4_headers(
+    access_key: str,
+    secret_key: str,
+    session_token: str | None,
+    region: str,
+    service: str,
+    host: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    amz_date: str,
+) -> list[tuple[str, str]]: ...
+def sqs_batch_failures(body: bytes) -> tuple[int, list[tuple[int, bool, str, str]]]: ...
+def sqs_send_batch_requests(
+    queue_url: str, entries: list[tuple[str, list[tuple[str, str]], str | None, str | None]], max_bytes: int
+) -> list[tuple[bytes, int]]: ...

@@ -15,6 +15,7 @@ from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.bigquery import BigQuerySink
 from streamlake_fast.sinks.deadletter import DeadLetterFiles, DeadLetterTable, DeadLetterTopic
 from streamlake_fast.sinks.lake import LakeSink, lake_schema
+from streamlake_fast.sources.base import Source
 from streamlake_fast.sources.pubsub import PubSubSource
 from streamlake_fast.worker import Worker
 
@@ -75,6 +76,23 @@ def _schemas(config: WorkerConfig) -> tuple[Schema, Schema | None]:
     return data_schema, full
 
 
+def _source(config: WorkerConfig) -> Source:
+    if config.queue:
+        from streamlake_fast.sources.sqs import SqsSource
+
+        sqs = config.sqs
+        return SqsSource(config.queue, concurrent_receives=sqs.concurrent_receives, wait_time=sqs.wait_time,
+                         visibility_timeout=sqs.visibility_timeout,
+                         max_outstanding_messages=sqs.max_outstanding_messages,
+                         max_outstanding_bytes=sqs.max_outstanding_bytes, max_lease=sqs.max_lease)  # fmt: skip
+    pubsub = config.pubsub
+    return PubSubSource(config.subscription, max_messages=pubsub.max_messages,
+                        concurrent_pulls=pubsub.concurrent_pulls,
+                        max_outstanding_messages=pubsub.max_outstanding_messages,
+                        max_outstanding_bytes=pubsub.max_outstanding_bytes, ack_deadline=pubsub.ack_deadline,
+                        max_lease=pubsub.max_lease)  # fmt: skip
+
+
 def _dead_letter(config: WorkerConfig) -> Sink:
     if config.dead_letter_topic:
         return DeadLetterTopic(config.dead_letter_topic)
@@ -98,10 +116,21 @@ def lake_sink(config: WorkerConfig, events: Schema) -> LakeSink:
 def endpoints(config: WorkerConfig) -> list[str]:
     """Where each client of the worker connects, one line each (raises :class:`ConfigError` on a mix of emulators
     and Google's services)."""
-    services = ["Pub/Sub"]
+    services = [] if config.queue else ["Pub/Sub"]
     if config.table:
         services += ["BigQuery", "BigQuery Storage Write"]
-    return check_endpoints(services, allow_mixed=config.allow_mixed_endpoints)
+    if config.dead_letter_topic and config.queue:
+        services.append("Pub/Sub")
+    lines = check_endpoints(services, allow_mixed=config.allow_mixed_endpoints) if services else []
+    if config.queue:
+        lines.append(_sqs_endpoint())
+    return lines
+
+
+def _sqs_endpoint() -> str:
+    from streamlake_fast.aws.client import SqsClient
+
+    return SqsClient().describe()
 
 
 def build_worker(config: WorkerConfig) -> Worker:
@@ -123,16 +152,8 @@ def build_worker(config: WorkerConfig) -> Worker:
     if config.lake.root:
         sinks.append(lake_sink(config, data_schema))
     dead_letter = _dead_letter(config)
-    source = PubSubSource(
-        config.subscription,
-        max_messages=config.pubsub.max_messages,
-        concurrent_pulls=config.pubsub.concurrent_pulls,
-        max_outstanding_messages=config.pubsub.max_outstanding_messages,
-        max_outstanding_bytes=config.pubsub.max_outstanding_bytes,
-        ack_deadline=config.pubsub.ack_deadline,
-        max_lease=config.pubsub.max_lease,
-    )
-    log.info("worker: %s → %s, dead letters → %s", config.subscription, ", ".join(s.name for s in sinks),
+    source = _source(config)
+    log.info("worker: %s → %s, dead letters → %s", source.name, ", ".join(s.name for s in sinks),
              dead_letter.name)  # fmt: skip
     return Worker(
         source,

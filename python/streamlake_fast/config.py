@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.names import check_subscription, check_topic, parse_table
+from streamlake_fast.names import check_queue_url, check_subscription, check_topic, parse_table
 from streamlake_fast.storage import check_uri
 
-__all__ = ["BatchConfig", "CodecConfig", "LakeConfig", "PubSubConfig", "WorkerConfig", "load_config"]
+__all__ = ["BatchConfig", "CodecConfig", "LakeConfig", "PubSubConfig", "SqsConfig", "WorkerConfig", "load_config"]
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
@@ -34,6 +34,15 @@ class PubSubConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_lease: PositiveSeconds = 3600.0  # seconds a message is held, not yet durable, before it is handed back
 
 
+class SqsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    concurrent_receives: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8  # ReceiveMessage calls in flight
+    wait_time: Annotated[int, msgspec.Meta(ge=0, le=20)] = 20  # long-polling seconds per call
+    visibility_timeout: Annotated[int, msgspec.Meta(ge=1, le=43_200)] = 60  # seconds; extended while held
+    max_outstanding_messages: Positive = 100_000
+    max_outstanding_bytes: Positive = 256 << 20
+    max_lease: PositiveSeconds = 3600.0
+
+
 class CodecConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     unknown_fields: Literal["reject", "ignore"] = "reject"
     max_message_bytes: Positive = 10_000_000
@@ -54,7 +63,8 @@ class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Everything ``streamlake run`` needs; see the README for each key."""
 
-    subscription: str = ""
+    subscription: str = ""  # a Pub/Sub subscription ...
+    queue: str = ""  # ... or an SQS queue URL
     table: str = ""
     mode: Literal["default", "committed"] = "default"
     dead_letter_topic: str | None = None
@@ -68,6 +78,7 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     allow_mixed_endpoints: bool = False  # some clients on emulators, others on Google (tests only)
     batch: BatchConfig = msgspec.field(default_factory=BatchConfig)
     pubsub: PubSubConfig = msgspec.field(default_factory=PubSubConfig)
+    sqs: SqsConfig = msgspec.field(default_factory=SqsConfig)
     codec: CodecConfig = msgspec.field(default_factory=CodecConfig)
     lake: LakeConfig = msgspec.field(default_factory=LakeConfig)
 
@@ -77,8 +88,10 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             msgspec.convert(msgspec.to_builtins(self), type(self))
         except msgspec.ValidationError as e:
             raise ConfigError(f"invalid setting: {e}") from e
-        if not self.subscription:
-            raise ConfigError("no subscription: pass --subscription projects/P/subscriptions/S (or set it)")
+        if not self.subscription and not self.queue:
+            raise ConfigError("no source: pass --subscription projects/P/subscriptions/S or --queue SQS_QUEUE_URL")
+        if self.subscription and self.queue:
+            raise ConfigError("give either a subscription or a queue, not both")
         if not self.table and not self.lake.root:
             raise ConfigError("no sink: pass --table PROJECT.DATASET.TABLE and/or --lake ROOT (or set them)")
         if not self.table and not self.schema:
@@ -87,7 +100,10 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ConfigError("dead_letter_table needs a BigQuery table; without one, rejects go to <lake>/_rejects")
         if self.dead_letter_topic and self.dead_letter_table:
             raise ConfigError("give either dead_letter_topic or dead_letter_table, not both")
-        check_subscription(self.subscription)
+        if self.subscription:
+            check_subscription(self.subscription)
+        else:
+            check_queue_url(self.queue)
         for table in (self.table, self.dead_letter_table):
             if table:
                 parse_table(table)
@@ -96,9 +112,10 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if self.lake.root:
             check_uri(self.lake.root, "lake root")
         least = self.lake.max_file_age + self.batch.max_latency + 60
-        if self.lake.root and self.pubsub.max_lease < least:
+        section, max_lease = ("sqs", self.sqs.max_lease) if self.queue else ("pubsub", self.pubsub.max_lease)
+        if self.lake.root and max_lease < least:
             raise ConfigError(
-                f"pubsub.max_lease ({self.pubsub.max_lease:g} s) must leave time for a lake file to roll: at least "
+                f"{section}.max_lease ({max_lease:g} s) must leave time for a lake file to roll: at least "
                 f"lake.max_file_age + batch.max_latency + 60 s ({least:g} s)"
             )
         if self.schema and not Path(self.schema).is_file():

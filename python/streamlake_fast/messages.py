@@ -56,6 +56,13 @@ class Messages:
         return cls(_native.Messages.from_pull_responses(list(responses)))
 
     @classmethod
+    def from_sqs(cls, responses: Sequence[bytes]) -> Messages:
+        """Messages of SQS ``ReceiveMessage`` response bodies (AWS JSON protocol; raises ``DecodeError`` if
+        malformed). Metadata: ``message_id`` ← MessageId, ``publish_time`` ← SentTimestamp, ``attributes`` ← the
+        message attributes, ``ordering_key`` ← MessageGroupId, ``delivery_attempt`` ← ApproximateReceiveCount."""
+        return cls(_native.Messages.from_sqs_responses(list(responses)))
+
+    @classmethod
     def from_data(cls, data: Sequence[bytes], *, first_id: int = 1, publish_time_us: int | None = None) -> Messages:
         """Messages holding ``data``, with ids ``first_id, first_id + 1, ...`` published at ``publish_time_us``
         (microseconds since the epoch; default now)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["check_subscription", "check_topic", "parse_table"]
+__all__ = ["check_queue_url", "check_subscription", "check_topic", "parse_table"]
 
 
 def _check_path(value: str, kind: str) -> str:
@@ -23,6 +23,16 @@ def check_subscription(subscription: str) -> str:
 def check_topic(topic: str) -> str:
     """``projects/P/topics/T``, returned unchanged."""
     return _check_path(topic, "topics")
+
+
+def check_queue_url(url: str) -> str:
+    """An SQS queue URL, ``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`` (or a local server's
+    ``http://HOST:PORT/ACCOUNT/NAME``), returned unchanged."""
+    scheme, _, rest = url.partition("://")
+    parts = rest.split("/")
+    if scheme not in ("http", "https") or len(parts) != 3 or not all(parts):
+        raise ConfigError(f"queue must be a URL like https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, got {url!r}")
+    return url
 
 
 def parse_table(table: str) -> tuple[str, str, str]:

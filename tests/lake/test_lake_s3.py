@@ -26,7 +26,7 @@ from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.storage import Root
 from streamlake_fast.worker import Worker
 from tests.lake.helpers import lake_batch
-from tests.servers.s3 import s3_server  # noqa: F401 (fixture)
+from tests.servers.aws import s3_server  # noqa: F401 (fixture)
 from tests.servers.tcp_proxy import TcpProxy
 
 

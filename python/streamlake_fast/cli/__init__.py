@@ -50,10 +50,17 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = sub.add_parser("run", help="the worker: drain a Pub/Sub subscription into BigQuery and/or a lake")
+    run = sub.add_parser("run", help="the worker: drain a Pub/Sub subscription or an SQS queue into BigQuery and/or "
+                         "a lake")  # fmt: skip
     env = os.environ.get
     run.add_argument("--config", type=Path, default=env("STREAMLAKE_CONFIG"), help="TOML config (flags override it)")
     run.add_argument("--subscription", default=env("STREAMLAKE_SUBSCRIPTION"), help="projects/P/subscriptions/S")
+    run.add_argument("--queue", default=env("STREAMLAKE_QUEUE"),
+                     help="an SQS queue URL (instead of a subscription)")  # fmt: skip
+    run.add_argument("--visibility-timeout", type=int, help="SQS: seconds a received message stays invisible, "
+                     "extended while it waits (default 60)")  # fmt: skip
+    run.add_argument("--wait-time", type=int, help="SQS: long-polling seconds per receive, 0-20 (default 20)")
+    run.add_argument("--concurrent-receives", type=int, help="SQS: ReceiveMessage calls in flight (default 8)")
     run.add_argument("--table", default=env("STREAMLAKE_TABLE"), help="PROJECT.DATASET.TABLE")
     run.add_argument("--lake", default=env("STREAMLAKE_LAKE"), help="lake root: a path, gs://B/prefix or s3://B/prefix")
     run.add_argument("--partition-by", help="lake partitions by the UTC date of this field (default: publish time)")

@@ -23,18 +23,22 @@ def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     config = load_config(args.config)
-    top = {"subscription": args.subscription, "table": args.table, "dead_letter_topic": args.dead_letter_topic,
-           "dead_letter_table": args.dead_letter_table, "mode": args.mode, "schema": args.schema,
+    top = {"subscription": args.subscription, "queue": args.queue, "table": args.table,
+           "dead_letter_topic": args.dead_letter_topic, "dead_letter_table": args.dead_letter_table,
+           "mode": args.mode, "schema": args.schema,
            "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained,
            "metrics_port": args.metrics_port, "metrics_address": args.metrics_address,
            "shutdown_timeout": args.shutdown_timeout}  # fmt: skip
     lake = {"root": args.lake, "partition_by": args.partition_by, "max_file_age": args.max_file_age,
             "target_file_bytes": args.target_file_bytes}  # fmt: skip
+    sqs = {"visibility_timeout": args.visibility_timeout, "wait_time": args.wait_time,
+           "concurrent_receives": args.concurrent_receives}  # fmt: skip
     batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
     config = msgspec.structs.replace(
         config,
         **{k: v for k, v in top.items() if v is not None},
         batch=msgspec.structs.replace(config.batch, **{k: v for k, v in batch.items() if v is not None}),
+        sqs=msgspec.structs.replace(config.sqs, **{k: v for k, v in sqs.items() if v is not None}),
         codec=msgspec.structs.replace(config.codec, **({"redact_values": True} if args.redact_values else {})),
         lake=msgspec.structs.replace(config.lake, **{k: v for k, v in lake.items() if v is not None}),
         pubsub=msgspec.structs.replace(

@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyDict};
 
 use super::arrow_export::ArrowBatch;
 use super::codec::{into_py_result, PyCodec, RejectTuple};
+use crate::aws::sqs::{batch_requests, parse_receive};
 use crate::metadata::MetaColumn;
 use crate::pubsub::{
     acknowledge_request, modify_ack_deadline_request, parse_pull_response, pull_response, MessageSpans,
@@ -120,6 +121,24 @@ impl PyMessages {
         })
     }
 
+    /// Parse SQS `ReceiveMessage` response bodies (AWS JSON protocol): each becomes one buffer of its messages'
+    /// fields (the bodies unescaped), read as spans like Pub/Sub's.
+    #[staticmethod]
+    fn from_sqs_responses(py: Python<'_>, responses: Vec<Bound<'_, PyBytes>>) -> PyResult<Self> {
+        let mut buffers = Vec::with_capacity(responses.len());
+        let mut messages = Vec::new();
+        for (r, resp) in responses.iter().enumerate() {
+            let body = resp.as_bytes();
+            let (buf, spans) = py.detach(|| parse_receive(body))?;
+            messages.extend(spans.into_iter().map(|m| (r, m)));
+            buffers.push(PyBytes::new(py, &buf).unbind());
+        }
+        Ok(PyMessages {
+            responses: buffers,
+            messages,
+        })
+    }
+
     /// Messages with ids (and ack ids) `first_id, first_id + 1, ...` published at `publish_time_us`: what an
     /// in-process source delivers.
     #[staticmethod]
@@ -214,6 +233,27 @@ impl PyMessages {
             .iter()
             .map(|(r, m)| String::from_utf8_lossy(slice(self.responses[*r].as_bytes(py), m.ack_id)).into_owned())
             .collect()
+    }
+
+    /// SQS `DeleteMessageBatch` (no `visibility`) or `ChangeMessageVisibilityBatch` request bodies for the
+    /// messages at `indices` (all by default), ten each; an entry's id is its position in `indices`.
+    #[pyo3(signature = (queue_url, visibility = None, indices = None))]
+    fn sqs_batch_requests(
+        &self,
+        py: Python<'_>,
+        queue_url: &str,
+        visibility: Option<i64>,
+        indices: Option<Vec<usize>>,
+    ) -> PyResult<Vec<Py<PyBytes>>> {
+        let indices = self.selected(indices)?;
+        let handles = indices.iter().map(|&i| {
+            let (r, m) = &self.messages[i];
+            slice(self.responses[*r].as_bytes(py), m.ack_id)
+        });
+        Ok(batch_requests(queue_url, handles, visibility)
+            .into_iter()
+            .map(|b| PyBytes::new(py, &b).unbind())
+            .collect())
     }
 
     /// One message as Python objects; for inspection and tests, never on the hot path.

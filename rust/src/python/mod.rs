@@ -1,6 +1,7 @@
 //! PyO3 glue: the private `streamlake_fast._native` module. The public API is the Python package.
 
 mod arrow_export;
+mod aws;
 mod codec;
 mod errors;
 mod messages;
@@ -17,6 +18,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<codec::PyCodec>()?;
     m.add_class::<arrow_export::ArrowBatch>()?;
     m.add_class::<messages::PyMessages>()?;
+    m.add_class::<aws::PyAwsJsonClient>()?;
+    m.add_function(wrap_pyfunction!(aws::sigv4_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(aws::sqs_batch_failures, m)?)?;
+    m.add_function(wrap_pyfunction!(aws::sqs_send_batch_requests, m)?)?;
     m.add_function(wrap_pyfunction!(publish::prepare_publish, m)?)?;
     m.add_function(wrap_pyfunction!(publish::publish_response_ids, m)?)?;
     m.add_function(wrap_pyfunction!(publish::publish_requests, m)?)?;

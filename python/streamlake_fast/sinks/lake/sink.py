@@ -4,7 +4,8 @@ Rows are buffered per partition into one open file each (row groups written to a
 A file rolls — becomes visible — when it reaches ``target_file_bytes`` or ``max_file_age`` seconds, on
 :meth:`LakeSink.flush`, or when the schema changes. Visible means whole: on local disk the spool sits beside its
 final name under a hidden name, is fsynced and renamed; on GCS/S3 the spool is local, uploaded under a hidden
-key and moved to its final key once whole (:meth:`~streamlake_fast.storage.Root.publish`). A batch counts as durable once every file holding its rows is visible.
+key and moved to its final key once whole (:meth:`~streamlake_fast.storage.Root.publish`). A batch counts as
+durable once every file holding its rows is visible.
 """
 
 from __future__ import annotations

@@ -1,0 +1,91 @@
+"""The SQS source on moto's server: receive, delete only when told, visibility kept while held, handed back on a
+nack, a deleted queue stops it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from streamlake_fast.delivery import ack_all, nack_all
+from streamlake_fast.exceptions import SourceError
+from streamlake_fast.sources.sqs import SqsSource
+from tests.servers.aws import moto_server, sqs  # noqa: F401 (fixtures)
+
+
+def _queue(sqs: Any, name: str, n: int, **attributes: str) -> str:  # noqa: F811
+    url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    for i in range(0, n, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f'{{"n": {i + j}}}'}
+                                                      for j in range(min(10, n - i))])  # fmt: skip
+    return url
+
+
+def _counts(sqs: Any, url: str) -> tuple[int, int]:  # noqa: F811
+    a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _take(source: SqsSource, n: int, timeout: float = 30) -> list[Any]:
+    got, deadline = [], time.monotonic() + timeout
+    while sum(len(d) for d in got) < n:
+        assert time.monotonic() < deadline, f"received {sum(len(d) for d in got)} of {n}"
+        if (d := source.get(0.5)) is not None:
+            got.append(d)
+    return got
+
+
+def test_messages_are_deleted_only_when_acknowledged(sqs: Any) -> None:  # noqa: F811
+    url = _queue(sqs, "src-ack", 95)
+    source = SqsSource(url, wait_time=1, visibility_timeout=30, concurrent_receives=3)
+    source.start()
+    try:
+        deliveries = _take(source, 95)
+        assert _counts(sqs, url) == (0, 95)  # received: invisible, not deleted
+        ids = {d.messages.message(i).data for d in deliveries for i in range(len(d))}
+        assert len(ids) == 95
+        ack_all(deliveries)
+        assert _counts(sqs, url) == (0, 0)
+        assert source.flow_control.messages == 0
+    finally:
+        source.stop()
+
+
+def test_a_nack_hands_messages_back_at_once(sqs: Any) -> None:  # noqa: F811
+    url = _queue(sqs, "src-nack", 10)
+    source = SqsSource(url, wait_time=1, visibility_timeout=300, concurrent_receives=1)
+    source.start()
+    deliveries = _take(source, 10)
+    source.stop()
+    nack_all(deliveries)
+    assert _counts(sqs, url) == (10, 0)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"])
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in again["Messages"]} == {"2"}
+
+
+def test_held_messages_stay_invisible_past_their_visibility_timeout(sqs: Any) -> None:  # noqa: F811
+    url = _queue(sqs, "src-lease", 10)
+    source = SqsSource(url, wait_time=1, visibility_timeout=2, concurrent_receives=1)
+    source.start()
+    try:
+        deliveries = _take(source, 10)
+        time.sleep(6)  # three visibility timeouts: the lease thread extends them
+        assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+        ack_all(deliveries)
+        assert _counts(sqs, url) == (0, 0)
+    finally:
+        source.stop()
+
+
+def test_a_deleted_queue_stops_the_source_with_its_name(sqs: Any) -> None:  # noqa: F811
+    url = _queue(sqs, "src-gone", 0)
+    source = SqsSource(url, wait_time=1, concurrent_receives=2)
+    source.start()
+    sqs.delete_queue(QueueUrl=url)
+    deadline = time.monotonic() + 20
+    with pytest.raises(SourceError, match="src-gone") as raised:
+        while time.monotonic() < deadline:
+            source.get(0.5)
+    assert "QueueDoesNotExist" in str(raised.value)
+    source.stop()

@@ -1,0 +1,61 @@
+"""SQS → worker → the lake on S3, end to end on moto's server: the same worker and sinks as for Pub/Sub, one
+acknowledgement (DeleteMessageBatch) once the lake file holding a message is visible."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.sinks.lake import verify_lake
+from tests.servers.aws import BUCKET, moto_server, sqs  # noqa: F401 (fixtures)
+
+EVENTS = int(os.environ.get("STREAMLAKE_SQS_EVENTS", "5000"))
+
+
+def _send(sqs: Any, url: str, pairs: list[tuple[bytes, str | None]]) -> None:  # noqa: F811
+    for i in range(0, len(pairs), 10):
+        entries = [{"Id": str(j), "MessageBody": m.decode("utf-8", "replace"),
+                    "MessageAttributes": {"source": {"DataType": "String", "StringValue": "test"}}}
+                   for j, (m, _) in enumerate(pairs[i : i + 10])]  # fmt: skip
+        assert not sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "streamlake_fast.cli", "run", "--exit-when-drained", "--wait-time", "1",
+               "--progress-interval", "2", *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, env=dict(os.environ))
+
+
+def test_sqs_to_the_s3_lake_lands_exactly_the_valid_events(sqs: Any, tmp_path: Any) -> None:  # noqa: F811
+    url = sqs.create_queue(QueueName=f"e2e-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    pairs = list(receipts(EVENTS, seed=5, invalid_fraction=0.01))
+    _send(sqs, url, pairs)
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    root = f"s3://{BUCKET}/sqs-{uuid.uuid4().hex[:8]}"
+    done = _run("--queue", url, "--lake", root, "--schema", str(schema), "--partition-by", "event_time",
+                "--max-file-age", "5")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SQS: local server at http://" in done.stderr  # the endpoint in use, said at start
+
+    fs, path = pafs.FileSystem.from_uri(root)
+    table = ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive").to_table()
+    valid = sorted(json.loads(m)["event_id"] for m, kind in pairs if kind is None)
+    assert sorted(table.column("event_id").to_pylist()) == valid  # every valid event once, nothing else
+    assert verify_lake(root).duplicate_ids == 0
+    rejects = [json.loads(line) for info in fs.get_file_info(pafs.FileSelector(f"{path}/_rejects", recursive=True))
+               if info.type == pafs.FileType.File
+               for line in fs.open_input_stream(info.path).read().decode().splitlines()]  # fmt: skip
+    assert len(rejects) == sum(kind is not None for _, kind in pairs)
+    assert all(r["reason_code"] and r["subscription_name"] == url and r["attributes"] == {"source": "test"}
+               for r in rejects)  # fmt: skip
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")

@@ -96,6 +96,10 @@ def _source(config: WorkerConfig) -> Source:
 def _dead_letter(config: WorkerConfig) -> Sink:
     if config.dead_letter_topic:
         return DeadLetterTopic(config.dead_letter_topic)
+    if config.dead_letter_queue:
+        from streamlake_fast.sinks.deadletter.queue import DeadLetterQueue
+
+        return DeadLetterQueue(config.dead_letter_queue)
     if config.table:
         return DeadLetterTable(config.dead_letter_table or f"{config.table}_rejects")
     return DeadLetterFiles(config.lake.root)
@@ -122,7 +126,7 @@ def endpoints(config: WorkerConfig) -> list[str]:
     if config.dead_letter_topic and config.queue:
         services.append("Pub/Sub")
     lines = check_endpoints(services, allow_mixed=config.allow_mixed_endpoints) if services else []
-    if config.queue:
+    if config.queue or config.dead_letter_queue:
         lines.append(_sqs_endpoint())
     return lines
 

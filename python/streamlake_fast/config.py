@@ -68,6 +68,7 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     table: str = ""
     mode: Literal["default", "committed"] = "default"
     dead_letter_topic: str | None = None
+    dead_letter_queue: str | None = None  # an SQS queue URL
     dead_letter_table: str | None = None  # default: "<table>_rejects" (or "<lake>/_rejects" without a table)
     schema: str | None = None  # a BigQuery schema JSON file; default: the table's own schema
     metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
@@ -98,8 +99,9 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ConfigError("without a table the schema must be given: pass --schema FILE.json")
         if self.dead_letter_table and not self.table:
             raise ConfigError("dead_letter_table needs a BigQuery table; without one, rejects go to <lake>/_rejects")
-        if self.dead_letter_topic and self.dead_letter_table:
-            raise ConfigError("give either dead_letter_topic or dead_letter_table, not both")
+        given = [k for k in ("dead_letter_topic", "dead_letter_table", "dead_letter_queue") if getattr(self, k)]
+        if len(given) > 1:
+            raise ConfigError(f"give one dead-letter destination, not {' and '.join(given)}")
         if self.subscription:
             check_subscription(self.subscription)
         else:
@@ -109,6 +111,8 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 parse_table(table)
         if self.dead_letter_topic:
             check_topic(self.dead_letter_topic)
+        if self.dead_letter_queue:
+            check_queue_url(self.dead_letter_queue)
         if self.lake.root:
             check_uri(self.lake.root, "lake root")
         least = self.lake.max_file_age + self.batch.max_latency + 60

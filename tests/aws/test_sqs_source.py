@@ -3,6 +3,7 @@ nack, a deleted queue stops it."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -89,3 +90,32 @@ def test_a_deleted_queue_stops_the_source_with_its_name(sqs: Any) -> None:  # no
             source.get(0.5)
     assert "QueueDoesNotExist" in str(raised.value)
     source.stop()
+
+
+def test_a_fifo_group_is_received_in_order_by_several_receivers(sqs: Any) -> None:  # noqa: F811
+    url = sqs.create_queue(QueueName="src-order.fifo", Attributes={"FifoQueue": "true",
+                                                                    "ContentBasedDeduplication": "true"})["QueueUrl"]  # fmt: skip
+    for group in ("a", "b"):
+        for i in range(0, 30, 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(j), "MessageBody": f'{{"g": "{group}", "n": {i + j}}}', "MessageGroupId": group}
+                for j in range(10)])  # fmt: skip
+    source = SqsSource(url, wait_time=1, visibility_timeout=30, concurrent_receives=4)
+    source.start()
+    seen: dict[str, list[int]] = {"a": [], "b": []}
+    try:
+        deadline = time.monotonic() + 60
+        while sum(map(len, seen.values())) < 60:
+            assert time.monotonic() < deadline, seen
+            d = source.get(0.5)
+            if d is None:
+                continue
+            for i in range(len(d)):
+                m = d.messages.message(i)
+                event = json.loads(m.data)
+                assert m.ordering_key == event["g"]  # MessageGroupId is the ordering key
+                seen[event["g"]].append(event["n"])
+            ack_all([d])
+    finally:
+        source.stop()
+    assert seen == {"a": list(range(30)), "b": list(range(30))}

@@ -59,3 +59,33 @@ def test_sqs_to_the_s3_lake_lands_exactly_the_valid_events(sqs: Any, tmp_path: A
                for r in rejects)  # fmt: skip
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
+
+
+def test_dead_letters_to_an_sqs_queue_keep_the_whole_record(sqs: Any, tmp_path: Any) -> None:  # noqa: F811
+    url = sqs.create_queue(QueueName=f"dlsrc-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    dlq = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    pairs = list(receipts(300, seed=8, invalid_fraction=0.05))
+    huge = b'{"event_id": "' + b"x" * 300_000 + b'", "unknown": 1}'  # over the DLQ's 256 KiB: cut, with its hash
+    _send(sqs, url, [*pairs, (huge, "unknown_field")])
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    done = _run("--queue", url, "--lake", str(tmp_path / "lake"), "--schema", str(schema), "--dead-letter-queue", dlq,
+                "--max-file-age", "2")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    letters = []
+    while batch := sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                       VisibilityTimeout=600).get("Messages"):  # fmt: skip
+        letters += batch
+    assert len(letters) == sum(kind is not None for _, kind in [*pairs, (huge, "x")])
+    bodies = [json.loads(m["Body"]) for m in letters]
+    by_code = {b["reason_code"] for b in bodies}
+    assert by_code >= {"unknown_field", "missing_required"}
+    for m, b in zip(letters, bodies, strict=True):
+        attrs = {k: v["StringValue"] for k, v in m["MessageAttributes"].items()}
+        assert attrs["envelope"] == "json" and attrs["reason_code"] == b["reason_code"]
+        assert b["subscription_name"] == url and b["attributes"] == {"source": "test"}
+        assert len(m["MessageAttributes"]) <= 10
+    cut = [b for b in bodies if b.get("data_truncated")]
+    assert len(cut) == 1 and cut[0]["data_size"] == len(huge)
+    assert cut[0]["data_sha256"] == __import__("hashlib").sha256(huge).hexdigest()
+    assert all("data" in b for b in bodies if not b.get("data_truncated"))  # the raw event, whole

@@ -65,6 +65,7 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--lake", default=env("STREAMLAKE_LAKE"), help="lake root: a path, gs://B/prefix or s3://B/prefix")
     run.add_argument("--partition-by", help="lake partitions by the UTC date of this field (default: publish time)")
     run.add_argument("--dead-letter-topic", default=env("STREAMLAKE_DEAD_LETTER_TOPIC"), help="projects/P/topics/T")
+    run.add_argument("--dead-letter-queue", default=env("STREAMLAKE_DEAD_LETTER_QUEUE"), help="an SQS queue URL")
     run.add_argument("--dead-letter-table", default=env("STREAMLAKE_DEAD_LETTER_TABLE"),
                      help="PROJECT.DATASET.TABLE (default: <table>_rejects when no topic is given)")  # fmt: skip
     run.add_argument("--mode", choices=["default", "committed"], default=env("STREAMLAKE_MODE"),

@@ -12,8 +12,6 @@ with ``data_truncated``, ``data_size`` and ``data_sha256`` (and a reason's ``pat
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from typing import Any
 
@@ -23,60 +21,31 @@ from streamlake_fast.exceptions import PublishError, SinkError, TransientSinkErr
 from streamlake_fast.pubsub_publish import RequestSender
 from streamlake_fast.pubsub_wire import publish_requests
 from streamlake_fast.sinks.base import WriteIsDurable
-from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA, as_json
+from streamlake_fast.sinks.deadletter.envelope import envelope_body, record_fields, size, truncate
+from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
 
 __all__ = ["DeadLetterTopic", "pubsub_message"]
 
 MAX_ATTRIBUTES = 100  # Pub/Sub's limits on a message
 MAX_VALUE_BYTES = 1024
 MAX_MESSAGE_BYTES = 9_500_000  # of data and attributes: under the 10 MB request limit with room to spare
-MAX_TEXT_BYTES = 100_000  # of a reason's path or message inside a truncated envelope
-
-
-def _truncate(text: str, max_bytes: int) -> str:
-    """``text`` cut to at most ``max_bytes`` of UTF-8, on a character boundary."""
-    return text.encode()[:max_bytes].decode(errors="ignore")
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _size(attributes: dict[str, str]) -> int:
-    return sum(len(k.encode()) + len(v.encode()) for k, v in attributes.items())
 
 
 def pubsub_message(record: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     """``(data, attributes)`` of the dead letter for one record: the plain form if it fits, else the envelope."""
     data: bytes = record["data"]
     original: dict[str, str] = json.loads(record["attributes"])
-    fields = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for k, v in record.items()
-              if k not in ("data", "attributes")}  # fmt: skip
+    fields = record_fields(record)
     plain = {**original, **fields}
     if (
         not original.keys() & {*fields, "envelope"}
         and len(plain) <= MAX_ATTRIBUTES
         and all(len(v.encode()) <= MAX_VALUE_BYTES for v in plain.values())
-        and len(data) + _size(plain) <= MAX_MESSAGE_BYTES
+        and len(data) + size(plain) <= MAX_MESSAGE_BYTES
     ):
         return data, plain
-    attributes = {k: _truncate(v, MAX_VALUE_BYTES) for k, v in fields.items()} | {"envelope": "json"}
-    envelope = as_json(record)
-    body = json.dumps(envelope, ensure_ascii=False).encode()
-    if len(body) + _size(attributes) > MAX_MESSAGE_BYTES:
-        envelope.pop("data", None)
-        envelope.pop("data_base64", None)
-        envelope |= {"data_truncated": True, "data_size": len(data), "data_sha256": _sha256(data)}
-        for key in ("path", "message"):  # a reason can be as large as the event (an unknown 9 MB key)
-            text = envelope[key]
-            if len(text.encode()) > MAX_TEXT_BYTES:
-                envelope |= {key: _truncate(text, MAX_TEXT_BYTES), f"{key}_size": len(text.encode()),
-                             f"{key}_sha256": _sha256(text.encode())}  # fmt: skip
-        rest = len(json.dumps(envelope, ensure_ascii=False).encode()) + len(', "data_base64": ""')
-        room = max(0, MAX_MESSAGE_BYTES - _size(attributes) - rest)
-        envelope["data_base64"] = base64.b64encode(data[: room // 4 * 3]).decode()
-        body = json.dumps(envelope, ensure_ascii=False).encode()
-    return body, attributes
+    attributes = {k: truncate(v, MAX_VALUE_BYTES) for k, v in fields.items()} | {"envelope": "json"}
+    return envelope_body(record, MAX_MESSAGE_BYTES - size(attributes)), attributes
 
 
 class DeadLetterTopic(WriteIsDurable):

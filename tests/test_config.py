@@ -65,7 +65,7 @@ def test_validate_requires_subscription_and_a_sink(tmp_path: Path) -> None:
         msgspec.structs.replace(lake_only, schema=str(tmp_path / "nope.json")).validate()
     with pytest.raises(ConfigError, match="dead_letter_table needs a BigQuery table"):
         msgspec.structs.replace(lake_only, schema=str(schema), dead_letter_table="p.d.r").validate()
-    with pytest.raises(ConfigError, match="either dead_letter_topic or dead_letter_table"):
+    with pytest.raises(ConfigError, match="one dead-letter destination, not dead_letter_topic and dead_letter_table"):
         WorkerConfig(subscription="projects/p/subscriptions/s", table="p.d.t", dead_letter_topic="projects/p/topics/a",
                      dead_letter_table="p.d.b").validate()  # fmt: skip
 

@@ -93,8 +93,8 @@ def test_a_deleted_queue_stops_the_source_with_its_name(sqs: Any) -> None:  # no
 
 
 def test_a_fifo_group_is_received_in_order_by_several_receivers(sqs: Any) -> None:  # noqa: F811
-    url = sqs.create_queue(QueueName="src-order.fifo", Attributes={"FifoQueue": "true",
-                                                                    "ContentBasedDeduplication": "true"})["QueueUrl"]  # fmt: skip
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    url = sqs.create_queue(QueueName="src-order.fifo", Attributes=fifo)["QueueUrl"]
     for group in ("a", "b"):
         for i in range(0, 30, 10):
             sqs.send_message_batch(QueueUrl=url, Entries=[

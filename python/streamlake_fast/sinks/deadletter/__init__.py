@@ -1,6 +1,7 @@
 """Dead-letter destinations: every rejected message, with its raw data, attributes and the reason, as one record
-shape (:mod:`~streamlake_fast.sinks.deadletter.record`) written to a Pub/Sub topic, a BigQuery table or NDJSON
-files, or an SQS queue. Each is a sink like the others: a message is acknowledged only once its dead letter is durable."""
+shape (:mod:`~streamlake_fast.sinks.deadletter.record`) written to a Pub/Sub topic, an SQS queue, a BigQuery
+table or NDJSON files. Each is a sink like the others: a message is acknowledged only once its dead letter is
+durable."""
 
 from streamlake_fast.sinks.deadletter.files import DeadLetterFiles
 from streamlake_fast.sinks.deadletter.queue import DeadLetterQueue

@@ -93,14 +93,16 @@ def publish_requests(
 ) -> tuple[list[bytes], list[int]]: ...
 def prepare_publish(
     data: bytes | Iterable[bytes],
-    topic: str,
+    topic: str | None = None,
     *,
+    queue_url: str | None = None,
+    max_batch_bytes: int = 1_000_000,
     codec: Codec | None = None,
     event_id_prefix: str | None = None,
     next_seq: int = 0,
     ingest_time: str | None = None,
     max_depth: int = 500,
-) -> tuple[list[bytes], list[int], list[tuple[int, str, str, str]], int]: ...
+) -> tuple[list[bytes], list[int], list[tuple[int, str, str, str]], int, list[int]]: ...
 
 @final
 class AwsJsonClient:

@@ -1,9 +1,10 @@
-"""The edge processor's publisher: raw events → validated, enriched → Pub/Sub, one native call per batch.
+"""The edge processor's publisher: raw events → validated, enriched → Pub/Sub or SQS, one native call per batch.
 
 Each batch is validated with the same codec the worker uses; invalid events are refused with their path and reason
 and never leave. Events lacking them get ``event_id`` (the publisher's random 64-bit id + a sequence number, 32 hex
 digits) and ``ingest_time`` (now, UTC) — only when the schema declares those fields. The valid events are packed
-into ``Publish`` requests (≤ 1,000 messages, < 10 MB) in Rust and sent with several requests in flight.
+in Rust into ``Publish`` requests (≤ 1,000 messages, < 10 MB) or SQS ``SendMessageBatch`` calls (≤ 10 messages,
+1 MB) and sent with several requests in flight.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from streamlake_fast.names import check_topic
 from streamlake_fast.pubsub_publish import RequestSender
 from streamlake_fast.pubsub_wire import prepare_publish
 from streamlake_fast.schema import Schema
+from streamlake_fast.sqs_publish import QueueSender
 
 __all__ = ["PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
 
@@ -43,7 +45,7 @@ class PublishResult:
 
 
 class Publisher:
-    """Publish raw JSON events to ``projects/P/topics/T``.
+    """Publish raw JSON events to a Pub/Sub topic (``projects/P/topics/T``) or an SQS queue (``queue=URL``).
 
     :param schema: the events' schema; required when validating or enriching.
     :param validate: refuse events the codec rejects (``False``: publish them as they are).
@@ -53,9 +55,10 @@ class Publisher:
 
     def __init__(
         self,
-        topic: str,
+        topic: str | None = None,
         schema: Schema | None = None,
         *,
+        queue: str | None = None,
         validate: bool = True,
         enrich: bool = True,
         max_in_flight: int = 4,
@@ -64,41 +67,60 @@ class Publisher:
     ) -> None:
         if (validate or enrich) and schema is None:
             raise ConfigError("a schema is needed to validate or enrich events")
-        self.topic = check_topic(topic)
+        if (topic is None) == (queue is None):
+            raise ConfigError("give either a topic or a queue")
+        self.topic = check_topic(topic) if topic is not None else None
+        self.queue = queue
         self._codec = Codec(schema) if validate and schema is not None else None
         names = {f["name"]: f["type"] for f in schema.to_bigquery()} if schema is not None else {}
         self._event_id = enrich and names.get("event_id") == "STRING"
         self._ingest_time = enrich and names.get("ingest_time") == "TIMESTAMP"
         self._prefix = secrets.token_hex(8)
         self._seq = 0
-        self._sender = RequestSender(topic, max_in_flight=max_in_flight, timeout=timeout, channel=channel)
+        self._sender: RequestSender | None = None
+        self._queue_sender: QueueSender | None = None
+        if topic is not None:
+            self._sender = RequestSender(topic, max_in_flight=max_in_flight, timeout=timeout, channel=channel)
+        else:
+            assert queue is not None
+            self._queue_sender = QueueSender(queue, max_in_flight=max_in_flight)
         self.published = 0
         self.refused = 0
 
     def publish(self, data: bytes | Sequence[bytes]) -> PublishResult:
         """Publish NDJSON ``bytes`` (reject indexes are line numbers) or a sequence of events; returns once every
-        valid event is acknowledged by Pub/Sub (raises :class:`PublishError` otherwise)."""
+        valid event is acknowledged by Pub/Sub or SQS (raises :class:`PublishError` otherwise). Events SQS refuses
+        come back as rejects (``refused_by_sink``) with their line."""
         start = time.perf_counter()
         ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
-        requests, counts, rejects, self._seq = prepare_publish(
+        requests, counts, rejects, self._seq, valid = prepare_publish(
             data,
             self.topic,
+            queue_url=self.queue,
             codec=self._codec,
             event_id_prefix=self._prefix if self._event_id else None,
             next_seq=self._seq,
             ingest_time=ingest,
         )
-        self.refused += len(rejects)
         try:
-            published = self._sender.send_all(requests, counts)
+            if self._sender is not None:
+                published = self._sender.send_all(requests, counts)
+            else:
+                assert self._queue_sender is not None
+                published, refused = self._queue_sender.send_all(requests, counts, valid)
+                rejects = sorted([*rejects, *refused], key=lambda r: r.index)
         except PublishError as e:
             self.published += e.published
             raise
+        self.refused += len(rejects)
         self.published += published
         return PublishResult(published, rejects, time.perf_counter() - start)
 
     def close(self) -> None:
-        self._sender.close()
+        if self._sender is not None:
+            self._sender.close()
+        if self._queue_sender is not None:
+            self._queue_sender.close()
 
     def __enter__(self) -> Publisher:
         return self

@@ -1,5 +1,6 @@
 """Pub/Sub's wire messages, built and read in Rust: pull requests, publish requests (validated and enriched
-events), publish responses. The gRPC calls themselves are made by the callers with raw bytes."""
+events; the same preparation packs SQS ``SendMessageBatch`` bodies for the publisher on SQS), publish responses.
+The calls themselves are made by the callers with raw bytes."""
 
 from __future__ import annotations
 
@@ -37,30 +38,33 @@ def publish_response_ids(response: bytes) -> int:
     return _native.publish_response_ids(response)
 
 
-PreparedPublish = tuple[list[bytes], list[int], list[Reject], int]
+#: (requests, events per request, rejects, next sequence number, the input index of each valid event in order).
+PreparedPublish = tuple[list[bytes], list[int], list[Reject], int, list[int]]
 
 
 def prepare_publish(
     data: bytes | Sequence[bytes],
-    topic: str,
+    topic: str | None = None,
     *,
+    queue_url: str | None = None,
     codec: Codec | None,
     event_id_prefix: str | None,
     next_seq: int,
     ingest_time: str | None,
 ) -> PreparedPublish:
-    """``(requests, messages per request, rejects, next sequence number)``: serialized ``PublishRequest`` s of the
-    valid events (``codec`` validates; ``None`` publishes as is), with ``event_id`` / ``ingest_time`` added where
-    asked and absent."""
-    requests, counts, raw_rejects, seq = _native.prepare_publish(
+    """The valid events (``codec`` validates; ``None`` publishes as is), with ``event_id`` / ``ingest_time`` added
+    where asked and absent, as serialized ``PublishRequest`` s for ``topic`` or ``SendMessageBatch`` bodies for
+    ``queue_url`` (ten events and 1 MB each; events that are not UTF-8 text are refused: SQS carries text)."""
+    requests, counts, raw_rejects, seq, valid = _native.prepare_publish(
         data,
         topic,
+        queue_url=queue_url,
         codec=codec._native if codec is not None else None,
         event_id_prefix=event_id_prefix,
         next_seq=next_seq,
         ingest_time=ingest_time,
     )
-    return requests, counts, [Reject(*r) for r in raw_rejects], seq
+    return requests, counts, [Reject(*r) for r in raw_rejects], seq, valid
 
 
 def acknowledge_requests(messages: Messages, subscription: str, indices: list[int] | None = None) -> list[bytes]:

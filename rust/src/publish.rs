@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::aws::sqs::{send_batch_requests, SendEntry};
 use crate::decode::{top_level_keys, Codec, DecodeError, Reject};
 use crate::pubsub::put_bytes;
 
@@ -29,6 +30,8 @@ pub struct Prepared {
     pub counts: Vec<usize>,
     pub rejects: Vec<Reject>,
     pub next_seq: u64,
+    /// The input index of each valid event, in the order they were packed.
+    pub valid: Vec<usize>,
 }
 
 impl Prepared {
@@ -123,11 +126,21 @@ pub fn pack_requests<'a>(
     (requests, counts)
 }
 
-/// Enrich, validate (when `codec` is given) and pack `messages` (`(index, bytes)`; rejects carry the index).
+/// Where the valid events go: a Pub/Sub topic or an SQS queue.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Topic(&'a str),
+    /// A queue URL and the most bytes of bodies per `SendMessageBatch`.
+    Queue(&'a str, usize),
+}
+
+/// Enrich, validate (when `codec` is given) and pack `messages` (`(index, bytes)`; rejects carry the index) into
+/// `PublishRequest`s or `SendMessageBatch` bodies. For a queue, an event that is not UTF-8 text is refused (SQS
+/// carries text only).
 pub fn prepare<'m>(
     codec: Option<&Codec>,
     messages: impl Iterator<Item = (usize, &'m [u8])>,
-    topic: &str,
+    target: Target<'_>,
     enrich: &Enrich,
     max_depth: usize,
 ) -> Result<Prepared, DecodeError> {
@@ -148,17 +161,48 @@ pub fn prepare<'m>(
             rejects.push(r);
         }
     }
+    if matches!(target, Target::Queue(..)) {
+        for (i, e) in events.iter().enumerate() {
+            if !bad[i] && std::str::from_utf8(e).is_err() {
+                bad[i] = true;
+                rejects.push(Reject {
+                    index: indices[i],
+                    code: crate::RejectCode::InvalidUtf8,
+                    path: String::new(),
+                    message: "SQS carries UTF-8 text only".into(),
+                });
+            }
+        }
+        rejects.sort_by_key(|r| r.index);
+    }
     let mut prepared = Prepared {
         rejects,
         next_seq: seq,
+        valid: indices
+            .iter()
+            .zip(&bad)
+            .filter(|(_, b)| !**b)
+            .map(|(i, _)| *i)
+            .collect(),
         ..Prepared::default()
     };
-    let valid = events
-        .iter()
-        .zip(&bad)
-        .filter(|(_, b)| !**b)
-        .map(|(e, _)| (&**e, &[][..]));
-    (prepared.requests, prepared.counts) = pack_requests(topic, valid);
+    let valid = events.iter().zip(&bad).filter(|(_, b)| !**b).map(|(e, _)| &**e);
+    match target {
+        Target::Topic(topic) => {
+            (prepared.requests, prepared.counts) = pack_requests(topic, valid.map(|e| (e, &[][..])));
+        }
+        Target::Queue(url, max_bytes) => {
+            let entries: Vec<SendEntry<'_>> = valid
+                .map(|e| SendEntry {
+                    body: std::str::from_utf8(e).expect("checked above"),
+                    attributes: Vec::new(),
+                    group_id: None,
+                    dedup_id: None,
+                })
+                .collect();
+            (prepared.requests, prepared.counts) = send_batch_requests(url, &entries, max_bytes).into_iter().unzip();
+        }
+    }
     Ok(prepared)
 }
 
@@ -209,17 +253,42 @@ mod tests {
         let p = prepare(
             Some(&codec),
             msgs.iter().map(|m| m.as_slice()).enumerate(),
-            "projects/p/topics/t",
+            Target::Topic("projects/p/topics/t"),
             &enrich(),
             10,
         )
         .unwrap();
+        assert_eq!(p.valid.len(), 2499);
+        assert_eq!(p.valid[3], 4);
         assert_eq!(p.rejects.len(), 1);
         assert_eq!((p.rejects[0].index, p.rejects[0].path.as_str()), (3, "n"));
         assert_eq!(p.counts, vec![1000, 1000, 499]);
         assert_eq!(p.published(), 2499);
         assert_eq!(p.next_seq, 7 + 2500);
         assert!(p.requests[0].starts_with(b"\x0a\x13projects/p/topics/t\x12"));
+    }
+
+    #[test]
+    fn packs_send_message_batches_for_a_queue() {
+        let msgs: Vec<Vec<u8>> = vec![
+            br#"{"n":1}"#.to_vec(),
+            b"{\"n\":\"\xff\"}".to_vec(),
+            br#"{"n":3}"#.to_vec(),
+        ];
+        let target = Target::Queue("http://q/1/a", 1_000_000);
+        let p = prepare(
+            None,
+            msgs.iter().map(|m| m.as_slice()).enumerate(),
+            target,
+            &Enrich::default(),
+            10,
+        )
+        .unwrap();
+        assert_eq!((p.rejects.len(), p.rejects[0].index), (1, 1));
+        assert_eq!((p.counts.clone(), p.valid.clone()), (vec![2], vec![0, 2]));
+        let v: serde_json::Value = serde_json::from_slice(&p.requests[0]).unwrap();
+        assert_eq!(v["Entries"][1]["MessageBody"], r#"{"n":3}"#);
+        assert_eq!(v["Entries"][1]["Id"], "1");
     }
 
     #[test]

@@ -37,10 +37,13 @@ def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pub = sub.add_parser("publish", help="validate raw events and publish them to a Pub/Sub topic")
+    pub = sub.add_parser("publish", help="validate raw events and publish them to a Pub/Sub topic or an SQS queue")
     pub.add_argument("input", nargs="?", type=Path, help="an NDJSON file of events")
     pub.add_argument("--generate", type=int, metavar="N", help="publish N generated receipts instead of a file")
-    pub.add_argument("--topic", required=True, help="projects/P/topics/T")
+    pub.add_argument("--topic", help="projects/P/topics/T")
+    pub.add_argument(
+        "--queue", default=os.environ.get("STREAMLAKE_QUEUE"), help="an SQS queue URL (instead of a topic)"
+    )
     pub.add_argument("--schema", help="BigQuery schema JSON of the events (default with --generate: receipts)")
     pub.add_argument("--invalid-fraction", type=float, default=0.0, help="with --generate: share of bad receipts")
     pub.add_argument("--no-validate", action="store_true", help="publish events as they are (no codec check)")

@@ -55,7 +55,11 @@ def publish(args: argparse.Namespace) -> int:
     start = last = time.perf_counter()
     rejects_out = args.rejects.open("w", encoding="utf-8") if args.rejects else None
     shown = 0
-    with Publisher(args.topic, schema, validate=not args.no_validate, enrich=not args.no_enrich) as publisher:
+    if (args.topic is None) == (args.queue is None):
+        raise ConfigError("give --topic projects/P/topics/T or --queue SQS_QUEUE_URL (one of them)")
+    destination = args.topic or args.queue
+    with Publisher(args.topic, schema, queue=args.queue, validate=not args.no_validate,
+                   enrich=not args.no_enrich) as publisher:  # fmt: skip
         if args.generate is not None:
             chunks = receipt_batches(args.generate, 10_000, invalid_fraction=args.invalid_fraction)
             batches: Iterable[tuple[int, bytes | list[bytes]]] = ((i * 10_000, c) for i, c in enumerate(chunks))
@@ -79,7 +83,7 @@ def publish(args: argparse.Namespace) -> int:
     if rejects_out is not None:
         rejects_out.close()
     seconds = time.perf_counter() - start
-    print(f"published {total.published:,} events to {args.topic} in {seconds:.1f} s "
+    print(f"published {total.published:,} events to {destination} in {seconds:.1f} s "
           f"({total.published / max(seconds, 1e-9):,.0f}/s); refused {len(total.rejects):,}")  # fmt: skip
     return 1 if total.rejects else 0
 

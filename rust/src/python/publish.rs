@@ -1,15 +1,15 @@
 //! `_native.prepare_publish`: validate, enrich and pack a batch of raw events into `PublishRequest` bytes.
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::codec::{PyCodec, RejectTuple};
 use crate::decode::ndjson_lines;
-use crate::publish::{pack_requests, prepare, Attribute, Enrich};
+use crate::publish::{pack_requests, prepare, Attribute, Enrich, Target};
 
-/// (requests, messages per request, rejects, next event-id sequence number).
-type PreparedTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<RejectTuple>, u64);
+/// (requests, messages per request, rejects, next event-id sequence number, input index of each valid event).
+type PreparedTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<RejectTuple>, u64, Vec<usize>);
 
 pub(crate) fn held_messages<'py>(data: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
     let mut held = Vec::with_capacity(data.len().unwrap_or(0));
@@ -50,15 +50,19 @@ pub fn publish_response_ids(response: &[u8]) -> PyResult<usize> {
     Ok(crate::pubsub::publish_response_ids(response)?)
 }
 
-/// `data` is NDJSON `bytes` (reject indexes are line numbers) or a sequence of `bytes`, one event each.
+/// `data` is NDJSON `bytes` (reject indexes are line numbers) or a sequence of `bytes`, one event each. The
+/// requests are `PublishRequest`s for `topic`, or `SendMessageBatch` bodies (of at most `max_batch_bytes`) for
+/// `queue_url`.
 #[pyfunction]
-#[pyo3(signature = (data, topic, *, codec = None, event_id_prefix = None, next_seq = 0, ingest_time = None,
-                    max_depth = 500))]
+#[pyo3(signature = (data, topic = None, *, queue_url = None, max_batch_bytes = 1_000_000, codec = None,
+                    event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500))]
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_publish(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
-    topic: &str,
+    topic: Option<&str>,
+    queue_url: Option<&str>,
+    max_batch_bytes: usize,
     codec: Option<&PyCodec>,
     event_id_prefix: Option<String>,
     next_seq: u64,
@@ -71,13 +75,18 @@ pub fn prepare_publish(
         ingest_time,
     };
     let codec = codec.map(|c| &c.inner);
+    let target = match (topic, queue_url) {
+        (Some(topic), None) => Target::Topic(topic),
+        (None, Some(url)) => Target::Queue(url, max_batch_bytes),
+        _ => return Err(PyValueError::new_err("give either a topic or a queue_url")),
+    };
     let prepared = if let Ok(buf) = data.cast::<PyBytes>() {
         let bytes = buf.as_bytes();
-        py.detach(|| prepare(codec, ndjson_lines(bytes), topic, &enrich, max_depth))
+        py.detach(|| prepare(codec, ndjson_lines(bytes), target, &enrich, max_depth))
     } else {
         let held = held_messages(data)?;
         let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
-        py.detach(|| prepare(codec, slices.iter().copied().enumerate(), topic, &enrich, max_depth))
+        py.detach(|| prepare(codec, slices.iter().copied().enumerate(), target, &enrich, max_depth))
     }?;
     let requests = prepared.requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
     let rejects = prepared
@@ -85,5 +94,5 @@ pub fn prepare_publish(
         .into_iter()
         .map(|r| (r.index, r.code.slug(), r.path, r.message))
         .collect();
-    Ok((requests, prepared.counts, rejects, prepared.next_seq))
+    Ok((requests, prepared.counts, rejects, prepared.next_seq, prepared.valid))
 }

@@ -1,0 +1,147 @@
+"""An AWS Lambda handler for SQS event source mappings: the same codec, sinks and dead letters as the worker.
+
+``handler = sqs_handler(schema="receipts.json", lake="s3://bucket/receipts")`` at module level; each invocation
+decodes the whole batch of records in one call, writes the valid rows to every sink (the lake's files are made
+visible before it returns), dead-letters the rejects with their reasons, and answers ``{"batchItemFailures":
+[...]}`` naming only the messages whose write failed, so Lambda deletes the rest (enable
+``ReportBatchItemFailures`` on the mapping). A sink failing fails the whole batch (every message comes back, its
+rows possibly written twice: at-least-once); the dead-letter destination failing fails only the rejected messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from streamlake_fast.codec import Codec
+from streamlake_fast.messages import Messages
+from streamlake_fast.retry import Retry
+from streamlake_fast.schema import Schema
+from streamlake_fast.sinks.base import Sink, WriteIsDurable
+from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
+from streamlake_fast.worker.fanout import FanOut
+
+__all__ = ["sqs_handler"]
+
+log = logging.getLogger(__name__)
+
+#: Inside one invocation: a few quick retries, then the batch (or its rejects) is reported as failed.
+HANDLER_RETRY = Retry(initial=0.2, maximum=2.0, attempts=4)
+
+Handler = Callable[[dict[str, Any], Any], dict[str, list[dict[str, str]]]]
+
+
+class _Collected(WriteIsDurable):
+    """The fan-out's dead-letter destination inside the handler: keeps the records, written afterwards."""
+
+    schema = DEAD_LETTER_SCHEMA
+    name = "collected dead letters"
+
+    def __init__(self) -> None:
+        self.batches: list[pa.RecordBatch] = []
+        self.rows_written = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.batches.append(batch)
+        self._written()
+
+    def close(self) -> None:
+        pass
+
+
+def _as_receive_response(records: list[dict[str, Any]]) -> bytes:
+    """Lambda's records as the body of an SQS ``ReceiveMessage`` answer (one serialization per batch), so they
+    are read by the same Rust reader as the worker's."""
+    messages = [{"MessageId": r["messageId"], "ReceiptHandle": r.get("receiptHandle", ""), "Body": r["body"],
+                 "Attributes": r.get("attributes", {}),
+                 "MessageAttributes": {k: {"StringValue": v.get("stringValue"), "BinaryValue": v.get("binaryValue")}
+                                       for k, v in (r.get("messageAttributes") or {}).items()}}
+                for r in records]  # fmt: skip
+    return json.dumps({"Messages": messages}).encode()
+
+
+def _queue_name(records: list[dict[str, Any]]) -> str:
+    arn = str(records[0].get("eventSourceARN", "")) if records else ""
+    return arn or "lambda"
+
+
+def sqs_handler(
+    *,
+    schema: str | Path | Schema,
+    lake: str | None = None,
+    table: str | None = None,
+    partition_by: str | None = None,
+    dead_letter_queue: str | None = None,
+    dead_letter_table: str | None = None,
+    unknown_fields: str = "reject",
+) -> Handler:
+    """A Lambda ``handler(event, context)`` for an SQS event source mapping (see the module's description).
+
+    Sinks: ``lake`` (a path, ``s3://`` or ``gs://`` root) and/or ``table`` (BigQuery). Dead letters go to
+    ``dead_letter_queue`` (an SQS queue URL), ``dead_letter_table``, or ``<lake>/_rejects`` files. Clients are made
+    at the first invocation and reused while the Lambda environment lives.
+    """
+    from streamlake_fast.sinks.bigquery import BigQuerySink
+    from streamlake_fast.sinks.deadletter import DeadLetterFiles, DeadLetterQueue, DeadLetterTable
+    from streamlake_fast.sinks.lake import LakeSink, lake_schema
+
+    if lake is None and table is None:
+        raise ValueError("give a lake and/or a table")
+    events = schema if isinstance(schema, Schema) else Schema.from_bigquery(schema)
+    codec = Codec(events, unknown_fields=unknown_fields)  # type: ignore[arg-type]
+    state: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def parts(source: str) -> tuple[FanOut, _Collected, Sink]:
+        """The fan-out writer, made at the first invocation and kept (its sinks count batches across calls)."""
+        with lock:
+            if not state:
+                sinks: list[Sink] = []
+                if table is not None:
+                    sinks.append(BigQuerySink(table))
+                if lake is not None:
+                    sinks.append(LakeSink(lake, schema=lake_schema(events.to_arrow()), partition_by=partition_by,
+                                          max_file_age=3600.0))  # fmt: skip
+                dead: Sink
+                if dead_letter_queue is not None:
+                    dead = DeadLetterQueue(dead_letter_queue)
+                elif dead_letter_table is not None:
+                    dead = DeadLetterTable(dead_letter_table)
+                else:
+                    assert lake is not None, "without a lake, give dead_letter_queue or dead_letter_table"
+                    dead = DeadLetterFiles(lake)
+                collected = _Collected()
+                fanout = FanOut(codec, sinks, collected, source=source, abort=threading.Event(), retry=HANDLER_RETRY)
+                state.update(fanout=fanout, collected=collected, dead=dead)
+            return state["fanout"], state["collected"], state["dead"]
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+        records: list[dict[str, Any]] = event.get("Records", [])
+        if not records:
+            return {"batchItemFailures": []}
+        fanout, collected, dead = parts(_queue_name(records))
+        messages = Messages.from_sqs([_as_receive_response(records)])
+        collected.batches.clear()
+        try:
+            result = fanout.write(messages)
+            fanout.durable(force=True)  # the lake's files visible before Lambda deletes the messages
+        except Exception as e:
+            log.error("batch of %d messages not written (%s); all reported as failed", len(records), e)
+            return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+        try:
+            for batch in collected.batches:
+                HANDLER_RETRY.call(partial(dead.write, batch), what=dead.name)
+        except Exception as e:
+            log.error("%d dead letters not written (%s); their messages reported as failed", len(result.rejects), e)
+            return {"batchItemFailures": [{"itemIdentifier": records[r.index]["messageId"]} for r in result.rejects]}
+        log.info("%d messages: %d rows, %d rejects", len(records), result.num_rows, len(result.rejects))
+        return {"batchItemFailures": []}
+
+    return handler

@@ -7,17 +7,23 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 import streamlake_fast
+from streamlake_fast.generate import RECEIPT_SCHEMA
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import pull_all
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_python_blocks_run(pubsub_only: Cloud) -> None:
-    """The blocks run in order in one namespace; the publisher's gets a topic on the emulator and two events."""
+def test_readme_python_blocks_run(pubsub_only: Cloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blocks run in order in one namespace; the publisher's gets a topic on the emulator and two events; the
+    Lambda handler's is made (its clients come at the first batch) and answers an empty batch."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "receipts.json").write_text(json.dumps(RECEIPT_SCHEMA))
     topic, subscription = pubsub_only.create_topic_and_subscription()
     events = [b'{"event_time": "2026-11-26T10:15:42Z", "items": []}', b'{"event_time": "never"}']
     namespace: dict[str, object] = {"topic": topic, "events": events}
@@ -30,6 +36,8 @@ def test_readme_python_blocks_run(pubsub_only: Cloud) -> None:
     result = namespace["result"]
     assert str(result.rejects[0]) == 'row 1 at items[0].qty: invalid_value: expected an INT64, got "two"'  # type: ignore[attr-defined]
     assert result.batch.num_rows == 1  # type: ignore[attr-defined]
+    handler = namespace["handler"]
+    assert handler({"Records": []}, None) == {"batchItemFailures": []}  # type: ignore[operator]
 
 
 def test_package_docstring_examples() -> None:

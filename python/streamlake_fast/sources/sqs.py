@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from functools import partial
 
 from streamlake_fast.aws.client import SQS_RETRY, AwsError, SqsClient, is_retryable
@@ -61,6 +62,8 @@ class SqsSource(PollingSource):
                          max_outstanding_bytes=max_outstanding_bytes, first_lease=float(visibility_timeout),
                          lease_seconds=visibility_timeout, max_lease=max_lease)  # fmt: skip
         self.client = client or SqsClient()
+        self._drained_at = 0.0
+        self._drained = False
         self.refused = 0  # deletes SQS refused for good (the receipt handle had expired): may come back
         self._request = json.dumps({
             "QueueUrl": queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": wait_time,
@@ -77,6 +80,27 @@ class SqsSource(PollingSource):
                 return None
             raise SourceError(f"receiving from {self.name} failed: {e}") from e
         return Messages.from_sqs([body])
+
+    def drained(self) -> bool:
+        """True when the receives came back empty and the queue holds nothing, not even invisible messages (a
+        killed worker's, until their visibility timeout lapses; this worker's own, until they are deleted).
+        Asks the queue at most once a second."""
+        if not super().drained():
+            return False
+        now = time.monotonic()
+        if now - self._drained_at >= 1.0:
+            self._drained_at = now
+            counts = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                      "ApproximateNumberOfMessagesDelayed")  # fmt: skip
+            try:
+                answer = self.client.call_json("GetQueueAttributes", {"QueueUrl": self.name,
+                                                                      "AttributeNames": list(counts)})  # fmt: skip
+                attributes = answer.get("Attributes", {})
+                self._drained = all(int(attributes.get(c, 0)) == 0 for c in counts)
+            except (AwsError, ConnectionError) as e:
+                log.warning("%s: could not read the queue's counts: %s", self.name, e)
+                self._drained = False
+        return self._drained
 
     def _acknowledge(self, messages: Messages) -> None:
         self._batch(messages, "DeleteMessageBatch", None)

@@ -9,11 +9,12 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/streamlake_fast/target
 EVENTS ?= 1000000
 BENCH_EVENTS ?= 1000000
 WORKER_BENCH_EVENTS ?= 200000
+SQS_BENCH_EVENTS ?= 20000
 LAKE ?= lake
 
 BQEMU_VENV := .venv-bqemu
 
-.PHONY: venv build emulators test test-rust test-python bench bench-worker bench-smoke lint fmt demo clean
+.PHONY: venv build emulators test test-rust test-python bench bench-worker bench-sqs bench-smoke lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +53,8 @@ test-python:
 
 # Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set.
 bench-smoke:
-	STREAMLAKE_BENCH_EVENTS=20000 STREAMLAKE_WORKER_BENCH_EVENTS=3000 $(BIN)/python -m pytest benches -q \
+	STREAMLAKE_BENCH_EVENTS=20000 STREAMLAKE_WORKER_BENCH_EVENTS=3000 STREAMLAKE_SQS_BENCH_EVENTS=1000 \
+		$(BIN)/python -m pytest benches -q \
 		--benchmark-disable
 
 # The full benchmarks behind the README's tables (several minutes each).
@@ -60,6 +62,9 @@ bench: build
 	STREAMLAKE_BENCH_EVENTS=$(BENCH_EVENTS) $(BIN)/python -m pytest benches/test_codec_bench.py \
 		benches/test_lake_bench.py -q \
 		--benchmark-columns=min,median,mean,rounds --benchmark-sort=name --benchmark-group-by=group
+
+bench-sqs: build
+	STREAMLAKE_SQS_BENCH_EVENTS=$(SQS_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_sqs_bench.py -q
 
 bench-worker: build emulators
 	STREAMLAKE_WORKER_BENCH_EVENTS=$(WORKER_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_worker_bench.py -q

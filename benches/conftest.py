@@ -47,6 +47,7 @@ class Summary:
     rows: list[Row] = field(default_factory=list)
     worker: list[Row] = field(default_factory=list)
     lake: list[Row] = field(default_factory=list)
+    sqs: list[Row] = field(default_factory=list)
 
 
 SUMMARY = Summary()
@@ -80,6 +81,21 @@ def _worker_summary(tr: pytest.TerminalReporter) -> None:
         tr.write_line(f"| {r.implementation} | {us:.1f} | {ratio} | {r.rows:,} | {r.outcome} |")
 
 
+def _sqs_summary(tr: pytest.TerminalReporter) -> None:
+    from test_sqs_bench import EVENTS as SQS_EVENTS
+
+    tr.write_sep("=", f"SQS → lake CPU per event, {SQS_EVENTS:,} receipts end to end (moto's CPU excluded)")
+    tr.write_line("| pipeline | CPU µs/event | vs baseline | rows written | throughput |")
+    tr.write_line("|---|---:|---:|---:|---|")
+    base = next((r.seconds[0] for r in SUMMARY.sqs if r.implementation.startswith("baseline") and r.seconds), None)
+    for r in SUMMARY.sqs:
+        if not r.seconds:
+            continue
+        us = r.seconds[0] / SQS_EVENTS * 1e6
+        ratio = f"{base / r.seconds[0]:.1f}x less CPU" if base and not r.implementation.startswith("baseline") else "-"
+        tr.write_line(f"| {r.implementation} | {us:.1f} | {ratio} | {r.rows:,} | {r.outcome} |")
+
+
 def _lake_summary(tr: pytest.TerminalReporter) -> None:
     from test_lake_bench import EVENTS as LAKE_EVENTS
 
@@ -101,6 +117,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         _worker_summary(terminalreporter)
     if SUMMARY.lake:
         _lake_summary(terminalreporter)
+    if SUMMARY.sqs:
+        _sqs_summary(terminalreporter)
     if not SUMMARY.rows:
         return
     tr = terminalreporter

@@ -55,8 +55,14 @@ impl AwsJsonClient {
         max_idle_connections: usize,
     ) -> Result<AwsJsonClient, HttpError> {
         let (host, path) = split_endpoint(endpoint_url)?;
+        // Timeouts per phase, none for name resolution: with a resolve timeout ureq spawns a thread per lookup
+        // (the system resolver keeps its own timeouts).
         let agent: Agent = Agent::config_builder()
-            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+            .timeout_send_request(Some(timeout))
+            .timeout_send_body(Some(timeout))
+            .timeout_recv_response(Some(timeout))
+            .timeout_recv_body(Some(timeout))
             .http_status_as_error(false)
             .max_idle_connections(max_idle_connections)
             .max_idle_connections_per_host(max_idle_connections)

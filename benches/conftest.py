@@ -66,34 +66,32 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Dataset]:
     return out
 
 
+def _pipeline_summary(tr: pytest.TerminalReporter, title: str, rows: list[Row], events: int) -> None:
+    """CPU per event of each pipeline, and how much less than the baseline's (the row named ``baseline ...``)."""
+    tr.write_sep("=", title)
+    tr.write_line("| pipeline | CPU µs/event | vs baseline | rows written | throughput |")
+    tr.write_line("|---|---:|---:|---:|---|")
+    base = next((r.seconds[0] for r in rows if r.implementation.startswith("baseline") and r.seconds), None)
+    for r in rows:
+        if not r.seconds:
+            continue
+        us = r.seconds[0] / events * 1e6
+        ratio = f"{base / r.seconds[0]:.1f}x less CPU" if base and not r.implementation.startswith("baseline") else "-"
+        tr.write_line(f"| {r.implementation} | {us:.1f} | {ratio} | {r.rows:,} | {r.outcome} |")
+
+
 def _worker_summary(tr: pytest.TerminalReporter) -> None:
     from test_worker_bench import EVENTS as WORKER_EVENTS
 
-    tr.write_sep("=", f"worker CPU per event, {WORKER_EVENTS:,} receipts end to end (emulators' CPU excluded)")
-    tr.write_line("| pipeline | CPU µs/event | vs baseline | rows written | throughput |")
-    tr.write_line("|---|---:|---:|---:|---|")
-    base = next((r.seconds[0] for r in SUMMARY.worker if r.implementation.startswith("baseline") and r.seconds), None)
-    for r in SUMMARY.worker:
-        if not r.seconds:
-            continue
-        us = r.seconds[0] / WORKER_EVENTS * 1e6
-        ratio = f"{base / r.seconds[0]:.1f}x less CPU" if base and not r.implementation.startswith("baseline") else "-"
-        tr.write_line(f"| {r.implementation} | {us:.1f} | {ratio} | {r.rows:,} | {r.outcome} |")
+    title = f"worker CPU per event, {WORKER_EVENTS:,} receipts end to end (emulators' CPU excluded)"
+    _pipeline_summary(tr, title, SUMMARY.worker, WORKER_EVENTS)
 
 
 def _sqs_summary(tr: pytest.TerminalReporter) -> None:
     from test_sqs_bench import EVENTS as SQS_EVENTS
 
-    tr.write_sep("=", f"SQS → lake CPU per event, {SQS_EVENTS:,} receipts end to end (moto's CPU excluded)")
-    tr.write_line("| pipeline | CPU µs/event | vs baseline | rows written | throughput |")
-    tr.write_line("|---|---:|---:|---:|---|")
-    base = next((r.seconds[0] for r in SUMMARY.sqs if r.implementation.startswith("baseline") and r.seconds), None)
-    for r in SUMMARY.sqs:
-        if not r.seconds:
-            continue
-        us = r.seconds[0] / SQS_EVENTS * 1e6
-        ratio = f"{base / r.seconds[0]:.1f}x less CPU" if base and not r.implementation.startswith("baseline") else "-"
-        tr.write_line(f"| {r.implementation} | {us:.1f} | {ratio} | {r.rows:,} | {r.outcome} |")
+    title = f"SQS → lake CPU per event, {SQS_EVENTS:,} receipts end to end (moto's CPU excluded)"
+    _pipeline_summary(tr, title, SUMMARY.sqs, SQS_EVENTS)
 
 
 def _lake_summary(tr: pytest.TerminalReporter) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 from baseline_pipeline import run_baseline
 from conftest import SUMMARY, Row
+from run_worker import run_until_acked
 
 from streamlake_fast.app import build_worker
 from streamlake_fast.config import BatchConfig, LakeConfig, WorkerConfig
@@ -105,18 +105,7 @@ def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sin
 
     def run() -> tuple[float, float, int]:
         worker = build_worker(config)
-        thread = threading.Thread(target=worker.run)
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        thread.start()
-        while worker.stats.events < EVENTS:
-            assert thread.is_alive(), "worker stopped early"
-            time.sleep(0.05)
-        worker.stop()  # every event is written; stopping flushes the lake's open files, then acknowledges
-        while worker.stats.acked < EVENTS:
-            assert thread.is_alive(), "worker stopped before acknowledging everything"
-            time.sleep(0.01)
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        thread.join(60)
+        cpu, wall = run_until_acked(worker, EVENTS)
         parquet_bytes[0] = sum(getattr(s, "bytes_written", 0) for s in worker.sinks)
         return cpu, wall, worker.stats.rows
 

@@ -28,3 +28,24 @@ def test_only_the_wrapper_modules_touch_native() -> None:
     files = [*package.rglob("*.py"), *(ROOT / "tests").rglob("*.py"), *(ROOT / "benches").rglob("*.py")]
     users = {str(p.relative_to(ROOT)) for p in files if _uses_native(p) and p != Path(__file__)}
     assert users == {f"python/streamlake_fast/{w}" for w in WRAPPERS}
+
+
+def test_every_module_imports_first() -> None:
+    """Each module imports in a fresh interpreter as the first import (an import cycle shows up only in some
+    orders: e.g. the worker → the dead-letter queue → the AWS package → the Lambda handler → the worker)."""
+    import subprocess
+    import sys
+
+    package = ROOT / "python" / "streamlake_fast"
+    modules = sorted(
+        "streamlake_fast." + ".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__")
+        for p in package.rglob("*.py")
+        if "local" not in p.relative_to(package).parts and p.name != "__main__.py"
+    )
+    script = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+    failed = []
+    for module in modules:  # one interpreter each: every module gets to be the first one imported
+        done = subprocess.run([sys.executable, "-c", script, module], capture_output=True, text=True)
+        if done.returncode != 0:
+            failed.append(f"{module}: {done.stderr.strip().splitlines()[-1]}")
+    assert failed == []

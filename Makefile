@@ -14,7 +14,7 @@ LAKE ?= lake
 
 BQEMU_VENV := .venv-bqemu
 
-.PHONY: venv build emulators test test-rust test-python bench bench-worker bench-sqs bench-smoke lint fmt demo clean
+.PHONY: venv build emulators test test-quick test-rust test-python bench bench-worker bench-sqs bench-smoke lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ test-rust:
 
 test-python:
 	$(BIN)/python -m pytest tests -q
+
+# Everything but the full-volume end-to-end runs (marked slow): for the edit-test loop; CI runs make test.
+test-quick: build emulators
+	$(BIN)/python -m pytest tests -q -m "not slow"
 
 # Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set.
 bench-smoke:

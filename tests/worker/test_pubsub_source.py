@@ -63,3 +63,14 @@ def test_a_delivery_held_past_max_lease_is_handed_back(pubsub_only: Cloud) -> No
         ack_all(redelivered)
         for d in first:
             d.release()
+
+
+def test_leases_are_extended_before_they_lapse_and_longer_the_longer_a_message_waits() -> None:
+    from streamlake_fast.sources.polling import LEASE_MARGIN, MAX_EXTENSION, extension, margin
+
+    # extended with a third left, at least LEASE_MARGIN, never later than half-way (a short lease is not
+    # extended every second, nor so late that the call cannot finish in time)
+    assert margin(60) == 20 and margin(10) == LEASE_MARGIN and margin(4) == 2
+    assert all(0 < margin(length) <= length / 2 for length in (1, 2, 4, 10, 30, 600))
+    # a message that has waited long gets a longer extension (fewer calls behind an outage), capped
+    assert extension(60, 5) == 60 and extension(60, 200) == 200 and extension(60, 5000) == MAX_EXTENSION == 600

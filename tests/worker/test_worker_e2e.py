@@ -20,6 +20,7 @@ def _comparable(table: pa.Table) -> list[dict[str, object]]:
     return rows
 
 
+@pytest.mark.slow
 def test_publish_run_table_holds_exactly_the_valid_events(cloud: Cloud) -> None:
     topic, subscription = cloud.create_topic_and_subscription()
     dlq_topic, dlq_sub = cloud.create_topic_and_subscription("dlq")

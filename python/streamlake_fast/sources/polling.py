@@ -3,10 +3,11 @@ leases of what is handed out.
 
 A subclass says how to receive once, acknowledge and change a lease (Pub/Sub: Pull, Acknowledge,
 ModifyAckDeadline; SQS: ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch). Everything else is
-here, once: each delivery handed out and not yet settled has its lease extended by ``lease_seconds`` when less
-than ``LEASE_MARGIN`` of it is left; one held for ``max_lease`` without being settled is handed back; a nack is
-never undone by a lease extension racing it; a receive that fails for good stops the source with
-:class:`~streamlake_fast.exceptions.SourceError`.
+here, once: each delivery handed out and not yet settled has its lease extended when less than a third of it (at
+least ``LEASE_MARGIN``, at most half) is left — by ``lease_seconds``, or by as long as it has been held so far
+(up to ``MAX_EXTENSION``), so a delivery held for minutes behind a store outage costs few calls; one held for
+``max_lease`` without being settled is handed back; a nack is never undone by a lease extension racing it; a
+receive that fails for good stops the source with :class:`~streamlake_fast.exceptions.SourceError`.
 """
 
 from __future__ import annotations
@@ -22,19 +23,23 @@ from streamlake_fast.exceptions import SourceError
 from streamlake_fast.messages import Messages
 from streamlake_fast.sources.flow import FlowControl
 
-__all__ = ["LEASE_MARGIN", "PollingSource"]
+__all__ = ["LEASE_MARGIN", "MAX_EXTENSION", "PollingSource", "extension", "margin"]
 
 log = logging.getLogger(__name__)
 
-#: A lease is extended when it has less than this left; the lease thread checks every second.
+#: A lease is extended when it has less than a third of its length, and at least this, left; the lease thread
+#: checks every second.
 LEASE_MARGIN = 5.0
+#: The longest single extension (Pub/Sub's ModifyAckDeadline allows 600 s): what a killed worker held comes back
+#: at the latest this long after the kill.
+MAX_EXTENSION = 600.0
 
 
 class PollingSource:
     """The shared part of a source that receives on ``concurrent`` threads.
 
     :param first_lease: seconds a message's lease lasts when it is received (before the first extension).
-    :param lease_seconds: seconds each extension asks for.
+    :param lease_seconds: seconds each extension asks for at least.
     :param max_lease: seconds after which a delivery still not settled is handed back instead of being leased
         forever.
     """
@@ -63,8 +68,9 @@ class PollingSource:
         self._threads: list[threading.Thread] = []
         self._empty_receives = 0
         self._failure: SourceError | None = None
-        # Handed out and not yet settled: their leases are kept alive (each with its monotonic expiry and receipt).
-        self._held: dict[int, tuple[Delivery, float, float]] = {}
+        # Handed out and not yet settled, their leases kept alive: each with its lease's monotonic expiry, the
+        # monotonic time it was received, and its lease's length.
+        self._held: dict[int, tuple[Delivery, float, float, float]] = {}
 
     # -- what a subclass provides
 
@@ -108,7 +114,7 @@ class PollingSource:
         self.flow_control.acquire(len(messages), messages.size_bytes)
         now = time.monotonic()
         with self._lock:
-            self._held[id(delivery)] = (delivery, now + self.first_lease, now)
+            self._held[id(delivery)] = (delivery, now + self.first_lease, now, self.first_lease)
         self._queue.put(delivery)
 
     def get(self, timeout: float) -> Delivery | None:
@@ -154,7 +160,7 @@ class PollingSource:
             with self._lock:
                 for d in held:
                     if (entry := self._held.get(id(d))) is not None:
-                        self._held[id(d)] = (d, until, entry[2])
+                        self._held[id(d)] = (d, until, entry[2], seconds)
 
     def release(self, delivery: Delivery) -> None:
         self._forget([delivery])
@@ -174,22 +180,36 @@ class PollingSource:
                 receiving = any(t.is_alive() for t in self._threads)
                 if not self._held and self._stop.is_set() and not receiving:
                     return  # stopped, nothing more can arrive, and everything handed out is settled
-                due = [d for d, until, _ in self._held.values() if until - now < LEASE_MARGIN]
-                overdue = [d for d, _, received in self._held.values() if now - received > self.max_lease]
+                due = [(d, received) for d, until, received, length in self._held.values()
+                       if until - now < margin(length)]  # fmt: skip
+                overdue = [d for d, _, received, _ in self._held.values() if now - received > self.max_lease]
             if overdue:  # held past max_lease and still not durable: hand back rather than hold forever
                 log.warning("%d messages held for %.0f s without becoming durable; handing them back",
                             sum(len(d) for d in overdue), self.max_lease)  # fmt: skip
-                due = [d for d in due if d not in overdue]
+                due = [(d, received) for d, received in due if d not in overdue]
                 try:
                     self.nack(overdue)
                 except Exception as e:
                     log.warning("could not hand back overdue messages (their leases lapse anyway): %s", e)
             if not due:
                 continue
+            youngest = now - max(received for _, received in due)
             try:
-                self.extend(due, self.lease_seconds)
+                self.extend([d for d, _ in due], extension(self.lease_seconds, youngest))
             except Exception as e:  # a lapsed lease only means a redelivery, never a loss
                 log.warning("could not extend leases: %s", e)
+
+
+def margin(length: float) -> float:
+    """How much of a lease of ``length`` seconds is left when it is extended: a third, at least ``LEASE_MARGIN``,
+    at most half (a 4 s lease is extended at 2 s left, not every second)."""
+    return min(max(LEASE_MARGIN, length / 3), length / 2)
+
+
+def extension(lease_seconds: float, held_for: float) -> float:
+    """Seconds to extend a lease held for ``held_for`` seconds: ``lease_seconds``, or as long as it has been held
+    (what has waited long will likely wait as long again), at most ``MAX_EXTENSION``."""
+    return min(MAX_EXTENSION, max(lease_seconds, held_for))
 
 
 def _messages(deliveries: Sequence[Delivery]) -> Messages:

@@ -4,7 +4,8 @@
 in Rust into :class:`~streamlake_fast.messages.Messages` and becomes one delivery. Acknowledging is
 ``DeleteMessageBatch`` — sent only once every destination holds the messages durably — a lease extension is
 ``ChangeMessageVisibilityBatch``, and handing a message back sets its visibility to 0. The batch requests are built
-in Rust; entries SQS fails are sent again while the failure is transient. Flow control and leases:
+in Rust and sent ``SETTLE_CONCURRENCY`` at a time (ten entries each: acknowledging a 10,000-message file is a
+thousand calls); entries SQS fails are sent again while the failure is transient. Flow control and leases:
 :class:`~streamlake_fast.sources.polling.PollingSource`.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from streamlake_fast.aws.client import SQS_RETRY, AwsError, SqsClient, is_retryable
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 SETTLE_RETRY = Retry(initial=0.1, maximum=5.0, attempts=8)
 #: Rounds of re-sending the batch entries SQS failed for a transient reason.
 ENTRY_ROUNDS = 5
+#: Delete and visibility requests in flight at once.
+SETTLE_CONCURRENCY = 8
 
 
 class SqsSource(PollingSource):
@@ -65,6 +69,7 @@ class SqsSource(PollingSource):
         self._drained_at = 0.0
         self._drained = False
         self.refused = 0  # deletes SQS refused for good (the receipt handle had expired): may come back
+        self._settlers = ThreadPoolExecutor(SETTLE_CONCURRENCY, thread_name_prefix="sqs-settle")
         self._request = json.dumps({
             "QueueUrl": queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": wait_time,
             "VisibilityTimeout": visibility_timeout, "MessageAttributeNames": ["All"],
@@ -114,10 +119,10 @@ class SqsSource(PollingSource):
         indices = list(range(len(messages)))
         for _ in range(ENTRY_ROUNDS):
             again: list[int] = []
-            requests = batch_requests(messages, self.name, visibility, indices)
-            for request in requests:
-                body = SETTLE_RETRY.call(partial(self.client.call, action, request), retryable=is_retryable,
-                                         what=action)  # fmt: skip
+            send = partial(SETTLE_RETRY.call, retryable=is_retryable, what=action)
+            calls = [partial(self.client.call, action, request)
+                     for request in batch_requests(messages, self.name, visibility, indices)]  # fmt: skip
+            for body in self._settlers.map(send, calls) if len(calls) > 1 else map(send, calls):
                 _, failed = batch_failures(body)
                 for f in failed:  # entry ids count up across the requests: positions in ``indices``
                     index = indices[f.index]

@@ -6,7 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Rust builds are incremental in a cache outside the clone (speed only; a clean target dir works too).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/streamlake_fast/target
-EVENTS ?= 1000000
+# make demo: the demo's own default size (1,000,000 receipts; 20,000 with CLOUD=aws) unless EVENTS is given
+EVENTS ?=
+CLOUD ?= gcp
 BENCH_EVENTS ?= 1000000
 WORKER_BENCH_EVENTS ?= 200000
 SQS_BENCH_EVENTS ?= 20000
@@ -41,7 +43,7 @@ build: venv
 # with its offline workarounds), publish → worker → ./lake + the table, then a summary.
 demo: build emulators
 	STREAMLAKE_BQEMULATOR_PYTHON="$(abspath $(BQEMU_VENV))/bin/python" \
-		$(BIN)/streamlake demo --events $(EVENTS) --lake $(LAKE)
+		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) --lake $(LAKE)
 
 test: build emulators test-rust test-python bench-smoke
 
@@ -71,7 +73,8 @@ bench-sqs: build
 	STREAMLAKE_SQS_BENCH_EVENTS=$(SQS_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_sqs_bench.py -q
 
 bench-worker: build emulators
-	STREAMLAKE_WORKER_BENCH_EVENTS=$(WORKER_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_worker_bench.py -q
+	STREAMLAKE_WORKER_BENCH_EVENTS=$(WORKER_BENCH_EVENTS) STREAMLAKE_SQS_BENCH_EVENTS=$(SQS_BENCH_EVENTS) \
+		$(BIN)/python -m pytest benches/test_worker_bench.py benches/test_sqs_bench.py -q
 
 lint: build
 	$(BIN)/ruff check python tests benches

@@ -82,3 +82,22 @@ def test_demo_says_when_the_emulators_are_missing_and_runs_in_process(tmp_path: 
     assert "BigQuery emulator: not available" in done.stderr
     assert "source:              in-process" in done.stdout
     assert _number("acknowledged:", done.stdout) == EVENTS
+
+
+def test_demo_on_aws_runs_sqs_to_an_s3_lake(tmp_path: Path) -> None:
+    done = _demo(tmp_path, "--cloud", "aws")
+    if "moto's server is not installed" in done.stderr and os.environ.get("CI") != "true":
+        pytest.skip("moto[server] not installed")
+    assert done.returncode == 0, done.stderr[-3000:]
+    out, err = done.stdout, done.stderr
+    assert "moto's server (SQS, S3): started" in err and "worker: http://127.0.0.1:" in err
+    valid = EVENTS - EVENTS // 100
+    assert "source:              sqs (5,000 events published)" in out
+    assert f"rows → lake:s3://streamlake-demo/lake: {valid:,}" in out
+    assert _number("rejects:", out) == EVENTS // 100
+    assert _number("acknowledged:", out) == EVENTS
+    assert "duplicate message ids: none" in out
+    rows = [line for line in out.splitlines() if line.startswith("  total ")]
+    assert rows and f"{valid:,}" in rows[0]  # lake verify read every row back from the bucket
+    assert "query (pyarrow.dataset:" in out and "('store-" in out
+    assert not (tmp_path / "lake").exists()  # the lake is in the bucket, not on local disk

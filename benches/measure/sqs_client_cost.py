@@ -1,5 +1,5 @@
 """CPU per SQS message of the receive-and-delete loop: boto3 against streamlake's client (SigV4 and HTTP in Rust,
-responses read in Rust), same machine, same local server (moto's, through ``tests/servers/moto_launch.py``).
+responses read in Rust), same machine, same local server (moto's, through ``streamlake_fast.local.moto_launch``).
 
     .venv/bin/python benches/measure/sqs_client_cost.py [--events 5000]
 """

@@ -1,14 +1,17 @@
 """``streamlake demo``: the whole path on one machine.
 
-Starts Google's Pub/Sub emulator and bqemulator when installed (see :mod:`streamlake_fast.local`), publishes
-generated receipts (1% invalid, as a producer without validation would send them), and runs the worker into a
-local lake (Parquet, partitioned by event date) and a BigQuery table, dead letters to ``<lake>/_rejects``. Without
-the Pub/Sub emulator the same worker runs from an in-process source. Ends with a summary and a query over the lake.
+``cloud="gcp"`` (the default) starts Google's Pub/Sub emulator and bqemulator when installed (see
+:mod:`streamlake_fast.local`), publishes generated receipts (1% invalid, as a producer without validation would send
+them), and runs the worker into a local lake (Parquet, partitioned by event date) and a BigQuery table, dead
+letters to ``<lake>/_rejects``. Without the Pub/Sub emulator the same worker runs from an in-process source.
+``cloud="aws"`` does the same with moto's local SQS and S3: published to a queue, the lake in a bucket
+(``s3://streamlake-demo/<lake>``). Ends with a summary and a query over the lake.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import multiprocessing
 import os
 import shutil
@@ -22,7 +25,7 @@ from typing import Any, TextIO
 from streamlake_fast.codec import Codec
 from streamlake_fast.exceptions import ConfigError, ServerUnavailable, StreamlakeError
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_batches, receipt_schema
-from streamlake_fast.local import LocalServer, start_bigquery, start_pubsub
+from streamlake_fast.local import LocalServer, start_bigquery, start_moto, start_pubsub
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.deadletter import DeadLetterFiles
 from streamlake_fast.sinks.lake import LakeReport, LakeSink, lake_schema, verify_lake
@@ -32,6 +35,9 @@ from streamlake_fast.worker import Worker, WorkerStats
 __all__ = ["DemoReport", "run_demo"]
 
 PROJECT = "streamlake-demo"
+BUCKET = "streamlake-demo"
+#: moto's SQS passes about 700 events/s end to end here: the AWS demo's default size.
+AWS_EVENTS = 20_000
 MARKER = ".streamlake-demo"
 CHUNK = 10_000
 
@@ -41,7 +47,7 @@ class DemoReport:
     events: int
     published: int = 0
     publish_seconds: float = 0.0
-    mode: str = "in-process"  # or "pubsub"
+    mode: str = "in-process"  # or "pubsub", "sqs"
     stats: WorkerStats | None = None
     sink_rows: dict[str, int] = field(default_factory=dict)
     table_rows: int | None = None  # COUNT(*) of the BigQuery table, when there is one
@@ -88,15 +94,17 @@ def _start(what: str, start: Any, say: Any) -> LocalServer | None:
     return server
 
 
-def _publisher_process(topic: str, host: str, events: int, invalid_fraction: float, seed: int, window: int,
-                       published: Any, consumed: Any) -> None:  # fmt: skip
-    """The edge processor, in a process of its own: generate and publish, staying at most ``window`` events ahead
-    of the worker (a backlog of a million slows the Pub/Sub emulator's pulls more than tenfold)."""
-    os.environ["PUBSUB_EMULATOR_HOST"] = host
+def _publisher_process(target: dict[str, str], env: dict[str, str], events: int, invalid_fraction: float, seed: int,
+                       window: int, published: Any, consumed: Any) -> None:  # fmt: skip
+    """The edge processor, in a process of its own: generate and publish (``target``: a ``topic`` or a ``queue``),
+    staying at most ``window`` events ahead of the worker (a backlog of a million slows the Pub/Sub emulator's pulls
+    more than tenfold)."""
+    os.environ.update(env)
     from streamlake_fast.publisher import Publisher
 
     # As a producer without the edge's validation would: the invalid 1% reaches the worker's dead-letter path.
-    with Publisher(topic, receipt_schema(), validate=False, enrich=False) as publisher:
+    with Publisher(target.get("topic"), receipt_schema(), queue=target.get("queue"), validate=False,
+                   enrich=False) as publisher:  # fmt: skip
         for chunk in receipt_batches(events, CHUNK, seed=seed, invalid_fraction=invalid_fraction):
             while published.value - consumed.value > window:
                 time.sleep(0.02)
@@ -108,18 +116,18 @@ def _publisher_process(topic: str, host: str, events: int, invalid_fraction: flo
 class _Publishing:
     """Runs :func:`_publisher_process` beside the worker, reports its progress, stops the worker at the end."""
 
-    def __init__(self, topic: str, host: str, report: DemoReport, invalid_fraction: float, seed: int, say: Any,
-                 interval: float, window: int = 50_000) -> None:  # fmt: skip
+    def __init__(self, target: dict[str, str], env: dict[str, str], report: DemoReport, invalid_fraction: float,
+                 seed: int, say: Any, interval: float, window: int = 50_000) -> None:  # fmt: skip
         ctx = multiprocessing.get_context("spawn")  # no fork of a process holding gRPC threads
         self.published = ctx.Value("q", 0)
         self.consumed = ctx.Value("q", 0)
         self.process = ctx.Process(
             target=_publisher_process,
-            args=(topic, host, report.events, invalid_fraction, seed, window, self.published, self.consumed),
+            args=(target, env, report.events, invalid_fraction, seed, window, self.published, self.consumed),
             name="publisher",
             daemon=True,
         )
-        self.report, self.say, self.interval = report, say, interval
+        self.report, self.say, self.interval, self.window = report, say, interval, window
 
     def start(self, worker: Worker) -> None:
         self.process.start()
@@ -177,23 +185,28 @@ def _count_table(table: str) -> int:
     return int(rows[0]["n"])
 
 
-def _query_lake(lake: Path) -> tuple[str, list[tuple[Any, ...]]]:
-    """Top stores by revenue, straight off the Parquet files (DuckDB when installed, else pyarrow)."""
-    glob = f"{lake}/**/*.parquet"
-    try:
-        import duckdb
-    except ImportError:
+def _query_lake(lake: str) -> tuple[str, list[tuple[Any, ...]]]:
+    """Top stores by revenue, straight off the Parquet files (DuckDB when installed and the lake is local, else
+    pyarrow)."""
+    if "://" in lake or importlib.util.find_spec("duckdb") is None:
         import pyarrow.dataset as ds
+        import pyarrow.fs as pafs
 
-        table = ds.dataset(lake, format="parquet", partitioning="hive").to_table(columns=["store_id", "total"])
+        fs, path = pafs.FileSystem.from_uri(lake if "://" in lake else str(Path(lake).absolute()))
+        table = ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive").to_table(
+            columns=["store_id", "total"]
+        )
         agg = table.group_by("store_id").aggregate([("store_id", "count"), ("total", "sum")])
         agg = agg.sort_by([("total_sum", "descending")]).slice(0, 5)
         rows = list(zip(*(agg.column(c).to_pylist() for c in ("store_id", "store_id_count", "total_sum")), strict=True))
         return "pyarrow.dataset: group_by(store_id).aggregate(count, sum(total)) top 5", rows
     sql = (
         f"SELECT store_id, count(*) AS receipts, sum(total) AS revenue "
-        f"FROM read_parquet('{glob}', hive_partitioning = true) GROUP BY store_id ORDER BY revenue DESC LIMIT 5"
+        f"FROM read_parquet('{lake}/**/*.parquet', hive_partitioning = true) GROUP BY store_id "
+        f"ORDER BY revenue DESC LIMIT 5"
     )
+    import duckdb
+
     with contextlib.closing(duckdb.connect()) as con:
         return f"duckdb: {sql}", [tuple(r) for r in con.execute(sql).fetchall()]
 
@@ -201,6 +214,7 @@ def _query_lake(lake: Path) -> tuple[str, list[tuple[Any, ...]]]:
 def run_demo(
     events: int = 1_000_000,
     *,
+    cloud: str = "gcp",
     lake: str | Path = "lake",
     invalid_fraction: float = 0.01,
     seed: int = 42,
@@ -208,18 +222,30 @@ def run_demo(
     progress_interval: float = 5.0,
     progress: TextIO | None = None,
 ) -> DemoReport:
-    """Run the pipeline on ``events`` generated receipts; progress goes to ``progress`` (stderr)."""
+    """Run the pipeline on ``events`` generated receipts; progress goes to ``progress`` (stderr). ``cloud="aws"``
+    runs it on moto's SQS and S3 (the lake at ``s3://streamlake-demo/<name of lake>``)."""
     out = progress or sys.stderr
 
     def say(line: str) -> None:
         out.write(line + "\n")
         out.flush()
 
-    lake = Path(lake)
-    _prepare_lake(lake)
+    if cloud not in ("gcp", "aws"):
+        raise ConfigError(f"--cloud must be gcp or aws, not {cloud!r}")
     report = DemoReport(events)
     servers: list[LocalServer] = []
     try:
+        if cloud == "aws":
+            moto = start_moto()  # no fallback: the AWS demo is about SQS and S3
+            servers = [moto]
+            say(f"moto's server (SQS, S3): started on {moto.host}")
+            with _Env(_aws_env(moto.host)):
+                queue, sender, root = _aws_path(report, Path(lake).name or "lake", invalid_fraction, seed, say,
+                                                progress_interval)  # fmt: skip
+                # files every 10 s: SQS messages wait invisible until their file is visible
+                _run(report, queue, sender, [_lake_sink(root, 10.0)], root, None, progress_interval, say, out)
+            return report
+        _prepare_lake(Path(lake))
         pubsub = _start("Pub/Sub emulator", start_pubsub, say) if use_emulators else None
         bigquery = _start("BigQuery emulator", lambda: start_bigquery(PROJECT), say) if use_emulators else None
         servers = [s for s in (pubsub, bigquery) if s is not None]
@@ -230,57 +256,87 @@ def run_demo(
             env["BIGQUERY_EMULATOR_HOST"] = bigquery.host
             env["BIGQUERY_STORAGE_EMULATOR_HOST"] = bigquery.extra_host
         with _Env(env):
-            _run(report, lake, pubsub is not None, bigquery is not None, invalid_fraction, seed, progress_interval, say,
-                 out)  # fmt: skip
+            sinks: list[Sink] = []
+            table = f"{PROJECT}.demo.receipts" if bigquery else None
+            if table:
+                from streamlake_fast.sinks.bigquery import BigQuerySink
+
+                _create_table(table)
+                sinks.append(BigQuerySink(table))
+            sinks.append(_lake_sink(str(lake)))
+            source, publishing = _gcp_path(report, pubsub is not None, invalid_fraction, seed, say, progress_interval)
+            _run(report, source, publishing, sinks, str(lake), table, progress_interval, say, out)
     finally:
         for s in servers:
             s.stop()
     return report
 
 
-def _run(report: DemoReport, lake: Path, pubsub: bool, bigquery: bool, invalid_fraction: float, seed: int,
-         interval: float, say: Any, out: TextIO) -> None:  # fmt: skip
-    schema = receipt_schema()
-    sinks: list[Sink] = []
-    table = f"{PROJECT}.demo.receipts"
-    if bigquery:
-        from streamlake_fast.sinks.bigquery import BigQuerySink
+def _lake_sink(root: str, max_file_age: float = 60.0) -> LakeSink:
+    return LakeSink(root, schema=lake_schema(receipt_schema().to_arrow()), partition_by="event_time",
+                    max_file_age=max_file_age)  # fmt: skip
 
-        _create_table(table)
-        sinks.append(BigQuerySink(table))
-    sinks.append(LakeSink(str(lake), schema=lake_schema(schema.to_arrow()), partition_by="event_time"))
-    source: Source
-    publishing: _Publishing | None = None
+
+def _aws_env(host: str) -> dict[str, str]:
+    endpoint = f"http://{host}"
+    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ENDPOINT_URL_SQS": endpoint, "AWS_ENDPOINT_URL_S3": endpoint,
+            "AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+
+
+def _gcp_path(report: DemoReport, pubsub: bool, invalid_fraction: float, seed: int, say: Any,
+              interval: float) -> tuple[Source, _Publishing | None]:  # fmt: skip
     if pubsub:
         from streamlake_fast.sources.pubsub import PubSubSource
 
         report.mode = "pubsub"
         topic = f"projects/{PROJECT}/topics/receipts"
         _create_topic(topic)
-        source = PubSubSource(topic.replace("/topics/", "/subscriptions/"), max_messages=1000)
-        publishing = _Publishing(topic, os.environ["PUBSUB_EMULATOR_HOST"], report, invalid_fraction, seed, say,
-                                 interval)  # fmt: skip
-    else:
-        from streamlake_fast.sources.memory import MemorySource
+        env = {"PUBSUB_EMULATOR_HOST": os.environ["PUBSUB_EMULATOR_HOST"]}
+        publishing = _Publishing({"topic": topic}, env, report, invalid_fraction, seed, say, interval)
+        return PubSubSource(topic.replace("/topics/", "/subscriptions/"), max_messages=1000), publishing
+    from streamlake_fast.sources.memory import MemorySource
 
-        say(f"generating {report.events:,} receipts for the in-process source ...")
-        source = MemorySource(list(receipt_batches(report.events, CHUNK, seed=seed, invalid_fraction=invalid_fraction)))
-        report.published = report.events
-    dead_letter = DeadLetterFiles(str(lake))
+    say(f"generating {report.events:,} receipts for the in-process source ...")
+    report.published = report.events
+    return MemorySource(list(receipt_batches(report.events, CHUNK, seed=seed, invalid_fraction=invalid_fraction))), None
+
+
+def _aws_path(report: DemoReport, name: str, invalid_fraction: float, seed: int, say: Any,
+              interval: float) -> tuple[Source, _Publishing, str]:  # fmt: skip
+    """The queue and the bucket on moto's server; returns the source, the publisher and the lake root."""
+    import pyarrow.fs as pafs
+
+    from streamlake_fast.aws.client import SqsClient
+    from streamlake_fast.sources.sqs import SqsSource
+
+    pafs.S3FileSystem(endpoint_override=os.environ["AWS_ENDPOINT_URL"], allow_bucket_creation=True).create_dir(BUCKET)
+    client = SqsClient()
+    url = client.call_json("CreateQueue", {"QueueName": "receipts"})["QueueUrl"]
+    report.mode = "sqs"
+    env = {k: os.environ[k] for k in _aws_env("")}
+    publishing = _Publishing({"queue": url}, env, report, invalid_fraction, seed, say, interval, window=20_000)
+    return SqsSource(url, client=client, wait_time=2), publishing, f"s3://{BUCKET}/{name}"
+
+
+def _run(report: DemoReport, source: Source, publishing: _Publishing | None, sinks: list[Sink], lake: str,
+         table: str | None, interval: float, say: Any, out: TextIO) -> None:  # fmt: skip
+    dead_letter = DeadLetterFiles(lake)
     say(f"worker: {source.name} → {', '.join(s.name for s in sinks)}; dead letters → {dead_letter.name}")
-    worker = Worker(source, sinks, Codec(schema), dead_letter=dead_letter, exit_when_drained=publishing is None,
-                    progress_interval=interval, progress=out)  # fmt: skip
+    worker = Worker(source, sinks, Codec(receipt_schema()), dead_letter=dead_letter,
+                    exit_when_drained=publishing is None, progress_interval=interval, progress=out)  # fmt: skip
     if publishing is not None:
-        say("publisher: a separate process, publishing while the worker runs (at most 50,000 events ahead)")
+        say(f"publisher: a separate process, publishing while the worker runs (at most {publishing.window:,} "
+            "events ahead)")  # fmt: skip
         publishing.start(worker)
     report.stats = worker.run()
     if publishing is not None:
         publishing.finish()
     report.sink_rows = {s.name: s.rows_written for s in sinks}
     report.rejects_written = dead_letter.rows_written
-    if bigquery:
+    if table:
         report.table_rows = _count_table(table)
-    report.lake = verify_lake(str(lake))
+    report.lake = verify_lake(lake)
     report.query, report.query_result = _query_lake(lake)
 
 

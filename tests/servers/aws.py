@@ -1,13 +1,10 @@
 """moto's server, a real HTTP server on a free port serving S3 (the lake's object-store path; pyarrow's S3 client
 reaches it through ``AWS_ENDPOINT_URL``) and SQS (the SQS source, publisher and dead-letter queue), started through
-``tests/servers/moto_launch.py`` (its SQS patched for speed at test volumes)."""
+``streamlake_fast.local.moto_launch`` (its SQS patched for speed at test volumes)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,8 @@ from typing import Any
 import pyarrow.fs as pafs
 import pytest
 
-from tests.servers.processes import Server, ServerUnavailable, free_port
+from streamlake_fast.local import start_moto
+from tests.servers.processes import Server, ServerUnavailable
 
 BUCKET = "streamlake-lake"
 
@@ -26,16 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def start_s3(timeout: float = 30) -> Server:
     """moto's server with the lake's bucket (``BUCKET``) created."""
-    try:
-        import moto.server  # noqa: F401
-    except ImportError as e:
-        raise ServerUnavailable(f"moto's server is not installed (pip install 'moto[server]'): {e}") from e
-    port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="moto-"))
-    log = (workdir / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "tests.servers.moto_launch", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO)  # fmt: skip
-    server = Server(proc, f"127.0.0.1:{port}", workdir)
+    server = start_moto(timeout)
     fs = pafs.S3FileSystem(endpoint_override=f"http://{server.host}", access_key="test", secret_key="test",
                            region="us-east-1", allow_bucket_creation=True)  # fmt: skip
     deadline = time.monotonic() + timeout
@@ -44,7 +33,7 @@ def start_s3(timeout: float = 30) -> Server:
             fs.create_dir(BUCKET)
             return server
         except OSError as e:
-            if proc.poll() is not None or time.monotonic() > deadline:
+            if server.proc.poll() is not None or time.monotonic() > deadline:
                 server.stop()
                 raise ServerUnavailable(f"moto_server did not start: {e}") from e
             time.sleep(0.2)

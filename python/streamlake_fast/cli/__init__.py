@@ -21,7 +21,10 @@ def _env_int(name: str, default: int) -> int:
 
 def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser("demo", help="the whole pipeline on this machine: publish → worker → lake (+ BigQuery)")
-    demo.add_argument("--events", type=int, default=_env_int("STREAMLAKE_EVENTS", 1_000_000))
+    demo.add_argument("--cloud", choices=["gcp", "aws"], default="gcp",
+                      help="gcp: Pub/Sub emulator + bqemulator (default); aws: moto's SQS + an S3 lake")  # fmt: skip
+    demo.add_argument("--events", type=int, default=_env_int("STREAMLAKE_EVENTS", 0) or None,
+                      help="receipts to send (default 1,000,000; 20,000 with --cloud aws)")  # fmt: skip
     demo.add_argument("--lake", default=os.environ.get("STREAMLAKE_LAKE", "lake"), help="lake root (default ./lake)")
     demo.add_argument("--invalid-fraction", type=float, default=0.01, help="share of bad receipts (default 0.01)")
     demo.add_argument("--seed", type=int, default=42)

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 from streamlake_fast.exceptions import ConfigError
 
@@ -15,15 +16,21 @@ __all__ = ["demo", "lake", "publish"]
 
 
 def demo(args: argparse.Namespace) -> int:
-    from streamlake_fast.demo import run_demo, summary_lines
+    from streamlake_fast.demo import AWS_EVENTS, BUCKET, run_demo, summary_lines
 
+    if args.events is None:
+        args.events = AWS_EVENTS if args.cloud == "aws" else 1_000_000
     if args.events <= 0:
         raise ConfigError("--events must be positive")
+    if args.no_emulators and args.cloud == "aws":
+        raise ConfigError("--no-emulators is for --cloud gcp: the AWS demo needs moto's server")
     signal.signal(signal.SIGTERM, _interrupt)  # unwind like Ctrl-C, so the local servers are stopped
-    print(f"streamlake demo: {args.events:,} receipts ({args.invalid_fraction:.1%} invalid) → {args.lake}",
+    where = f"s3://{BUCKET}/{Path(args.lake).name or 'lake'} (moto)" if args.cloud == "aws" else args.lake
+    print(f"streamlake demo: {args.events:,} receipts ({args.invalid_fraction:.1%} invalid) → {where}",
           file=sys.stderr)  # fmt: skip
     report = run_demo(
         args.events,
+        cloud=args.cloud,
         lake=args.lake,
         invalid_fraction=args.invalid_fraction,
         seed=args.seed,

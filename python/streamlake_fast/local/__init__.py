@@ -1,12 +1,14 @@
-"""Local stand-ins for the cloud, for the demo and the tests: Google's Pub/Sub emulator and bqemulator, each a
-child process on a free port, stopped with :meth:`LocalServer.stop`.
+"""Local stand-ins for the cloud, for the demo and the tests: Google's Pub/Sub emulator, bqemulator and moto's server
+(SQS and S3), each a child process on a free port, stopped with :meth:`LocalServer.stop`.
 
 Where they are: ``STREAMLAKE_PUBSUB_EMULATOR`` (default: the Google Cloud SDK's install path) and, for
 bqemulator, ``STREAMLAKE_BQEMULATOR`` (a whole command) or ``STREAMLAKE_BQEMULATOR_PYTHON`` (a Python with
 bqemulator installed; default ``.venv-bqemu/bin/python`` under the current directory, which ``make emulators``
 creates), run with :mod:`bqemulator_launch <streamlake_fast.local.bqemulator_launch>` (its offline start and its
 known bugs worked around), else ``bqemulator start`` from ``PATH``. The command is run with ``--rest-port``,
-``--grpc-port``, ``--ephemeral`` and ``--project`` appended and ``HOME`` set to a private directory.
+``--grpc-port``, ``--ephemeral`` and ``--project`` appended and ``HOME`` set to a private directory. moto's
+server runs in this Python (``pip install 'moto[server]'``) through :mod:`moto_launch
+<streamlake_fast.local.moto_launch>`, which makes its SQS usable at volume.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from streamlake_fast.exceptions import ServerUnavailable
 
-__all__ = ["LocalServer", "bqemulator_command", "free_port", "start_bigquery", "start_pubsub"]
+__all__ = ["LocalServer", "bqemulator_command", "free_port", "start_bigquery", "start_moto", "start_pubsub"]
 
 DEFAULT_PUBSUB_EMULATOR = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
 LAUNCHER = Path(__file__).with_name("bqemulator_launch.py")
@@ -122,3 +125,22 @@ def start_bigquery(project: str, timeout: float = 90) -> LocalServer:
         LocalServer(proc, "", workdir).stop()
         raise
     return LocalServer(proc, f"127.0.0.1:{rest}", workdir, extra_host=f"127.0.0.1:{grpc_port}")
+
+
+def start_moto(timeout: float = 30) -> LocalServer:
+    """moto's server (SQS and S3 on one port, any credentials accepted); clients find it through
+    ``AWS_ENDPOINT_URL``."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as e:
+        raise ServerUnavailable(f"moto's server is not installed (pip install 'moto[server]'): {e}") from e
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="moto-"))
+    command = [sys.executable, "-m", "streamlake_fast.local.moto_launch", "-H", "127.0.0.1", "-p", str(port)]
+    proc, log = _spawn(command, workdir)
+    try:
+        _wait_for_port(port, proc, timeout, log)
+    except ServerUnavailable:
+        LocalServer(proc, "", workdir).stop()
+        raise
+    return LocalServer(proc, f"127.0.0.1:{port}", workdir)

@@ -106,9 +106,7 @@ def test_s3_down_longer_than_the_visibility_timeout_the_worker_waits_and_nothing
     retries the upload, extension keeps every waiting message invisible (no second delivery, so no duplicate row),
     and once S3 is back every valid event lands and the queue empties."""
     url = sqs.create_queue(QueueName=f"s3down-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    # moto's ChangeMessageVisibility scans the queue per entry: ~1,000 messages is what it can extend every few
-    # seconds (see the README's limits of the local servers)
-    pairs = list(receipts(1000, seed=9, invalid_fraction=0.01))
+    pairs = list(receipts(3000, seed=9, invalid_fraction=0.01))
     _send(sqs, url, pairs[:100])  # the rest is sent once S3 is down
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(RECEIPT_SCHEMA))

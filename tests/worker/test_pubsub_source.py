@@ -73,4 +73,5 @@ def test_leases_are_extended_before_they_lapse_and_longer_the_longer_a_message_w
     assert margin(60) == 20 and margin(10) == LEASE_MARGIN and margin(4) == 2
     assert all(0 < margin(length) <= length / 2 for length in (1, 2, 4, 10, 30, 600))
     # a message that has waited long gets a longer extension (fewer calls behind an outage), capped
-    assert extension(60, 5) == 60 and extension(60, 200) == 200 and extension(60, 5000) == MAX_EXTENSION == 600
+    assert extension(60, 5) == 60 and extension(60, 200) == 128 and extension(60, 5000) == MAX_EXTENSION == 600
+    assert extension(4, 0.2) == 4 and extension(4, 9.5) == extension(4, 13) == 8  # one call for both

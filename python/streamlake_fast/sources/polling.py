@@ -4,8 +4,8 @@ leases of what is handed out.
 A subclass says how to receive once, acknowledge and change a lease (Pub/Sub: Pull, Acknowledge,
 ModifyAckDeadline; SQS: ReceiveMessage, DeleteMessageBatch, ChangeMessageVisibilityBatch). Everything else is
 here, once: each delivery handed out and not yet settled has its lease extended when less than a third of it (at
-least ``LEASE_MARGIN``, at most half) is left — by ``lease_seconds``, or by as long as it has been held so far
-(up to ``MAX_EXTENSION``), so a delivery held for minutes behind a store outage costs few calls; one held for
+least ``LEASE_MARGIN``, at most half) is left — by ``lease_seconds``, or by about as long as it has been held so
+far (up to ``MAX_EXTENSION``), so a delivery held for minutes behind a store outage costs few calls; one held for
 ``max_lease`` without being settled is handed back; a nack is never undone by a lease extension racing it; a
 receive that fails for good stops the source with :class:`~streamlake_fast.exceptions.SourceError`.
 """
@@ -13,6 +13,7 @@ receive that fails for good stops the source with :class:`~streamlake_fast.excep
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -27,9 +28,10 @@ __all__ = ["LEASE_MARGIN", "MAX_EXTENSION", "PollingSource", "extension", "margi
 
 log = logging.getLogger(__name__)
 
-#: A lease is extended when it has less than a third of its length, and at least this, left; the lease thread
-#: checks every second.
+#: A lease is extended when it has less than a third of its length, and at least this, left.
 LEASE_MARGIN = 5.0
+#: Seconds between the lease thread's checks.
+CHECK_INTERVAL = 0.5
 #: The longest single extension (Pub/Sub's ModifyAckDeadline allows 600 s): what a killed worker held comes back
 #: at the latest this long after the kill.
 MAX_EXTENSION = 600.0
@@ -174,7 +176,7 @@ class PollingSource:
     def _keep_leases(self) -> None:
         """Extend the lease of each delivery handed out and not yet settled shortly before it lapses."""
         while True:
-            time.sleep(1.0)
+            time.sleep(CHECK_INTERVAL)
             now = time.monotonic()
             with self._lock:
                 receiving = any(t.is_alive() for t in self._threads)
@@ -193,11 +195,14 @@ class PollingSource:
                     log.warning("could not hand back overdue messages (their leases lapse anyway): %s", e)
             if not due:
                 continue
-            youngest = now - max(received for _, received in due)
-            try:
-                self.extend([d for d, _ in due], extension(self.lease_seconds, youngest))
-            except Exception as e:  # a lapsed lease only means a redelivery, never a loss
-                log.warning("could not extend leases: %s", e)
+            groups: dict[float, list[Delivery]] = {}  # one call per extension length
+            for d, received in due:
+                groups.setdefault(extension(self.lease_seconds, now - received), []).append(d)
+            for seconds, group in sorted(groups.items()):
+                try:
+                    self.extend(group, seconds)
+                except Exception as e:  # a lapsed lease only means a redelivery, never a loss
+                    log.warning("could not extend leases: %s", e)
 
 
 def margin(length: float) -> float:
@@ -207,9 +212,11 @@ def margin(length: float) -> float:
 
 
 def extension(lease_seconds: float, held_for: float) -> float:
-    """Seconds to extend a lease held for ``held_for`` seconds: ``lease_seconds``, or as long as it has been held
-    (what has waited long will likely wait as long again), at most ``MAX_EXTENSION``."""
-    return min(MAX_EXTENSION, max(lease_seconds, held_for))
+    """Seconds to extend a lease held for ``held_for`` seconds: ``lease_seconds``, or about as long as it has been
+    held (what has waited long will likely wait as long again) — the largest power of two not above it, so that
+    deliveries received around the same time share one call — at most ``MAX_EXTENSION``."""
+    held = 2.0 ** math.floor(math.log2(held_for)) if held_for >= 1 else 0.0
+    return min(MAX_EXTENSION, max(float(lease_seconds), held))
 
 
 def _messages(deliveries: Sequence[Delivery]) -> Messages:

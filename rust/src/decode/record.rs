@@ -3,6 +3,7 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
+use std::collections::HashSet;
 
 use super::builders::{Col, Lookup, Node};
 use super::cursor::Cursor;
@@ -91,7 +92,9 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
     };
     seen.fill(false);
     let mut hint = 0;
-    let mut unknown: Vec<Box<[u8]>> = Vec::new();
+    // Unknown keys seen in this object (when ignored), hashed: a message with 100k unknown keys stays linear.
+    let mut unknown: HashSet<Box<[u8]>> = HashSet::new();
+    let mut skipping: Option<Box<[u8]>> = None;
     if cur.peek() == Some(b'}') {
         cur.pos += 1;
     } else {
@@ -115,13 +118,13 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
                     }
                     Some(i) => Some(i),
                     None if ctx.ignore_unknown => {
-                        if unknown.iter().any(|k| &**k == key) {
+                        if unknown.contains(key) {
                             return Err(at_key(
                                 fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))),
                                 key,
                             ));
                         }
-                        unknown.push(key.into());
+                        skipping = Some(key.into());
                         None
                     }
                     None => {
@@ -146,8 +149,9 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
                     }
                 }
                 None => {
-                    let key = unknown.last().expect("just pushed").clone();
+                    let key = skipping.take().expect("set with idx = None");
                     skip_value(cur, ctx).map_err(|e| at_key(e, &key))?;
+                    unknown.insert(key);
                 }
             }
             match cur.peek() {

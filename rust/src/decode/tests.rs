@@ -112,6 +112,17 @@ fn ignore_unknown_fields_still_validates_them() {
 }
 
 #[test]
+fn many_ignored_keys_are_checked_for_duplicates_in_one_pass() {
+    let c = codec(RECEIPT, UnknownFields::Ignore);
+    let keys: Vec<String> = (0..50_000).map(|i| format!("\"k{i}\":{i}")).collect();
+    let clean = format!("{{\"id\":\"a\",{}}}", keys.join(","));
+    let dup = format!("{{\"id\":\"b\",{},\"k49999\":0}}", keys.join(","));
+    let out = c.decode_messages(&[clean.as_str(), dup.as_str()]).unwrap();
+    assert_eq!(out.batch.num_rows(), 1);
+    assert_eq!(rejects(&out), vec![(1, "duplicate_key", "k49999")]);
+}
+
+#[test]
 fn ndjson_skips_blank_lines_and_reports_line_numbers() {
     let c = codec(RECEIPT, UnknownFields::Reject);
     let out = c

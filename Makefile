@@ -13,15 +13,16 @@ BENCH_EVENTS ?= 1000000
 WORKER_BENCH_EVENTS ?= 200000
 SQS_BENCH_EVENTS ?= 20000
 LAKE ?= lake
+DIST ?= dist
 
 BQEMU_VENV := .venv-bqemu
 
-.PHONY: venv build emulators test test-quick test-rust test-python bench bench-worker bench-sqs bench-smoke lint fmt demo clean
+.PHONY: venv build wheel wheel-smoke emulators test test-quick test-rust test-python bench bench-worker bench-sqs bench-smoke lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "maturin>=1.7,<2"
+	$(BIN)/python -m pip install -q "maturin>=1.7,<2" "ziglang>=0.13,<0.18"
 
 venv: $(BIN)/python
 
@@ -89,5 +90,17 @@ fmt:
 	$(BIN)/ruff check --fix python tests benches
 	cargo fmt
 
+# Installable artifacts: an sdist and a wheel for glibc >= 2.17 (manylinux2014: AWS Lambda's Amazon Linux 2 and 2023,
+# RHEL 7+, Debian 9+, Ubuntu 18.04+), linked by zig against that glibc whatever this machine's is.
+wheel: venv
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/maturin build --release --zig --compatibility manylinux2014 -o $(DIST)
+	$(BIN)/maturin sdist -o $(DIST)
+
+# The wheel installed with plain pip into a fresh virtualenv (dependencies from PyPI), smoke-tested outside the tree.
+wheel-smoke: wheel
+	rm -rf $(DIST)/venv && python3 -m venv $(DIST)/venv
+	$(DIST)/venv/bin/pip install -q $$(ls $(DIST)/streamlake_fast-*manylinux*.whl | head -1)
+	cd $(DIST) && venv/bin/python $(abspath .ci/wheel_smoke.py)
+
 clean:
-	rm -rf $(VENV) $(BQEMU_VENV) target $(LAKE)
+	rm -rf $(VENV) $(BQEMU_VENV) target $(LAKE) $(DIST)

@@ -85,8 +85,13 @@ def start_pubsub(timeout: float = 60) -> LocalServer:
     if not path.exists():
         raise ServerUnavailable(f"Pub/Sub emulator not installed at {path} (gcloud components install pubsub-emulator)")
     port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="pubsub-emu-"))
-    proc, log = _spawn([str(path), "--host=127.0.0.1", f"--port={port}"], workdir)
+    return _start_on(port, [str(path), "--host=127.0.0.1", f"--port={port}"], "pubsub-emu-", timeout)
+
+
+def _start_on(port: int, command: list[str], prefix: str, timeout: float) -> LocalServer:
+    """Run ``command`` in a fresh working directory and wait until it listens on ``port``."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    proc, log = _spawn(command, workdir)
     try:
         _wait_for_port(port, proc, timeout, log)
     except ServerUnavailable:
@@ -135,12 +140,5 @@ def start_moto(timeout: float = 30) -> LocalServer:
     except ImportError as e:
         raise ServerUnavailable(f"moto's server is not installed (pip install 'moto[server]'): {e}") from e
     port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="moto-"))
     command = [sys.executable, "-m", "streamlake_fast.local.moto_launch", "-H", "127.0.0.1", "-p", str(port)]
-    proc, log = _spawn(command, workdir)
-    try:
-        _wait_for_port(port, proc, timeout, log)
-    except ServerUnavailable:
-        LocalServer(proc, "", workdir).stop()
-        raise
-    return LocalServer(proc, f"127.0.0.1:{port}", workdir)
+    return _start_on(port, command, "moto-", timeout)

@@ -17,7 +17,7 @@ DIST ?= dist
 
 BQEMU_VENV := .venv-bqemu
 
-.PHONY: venv build wheel wheel-smoke emulators test test-quick test-rust test-python bench bench-worker bench-sqs bench-smoke lint fmt demo clean
+.PHONY: venv build wheel wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-smoke lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,12 +51,12 @@ test: build emulators test-rust test-python bench-smoke
 test-rust:
 	cargo test -q
 
+# Every test but the full-volume end-to-end runs (marked slow, minutes each): make test-slow runs those; CI both.
 test-python:
-	$(BIN)/python -m pytest tests -q
-
-# Everything but the full-volume end-to-end runs (marked slow): for the edit-test loop; CI runs make test.
-test-quick: build emulators
 	$(BIN)/python -m pytest tests -q -m "not slow"
+
+test-slow: build emulators
+	$(BIN)/python -m pytest tests -q -m slow
 
 # Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set.
 bench-smoke:

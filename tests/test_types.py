@@ -51,6 +51,7 @@ ACCEPTED = {
     "TIMESTAMP": [
         ('"2026-11-26T10:15:42.123456Z"', datetime(2026, 11, 26, 10, 15, 42, 123456, UTC)),
         ('"2026-11-26 10:15:42"', datetime(2026, 11, 26, 10, 15, 42, tzinfo=UTC)),
+        ('"2026/11/26 10:15:42"', datetime(2026, 11, 26, 10, 15, 42, tzinfo=UTC)),  # BigQuery allows '/' here
         ('"2026-11-26T12:15:42.5+02:00"', datetime(2026, 11, 26, 10, 15, 42, 500000, UTC)),
         ('"2026-11-26T00:15:00-01:30"', datetime(2026, 11, 26, 1, 45, tzinfo=UTC)),
         ('"0001-01-01T00:00:00Z"', datetime(1, 1, 1, tzinfo=UTC)),
@@ -102,6 +103,7 @@ REJECTED = {
     "TIMESTAMP": [
         ('"2026-02-29T00:00:00Z"', "invalid_value"),
         ('"2026-11-26"', "invalid_value"),
+        ('"2026/11-26 10:15:42"', "invalid_value"),
         ('"2026-11-26T10:15:42.1234567Z"', "invalid_value"),
         ('"2026-11-26T25:00:00Z"', "invalid_value"),
         ('"2026-11-26T10:00:00+25:00"', "invalid_value"),
@@ -112,10 +114,15 @@ REJECTED = {
     "DATE": [
         ('"2026-11-31"', "invalid_value"),
         ('"26-11-2026"', "invalid_value"),
+        ('"2026/11/26"', "invalid_value"),  # '/' only in a TIMESTAMP (BigQuery's JSON loading rules)
         ("20261126", "type_mismatch"),
     ],
     "TIME": [('"24:00:00"', "invalid_value"), ('"12:00"', "invalid_value")],
-    "DATETIME": [('"2026-11-26T10:15:42Z"', "invalid_value"), ('"2026-11-26"', "invalid_value")],
+    "DATETIME": [
+        ('"2026-11-26T10:15:42Z"', "invalid_value"),
+        ('"2026-11-26"', "invalid_value"),
+        ('"2026/11/26 10:15:42"', "invalid_value"),
+    ],
     "JSON": [('{"a":1,"a":2}', "duplicate_key"), ("[1,]", "invalid_json"), ("NaN", "invalid_json")],
     "GEOGRAPHY": [("{}", "type_mismatch")],
 }

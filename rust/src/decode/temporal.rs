@@ -51,12 +51,14 @@ fn bad<T>(what: &str, text: &[u8], why: &str) -> Res<T> {
     )
 }
 
-/// `YYYY-MM-DD` at the start of `b`: days since the epoch.
-fn date_part(b: &[u8], what: &str, text: &[u8]) -> Res<i64> {
+/// `YYYY-MM-DD` (or, with `slashes`, `YYYY/MM/DD`: BigQuery's JSON rules allow it in TIMESTAMP values only) at
+/// the start of `b`: days since the epoch.
+fn date_part(b: &[u8], what: &str, text: &[u8], slashes: bool) -> Res<i64> {
     let (Some(y), Some(m), Some(d)) = (digits(b, 0, 4), digits(b, 5, 2), digits(b, 8, 2)) else {
         return bad(what, text, "expected YYYY-MM-DD");
     };
-    if b[4] != b'-' || b[7] != b'-' {
+    let sep_ok = (b[4] == b'-' && b[7] == b'-') || (slashes && b[4] == b'/' && b[7] == b'/');
+    if !sep_ok {
         return bad(what, text, "expected YYYY-MM-DD");
     }
     if y == 0 {
@@ -119,7 +121,7 @@ pub fn parse_date(text: &[u8]) -> Res<i32> {
     if text.len() != 10 {
         return bad("DATE", text, "expected YYYY-MM-DD");
     }
-    Ok(date_part(text, "DATE", text)? as i32)
+    Ok(date_part(text, "DATE", text, false)? as i32)
 }
 
 /// TIME: `HH:MM:SS[.ffffff]` → microseconds since midnight.
@@ -136,7 +138,7 @@ pub fn parse_datetime(text: &[u8]) -> Res<i64> {
     if text.len() < 19 || !is_date_time_sep(text[10]) {
         return bad("DATETIME", text, "expected YYYY-MM-DD HH:MM:SS[.ffffff]");
     }
-    let days = date_part(text, "DATETIME", text)?;
+    let days = date_part(text, "DATETIME", text, false)?;
     let (micros, used) = time_part(&text[11..], "DATETIME", text)?;
     if 11 + used != text.len() {
         return bad(
@@ -148,13 +150,14 @@ pub fn parse_datetime(text: &[u8]) -> Res<i64> {
     Ok(days * MICROS_PER_DAY + micros)
 }
 
-/// TIMESTAMP: `YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|±HH:MM|±HHMM|±HH]` (no zone means UTC) → UTC microseconds.
+/// TIMESTAMP: `YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|±HH:MM|±HHMM|±HH]` (no zone means UTC; `YYYY/MM/DD` too) → UTC
+/// microseconds.
 #[inline]
 pub fn parse_timestamp(text: &[u8]) -> Res<i64> {
     if text.len() < 19 || !is_date_time_sep(text[10]) {
         return bad("TIMESTAMP", text, "expected YYYY-MM-DDTHH:MM:SS[.ffffff][Z|±HH:MM]");
     }
-    let days = date_part(text, "TIMESTAMP", text)?;
+    let days = date_part(text, "TIMESTAMP", text, true)?;
     let (micros, used) = time_part(&text[11..], "TIMESTAMP", text)?;
     let offset = zone_offset(&text[11 + used..], text)?;
     let utc = days * MICROS_PER_DAY + micros - offset * 60 * MICROS_PER_SECOND;
@@ -239,6 +242,14 @@ mod tests {
             parse_timestamp(b"2021-01-01T00:00:00+5").unwrap_err().code,
             RejectCode::InvalidValue
         );
+        // BigQuery's JSON rules: '/' separates a TIMESTAMP's date too (both separators alike); not DATE, DATETIME
+        assert_eq!(
+            parse_timestamp(b"2026/11/26 10:15:42").unwrap(),
+            parse_timestamp(b"2026-11-26 10:15:42").unwrap()
+        );
+        assert!(parse_timestamp(b"2026/11-26 10:15:42").is_err());
+        assert!(parse_date(b"2026/11/26").is_err());
+        assert!(parse_datetime(b"2026/11/26 10:15:42").is_err());
     }
 
     #[test]

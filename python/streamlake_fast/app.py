@@ -19,7 +19,7 @@ from streamlake_fast.sources.base import Source
 from streamlake_fast.sources.pubsub import PubSubSource
 from streamlake_fast.worker import Worker
 
-__all__ = ["build_worker", "endpoints", "lake_sink", "table_schema"]
+__all__ = ["build_worker", "endpoints", "lake_sink", "split_metadata", "table_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ def table_schema(table: str) -> Schema:
     return Schema.from_bigquery(list(fields))
 
 
-def _split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
+def split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
+    """(the event columns, the metadata columns) of a table's schema."""
     fields = schema.to_bigquery()
     meta = []
     for f in fields:
@@ -70,7 +71,7 @@ def _schemas(config: WorkerConfig) -> tuple[Schema, Schema | None]:
         assert config.schema is not None
         return Schema.from_bigquery(config.schema), None
     full = table_schema(config.table)
-    data_schema, _ = _split_metadata(full)
+    data_schema, _ = split_metadata(full)
     if config.schema:
         _check_given_schema(Schema.from_bigquery(config.schema), data_schema, config.table)
     return data_schema, full

@@ -10,7 +10,7 @@ the events.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -68,6 +68,12 @@ class Messages:
         (microseconds since the epoch; default now)."""
         at = time.time_ns() // 1000 if publish_time_us is None else publish_time_us
         return cls(_native.Messages.from_data(data, first_id, at))
+
+    @classmethod
+    def from_parts(cls, parts: Sequence[tuple[bytes, Mapping[str, str] | None, str, int, str]]) -> Messages:
+        """Messages given field by field: ``(data, attributes, message_id, publish_time_us, ordering_key)`` each —
+        messages that reached the process some other way (an Apache Beam ``PubsubMessage``, a push delivery)."""
+        return cls(_native.Messages.from_parts(list(parts)))  # type: ignore[arg-type]
 
     @staticmethod
     def concat(parts: Sequence[Messages]) -> Messages:

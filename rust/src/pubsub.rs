@@ -259,26 +259,66 @@ pub fn modify_ack_deadline_request<'a>(
     out
 }
 
-/// A serialized `PullResponse` holding `messages` with ids `first_id, first_id + 1, ...` (also their ack ids) and
-/// one publish time: what an in-process source hands the worker, so it runs the same path as with Pub/Sub.
+/// A `PullResponse` of `messages` (data) with ids (and ack ids) `first_id, first_id + 1, ...`, all published at
+/// `publish_time_us`: what an in-process source delivers.
 pub fn pull_response<M: AsRef<[u8]>>(messages: &[M], first_id: u64, publish_time_us: i64) -> Vec<u8> {
-    let total: usize = messages.iter().map(|m| m.as_ref().len() + 48).sum();
+    let ids: Vec<String> = (0..messages.len() as u64).map(|i| (first_id + i).to_string()).collect();
+    let parts: Vec<MessageParts<'_>> = messages
+        .iter()
+        .zip(&ids)
+        .map(|(m, id)| MessageParts {
+            data: m.as_ref(),
+            attributes: Vec::new(),
+            message_id: id.as_bytes(),
+            publish_time_us,
+            ordering_key: b"",
+        })
+        .collect();
+    pull_response_of(&parts)
+}
+
+/// One message's fields, for [`pull_response_of`].
+pub struct MessageParts<'a> {
+    pub data: &'a [u8],
+    pub attributes: Vec<(&'a [u8], &'a [u8])>,
+    pub message_id: &'a [u8],
+    pub publish_time_us: i64,
+    pub ordering_key: &'a [u8],
+}
+
+/// A `PullResponse` holding `messages` as given (each message's id is also its ack id): messages that reached
+/// the process some other way (an Apache Beam element, a push delivery) read like pulled ones.
+pub fn pull_response_of(messages: &[MessageParts<'_>]) -> Vec<u8> {
+    let total: usize = messages
+        .iter()
+        .map(|m| m.data.len() + 2 * m.message_id.len() + 48)
+        .sum();
     let mut out = Vec::with_capacity(total);
     let mut time = Vec::new();
-    put_varint(&mut time, 1 << 3);
-    put_varint(&mut time, publish_time_us.div_euclid(1_000_000) as u64);
-    put_varint(&mut time, 2 << 3);
-    put_varint(&mut time, (publish_time_us.rem_euclid(1_000_000) * 1000) as u64);
     let mut received = Vec::new();
     let mut message = Vec::new();
-    for (i, m) in messages.iter().enumerate() {
-        let id = (first_id + i as u64).to_string();
+    let mut entry = Vec::new();
+    for m in messages {
+        time.clear();
+        put_varint(&mut time, 1 << 3);
+        put_varint(&mut time, m.publish_time_us.div_euclid(1_000_000) as u64);
+        put_varint(&mut time, 2 << 3);
+        put_varint(&mut time, (m.publish_time_us.rem_euclid(1_000_000) * 1000) as u64);
         message.clear();
-        put_bytes(&mut message, 1, m.as_ref());
-        put_bytes(&mut message, 3, id.as_bytes());
+        put_bytes(&mut message, 1, m.data);
+        for (k, v) in &m.attributes {
+            entry.clear();
+            put_bytes(&mut entry, 1, k);
+            put_bytes(&mut entry, 2, v);
+            put_bytes(&mut message, 2, &entry);
+        }
+        put_bytes(&mut message, 3, m.message_id);
         put_bytes(&mut message, 4, &time);
+        if !m.ordering_key.is_empty() {
+            put_bytes(&mut message, 5, m.ordering_key);
+        }
         received.clear();
-        put_bytes(&mut received, 1, id.as_bytes());
+        put_bytes(&mut received, 1, m.message_id);
         put_bytes(&mut received, 2, &message);
         put_bytes(&mut out, 1, &received);
     }
@@ -306,6 +346,39 @@ mod tests {
         put_varint(&mut t, nanos);
         put_bytes(&mut m, 4, &t);
         m
+    }
+
+    #[test]
+    fn pull_response_of_round_trips_every_field() {
+        let parts = [
+            MessageParts {
+                data: b"{\"a\":1}",
+                attributes: vec![(b"k", b"v"), (b"x", b"")],
+                message_id: b"m-1",
+                publish_time_us: 1_700_000_000_123_456,
+                ordering_key: b"key",
+            },
+            MessageParts {
+                data: b"",
+                attributes: Vec::new(),
+                message_id: b"m-2",
+                publish_time_us: -1,
+                ordering_key: b"",
+            },
+        ];
+        let raw = pull_response_of(&parts);
+        let spans = parse_pull_response(&raw).unwrap();
+        assert_eq!(spans.len(), 2);
+        let text = |s: Span| &raw[s.0 as usize..s.1 as usize];
+        assert_eq!(text(spans[0].data), b"{\"a\":1}");
+        assert_eq!(text(spans[0].ack_id), b"m-1");
+        assert_eq!(text(spans[0].message_id), b"m-1");
+        assert_eq!(text(spans[0].ordering_key), b"key");
+        assert_eq!(spans[0].publish_time_us, 1_700_000_000_123_456);
+        let attrs: Vec<_> = spans[0].attributes.iter().map(|&(k, v)| (text(k), text(v))).collect();
+        assert_eq!(attrs, [(&b"k"[..], &b"v"[..]), (&b"x"[..], &b""[..])]);
+        assert_eq!(text(spans[1].data), b"");
+        assert_eq!(spans[1].publish_time_us, -1);
     }
 
     #[test]

@@ -9,6 +9,9 @@ has bqemulator installed; this file imports nothing of streamlake_fast).
 3. bqemulator copies the whole table into an automatic time-travel snapshot after every write, so time and memory
    grow with rows times writes (a 1,000,000-row demo ran the machine out of memory); nothing here uses time travel,
    so automatic snapshots are skipped (the change event that invalidates its query cache is still published).
+4. bqemulator uses one DuckDB connection from its REST event loop and its gRPC threads at once; a query arriving
+   while a Storage Write append runs can deadlock it (every later append then times out). One lock — the Storage
+   Write handler's own — is taken around every use of the connection, so one thread at a time uses it.
 
 Usage: HOME=DIR python bqemulator_launch.py [bqemulator start options...]
 """
@@ -52,11 +55,34 @@ def _skip_auto_snapshots() -> None:
     SnapshotManager.record_change = record_change
 
 
+def _one_connection_user_at_a_time() -> None:
+    import functools
+    import threading
+
+    from bqemulator.grpc_api import write_servicer
+    from bqemulator.storage.engine import DuckDBEngine
+
+    lock = threading.RLock()
+    write_servicer.RLock = lambda: lock  # the AppendRows handler's lock, held around each insert
+
+    def locked(method):  # type: ignore[no-untyped-def]
+        @functools.wraps(method)
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            with lock:
+                return method(*args, **kwargs)
+
+        return run
+
+    DuckDBEngine.execute = locked(DuckDBEngine.execute)
+    DuckDBEngine.fetch_arrow = locked(DuckDBEngine.fetch_arrow)
+
+
 def main() -> None:
     home = Path(os.environ["HOME"])
     _place_spatial_extension(home)
     _patch_record_schema()
     _skip_auto_snapshots()
+    _one_connection_user_at_a_time()
     from bqemulator.cli import main as cli_main
 
     sys.argv = ["bqemulator", "start", *sys.argv[1:]]

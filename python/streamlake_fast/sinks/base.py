@@ -13,7 +13,17 @@ from typing import Protocol
 
 import pyarrow as pa
 
-__all__ = ["Refusal", "Sink", "WriteIsDurable"]
+from streamlake_fast.exceptions import ConfigError
+
+__all__ = ["Refusal", "Sink", "WriteIsDurable", "select_columns"]
+
+
+def select_columns(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """The columns ``schema`` names, taken from ``batch`` (event and metadata columns) by name."""
+    missing = [n for n in schema.names if n not in batch.schema.names]
+    if missing:
+        raise ConfigError(f"the batch has no column {', '.join(map(repr, missing))} (it has {batch.schema.names})")
+    return pa.RecordBatch.from_arrays([batch.column(n) for n in schema.names], schema=schema)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from streamlake_fast.codec import Codec, DecodeResult, Reject
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.messages import METADATA_SCHEMA, Messages
 from streamlake_fast.retry import Retry
-from streamlake_fast.sinks.base import Refusal, Sink
+from streamlake_fast.sinks.base import Refusal, Sink, select_columns
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
 
 __all__ = ["FanOut"]
@@ -109,7 +109,7 @@ class FanOut:
     def _columns(self, batch: pa.RecordBatch, schema: pa.Schema | None) -> pa.RecordBatch:
         if schema is None:
             return batch.select(self._events) if self.metadata else batch
-        return pa.RecordBatch.from_arrays([batch.column(n) for n in schema.names], schema=schema)
+        return select_columns(batch, schema)
 
     def durable(self, force: bool = False) -> int:
         """Let every destination make due rows durable (everything, with ``force``); returns how many of the

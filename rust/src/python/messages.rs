@@ -15,12 +15,16 @@ use super::codec::{into_py_result, PyCodec, RejectTuple};
 use crate::aws::sqs::{batch_requests, parse_receive};
 use crate::metadata::MetaColumn;
 use crate::pubsub::{
-    acknowledge_request, modify_ack_deadline_request, parse_pull_response, pull_response, MessageSpans,
+    acknowledge_request, modify_ack_deadline_request, parse_pull_response, pull_response, pull_response_of,
+    MessageParts, MessageSpans,
 };
 use crate::received::{decode_with_metadata, records, slice, Received};
 
 /// (data, attributes, message_id, publish_time_us, ordering_key, delivery_attempt) of one message.
 type MessageTuple<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, String, i64, String, i32);
+
+/// (data, attributes, message_id, publish_time_us, ordering_key) of a message given by the caller.
+type PartsTuple<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyDict>>, String, i64, String);
 
 /// Pub/Sub's limit on one request is 512 KB; stay well under it.
 const MAX_REQUEST_BYTES: usize = 400_000;
@@ -146,6 +150,37 @@ impl PyMessages {
         let held = super::publish::held_messages(messages)?;
         let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
         let raw = py.detach(|| pull_response(&slices, first_id, publish_time_us));
+        Self::from_pull_responses(vec![PyBytes::new(py, &raw)])
+    }
+
+    /// Messages given field by field (data, attributes, message id, publish time in µs, ordering key): messages
+    /// that reached the process some other way, such as Apache Beam's `PubsubMessage` elements.
+    #[staticmethod]
+    fn from_parts(py: Python<'_>, parts: Vec<PartsTuple<'_>>) -> PyResult<Self> {
+        let mut attributes = Vec::with_capacity(parts.len());
+        for (i, (_, attrs, ..)) in parts.iter().enumerate() {
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            for (k, v) in attrs.iter().flat_map(|d| d.iter()) {
+                let text = |o: Bound<'_, PyAny>| {
+                    o.extract::<String>()
+                        .map_err(|_| PyValueError::new_err(format!("message {i}: attributes must be strings")))
+                };
+                pairs.push((text(k)?, text(v)?));
+            }
+            attributes.push(pairs);
+        }
+        let fields: Vec<MessageParts<'_>> = parts
+            .iter()
+            .zip(&attributes)
+            .map(|((data, _, id, at, key), attrs)| MessageParts {
+                data: data.as_bytes(),
+                attributes: attrs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect(),
+                message_id: id.as_bytes(),
+                publish_time_us: *at,
+                ordering_key: key.as_bytes(),
+            })
+            .collect();
+        let raw = py.detach(|| pull_response_of(&fields));
         Self::from_pull_responses(vec![PyBytes::new(py, &raw)])
     }
 

@@ -123,6 +123,7 @@ class LakeSink:
         self._set_schema(schema)
         self.rows_written = 0  # rows in visible files
         self.bytes_written = 0
+        self.files_written = 0
 
     def _set_schema(self, schema: pa.Schema) -> None:
         fingerprint = Schema.from_arrow(schema).fingerprint
@@ -256,6 +257,7 @@ class LakeSink:
             self._closed.pop(0)
             self.rows_written += c.rows
             self.bytes_written += size
+            self.files_written += 1
 
     def __repr__(self) -> str:
         return f"LakeSink({self.root!r}, partition_by={self.partition_by!r})"

@@ -1,0 +1,19 @@
+"""Apache Beam transforms around the codec, for Dataflow (extra ``[beam]``).
+
+```python
+with beam.Pipeline(options=options) as p:
+    messages = p | beam.io.ReadFromPubSub(subscription=..., with_attributes=True)
+    decoded = messages | DecodeEvents(schema)
+    refused = decoded.valid | WriteToBigQueryArrow("project.dataset.table")
+    decoded.valid | WriteToLake("gs://bucket/lake", schema)
+    (decoded.rejects, refused) | beam.Flatten() | ...  # the dead letters
+```
+
+``python -m streamlake_fast.beam`` runs that pipeline from the command line (:mod:`streamlake_fast.beam.pipeline`).
+"""
+
+from streamlake_fast.beam.bigquery import WriteToBigQueryArrow
+from streamlake_fast.beam.decode import REJECTS, VALID, DecodeEvents, messages_of
+from streamlake_fast.beam.lake import WriteToLake
+
+__all__ = ["REJECTS", "VALID", "DecodeEvents", "WriteToBigQueryArrow", "WriteToLake", "messages_of"]

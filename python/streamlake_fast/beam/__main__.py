@@ -1,0 +1,3 @@
+from streamlake_fast.beam.pipeline import main
+
+main()

@@ -12,12 +12,13 @@ CLOUD ?= gcp
 BENCH_EVENTS ?= 1000000
 WORKER_BENCH_EVENTS ?= 200000
 SQS_BENCH_EVENTS ?= 20000
+BEAM_BENCH_EVENTS ?= 100000
 LAKE ?= lake
 DIST ?= dist
 
 BQEMU_VENV := .venv-bqemu
 
-.PHONY: venv build wheel wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-smoke lint fmt demo clean
+.PHONY: venv build wheel wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-beam bench-smoke lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,7 @@ test-slow: build emulators
 # Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set.
 bench-smoke:
 	STREAMLAKE_BENCH_EVENTS=20000 STREAMLAKE_WORKER_BENCH_EVENTS=3000 STREAMLAKE_SQS_BENCH_EVENTS=1000 \
+		STREAMLAKE_BEAM_BENCH_EVENTS=2000 \
 		$(BIN)/python -m pytest benches -q \
 		--benchmark-disable
 
@@ -72,6 +74,10 @@ bench: build
 
 bench-sqs: build
 	STREAMLAKE_SQS_BENCH_EVENTS=$(SQS_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_sqs_bench.py -q
+
+# Beam's DirectRunner: our transforms vs json.loads + WriteToBigQuery(STREAMING_INSERTS), into bqemulator.
+bench-beam: build emulators
+	STREAMLAKE_BEAM_BENCH_EVENTS=$(BEAM_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_beam_bench.py -q
 
 bench-worker: build emulators
 	STREAMLAKE_WORKER_BENCH_EVENTS=$(WORKER_BENCH_EVENTS) STREAMLAKE_SQS_BENCH_EVENTS=$(SQS_BENCH_EVENTS) \
@@ -99,7 +105,7 @@ wheel: venv
 # The wheel installed with plain pip into a fresh virtualenv (dependencies from PyPI), smoke-tested outside the tree.
 wheel-smoke: wheel
 	rm -rf $(DIST)/venv && python3 -m venv $(DIST)/venv
-	$(DIST)/venv/bin/pip install -q $$(ls $(DIST)/streamlake_fast-*manylinux*.whl | head -1)
+	$(DIST)/venv/bin/pip install -q "$$(ls $(DIST)/streamlake_fast-*manylinux*.whl | head -1)[beam]"
 	cd $(DIST) && venv/bin/python $(abspath .ci/wheel_smoke.py)
 
 clean:

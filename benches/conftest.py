@@ -48,6 +48,7 @@ class Summary:
     worker: list[Row] = field(default_factory=list)
     lake: list[Row] = field(default_factory=list)
     sqs: list[Row] = field(default_factory=list)
+    beam: list[Row] = field(default_factory=list)
 
 
 SUMMARY = Summary()
@@ -94,6 +95,31 @@ def _sqs_summary(tr: pytest.TerminalReporter) -> None:
     _pipeline_summary(tr, title, SUMMARY.sqs, SQS_EVENTS)
 
 
+def _beam_summary(tr: pytest.TerminalReporter) -> None:
+    from test_beam_bench import EVENTS as BEAM_EVENTS
+
+    runner = next((r for r in SUMMARY.beam if r.implementation.startswith("runner")), None)
+    title = f"Beam DirectRunner (batch), {BEAM_EVENTS:,} receipts from memory into bqemulator (its CPU excluded)"
+    tr.write_sep("=", title)
+    tr.write_line(
+        "| pipeline | CPU µs/event | transforms µs/event (runner's cost taken off) | vs baseline | throughput |"
+    )
+    tr.write_line("|---|---:|---:|---:|---|")
+    overhead = runner.seconds[0] if runner and runner.seconds else 0.0
+    net = {r.implementation: max(r.seconds[0] - overhead, 1e-9) for r in SUMMARY.beam if r.seconds}
+    base = next((v for k, v in net.items() if k.startswith("baseline")), None)
+    for r in SUMMARY.beam:
+        if not r.seconds:
+            continue
+        us = r.seconds[0] / BEAM_EVENTS * 1e6
+        if r is runner:
+            tr.write_line(f"| {r.implementation} | {us:.1f} | - | - | {r.outcome} |")
+            continue
+        mine = net[r.implementation]
+        ratio = f"{base / mine:.1f}x less CPU" if base and not r.implementation.startswith("baseline") else "-"
+        tr.write_line(f"| {r.implementation} | {us:.1f} | {mine / BEAM_EVENTS * 1e6:.1f} | {ratio} | {r.outcome} |")
+
+
 def _lake_summary(tr: pytest.TerminalReporter) -> None:
     from test_lake_bench import EVENTS as LAKE_EVENTS
 
@@ -117,6 +143,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         _lake_summary(terminalreporter)
     if SUMMARY.sqs:
         _sqs_summary(terminalreporter)
+    if SUMMARY.beam:
+        _beam_summary(terminalreporter)
     if not SUMMARY.rows:
         return
     tr = terminalreporter

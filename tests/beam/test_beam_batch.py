@@ -129,3 +129,26 @@ def test_write_to_lake_uses_the_worker_layout(tmp_path: Path) -> None:
     assert Schema.from_arrow(table.schema.remove(table.schema.get_field_index("dt"))).to_arrow().names[:3] == [
         "id", "n", "items"
     ]  # fmt: skip
+
+
+def test_unbounded_input_is_batched_across_bundles_by_sharded_key() -> None:
+    """A streaming input (TestStream: elements arriving one by one) takes the GroupIntoBatches path."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.testing.test_stream import TestStream
+
+    stream = TestStream()
+    for i in range(50):
+        stream = stream.add_elements([json.dumps({"id": str(i), "n": i}).encode()])
+    stream = stream.add_elements([b'{"id": 1}']).advance_watermark_to_infinity()
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    _OUTPUTS.update(valid=[], rejects=[])
+    with beam.Pipeline(runner="DirectRunner", options=options) as p:
+        messages = p | stream
+        assert not messages.is_bounded
+        out = messages | DecodeEvents(SCHEMA, max_batch_size=20, max_batch_duration_secs=0.5)
+        out.valid | "v" >> beam.Map(partial(_keep, "valid"))
+        out.rejects | "r" >> beam.Map(partial(_keep, "rejects"))
+    rows = [i for b in _OUTPUTS["valid"] for i in b.column("n").to_pylist()]
+    assert sorted(rows) == list(range(50)) and all(b.num_rows <= 20 for b in _OUTPUTS["valid"])
+    assert [r["reason_code"] for r in _OUTPUTS["rejects"]] == ["type_mismatch"]

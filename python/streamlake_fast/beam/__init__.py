@@ -6,14 +6,23 @@ with beam.Pipeline(options=options) as p:
     decoded = messages | DecodeEvents(schema)
     refused = decoded.valid | WriteToBigQueryArrow("project.dataset.table")
     decoded.valid | WriteToLake("gs://bucket/lake", schema)
-    (decoded.rejects, refused) | beam.Flatten() | ...  # the dead letters
+    (decoded.rejects, refused) | beam.Flatten() | WriteDeadLetters(table="project.dataset.table_rejects")
 ```
 
 ``python -m streamlake_fast.beam`` runs that pipeline from the command line (:mod:`streamlake_fast.beam.pipeline`).
 """
 
 from streamlake_fast.beam.bigquery import WriteToBigQueryArrow
+from streamlake_fast.beam.deadletter import WriteDeadLetters
 from streamlake_fast.beam.decode import REJECTS, VALID, DecodeEvents, messages_of
 from streamlake_fast.beam.lake import WriteToLake
 
-__all__ = ["REJECTS", "VALID", "DecodeEvents", "WriteToBigQueryArrow", "WriteToLake", "messages_of"]
+__all__ = [
+    "REJECTS",
+    "VALID",
+    "DecodeEvents",
+    "WriteDeadLetters",
+    "WriteToBigQueryArrow",
+    "WriteToLake",
+    "messages_of",
+]

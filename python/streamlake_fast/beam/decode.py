@@ -1,11 +1,12 @@
 """``DecodeEvents``: Pub/Sub messages in, Arrow record batches and dead-letter records out — one
 :meth:`Codec.decode <streamlake_fast.Codec.decode>` call per batch, as in the worker.
 
-Batching across bundles: elements are keyed with one key and grouped by ``GroupIntoBatches.WithShardedKey``
-(``max_batch_size`` messages or ``max_batch_duration_secs``, whichever first). ``BatchElements`` batches within a
-bundle only — streaming bundles often hold one message — and its cross-bundle form keys everything on one shared
-key, which one worker then processes alone. A sharded key lets the runner (Dataflow) split the key's load over
-as many workers as it needs.
+Batching: an unbounded input (Pub/Sub) is keyed with one key and grouped across bundles by
+``GroupIntoBatches.WithShardedKey`` (``max_batch_size`` messages or ``max_batch_duration_secs``, whichever first).
+``BatchElements`` batches within a bundle only — streaming bundles often hold one message — and its cross-bundle
+form keys everything on one shared key, which one worker then processes alone; a sharded key lets the runner
+(Dataflow) split the key's load over as many workers as it needs. A bounded input (a batch job) has large bundles,
+so ``BatchElements`` with a fixed size batches it without the state and timers a grouping costs per element.
 """
 
 from __future__ import annotations
@@ -76,9 +77,9 @@ class _Decode(beam.DoFn):  # type: ignore[misc]
     def setup(self) -> None:
         self._codec = Codec(Schema.from_bigquery(self._fields), **self._options)
 
-    def process(self, element: tuple[Any, Iterable[Keyed]]) -> Iterator[Any]:
+    def process(self, batch: Iterable[Keyed]) -> Iterator[Any]:
         assert self._codec is not None
-        messages = messages_of(list(element[1]))
+        messages = messages_of(list(batch))
         result = self._codec.decode(messages, metadata=self._metadata, source=self._source)
         self._events.inc(len(messages))
         self._batches.update(len(messages))
@@ -95,10 +96,14 @@ class _Decode(beam.DoFn):  # type: ignore[misc]
                 yield TaggedOutput(REJECTS, record)
 
 
-def _keyed(message: Any, timestamp: Any = beam.DoFn.TimestampParam) -> tuple[int, Keyed]:
+def _stamped(message: Any, timestamp: Any = beam.DoFn.TimestampParam) -> Keyed:
     # Elements of a bounded source (beam.Create, files) carry no time: they get the time they were batched.
     known = MIN_TIMESTAMP < timestamp < MAX_TIMESTAMP
-    return 0, (message, int(timestamp.micros) if known else time.time_ns() // 1000)
+    return message, int(timestamp.micros) if known else time.time_ns() // 1000
+
+
+def _keyed(message: Any, timestamp: Any = beam.DoFn.TimestampParam) -> tuple[int, Keyed]:
+    return 0, _stamped(message, timestamp)
 
 
 class DecodeEvents(beam.PTransform):  # type: ignore[misc]
@@ -140,9 +145,18 @@ class DecodeEvents(beam.PTransform):  # type: ignore[misc]
 
     def expand(self, messages: beam.PCollection) -> Any:
         decode = _Decode(self._fields, self._options, self._source, self._metadata)
-        return (
-            messages
-            | "Key" >> beam.Map(_keyed).with_output_types(beam.typehints.Tuple[int, beam.typehints.Any])
-            | "Batch" >> beam.GroupIntoBatches.WithShardedKey(self._max_batch_size, self._max_batch_duration)
-            | "Decode" >> beam.ParDo(decode).with_outputs(REJECTS, main=VALID)
-        )
+        if messages.is_bounded:
+            size = self._max_batch_size
+            batches = (
+                messages
+                | "Stamp" >> beam.Map(_stamped)
+                | "Batch" >> beam.BatchElements(min_batch_size=size, max_batch_size=size)
+            )
+        else:
+            batches = (
+                messages
+                | "Key" >> beam.Map(_keyed).with_output_types(beam.typehints.Tuple[int, beam.typehints.Any])
+                | "Batch" >> beam.GroupIntoBatches.WithShardedKey(self._max_batch_size, self._max_batch_duration)
+                | "Values" >> beam.Values()
+            )
+        return batches | "Decode" >> beam.ParDo(decode).with_outputs(REJECTS, main=VALID)

@@ -49,10 +49,9 @@ pub fn pull_request<'py>(py: Python<'py>, subscription: &str, max_messages: i32)
 
 impl PyMessages {
     fn received<'a>(&'a self, py: Python<'a>) -> Vec<Received<'a>> {
-        self.messages
-            .iter()
-            .map(|(r, m)| (self.responses[*r].as_bytes(py), m))
-            .collect()
+        // One buffer lookup per response, not per message (a function call under the limited API).
+        let buffers: Vec<&[u8]> = self.responses.iter().map(|r| r.as_bytes(py)).collect();
+        self.messages.iter().map(|(r, m)| (buffers[*r], m)).collect()
     }
 
     fn selected(&self, indices: Option<Vec<usize>>) -> PyResult<Vec<usize>> {

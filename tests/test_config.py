@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from streamlake_fast.config import LakeConfig, PubSubConfig, WorkerConfig, load_config
+from streamlake_fast.config import CreateTableConfig, LakeConfig, PubSubConfig, WorkerConfig, load_config
 from streamlake_fast.exceptions import ConfigError
 
 
@@ -79,3 +79,25 @@ def test_max_lease_must_leave_time_for_lake_files_to_roll(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match=r"max_lease \(90 s\) must leave time for a lake file to roll.*121 s"):
         config.validate()
     msgspec.structs.replace(config, pubsub=PubSubConfig(max_lease=121)).validate()
+
+
+def test_readme_config_example_loads(tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    path = tmp_path / "streamlake.toml"
+    path.write_text(block)
+    config = load_config(path).validate()
+    assert config.create_table.metadata_columns == ["message_id", "publish_time"]
+    assert config.create_table.cluster_by == ["store_id"] and not config.create_table.enabled
+    assert config.lake.partition_by == "event_time"
+
+
+def test_create_table_needs_a_schema(tmp_path: Path) -> None:
+    config = msgspec.structs.replace(
+        WorkerConfig(subscription="projects/p/subscriptions/sub", table="p.d.t"),
+        create_table=CreateTableConfig(enabled=True),
+    )
+    with pytest.raises(ConfigError, match="--create-table needs --table and the events' --schema"):
+        config.validate()

@@ -89,3 +89,23 @@ def test_cli_publish_generated_and_file(pubsub_only: Cloud, tmp_path: Path) -> N
     assert "published 3 events" in done.stdout, done.stderr
     assert [json.loads(line)["at"] for line in rejects.read_text().splitlines()] == ["line 2", "line 5"]
     assert len(pull_all(pubsub_only, subscription)) == 2974 + 3
+
+
+def test_cli_publish_checks_events_against_the_table(cloud: Cloud, tmp_path: Path) -> None:
+    """With --table the publisher validates against the table's event columns (metadata columns left out), as
+    the worker will; a --schema that disagrees with the table is refused before anything is sent."""
+    topic, subscription = cloud.create_topic_and_subscription()
+    table = cloud.create_table([*SCHEMA.to_bigquery(), {"name": "message_id", "type": "STRING", "mode": "NULLABLE"}])
+    data = tmp_path / "events.ndjson"
+    data.write_bytes(b'{"device": "d1", "reading": 1.5}\n{"device": "d2", "colour": "red"}\n')
+    cli = [sys.executable, "-m", "streamlake_fast.cli", "publish", "--topic", topic, "--table", table, str(data)]
+    env = {**cloud.env, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "published 1 events" in done.stdout, done.stderr
+    assert "refused event 2: unknown_field at colour" in done.stderr or "line 2: unknown_field" in done.stderr
+    assert len(pull_all(cloud, subscription)) == 1
+
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps([{"name": "device", "type": "INT64", "mode": "REQUIRED"}]))
+    done = subprocess.run([*cli, "--schema", str(other)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "does not match table" in done.stderr and "'device'" in done.stderr, done.stderr

@@ -19,7 +19,7 @@ from streamlake_fast.sources.base import Source
 from streamlake_fast.sources.pubsub import PubSubSource
 from streamlake_fast.worker import Worker
 
-__all__ = ["build_worker", "endpoints", "lake_sink", "split_metadata", "table_schema"]
+__all__ = ["build_worker", "endpoints", "events_schema", "lake_sink", "split_metadata", "table_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +70,22 @@ def _schemas(config: WorkerConfig) -> tuple[Schema, Schema | None]:
     if not config.table:
         assert config.schema is not None
         return Schema.from_bigquery(config.schema), None
+    if config.create_table.enabled:
+        from streamlake_fast.tables import create_table
+
+        assert config.schema is not None
+        create_table(config.table, Schema.from_bigquery(config.schema), config.create_table, config.lake.partition_by)
     full = table_schema(config.table)
-    data_schema, _ = split_metadata(full)
-    if config.schema:
-        _check_given_schema(Schema.from_bigquery(config.schema), data_schema, config.table)
-    return data_schema, full
+    return events_schema(config.table, config.schema, full=full), full
+
+
+def events_schema(table: str, given: str | None = None, *, full: Schema | None = None) -> Schema:
+    """The events' schema for ``table``: its columns minus the metadata columns; a ``given`` schema file must
+    match them (raises :class:`ConfigError` naming each differing column)."""
+    data_schema, _ = split_metadata(full or table_schema(table))
+    if given:
+        _check_given_schema(Schema.from_bigquery(given), data_schema, table)
+    return data_schema
 
 
 def _source(config: WorkerConfig) -> Source:

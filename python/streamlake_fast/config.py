@@ -11,7 +11,16 @@ from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.names import check_queue_url, check_subscription, check_topic, parse_table
 from streamlake_fast.storage import check_uri
 
-__all__ = ["BatchConfig", "CodecConfig", "LakeConfig", "PubSubConfig", "SqsConfig", "WorkerConfig", "load_config"]
+__all__ = [
+    "BatchConfig",
+    "CodecConfig",
+    "CreateTableConfig",
+    "LakeConfig",
+    "PubSubConfig",
+    "SqsConfig",
+    "WorkerConfig",
+    "load_config",
+]
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
@@ -60,6 +69,18 @@ class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     compression: str = "zstd"
 
 
+class CreateTableConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``--create-table``: create the table from ``schema`` when it is missing (the rejects table is always created
+    when missing). Time partitioning on ``lake.partition_by`` when set, else on ingestion time."""
+
+    enabled: bool = False
+    partition_type: Literal["HOUR", "DAY", "MONTH", "YEAR"] = "DAY"
+    partition_expiration_days: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    require_partition_filter: bool = False
+    cluster_by: list[str] = msgspec.field(default_factory=list)  # up to 4 top-level columns
+    metadata_columns: list[str] = msgspec.field(default_factory=list)  # e.g. ["message_id", "publish_time"]
+
+
 class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Everything ``streamlake run`` needs; see the README for each key."""
 
@@ -82,6 +103,7 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sqs: SqsConfig = msgspec.field(default_factory=SqsConfig)
     codec: CodecConfig = msgspec.field(default_factory=CodecConfig)
     lake: LakeConfig = msgspec.field(default_factory=LakeConfig)
+    create_table: CreateTableConfig = msgspec.field(default_factory=CreateTableConfig)
 
     def validate(self) -> WorkerConfig:
         """Check every setting, however the config was made (TOML, flags, or built in Python)."""
@@ -97,6 +119,8 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ConfigError("no sink: pass --table PROJECT.DATASET.TABLE and/or --lake ROOT (or set them)")
         if not self.table and not self.schema:
             raise ConfigError("without a table the schema must be given: pass --schema FILE.json")
+        if self.create_table.enabled and not (self.table and self.schema):
+            raise ConfigError("--create-table needs --table and the events' --schema FILE.json")
         if self.dead_letter_table and not self.table:
             raise ConfigError("dead_letter_table needs a BigQuery table; without one, rejects go to <lake>/_rejects")
         given = [k for k in ("dead_letter_topic", "dead_letter_table", "dead_letter_queue") if getattr(self, k)]

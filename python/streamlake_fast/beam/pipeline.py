@@ -42,17 +42,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _events_schema(args: argparse.Namespace) -> Schema:
-    if args.schema:
+    if not args.table:
         return Schema.from_bigquery(args.schema)
-    from streamlake_fast.app import split_metadata, table_schema
+    from streamlake_fast.app import events_schema
 
-    return split_metadata(table_schema(args.table))[0]
+    return events_schema(args.table, args.schema)
 
 
 def build(p: beam.Pipeline, args: argparse.Namespace) -> None:
     """Add the pipeline of ``args`` (see :func:`parser`) to ``p``."""
     if not (args.table or args.lake):
         raise SystemExit("give --table, --lake or both")
+    if not (args.table or args.schema):
+        raise SystemExit("--lake without --table needs the events' --schema FILE.json")
     schema = _events_schema(args)
     messages = p | "Read" >> beam.io.ReadFromPubSub(subscription=args.subscription, with_attributes=True)
     decoded = messages | "DecodeEvents" >> DecodeEvents(

@@ -48,11 +48,16 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--queue", default=os.environ.get("STREAMLAKE_QUEUE"), help="an SQS queue URL (instead of a topic)"
     )
     pub.add_argument("--schema", help="BigQuery schema JSON of the events (default with --generate: receipts)")
+    pub.add_argument("--table", help="validate against this table's columns, as the worker will (P.D.T)")
     pub.add_argument("--invalid-fraction", type=float, default=0.0, help="with --generate: share of bad receipts")
     pub.add_argument("--no-validate", action="store_true", help="publish events as they are (no codec check)")
     pub.add_argument("--no-enrich", action="store_true", help="do not add event_id / ingest_time")
     pub.add_argument("--rejects", type=Path, help="write refused events' reasons as NDJSON here (default: stderr)")
     pub.add_argument("--progress-interval", type=float, default=5.0)
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,6 +82,16 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--mode", choices=["default", "committed"], default=env("STREAMLAKE_MODE"),
                      help="Storage Write stream: default (at-least-once) or committed (offsets)")  # fmt: skip
     run.add_argument("--schema", default=env("STREAMLAKE_SCHEMA"), help="BigQuery schema JSON (default: the table's)")
+    run.add_argument("--create-table", action="store_true", default=None,
+                     help="create --table from --schema when missing (partitioned by --partition-by, else by "
+                     "ingestion time)")  # fmt: skip
+    run.add_argument("--partition-type", choices=["HOUR", "DAY", "MONTH", "YEAR"], help="with --create-table (DAY)")
+    run.add_argument("--partition-expiration-days", type=float, help="with --create-table: drop older partitions")
+    run.add_argument("--require-partition-filter", action="store_true", default=None,
+                     help="with --create-table: queries must filter on the partition column")  # fmt: skip
+    run.add_argument("--cluster-by", type=_names, help="with --create-table: up to 4 columns, a,b")
+    run.add_argument("--metadata-columns", type=_names,
+                     help="with --create-table: metadata columns to add, e.g. message_id,publish_time")  # fmt: skip
     run.add_argument("--max-rows", type=int, help="rows per write (default 50,000)")
     run.add_argument("--max-bytes", type=int, help="message bytes per write (default 8,000,000)")
     run.add_argument("--max-latency", type=float, help="seconds from pull to written (default 1.0)")
@@ -106,6 +121,16 @@ def _parser() -> argparse.ArgumentParser:
     _run_parser(sub)
     _publish_parser(sub)
 
+    dl = sub.add_parser("dead-letters", help="work with dead letters")
+    dl_sub = dl.add_subparsers(dest="dead_letters_command", required=True)
+    replay = dl_sub.add_parser("replay", help="republish dead letters as their original messages")
+    replay.add_argument("--from-subscription", required=True, metavar="SUB",
+                        help="a subscription of the dead-letter topic: projects/P/subscriptions/S")  # fmt: skip
+    replay.add_argument("--to-topic", required=True, help="the main topic: projects/P/topics/T")
+    replay.add_argument("--code", action="append", default=[], help="only this reason code (repeatable)")
+    replay.add_argument("--since", help="only dead letters rejected at or after this time (ISO 8601, UTC)")
+    replay.add_argument("--limit", type=int, help="replay at most this many")
+
     lake = sub.add_parser("lake", help="inspect a lake")
     lake_sub = lake.add_subparsers(dest="lake_command", required=True)
     verify = lake_sub.add_parser("verify", help="rows and files per partition, schemas, duplicate message ids")
@@ -129,10 +154,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command in ("demo", "publish", "lake"):
+        if args.command in ("demo", "publish", "lake", "dead-letters"):
             from streamlake_fast.cli import pipeline
 
-            return int(getattr(pipeline, args.command)(args))
+            return int(getattr(pipeline, args.command.replace("-", "_"))(args))
         if args.command == "run":
             from streamlake_fast.cli.worker import run
 

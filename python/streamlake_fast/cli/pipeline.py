@@ -12,7 +12,7 @@ from pathlib import Path
 
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["demo", "lake", "publish"]
+__all__ = ["dead_letters", "demo", "lake", "publish"]
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -52,7 +52,11 @@ def publish(args: argparse.Namespace) -> int:
 
     if (args.input is None) == (args.generate is None):
         raise ConfigError("give an NDJSON file or --generate N (one of them)")
-    if args.schema:
+    if args.table:
+        from streamlake_fast.app import events_schema
+
+        schema = events_schema(args.table, args.schema)  # what the worker will check them against
+    elif args.schema:
         schema = Schema.from_bigquery(args.schema)
     elif args.generate is not None:
         schema = receipt_schema()
@@ -108,3 +112,24 @@ def lake(args: argparse.Namespace) -> int:
     if report.unreadable:
         return 1
     return 1 if args.fail_on_duplicates and report.duplicate_ids else 0
+
+
+def dead_letters(args: argparse.Namespace) -> int:
+    """``streamlake dead-letters replay``: prints the counts per reason code; exit 0 once the source is drained."""
+    from datetime import datetime, timezone
+
+    from streamlake_fast.replay import ReplayFilter, replay_subscription
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise ConfigError(f"--since must be an ISO 8601 time, got {args.since!r}") from e
+        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+    if args.limit is not None and args.limit <= 0:
+        raise ConfigError("--limit must be positive")
+    flt = ReplayFilter(frozenset(args.code), since, args.limit)
+    counts = replay_subscription(args.from_subscription, args.to_topic, flt)
+    print("\n".join(counts.lines()))
+    return 0

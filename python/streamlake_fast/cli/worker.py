@@ -35,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     sqs = {"visibility_timeout": args.visibility_timeout, "wait_time": args.wait_time,
            "concurrent_receives": args.concurrent_receives}  # fmt: skip
     batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
+    create = {"enabled": args.create_table, "partition_type": args.partition_type,
+              "partition_expiration_days": args.partition_expiration_days,
+              "require_partition_filter": args.require_partition_filter, "cluster_by": args.cluster_by,
+              "metadata_columns": args.metadata_columns}  # fmt: skip
     config = msgspec.structs.replace(
         config,
         **{k: v for k, v in top.items() if v is not None},
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         sqs=msgspec.structs.replace(config.sqs, **{k: v for k, v in sqs.items() if v is not None}),
         codec=msgspec.structs.replace(config.codec, **({"redact_values": True} if args.redact_values else {})),
         lake=msgspec.structs.replace(config.lake, **{k: v for k, v in lake.items() if v is not None}),
+        create_table=msgspec.structs.replace(config.create_table, **{k: v for k, v in create.items() if v is not None}),
         pubsub=msgspec.structs.replace(
             config.pubsub,
             **{

@@ -1,0 +1,81 @@
+"""``streamlake dead-letters replay`` on the Pub/Sub emulator: dead letters written by the worker's own dead-letter
+sink go back to the main topic as their original messages; the others stay on the dead-letter subscription."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from streamlake_fast import Codec, Messages, Schema
+from streamlake_fast.replay import REPLAYED_FROM, original_message
+from streamlake_fast.sinks.deadletter import DeadLetterTopic, dead_letter_records
+from tests.servers.fixtures import Cloud
+from tests.worker.helpers import pull_all
+
+OLD = Schema.from_bigquery([{"name": "id", "type": "STRING", "mode": "REQUIRED"}, {"name": "n", "type": "INT64"}])
+
+
+def _dead_letters(cloud: Cloud, topic: str) -> list[tuple[bytes, dict[str, str]]]:
+    """Originals rejected by the old schema and published as dead letters (one in envelope form: an original
+    attribute has a record field's name)."""
+    originals = [
+        (b'{"id": "a", "loyalty_tier": "gold"}', {"source": "till-1"}),
+        (b'{"id": "b", "n": "x"}', {"source": "till-2"}),
+        (b'{"id": "c", "loyalty_tier": "silver"}', {"source": "till-3", "reason_code": "mine"}),
+        (b'{"id": "d", "loyalty_tier": "none"}', {}),
+    ]
+    messages = Messages.from_parts([(d, a, f"m-{i}", 1_700_000_000_000_000, "") for i, (d, a) in enumerate(originals)])
+    result = Codec(OLD).decode(messages)
+    assert [r.code for r in result.rejects] == ["unknown_field", "invalid_value", "unknown_field", "unknown_field"]
+    records = dead_letter_records(messages, result.rejects, source="projects/p/subscriptions/events",
+                                  schema_fingerprint=OLD.fingerprint)  # fmt: skip
+    sink = DeadLetterTopic(topic)
+    sink.write(records)
+    sink.close()
+    return originals
+
+
+def test_envelope_and_plain_dead_letters_give_back_the_original() -> None:
+    record = {"data": "{}", "attributes": {"k": "v"}, "reason_code": "unknown_field"}
+    assert original_message(json.dumps(record).encode(), {"envelope": "json"}) == (b"{}", {"k": "v"})
+    plain = {"k": "v", "reason_code": "x", "path": "p", "message": "m", "message_id": "1", "rejected_at": "t"}
+    assert original_message(b"{}", plain) == (b"{}", {"k": "v"})
+    assert original_message(json.dumps({**record, "data_truncated": True}).encode(), {"envelope": "json"}) is None
+
+
+def test_replay_brings_chosen_dead_letters_home_and_leaves_the_rest(pubsub_only: Cloud) -> None:
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    dlq_topic, dlq_sub = pubsub_only.create_topic_and_subscription("dlq")
+    originals = _dead_letters(pubsub_only, dlq_topic)
+    cli = [sys.executable, "-m", "streamlake_fast.cli", "dead-letters", "replay", "--from-subscription", dlq_sub,
+           "--to-topic", topic, "--code", "unknown_field"]  # fmt: skip
+    done = subprocess.run(cli, env={"PUBSUB_EMULATOR_HOST": pubsub_only.pubsub_host, "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "replayed 3 dead letters" in done.stdout and "replayed: unknown_field 3" in done.stdout, done.stdout
+    assert "left: invalid_value 1" in done.stdout
+
+    home = {m.message.data: dict(m.message.attributes) for m in pull_all(pubsub_only, subscription)}
+    want = {d: {**a, REPLAYED_FROM: dlq_sub} for d, a in originals if b"loyalty_tier" in d}
+    assert home == want  # original data and attributes (the envelope's "reason_code" attribute too), once each
+    still = pull_all(pubsub_only, dlq_sub)
+    assert [m.message.data for m in still] == [originals[1][0]]  # the invalid one, handed back
+
+
+def test_replay_limit_and_since(pubsub_only: Cloud) -> None:
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    dlq_topic, dlq_sub = pubsub_only.create_topic_and_subscription("dlq")
+    _dead_letters(pubsub_only, dlq_topic)
+    env = {"PUBSUB_EMULATOR_HOST": pubsub_only.pubsub_host, "PATH": "/usr/bin:/bin"}
+    base = [sys.executable, "-m", "streamlake_fast.cli", "dead-letters", "replay", "--from-subscription", dlq_sub,
+            "--to-topic", topic]  # fmt: skip
+    future = subprocess.run([*base, "--since", "2999-01-01T00:00:00Z"], env=env, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert future.returncode == 0 and "replayed 0 dead letters" in future.stdout, future.stderr
+    two = subprocess.run([*base, "--limit", "2"], env=env, capture_output=True, text=True, timeout=120)
+    assert two.returncode == 0 and "replayed 2 dead letters" in two.stdout, two.stderr
+    assert len(pull_all(pubsub_only, subscription)) == 2
+    assert len(pull_all(pubsub_only, dlq_sub)) == 2
+    bad = subprocess.run([*base, "--since", "yesterday"], env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--since must be an ISO 8601 time" in bad.stderr

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from streamlake_fast.codec import Codec
 from streamlake_fast.config import WorkerConfig
 from streamlake_fast.endpoints import bigquery_client, check_endpoints
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.messages import METADATA_BIGQUERY_TYPES
 from streamlake_fast.names import parse_table
 from streamlake_fast.schema import Schema
+from streamlake_fast.schema_evolution import Inference, narrowing
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.bigquery import BigQuerySink
 from streamlake_fast.sinks.deadletter import DeadLetterFiles, DeadLetterTable, DeadLetterTopic
 from streamlake_fast.sinks.lake import LakeSink, lake_schema
 from streamlake_fast.sources.base import Source
 from streamlake_fast.sources.pubsub import PubSubSource
+from streamlake_fast.tables import split_metadata
 from streamlake_fast.worker import Worker
+from streamlake_fast.worker.schema_watch import SchemaWatch
 
 __all__ = ["build_worker", "endpoints", "events_schema", "lake_sink", "split_metadata", "table_schema"]
 
@@ -34,24 +37,9 @@ def table_schema(table: str) -> Schema:
     return Schema.from_bigquery(list(fields))
 
 
-def split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
-    """(the event columns, the metadata columns) of a table's schema."""
-    fields = schema.to_bigquery()
-    meta = []
-    for f in fields:
-        if f["name"] in METADATA_BIGQUERY_TYPES and f["mode"] != "REPEATED":
-            allowed = METADATA_BIGQUERY_TYPES[f["name"]]
-            if f["type"] not in allowed:
-                raise ConfigError(f"metadata column {f['name']!r} is {f['type']}, expected one of {list(allowed)}")
-            meta.append(f["name"])
-    data_fields = [f for f in fields if f["name"] not in meta]
-    if not data_fields:
-        raise ConfigError("the table has only message metadata columns")
-    return Schema.from_bigquery(data_fields), tuple(meta)
-
-
 def _check_given_schema(given: Schema, table: Schema, table_name: str) -> None:
-    if given.fingerprint == table.fingerprint:
+    """The given schema must be the table's, or one the table widened (columns added since, modes relaxed)."""
+    if given.fingerprint == table.fingerprint or not narrowing(given.to_bigquery(), table.to_bigquery()):
         return
     want = {f["name"]: f for f in table.to_bigquery()}
     have = {f["name"]: f for f in given.to_bigquery()}
@@ -169,6 +157,7 @@ def build_worker(config: WorkerConfig) -> Worker:
         sinks.append(lake_sink(config, data_schema))
     dead_letter = _dead_letter(config)
     source = _source(config)
+    watch = _schema_watch(config, full)
     log.info("worker: %s → %s, dead letters → %s", source.name, ", ".join(s.name for s in sinks),
              dead_letter.name)  # fmt: skip
     return Worker(
@@ -184,4 +173,21 @@ def build_worker(config: WorkerConfig) -> Worker:
         metrics_port=config.metrics_port,
         metrics_address=config.metrics_address,
         shutdown_timeout=config.shutdown_timeout,
+        schema_watch=watch,
+    )
+
+
+def _schema_watch(config: WorkerConfig, full: Schema | None) -> SchemaWatch | None:
+    update = config.schema_update
+    if full is None or update.mode == "off":
+        return None
+    types_from = Schema.from_bigquery(update.types_from).to_bigquery() if update.types_from else None
+    return SchemaWatch(
+        config.table,
+        full,
+        fetch=partial(table_schema, config.table),
+        interval=update.check_interval,
+        add_columns=update.mode == "add_columns",
+        relax_required=update.relax_required,
+        inference=Inference(types_from, update.numbers, update.objects),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -68,7 +68,7 @@ class Codec:
         events holding personal data; the path still names the field.
     """
 
-    __slots__ = ("_native", "schema")
+    __slots__ = ("_native", "_options", "schema")
 
     def __init__(
         self,
@@ -82,13 +82,13 @@ class Codec:
         if not isinstance(schema, Schema):
             raise TypeError(f"schema must be a streamlake_fast.Schema, got {type(schema).__name__}")
         self.schema = schema
-        self._native = _native.Codec(
-            schema._native,
-            unknown_fields=unknown_fields,
-            max_message_bytes=max_message_bytes,
-            max_depth=max_depth,
-            redact_values=redact_values,
-        )
+        self._options: dict[str, Any] = {"unknown_fields": unknown_fields, "max_message_bytes": max_message_bytes,
+                                         "max_depth": max_depth, "redact_values": redact_values}  # fmt: skip
+        self._native = _native.Codec(schema._native, **self._options)
+
+    def with_schema(self, schema: Schema) -> Codec:
+        """A codec for ``schema`` with this one's options (after the table's schema changed)."""
+        return Codec(schema, **self._options)
 
     def decode(
         self, messages: Iterable[bytes] | bytes | Messages, *, metadata: Sequence[str] = (), source: str = ""

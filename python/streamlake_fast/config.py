@@ -17,6 +17,7 @@ __all__ = [
     "CreateTableConfig",
     "LakeConfig",
     "PubSubConfig",
+    "SchemaUpdateConfig",
     "SqsConfig",
     "WorkerConfig",
     "load_config",
@@ -81,6 +82,22 @@ class CreateTableConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     metadata_columns: list[str] = msgspec.field(default_factory=list)  # e.g. ["message_id", "publish_time"]
 
 
+class SchemaUpdateConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How the worker follows the table's schema while it runs (with a table).
+
+    ``follow``: re-read the table's schema when a batch has ``unknown_field``/``missing_required`` rejects and every
+    ``check_interval`` seconds; columns someone added are written from then on, no restart. ``add_columns``: the
+    same, and the worker adds NULLABLE columns for unknown fields itself. ``off``: the schema read at start.
+    """
+
+    mode: Literal["off", "follow", "add_columns"] = "follow"
+    check_interval: Annotated[float, msgspec.Meta(ge=0)] = 60.0  # seconds; 0: only when rejects call for it
+    relax_required: bool = False  # REQUIRED columns the events leave out become NULLABLE (add_columns only)
+    types_from: str | None = None  # a newer BigQuery schema file (the producer's): new columns' types from it
+    numbers: Literal["FLOAT64", "NUMERIC"] = "FLOAT64"  # inferred type of non-integer numbers
+    objects: Literal["RECORD", "JSON"] = "RECORD"  # inferred type of JSON objects
+
+
 class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Everything ``streamlake run`` needs; see the README for each key."""
 
@@ -104,6 +121,7 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     codec: CodecConfig = msgspec.field(default_factory=CodecConfig)
     lake: LakeConfig = msgspec.field(default_factory=LakeConfig)
     create_table: CreateTableConfig = msgspec.field(default_factory=CreateTableConfig)
+    schema_update: SchemaUpdateConfig = msgspec.field(default_factory=SchemaUpdateConfig)
 
     def validate(self) -> WorkerConfig:
         """Check every setting, however the config was made (TOML, flags, or built in Python)."""
@@ -121,6 +139,13 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ConfigError("without a table the schema must be given: pass --schema FILE.json")
         if self.create_table.enabled and not (self.table and self.schema):
             raise ConfigError("--create-table needs --table and the events' --schema FILE.json")
+        update = self.schema_update
+        if update.relax_required and update.mode != "add_columns":
+            raise ConfigError('schema_update.relax_required needs schema_update.mode = "add_columns"')
+        if update.mode == "add_columns" and not self.table:
+            raise ConfigError("schema_update add_columns needs a BigQuery table (--table)")
+        if update.types_from and not Path(update.types_from).is_file():
+            raise ConfigError(f"schema_update.types_from: schema file not found: {update.types_from}")
         if self.dead_letter_table and not self.table:
             raise ConfigError("dead_letter_table needs a BigQuery table; without one, rejects go to <lake>/_rejects")
         given = [k for k in ("dead_letter_topic", "dead_letter_table", "dead_letter_queue") if getattr(self, k)]

@@ -1,19 +1,23 @@
 """Creating the table the worker writes (``--create-table``): the events' columns, the metadata columns asked for,
-time partitioning, clustering — checked here with a clear error before BigQuery sees it."""
+time partitioning, clustering — checked here with a clear error before BigQuery sees it; and changing its columns
+safely beside other workers (:func:`update_schema`)."""
 
 from __future__ import annotations
 
 import logging
+import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from streamlake_fast.config import CreateTableConfig
 from streamlake_fast.endpoints import bigquery_client
-from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.exceptions import ConfigError, SinkError
 from streamlake_fast.messages import METADATA_BIGQUERY_TYPES
 from streamlake_fast.names import parse_table
 from streamlake_fast.schema import BigQueryField, Schema
 
-__all__ = ["create_table", "table_fields", "table_resource"]
+__all__ = ["create_table", "split_metadata", "table_fields", "table_resource", "update_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +25,22 @@ _PARTITION_TYPES = ("TIMESTAMP", "DATE", "DATETIME")
 #: Column types BigQuery can cluster on.
 _CLUSTER_TYPES = ("STRING", "INT64", "NUMERIC", "BIGNUMERIC", "BOOL", "DATE", "DATETIME", "TIMESTAMP", "GEOGRAPHY")
 _MS_PER_DAY = 86_400_000
+
+
+def split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
+    """(the event columns, the metadata columns) of a table's schema."""
+    fields = schema.to_bigquery()
+    meta = []
+    for f in fields:
+        if f["name"] in METADATA_BIGQUERY_TYPES and f["mode"] != "REPEATED":
+            allowed = METADATA_BIGQUERY_TYPES[f["name"]]
+            if f["type"] not in allowed:
+                raise ConfigError(f"metadata column {f['name']!r} is {f['type']}, expected one of {list(allowed)}")
+            meta.append(f["name"])
+    data_fields = [f for f in fields if f["name"] not in meta]
+    if not data_fields:
+        raise ConfigError("the table has only message metadata columns")
+    return Schema.from_bigquery(data_fields), tuple(meta)
 
 
 def table_fields(events: Schema, options: CreateTableConfig, partition_by: str | None) -> list[BigQueryField]:
@@ -93,3 +113,45 @@ def create_table(
         raise ConfigError(f"cannot create table {table}: {e}") from e
     log.info("created table %s (%d columns, partitioned by %s)", table, len(t.schema), partition_by or "ingestion time")
     return True
+
+
+def update_schema(
+    table: str,
+    change: Callable[[list[BigQueryField]], list[BigQueryField] | None],
+    *,
+    attempts: int = 5,
+    deadline: float = 60.0,
+) -> list[BigQueryField]:
+    """Apply ``change`` to the table's columns until the table has what it asks for; returns the columns.
+
+    ``change`` gets the columns as they are and returns the columns wanted, or None when nothing is missing. Each
+    update is conditional on the table's etag (``If-Match``): when another worker changed the table in between,
+    BigQuery refuses it (412) and ``change`` is applied again to the fresh columns — so two workers adding the
+    same column converge, and a column one of them added is never overwritten by the other. Raises
+    :class:`SinkError` when BigQuery refuses the change or the table keeps moving."""
+    from google.api_core import exceptions as gexc
+    from google.cloud import bigquery
+
+    project, dataset, name = parse_table(table)
+    client: Any = bigquery_client(project)
+    retry = bigquery.DEFAULT_RETRY.with_deadline(deadline)
+    for attempt in range(attempts):
+        try:
+            t = client.get_table(f"{project}.{dataset}.{name}", retry=retry, timeout=min(30.0, deadline))
+            fields = [f.to_api_repr() for f in t.schema]
+            wanted = change(_canonical(fields))
+            if wanted is None:
+                return _canonical(fields)
+            t.schema = [bigquery.SchemaField.from_api_repr(dict(f)) for f in wanted]
+            client.update_table(t, ["schema"], retry=retry, timeout=min(30.0, deadline))
+        except gexc.PreconditionFailed:  # changed by someone else since our read: read again
+            log.info("table %s changed under update %d; reading it again", table, attempt + 1)
+            time.sleep(random.uniform(0.05, 0.5))
+        except gexc.GoogleAPIError as e:
+            raise SinkError(f"cannot update the schema of {table}: {e}") from e
+    raise SinkError(f"cannot update the schema of {table}: it changed under each of {attempts} attempts")
+
+
+def _canonical(fields: list[dict[str, Any]]) -> list[BigQueryField]:
+    """Fields as :meth:`Schema.to_bigquery` writes them (normalised type names, explicit modes)."""
+    return Schema.from_bigquery(fields).to_bigquery()

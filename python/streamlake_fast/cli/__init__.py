@@ -92,6 +92,15 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--cluster-by", type=_names, help="with --create-table: up to 4 columns, a,b")
     run.add_argument("--metadata-columns", type=_names,
                      help="with --create-table: metadata columns to add, e.g. message_id,publish_time")  # fmt: skip
+    run.add_argument("--schema-update", choices=["off", "follow", "add_columns"],
+                     help="follow (default): write columns added to the table, no restart; add_columns: also add "
+                     "NULLABLE columns for unknown fields; off: the schema read at start")  # fmt: skip
+    run.add_argument("--schema-check-interval", type=float,
+                     help="seconds between reads of the table's schema (default 60; 0: only on rejects)")  # fmt: skip
+    run.add_argument("--new-columns-schema", help="with add_columns: a newer schema file giving new columns' types "
+                     "(default: inferred from the values)")  # fmt: skip
+    run.add_argument("--relax-required", action="store_true", default=None,
+                     help="with add_columns: REQUIRED columns the events leave out become NULLABLE")  # fmt: skip
     run.add_argument("--max-rows", type=int, help="rows per write (default 50,000)")
     run.add_argument("--max-bytes", type=int, help="message bytes per write (default 8,000,000)")
     run.add_argument("--max-latency", type=float, help="seconds from pull to written (default 1.0)")

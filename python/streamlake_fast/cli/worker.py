@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
               "partition_expiration_days": args.partition_expiration_days,
               "require_partition_filter": args.require_partition_filter, "cluster_by": args.cluster_by,
               "metadata_columns": args.metadata_columns}  # fmt: skip
+    update = {"mode": args.schema_update, "check_interval": args.schema_check_interval,
+              "types_from": args.new_columns_schema, "relax_required": args.relax_required}  # fmt: skip
     config = msgspec.structs.replace(
         config,
         **{k: v for k, v in top.items() if v is not None},
@@ -47,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
         codec=msgspec.structs.replace(config.codec, **({"redact_values": True} if args.redact_values else {})),
         lake=msgspec.structs.replace(config.lake, **{k: v for k, v in lake.items() if v is not None}),
         create_table=msgspec.structs.replace(config.create_table, **{k: v for k, v in create.items() if v is not None}),
+        schema_update=msgspec.structs.replace(
+            config.schema_update, **{k: v for k, v in update.items() if v is not None}
+        ),
         pubsub=msgspec.structs.replace(
             config.pubsub,
             **{

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["Refusal", "Sink", "WriteIsDurable", "select_columns"]
+__all__ = ["FollowsSchema", "Refusal", "Sink", "WriteIsDurable", "select_columns"]
 
 
 def select_columns(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -71,6 +71,15 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Release resources; rows not flushed are not durable (their messages were not acknowledged)."""
+
+
+@runtime_checkable
+class FollowsSchema(Protocol):
+    """A sink whose columns follow the table's schema while the worker runs (new columns, relaxed modes)."""
+
+    def follow_schema(self, events: pa.Schema, table: pa.Schema) -> None:
+        """From the next write on, batches have the columns ``events`` (the event columns) of the table whose
+        columns are now ``table`` (metadata columns included)."""
 
 
 class WriteIsDurable:

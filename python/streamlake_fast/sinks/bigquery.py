@@ -9,6 +9,7 @@ and stays under the 10 MB request limit.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -27,6 +28,9 @@ __all__ = ["BigQuerySink", "request_pieces"]
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 9_000_000  # BigQuery's limit is 10 MB per AppendRows request
+#: Seconds after a change of the table's schema during which a refused append is retried, not fatal: Storage
+#: Write streams see new columns only after a while (BigQuery documents minutes).
+SCHEMA_PROPAGATION = 600.0
 _ALREADY_EXISTS = 6  # google.rpc.Code
 
 
@@ -110,6 +114,24 @@ class BigQuerySink(WriteIsDurable):
         self.duplicates_avoided = 0  # rows of a retried append a committed stream refused as already written
         self.requests = 0  # AppendRows requests sent
         self._progress: _Progress | None = None
+        self._schema_changed_at: float | None = None
+
+    def follow_schema(self, events: pa.Schema, table: pa.Schema) -> None:
+        """The table gained columns: send them from now on. A committed stream is finalized (a new one sees the
+        new columns); for :data:`SCHEMA_PROPAGATION` seconds a refused append is retried, never fatal."""
+        if self.schema is not None:
+            self.schema = table
+        self._schema_changed_at = time.monotonic()
+        self.close()
+
+    def _refused(self, message: str) -> SinkError:
+        """The error for an append BigQuery refused: transient while a schema change may still be propagating."""
+        if self._schema_changed_at is not None:
+            since = time.monotonic() - self._schema_changed_at
+            if since < SCHEMA_PROPAGATION:
+                return TransientSinkError(f"{message} (the table's schema changed {since:.0f} s ago; Storage Write "
+                                          f"may not see the new columns yet)")  # fmt: skip
+        return SinkError(message)
 
     def _stream_name(self) -> str:
         if self._stream is None:
@@ -136,7 +158,7 @@ class BigQuerySink(WriteIsDurable):
         except (gexc.GoogleAPICallError, grpc.RpcError) as e:
             if is_retryable(e) or isinstance(e, grpc.RpcError):  # raw channel errors: the connection, retry
                 raise TransientSinkError(f"{self.name}: {e}") from e
-            raise SinkError(f"{self.name}: {e}") from e
+            raise self._refused(f"{self.name}: {e}") from e
 
     def write(self, batch: pa.RecordBatch) -> list[Refusal]:
         """Append ``batch``; returns once BigQuery has committed it, with the rows it refused (each too large for
@@ -223,7 +245,7 @@ class BigQuerySink(WriteIsDurable):
                     continue
                 if status_code(code) in RETRYABLE_CODES:
                     raise TransientSinkError(f"{self.name}: append failed ({code}): {message}")
-                raise SinkError(f"{self.name}: append of {rows} rows refused ({code}): {message}")
+                raise self._refused(f"{self.name}: append of {rows} rows refused ({code}): {message}")
         if written and not row_errors:
             self.rows_written += rows
         return row_errors

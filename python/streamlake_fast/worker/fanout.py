@@ -16,8 +16,11 @@ from streamlake_fast.codec import Codec, DecodeResult, Reject
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.messages import METADATA_SCHEMA, Messages
 from streamlake_fast.retry import Retry
-from streamlake_fast.sinks.base import Refusal, Sink, select_columns
+from streamlake_fast.schema import Schema
+from streamlake_fast.sinks.base import FollowsSchema, Refusal, Sink, select_columns
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
+from streamlake_fast.tables import split_metadata
+from streamlake_fast.worker.schema_watch import SchemaWatch
 
 __all__ = ["FanOut"]
 
@@ -33,6 +36,8 @@ class FanOut:
     :param source: the source's name (the ``subscription_name`` metadata column and dead-letter field).
     :param abort: when set, transient failures are no longer retried.
     :param on_retry: called on each retry (for the retry counter).
+    :param schema_watch: follows the table's schema: a widened one recompiles the codec, widens the sinks and
+        decodes the batch again, so events that now fit are written instead of dead-lettered.
     """
 
     def __init__(
@@ -45,8 +50,10 @@ class FanOut:
         abort: threading.Event,
         on_retry: Callable[[BaseException], None] | None = None,
         retry: Retry = SINK_RETRY,
+        schema_watch: SchemaWatch | None = None,
     ) -> None:
         self.codec = codec
+        self.schema_watch = schema_watch
         self.sinks = list(sinks)
         self.dead_letter = dead_letter
         self.source = source
@@ -76,9 +83,17 @@ class FanOut:
         """Decode once and write everywhere; raises :class:`~streamlake_fast.exceptions.SinkError` when a
         destination fails for good (or a transient failure outlasts an abort). The result's rejects include the
         rows a sink refused (dead-lettered too, with the sink's reason)."""
-        cpu0 = time.thread_time()
-        result = self.codec.decode(messages, metadata=self.metadata, source=self.source)
-        self.decode_cpu += time.thread_time() - cpu0
+        watch = self.schema_watch
+        if watch is not None and watch.timer_due():
+            self._follow(watch.check())
+        result = self._decode(messages)
+        if (
+            watch is not None
+            and result.rejects
+            and watch.wants(result.rejects)
+            and self._follow(watch.check(messages, result.rejects))
+        ):
+            result = self._decode(messages)  # the rejects that fit the wider schema become rows
         refused: list[Refusal] = []
         for sink in self.sinks:
             rows = self._columns(result.batch, sink.schema)
@@ -94,6 +109,25 @@ class FanOut:
             raise SinkError(f"{self.dead_letter.name} refused dead letters")
         self.written += 1
         return DecodeResult(result.batch, rejects)
+
+    def _decode(self, messages: Messages) -> DecodeResult:
+        cpu0 = time.thread_time()
+        result = self.codec.decode(messages, metadata=self.metadata, source=self.source)
+        self.decode_cpu += time.thread_time() - cpu0
+        return result
+
+    def _follow(self, table: Schema | None) -> bool:
+        """Adopt the table's widened schema ``table`` (None: unchanged): a new codec, the sinks' new columns."""
+        if table is None:
+            return False
+        events, _ = split_metadata(table)
+        self.codec = self.codec.with_schema(events)
+        self._events = events.to_arrow().names
+        self._fingerprint = events.fingerprint
+        for sink in self.sinks:
+            if isinstance(sink, FollowsSchema):
+                sink.follow_schema(events.to_arrow(), table.to_arrow())
+        return True
 
     @staticmethod
     def _as_rejects(refused: list[Refusal], rejects: list[Reject], n: int) -> list[Reject]:

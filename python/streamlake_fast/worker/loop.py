@@ -27,6 +27,7 @@ from streamlake_fast.sources.base import Source
 from streamlake_fast.worker.batcher import Batcher
 from streamlake_fast.worker.fanout import FanOut
 from streamlake_fast.worker.ledger import AckLedger
+from streamlake_fast.worker.schema_watch import SchemaWatch
 from streamlake_fast.worker.stats import WorkerStats
 
 __all__ = ["Worker"]
@@ -44,6 +45,7 @@ class Worker:
     :param shutdown_timeout: seconds from :meth:`stop` to the end of :meth:`run`, whatever the sinks do: at three
         quarters of it retries stop and what is not durable is handed back (:meth:`abort`); if a call is still
         blocked when it is over, :attr:`on_overrun` is called (the CLI exits the process there).
+    :param schema_watch: follows the table's schema while the worker runs (see :class:`FanOut`).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Worker:
         metrics_address: str = "127.0.0.1",
         flush_at: float = 0.75,
         shutdown_timeout: float = 30.0,
+        schema_watch: SchemaWatch | None = None,
     ) -> None:
         self.source = source
         self.stats = WorkerStats()
@@ -70,7 +73,7 @@ class Worker:
         self._abort = threading.Event()  # give up retrying; hand in-flight messages back
         self.batcher = Batcher(source, max_rows=max_rows, max_bytes=max_bytes, max_latency=max_latency)
         self.fanout = FanOut(codec, sinks, dead_letter, source=source.name, abort=self._abort,
-                             on_retry=self._count_retry)  # fmt: skip
+                             on_retry=self._count_retry, schema_watch=schema_watch)  # fmt: skip
         self.ledger = AckLedger()
         self.flush_at = flush_at
         self.progress_interval = progress_interval

@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.schema import Schema
-from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, partitions
+from streamlake_fast.sinks.lake.history import record_schema
+from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, lake_schema, partitions
 from streamlake_fast.storage import Root, sink_error
 from streamlake_fast.storage import spool_dir as spool_dir_for
 
@@ -130,6 +131,19 @@ class LakeSink:
         self.schema = schema
         self.fingerprint = fingerprint
         self._file_schema = schema.with_metadata({FINGERPRINT_KEY: fingerprint.encode()})
+        try:
+            if record_schema(self._root, schema, fingerprint, self._spool_dir):
+                log.info("%s: schema %s recorded in the lake's history", self.name, fingerprint)
+        except OSError as e:  # the files still carry their schema; only the history misses an entry
+            log.warning("%s: cannot record schema %s in the lake's history: %s", self.name, fingerprint, e)
+
+    def follow_schema(self, events: pa.Schema, table: pa.Schema) -> None:
+        """The events gained columns: finish the files of the old schema; new files have the new one."""
+        new = lake_schema(events)
+        if not new.equals(self.schema):
+            log.info("%s: schema changed; rolling %d open files", self.name, len(self._open))
+            self._roll_all()
+            self._set_schema(new)
 
     # -- the Sink interface
 

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from streamlake_fast.sinks.lake.history import SchemaEntry, describe_change, read_history
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, is_data_file
 from streamlake_fast.storage import Root
 
@@ -37,6 +38,14 @@ class LakeReport:
     temporary_files: list[str] = field(default_factory=list)  # hidden spools left by a killed writer
     cleaned: list[str] = field(default_factory=list)  # such spools deleted (``clean_older_than``)
     unreadable: dict[str, str] = field(default_factory=dict)  # visible file → why it could not be read
+    history: list[SchemaEntry] = field(default_factory=list)  # the schemas recorded, oldest first
+
+    def schema_history(self) -> list[dict[str, Any]]:
+        """Each recorded schema: fingerprint, first use, files with it, and what changed from the one before."""
+        return [{"fingerprint": e.fingerprint, "first_used": e.first_used,
+                 "files": self.fingerprints.get(e.fingerprint, 0),
+                 "change": describe_change(self.history[i - 1] if i else None, e)}
+                for i, e in enumerate(self.history)]  # fmt: skip
 
     @property
     def rows(self) -> int:
@@ -58,6 +67,7 @@ class LakeReport:
             "bytes": self.bytes,
             "partitions": {k: vars(v) for k, v in sorted(self.partitions.items())},
             "schema_fingerprints": dict(self.fingerprints),
+            "schema_history": self.schema_history(),
             "duplicate_ids": self.duplicate_ids,
             "duplicate_rows": self.duplicate_rows,
             "duplicate_examples": self.duplicate_examples,
@@ -74,6 +84,10 @@ class LakeReport:
         out.append(f"{'total':<16} {self.files:>6,} {self.rows:>12,} {self.bytes:>14,}")
         schemas = ", ".join(f"{k}: {v} files" for k, v in self.fingerprints.items())
         out.append(f"schemas: {len(self.fingerprints)} ({schemas})")
+        if self.history:
+            out.append("schema history:")
+            out += [f"  {h['first_used']}  {h['fingerprint']}  {h['files']:,} files  {h['change']}"
+                    for h in self.schema_history()]  # fmt: skip
         if self.duplicate_ids:
             out.append(f"duplicate message ids: {self.duplicate_ids:,} ({self.duplicate_rows:,} extra rows)")
             for mid, files in list(self.duplicate_examples.items())[:5]:
@@ -96,7 +110,7 @@ def verify_lake(root: str, *, examples: int = 20, clean_older_than: float | None
     writer that was killed — are deleted (a live writer's temporaries last about ``max_file_age``)."""
     storage = Root(root, "lake root")
     fs, base = storage.fs, storage.path
-    report = LakeReport(root)
+    report = LakeReport(root, history=read_history(storage))
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
     ids: list[pa.Array] = []
     owners: list[str] = []

@@ -1,0 +1,126 @@
+"""Live schema pickup: notice that the table's schema changed under the running worker, and (opt-in) change it.
+
+The table's schema is read again when a batch has rejects a wider schema could take (``unknown_field``,
+``missing_required``; at most every ``min_interval`` seconds) and on a slow timer (``interval``). A widened schema
+(new NULLABLE or REPEATED columns, REQUIRED relaxed to NULLABLE) is adopted; anything else (a dropped column, a
+changed type) is logged and not adopted. With ``add_columns``, the worker adds NULLABLE columns for the rejected
+events' unknown fields itself (types from a newer schema, or inferred from the values); with ``relax_required``, it
+relaxes REQUIRED columns the events leave out. Nothing here runs per event: only rejects are looked at.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from streamlake_fast.codec import Reject
+from streamlake_fast.messages import Messages
+from streamlake_fast.schema import BigQueryField, Schema
+from streamlake_fast.schema_evolution import Inference, added_columns, narrowing, relax, widen_for_events
+from streamlake_fast.tables import update_schema
+
+__all__ = ["SCHEMA_TRIGGERS", "SchemaWatch"]
+
+log = logging.getLogger(__name__)
+
+#: Reject codes a wider schema could take: a batch with one makes the worker look at the table again.
+SCHEMA_TRIGGERS = frozenset({"unknown_field", "missing_required"})
+#: Rejected events read to infer new columns, per check (the rest wait for the next batch).
+MAX_EVENTS_INFERRED = 1000
+_INDEX = re.compile(r"\[\d+\]")
+
+
+class SchemaWatch:
+    """Watches ``table`` (``project.dataset.table``) whose columns are ``current`` (metadata columns included).
+
+    :param fetch: reads the table's schema (raises on failure).
+    :param interval: seconds between timed checks (0: only when a batch has trigger rejects).
+    :param min_interval: least seconds between two checks caused by rejects.
+    """
+
+    def __init__(
+        self,
+        table: str,
+        current: Schema,
+        *,
+        fetch: Callable[[], Schema],
+        interval: float = 60.0,
+        min_interval: float = 5.0,
+        add_columns: bool = False,
+        relax_required: bool = False,
+        inference: Inference | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.table = table
+        self.current = current
+        self._fetch = fetch
+        self.interval = interval
+        self.min_interval = min_interval
+        self.add_columns = add_columns
+        self.relax_required = relax_required
+        self.inference = inference or Inference()
+        self._clock = clock
+        self._last = clock()
+        self._refused: set[str] = set()  # fingerprints of narrowing schemas, logged once
+        self.checks = 0
+        self.changes = 0
+        self.failures = 0
+
+    def timer_due(self) -> bool:
+        return self.interval > 0 and self._clock() - self._last >= self.interval
+
+    def wants(self, rejects: Sequence[Reject]) -> bool:
+        """Whether these rejects call for a look at the table now."""
+        return self._clock() - self._last >= self.min_interval and any(r.code in SCHEMA_TRIGGERS for r in rejects)
+
+    def check(self, messages: Messages | None = None, rejects: Sequence[Reject] = ()) -> Schema | None:
+        """Read the table's schema (changing it first, with ``add_columns``/``relax_required`` and rejects that
+        call for it); returns it when it is a widening of :attr:`current` (which it then becomes), else None.
+        Failures are logged, never raised: the events stay rejects and can be replayed."""
+        self._last = self._clock()
+        self.checks += 1
+        try:
+            if messages is not None and (self.add_columns or self.relax_required):
+                new = Schema.from_bigquery(update_schema(self.table, partial(self._wanted, messages, rejects)))
+            else:
+                new = self._fetch()
+        except Exception as e:  # BigQuery unreachable or refusing: carry on with the schema we have
+            self.failures += 1
+            log.warning("schema check of %s failed: %s; rejected events go to the dead letters", self.table, e)
+            return None
+        if new.fingerprint == self.current.fingerprint:
+            return None
+        old_fields, new_fields = self.current.to_bigquery(), new.to_bigquery()
+        problems = narrowing(old_fields, new_fields)
+        if problems:
+            if new.fingerprint not in self._refused:
+                self._refused.add(new.fingerprint)
+                log.error("table %s changed in a way the running worker cannot follow (%s); restart it to use the "
+                          "new schema", self.table, "; ".join(problems))  # fmt: skip
+            return None
+        self.changes += 1
+        log.info("table %s: new columns %s; the worker writes them from now on", self.table,
+                 ", ".join(added_columns(old_fields, new_fields)) or "(none; modes relaxed)")  # fmt: skip
+        self.current = new
+        return new
+
+    def _wanted(
+        self, messages: Messages, rejects: Sequence[Reject], fields: list[BigQueryField]
+    ) -> list[BigQueryField] | None:
+        """The columns these rejects call for, given the table's ``fields``; None when it has them all."""
+        changed: list[str] = []
+        if self.add_columns:
+            unknown = [r.index for r in rejects if r.code == "unknown_field"][:MAX_EVENTS_INFERRED]
+            fields, added = widen_for_events(fields, (messages.message(i).data for i in unknown), self.inference)
+            changed += added
+        if self.relax_required:
+            missing = [_INDEX.sub("", r.path) for r in rejects if r.code == "missing_required"]
+            fields, relaxed = relax(fields, missing)
+            changed += [f"{p} (relaxed)" for p in relaxed]
+        if not changed:
+            return None
+        log.info("table %s: adding %s", self.table, ", ".join(changed))
+        return fields

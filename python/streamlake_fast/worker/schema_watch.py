@@ -38,7 +38,8 @@ class SchemaWatch:
 
     :param fetch: reads the table's schema (raises on failure).
     :param interval: seconds between timed checks (0: only when a batch has trigger rejects).
-    :param min_interval: least seconds between two checks caused by rejects.
+    :param min_interval: least seconds between two checks caused by rejects (rejects in between are dead-lettered;
+        ``streamlake dead-letters replay`` brings them home).
     """
 
     def __init__(
@@ -48,7 +49,7 @@ class SchemaWatch:
         *,
         fetch: Callable[[], Schema],
         interval: float = 60.0,
-        min_interval: float = 5.0,
+        min_interval: float = 2.0,
         add_columns: bool = False,
         relax_required: bool = False,
         inference: Inference | None = None,
@@ -63,7 +64,8 @@ class SchemaWatch:
         self.relax_required = relax_required
         self.inference = inference or Inference()
         self._clock = clock
-        self._last = clock()
+        self._last = clock()  # the last check, for the timer
+        self._last_on_rejects = float("-inf")  # the last check rejects called for: the first is never held back
         self._refused: set[str] = set()  # fingerprints of narrowing schemas, logged once
         self.checks = 0
         self.changes = 0
@@ -74,13 +76,17 @@ class SchemaWatch:
 
     def wants(self, rejects: Sequence[Reject]) -> bool:
         """Whether these rejects call for a look at the table now."""
-        return self._clock() - self._last >= self.min_interval and any(r.code in SCHEMA_TRIGGERS for r in rejects)
+        return self._clock() - self._last_on_rejects >= self.min_interval and any(
+            r.code in SCHEMA_TRIGGERS for r in rejects
+        )
 
     def check(self, messages: Messages | None = None, rejects: Sequence[Reject] = ()) -> Schema | None:
         """Read the table's schema (changing it first, with ``add_columns``/``relax_required`` and rejects that
         call for it); returns it when it is a widening of :attr:`current` (which it then becomes), else None.
         Failures are logged, never raised: the events stay rejects and can be replayed."""
         self._last = self._clock()
+        if messages is not None:
+            self._last_on_rejects = self._last
         self.checks += 1
         try:
             if messages is not None and (self.add_columns or self.relax_required):

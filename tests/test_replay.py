@@ -4,21 +4,30 @@ sink go back to the main topic as their original messages; the others stay on th
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from streamlake_fast import Codec, Messages, Schema
 from streamlake_fast.replay import REPLAYED_FROM, original_message
-from streamlake_fast.sinks.deadletter import DeadLetterTopic, dead_letter_records
+from streamlake_fast.sinks.base import Sink
+from streamlake_fast.sinks.deadletter import (
+    DEAD_LETTER_FIELDS,
+    DeadLetterFiles,
+    DeadLetterTable,
+    DeadLetterTopic,
+    dead_letter_records,
+)
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import pull_all
 
 OLD = Schema.from_bigquery([{"name": "id", "type": "STRING", "mode": "REQUIRED"}, {"name": "n", "type": "INT64"}])
 
 
-def _dead_letters(cloud: Cloud, topic: str) -> list[tuple[bytes, dict[str, str]]]:
+def _dead_letters(cloud: Cloud, topic: str, sink: Sink | None = None) -> list[tuple[bytes, dict[str, str]]]:
     """Originals rejected by the old schema and published as dead letters (one in envelope form: an original
-    attribute has a record field's name)."""
+    attribute has a record field's name), or written to ``sink``."""
     originals = [
         (b'{"id": "a", "loyalty_tier": "gold"}', {"source": "till-1"}),
         (b'{"id": "b", "n": "x"}', {"source": "till-2"}),
@@ -30,7 +39,7 @@ def _dead_letters(cloud: Cloud, topic: str) -> list[tuple[bytes, dict[str, str]]
     assert [r.code for r in result.rejects] == ["unknown_field", "invalid_value", "unknown_field", "unknown_field"]
     records = dead_letter_records(messages, result.rejects, source="projects/p/subscriptions/events",
                                   schema_fingerprint=OLD.fingerprint)  # fmt: skip
-    sink = DeadLetterTopic(topic)
+    sink = sink or DeadLetterTopic(topic)
     sink.write(records)
     sink.close()
     return originals
@@ -79,3 +88,32 @@ def test_replay_limit_and_since(pubsub_only: Cloud) -> None:
     assert len(pull_all(pubsub_only, dlq_sub)) == 2
     bad = subprocess.run([*base, "--since", "yesterday"], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--since must be an ISO 8601 time" in bad.stderr
+
+
+def _replay_stored(cloud: Cloud, *origin: str) -> tuple[str, subprocess.CompletedProcess[str]]:
+    topic, subscription = cloud.create_topic_and_subscription()
+    cli = [sys.executable, "-m", "streamlake_fast.cli", "dead-letters", "replay", *origin, "--to-topic", topic,
+           "--code", "unknown_field"]  # fmt: skip
+    done = subprocess.run(cli, env={**os.environ, **cloud.env}, capture_output=True, text=True, timeout=120)
+    return subscription, done
+
+
+def _check_home(cloud: Cloud, subscription: str, done: subprocess.CompletedProcess[str],
+                originals: list[tuple[bytes, dict[str, str]]], source: str) -> None:  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "replayed: unknown_field 3" in done.stdout and "left: invalid_value 1" in done.stdout, done.stdout
+    home = {m.message.data: dict(m.message.attributes) for m in pull_all(cloud, subscription)}
+    assert home == {d: {**a, REPLAYED_FROM: source} for d, a in originals if b"loyalty_tier" in d}
+
+
+def test_replay_from_the_rejects_files(pubsub_only: Cloud, tmp_path: Path) -> None:
+    originals = _dead_letters(pubsub_only, "", DeadLetterFiles(str(tmp_path)))
+    subscription, done = _replay_stored(pubsub_only, "--from-files", str(tmp_path))
+    _check_home(pubsub_only, subscription, done, originals, str(tmp_path))
+
+
+def test_replay_from_the_rejects_table(cloud: Cloud) -> None:
+    table = cloud.create_table(DEAD_LETTER_FIELDS, name="receipts_rejects")
+    originals = _dead_letters(cloud, "", DeadLetterTable(table))
+    subscription, done = _replay_stored(cloud, "--from-table", table)
+    _check_home(cloud, subscription, done, originals, table)

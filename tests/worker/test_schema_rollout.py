@@ -15,8 +15,10 @@ from collections.abc import Callable
 import pytest
 from google.cloud import bigquery
 
-from streamlake_fast import Schema
+from streamlake_fast import Codec, Messages, Schema
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.schema_evolution import Inference
+from streamlake_fast.worker.schema_watch import SchemaWatch
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import Running, pull_all, table_rows
 
@@ -152,3 +154,31 @@ def test_add_columns_two_workers_add_them_and_a_type_conflict_stays_a_reject(clo
         ("invalid_value", "points")  # a string for INT64 is read as its digits, as BigQuery does
     }
     assert all(w.acked() > 0 for w in running), "both workers went on"
+
+
+def _watch_on(cloud: Cloud, fields: list[dict[str, str]], **options: object) -> tuple[str, SchemaWatch]:
+    table = cloud.create_table(fields, name="small")
+    schema = Schema.from_bigquery(fields)
+    return table, SchemaWatch(table, schema, fetch=lambda: schema, **options)  # type: ignore[arg-type]
+
+
+def test_relax_required_on_bigquery(cloud: Cloud) -> None:
+    fields = [{"name": "id", "type": "STRING", "mode": "REQUIRED"}, {"name": "n", "type": "INT64", "mode": "REQUIRED"}]
+    table, watch = _watch_on(cloud, fields, add_columns=True, relax_required=True)
+    messages = Messages.from_data([b'{"id": "a"}', b'{"n": 1}'])
+    rejects = Codec(watch.current).decode(messages).rejects
+    new = watch.check(messages, rejects)
+    assert new is not None and [f["mode"] for f in new.to_bigquery()] == ["NULLABLE", "NULLABLE"]
+    stored = Schema.from_bigquery(list(cloud.bigquery().get_table(table).schema))
+    assert stored.fingerprint == new.fingerprint
+    assert not Codec(new).decode(messages).rejects
+
+
+def test_new_column_types_from_the_producers_schema(cloud: Cloud) -> None:
+    fields = [{"name": "id", "type": "STRING", "mode": "REQUIRED"}]
+    newer = [*fields, {"name": "at", "type": "TIMESTAMP", "mode": "NULLABLE"}]
+    table, watch = _watch_on(cloud, fields, add_columns=True, inference=Inference(types_from=newer))
+    messages = Messages.from_data([b'{"id": "a", "at": "2026-11-26T10:00:00Z", "other": 1}'])
+    new = watch.check(messages, Codec(watch.current).decode(messages).rejects)
+    assert new is not None and new.to_bigquery() == newer  # "other" is not in the producer's schema: left out
+    assert [f.name for f in cloud.bigquery().get_table(table).schema] == ["id", "at"]

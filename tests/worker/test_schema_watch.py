@@ -62,7 +62,7 @@ def batch(first: int, tier: bool) -> Messages:
 
 
 def test_a_widened_table_is_followed_without_losing_the_batch_that_needed_it(tmp_path: Path) -> None:
-    table, clock, fanout, lake, dead = setup(tmp_path)
+    table, clock, fanout, _, dead = setup(tmp_path)
     assert fanout.write(batch(0, tier=False)).num_rows == 3
     clock.now = 0.5  # the first rejects calling for a look are never held back
     result = fanout.write(batch(3, tier=True))  # table not changed yet: dead letters, after one look at the table

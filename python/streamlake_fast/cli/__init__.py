@@ -133,8 +133,11 @@ def _parser() -> argparse.ArgumentParser:
     dl = sub.add_parser("dead-letters", help="work with dead letters")
     dl_sub = dl.add_subparsers(dest="dead_letters_command", required=True)
     replay = dl_sub.add_parser("replay", help="republish dead letters as their original messages")
-    replay.add_argument("--from-subscription", required=True, metavar="SUB",
+    origin = replay.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--from-subscription", metavar="SUB",
                         help="a subscription of the dead-letter topic: projects/P/subscriptions/S")  # fmt: skip
+    origin.add_argument("--from-table", metavar="P.D.T", help="the rejects table (its rows stay; see --since)")
+    origin.add_argument("--from-files", metavar="ROOT", help="the lake root whose _rejects/ files to replay")
     replay.add_argument("--to-topic", required=True, help="the main topic: projects/P/topics/T")
     replay.add_argument("--code", action="append", default=[], help="only this reason code (repeatable)")
     replay.add_argument("--since", help="only dead letters rejected at or after this time (ISO 8601, UTC)")

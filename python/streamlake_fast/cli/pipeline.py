@@ -130,6 +130,13 @@ def dead_letters(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit <= 0:
         raise ConfigError("--limit must be positive")
     flt = ReplayFilter(frozenset(args.code), since, args.limit)
-    counts = replay_subscription(args.from_subscription, args.to_topic, flt)
+    if args.from_subscription:
+        counts = replay_subscription(args.from_subscription, args.to_topic, flt)
+    else:
+        from streamlake_fast.replay_stored import file_records, replay_records, table_records
+
+        source = args.from_table or args.from_files
+        records = table_records(args.from_table) if args.from_table else file_records(args.from_files)
+        counts = replay_records(records, args.to_topic, source, flt)
     print("\n".join(counts.lines()))
     return 0

@@ -6,8 +6,8 @@ schema, and what each change added."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa

@@ -39,7 +39,7 @@ emulators: $(BQEMU_VENV)/bin/bqemulator
 
 build: venv
 	PIP_QUIET=1 VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
-		$(BIN)/maturin develop --release --extras gcp,aws,beam,test,bench,lint -q
+		$(BIN)/maturin develop --release --extras gcp,aws,beam,http,test,bench,lint -q
 
 # The whole pipeline on this machine: the Pub/Sub emulator and bqemulator (started through the package's launcher
 # with its offline workarounds), publish → worker → ./lake + the table, then a summary.

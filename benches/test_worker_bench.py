@@ -23,7 +23,7 @@ from conftest import SUMMARY, Row
 from run_worker import run_until_acked
 
 from streamlake_fast.app import build_worker
-from streamlake_fast.config import BatchConfig, LakeConfig, WorkerConfig
+from streamlake_fast.config import BatchConfig, LakeConfig, SchemaUpdateConfig, WorkerConfig
 from streamlake_fast.endpoints import bigquery_client
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 from tests.servers.processes import Server, ServerUnavailable, start_bigquery, start_pubsub
@@ -92,7 +92,7 @@ def _record(benchmark: Any, name: str, cpu: float, wall: float, rows: int, note:
     SUMMARY.worker.append(Row("worker", name, (cpu, wall), rows, f"{EVENTS / wall:,.0f} events/s wall{note}"))
 
 
-@pytest.mark.parametrize("sinks", ["bigquery", "lake", "bigquery+lake"])
+@pytest.mark.parametrize("sinks", ["bigquery", "bigquery, schema_update off", "lake", "bigquery+lake"])
 def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sinks: str, tmp_path: Path) -> None:
     subscription, table, dlq, valid = _backlog(EVENTS)
     schema = tmp_path / "receipts.json"
@@ -100,7 +100,8 @@ def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sin
     lake = LakeConfig(root=str(tmp_path / "lake"), partition_by="event_time") if "lake" in sinks else LakeConfig()
     config = WorkerConfig(subscription=subscription, table=table if "bigquery" in sinks else "", dead_letter_topic=dlq,
                           schema=str(schema), lake=lake, progress_interval=3600,
-                          batch=BatchConfig(max_rows=20_000))  # fmt: skip
+                          batch=BatchConfig(max_rows=20_000),
+                          schema_update=SchemaUpdateConfig(mode="off" if "off" in sinks else "follow"))  # fmt: skip
     parquet_bytes = [0]
 
     def run() -> tuple[float, float, int]:

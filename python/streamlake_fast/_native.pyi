@@ -66,6 +66,8 @@ class Messages:
     @staticmethod
     def from_parts(parts: list[tuple[bytes, dict[str, str] | None, str, int, str]]) -> Messages: ...
     @staticmethod
+    def from_push(bodies: list[bytes]) -> tuple[Messages, list[tuple[int, str]], str]: ...
+    @staticmethod
     def from_sqs_responses(responses: list[bytes]) -> Messages: ...
     def sqs_batch_requests(
         self, queue_url: str, visibility: int | None = None, indices: list[int] | None = None
@@ -105,6 +107,19 @@ def prepare_publish(
     ingest_time: str | None = None,
     max_depth: int = 500,
 ) -> tuple[list[bytes], list[int], list[tuple[int, str, str, str]], int, list[int]]: ...
+def prepare_publish_bodies(
+    bodies: list[tuple[bytes, int, bool]],
+    topic: str,
+    *,
+    codec: Codec | None = None,
+    event_id_prefix: str | None = None,
+    next_seq: int = 0,
+    ingest_time: str | None = None,
+    max_depth: int = 500,
+    max_events: int = 1000,
+) -> tuple[
+    list[bytes], list[int], list[tuple[int, list[tuple[int, str, str, str]], tuple[int, str] | None, int, int]], int
+]: ...
 
 @final
 class AwsJsonClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 
 from streamlake_fast.codec import Codec
@@ -22,7 +23,7 @@ from streamlake_fast.tables import split_metadata
 from streamlake_fast.worker import Worker
 from streamlake_fast.worker.schema_watch import SchemaWatch
 
-__all__ = ["build_worker", "endpoints", "events_schema", "lake_sink", "split_metadata", "table_schema"]
+__all__ = ["Destinations", "build_destinations", "build_worker", "endpoints", "events_schema", "lake_sink", "split_metadata", "table_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +138,18 @@ def _sqs_endpoint() -> str:
     return SqsClient().describe()
 
 
-def build_worker(config: WorkerConfig) -> Worker:
-    """A ready-to-run worker for ``config`` (raises :class:`ConfigError` on anything inconsistent)."""
-    config.validate()
-    endpoints(config)
+@dataclass
+class Destinations:
+    """Where decoded events go: the codec, the sinks, the dead-letter destination and the schema watch."""
+
+    codec: Codec
+    sinks: list[Sink]
+    dead_letter: Sink
+    schema_watch: SchemaWatch | None
+
+
+def build_destinations(config: WorkerConfig) -> Destinations:
+    """The codec and every destination for ``config`` (the worker's, and the push handler's)."""
     data_schema, full = _schemas(config)
     codec = Codec(
         data_schema,
@@ -155,16 +164,22 @@ def build_worker(config: WorkerConfig) -> Worker:
         sinks.append(BigQuerySink(config.table, mode=config.mode, schema=full.to_arrow() if has_metadata else None))
     if config.lake.root:
         sinks.append(lake_sink(config, data_schema))
-    dead_letter = _dead_letter(config)
+    return Destinations(codec, sinks, _dead_letter(config), _schema_watch(config, full))
+
+
+def build_worker(config: WorkerConfig) -> Worker:
+    """A ready-to-run worker for ``config`` (raises :class:`ConfigError` on anything inconsistent)."""
+    config.validate()
+    endpoints(config)
+    d = build_destinations(config)
     source = _source(config)
-    watch = _schema_watch(config, full)
-    log.info("worker: %s → %s, dead letters → %s", source.name, ", ".join(s.name for s in sinks),
-             dead_letter.name)  # fmt: skip
+    log.info("worker: %s → %s, dead letters → %s", source.name, ", ".join(s.name for s in d.sinks),
+             d.dead_letter.name)  # fmt: skip
     return Worker(
         source,
-        sinks,
-        codec,
-        dead_letter=dead_letter,
+        d.sinks,
+        d.codec,
+        dead_letter=d.dead_letter,
         max_rows=config.batch.max_rows,
         max_bytes=config.batch.max_bytes,
         max_latency=config.batch.max_latency,
@@ -173,7 +188,7 @@ def build_worker(config: WorkerConfig) -> Worker:
         metrics_port=config.metrics_port,
         metrics_address=config.metrics_address,
         shutdown_timeout=config.shutdown_timeout,
-        schema_watch=watch,
+        schema_watch=d.schema_watch,
     )
 
 

@@ -123,13 +123,14 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     create_table: CreateTableConfig = msgspec.field(default_factory=CreateTableConfig)
     schema_update: SchemaUpdateConfig = msgspec.field(default_factory=SchemaUpdateConfig)
 
-    def validate(self) -> WorkerConfig:
-        """Check every setting, however the config was made (TOML, flags, or built in Python)."""
+    def validate(self, *, source: bool = True) -> WorkerConfig:
+        """Check every setting, however the config was made (TOML, flags, or built in Python); ``source=False``:
+        for the push handler, which receives its messages over HTTP."""
         try:
             msgspec.convert(msgspec.to_builtins(self), type(self))
         except msgspec.ValidationError as e:
             raise ConfigError(f"invalid setting: {e}") from e
-        if not self.subscription and not self.queue:
+        if source and not self.subscription and not self.queue:
             raise ConfigError("no source: pass --subscription projects/P/subscriptions/S or --queue SQS_QUEUE_URL")
         if self.subscription and self.queue:
             raise ConfigError("give either a subscription or a queue, not both")
@@ -153,7 +154,7 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ConfigError(f"give one dead-letter destination, not {' and '.join(given)}")
         if self.subscription:
             check_subscription(self.subscription)
-        else:
+        elif self.queue:
             check_queue_url(self.queue)
         for table in (self.table, self.dead_letter_table):
             if table:

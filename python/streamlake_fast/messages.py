@@ -75,6 +75,14 @@ class Messages:
         messages that reached the process some other way (an Apache Beam ``PubsubMessage``, a push delivery)."""
         return cls(_native.Messages.from_parts(list(parts)))  # type: ignore[arg-type]
 
+    @classmethod
+    def from_push(cls, bodies: Sequence[bytes]) -> tuple[Messages, list[tuple[int, str]], str]:
+        """Messages of Pub/Sub push request bodies (the wrapped JSON envelope, or an Eventarc CloudEvent holding
+        it in structured mode): (the messages of the bodies that could be read, in order; ``(index, why)`` of the
+        others; the subscription the first names)."""
+        native, errors, subscription = _native.Messages.from_push(list(bodies))
+        return cls(native), errors, subscription
+
     @staticmethod
     def concat(parts: Sequence[Messages]) -> Messages:
         """One sequence of all ``parts``' messages, in order (nothing is copied or re-parsed)."""

@@ -21,12 +21,13 @@ import grpc
 from streamlake_fast.codec import Codec, Reject
 from streamlake_fast.exceptions import ConfigError, PublishError
 from streamlake_fast.names import check_topic
-from streamlake_fast.pubsub_publish import RequestSender
-from streamlake_fast.pubsub_wire import prepare_publish
+from streamlake_fast.pubsub_publish import PUBLISH_RETRY, RequestSender
+from streamlake_fast.pubsub_wire import prepare_publish, prepare_publish_bodies
+from streamlake_fast.retry import Retry
 from streamlake_fast.schema import Schema
 from streamlake_fast.sqs_publish import QueueSender
 
-__all__ = ["PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
+__all__ = ["BodyResult", "PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
 
 
 @dataclass
@@ -44,6 +45,17 @@ class PublishResult:
         return self
 
 
+@dataclass
+class BodyResult:
+    """What became of one HTTP body given to :meth:`Publisher.publish_bodies`."""
+
+    events: int  # events in the body
+    accepted: int  # published (acknowledged by Pub/Sub)
+    rejects: list[Reject]  # index: the position in the array, or the NDJSON line
+    error: tuple[int, str] | None = None  # (HTTP status, why): the body could not be read; nothing published
+    failure: PublishError | None = None  # the publish failed: nothing of the body published
+
+
 class Publisher:
     """Publish raw JSON events to a Pub/Sub topic (``projects/P/topics/T``) or an SQS queue (``queue=URL``).
 
@@ -51,6 +63,7 @@ class Publisher:
     :param validate: refuse events the codec rejects (``False``: publish them as they are).
     :param enrich: add ``event_id`` / ``ingest_time`` to events lacking them (when the schema has those fields).
     :param max_in_flight: ``Publish`` requests in flight at once.
+    :param retry: how transient ``Publish`` failures are retried (a server answering HTTP wants a short deadline).
     """
 
     def __init__(
@@ -64,6 +77,7 @@ class Publisher:
         max_in_flight: int = 4,
         timeout: float = 60.0,
         channel: grpc.Channel | None = None,
+        retry: Retry = PUBLISH_RETRY,
     ) -> None:
         if (validate or enrich) and schema is None:
             raise ConfigError("a schema is needed to validate or enrich events")
@@ -80,7 +94,8 @@ class Publisher:
         self._sender: RequestSender | None = None
         self._queue_sender: QueueSender | None = None
         if topic is not None:
-            self._sender = RequestSender(topic, max_in_flight=max_in_flight, timeout=timeout, channel=channel)
+            self._sender = RequestSender(topic, max_in_flight=max_in_flight, timeout=timeout, channel=channel,
+                                         retry=retry)  # fmt: skip
         else:
             assert queue is not None
             self._queue_sender = QueueSender(queue, max_in_flight=max_in_flight)
@@ -115,6 +130,34 @@ class Publisher:
         self.refused += len(rejects)
         self.published += published
         return PublishResult(published, rejects, time.perf_counter() - start)
+
+    def publish_bodies(self, bodies: Sequence[tuple[bytes, int, bool]], *, max_events: int = 1000) -> list[BodyResult]:
+        """Publish several HTTP bodies (``(body, kind, atomic)``: kind ``pubsub_wire.JSON_BODY`` — one event or a
+        JSON array — or ``NDJSON_BODY``) with one native call and as few ``Publish`` calls as they fit in. Each
+        body's events go in one ``Publish`` call, so each is published whole or not at all; an ``atomic`` body
+        with a refused event, or of more than ``max_events``, publishes nothing. Returns once every request was
+        acknowledged or failed."""
+        if self._sender is None or self.topic is None:
+            raise ConfigError("HTTP bodies are published to a Pub/Sub topic")
+        ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
+        requests, counts, outcomes, self._seq = prepare_publish_bodies(
+            bodies,
+            self.topic,
+            codec=self._codec,
+            event_id_prefix=self._prefix if self._event_id else None,
+            next_seq=self._seq,
+            ingest_time=ingest,
+            max_events=max_events,
+        )
+        sent = self._sender.send_each(requests, counts) if requests else []
+        results = []
+        for o in outcomes:
+            failure = next((r for i in o.requests if isinstance(r := sent[i], PublishError)), None)
+            accepted = o.events - len(o.rejects) if o.requests and failure is None else 0
+            results.append(BodyResult(o.events, accepted, o.rejects, o.error, failure))
+            self.published += accepted
+            self.refused += len(o.rejects)
+        return results
 
     def close(self) -> None:
         if self._sender is not None:

@@ -28,10 +28,17 @@ class RequestSender:
     """Send ``PublishRequest`` bytes for ``topic``, ``max_in_flight`` at once."""
 
     def __init__(
-        self, topic: str, *, max_in_flight: int = 4, timeout: float = 60.0, channel: grpc.Channel | None = None
+        self,
+        topic: str,
+        *,
+        max_in_flight: int = 4,
+        timeout: float = 60.0,
+        channel: grpc.Channel | None = None,
+        retry: Retry = PUBLISH_RETRY,
     ) -> None:
         self.topic = check_topic(topic)
         self._timeout = timeout
+        self._retry = retry
         self._channel = channel or pubsub_channel()
         ident: Any = None
         self._publish = self._channel.unary_unary("/google.pubsub.v1.Publisher/Publish", ident, ident)
@@ -40,24 +47,32 @@ class RequestSender:
     def send_all(self, requests: list[bytes], counts: list[int]) -> int:
         """Send every request; returns the messages Pub/Sub acknowledged. Raises :class:`PublishError` (with
         ``published``) when any request failed for good."""
-        futures: list[Future[int]] = [
-            self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
-        ]
-        published, errors = 0, []
-        for f in futures:
-            try:
-                published += f.result()
-            except PublishError as e:
-                errors.append(e)
+        results = self.send_each(requests, counts)
+        errors = [r for r in results if isinstance(r, PublishError)]
+        published = sum(r for r in results if isinstance(r, int))
         if errors:
             retryable = all(e.retryable for e in errors)
-            message = f"{len(errors)} of {len(futures)} publish requests failed: {errors[0]}"
+            message = f"{len(errors)} of {len(results)} publish requests failed: {errors[0]}"
             raise PublishError(message, published, retryable=retryable)
         return published
 
+    def send_each(self, requests: list[bytes], counts: list[int]) -> list[int | PublishError]:
+        """Send every request; for each, the messages Pub/Sub acknowledged or why it failed (a request is
+        published whole or not at all)."""
+        futures: list[Future[int]] = [
+            self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
+        ]
+        results: list[int | PublishError] = []
+        for f in futures:
+            try:
+                results.append(f.result())
+            except PublishError as e:
+                results.append(e)
+        return results
+
     def _send(self, request: bytes, count: int) -> int:
         try:
-            response = PUBLISH_RETRY.call(
+            response = self._retry.call(
                 lambda: self._publish(request, timeout=self._timeout), retryable=is_retryable, what="publish"
             )
         except grpc.RpcError as e:

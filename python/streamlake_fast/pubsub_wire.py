@@ -5,17 +5,22 @@ The calls themselves are made by the callers with raw bytes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from streamlake_fast import _native
 from streamlake_fast.codec import Codec, Reject
 from streamlake_fast.messages import Messages
 
 __all__ = [
+    "JSON_BODY",
+    "NDJSON_BODY",
+    "BodyOutcome",
     "PreparedPublish",
     "ack_ids",
     "acknowledge_requests",
     "modify_deadline_requests",
     "prepare_publish",
+    "prepare_publish_bodies",
     "publish_requests",
     "publish_response_ids",
     "pull_request",
@@ -65,6 +70,47 @@ def prepare_publish(
         ingest_time=ingest_time,
     )
     return requests, counts, [Reject(*r) for r in raw_rejects], seq, valid
+
+
+@dataclass(frozen=True, slots=True)
+class BodyOutcome:
+    """What :func:`prepare_publish_bodies` made of one HTTP body."""
+
+    events: int  # events found in the body
+    rejects: list[Reject]  # index: the position in the array, or the NDJSON line
+    error: tuple[int, str] | None  # (HTTP status, why) when nothing of the body is published
+    requests: range  # the requests holding its valid events (one for a body within one request's limits)
+
+
+def prepare_publish_bodies(
+    bodies: Sequence[tuple[bytes, int, bool]],
+    topic: str,
+    *,
+    codec: Codec | None,
+    event_id_prefix: str | None,
+    next_seq: int,
+    ingest_time: str | None,
+    max_events: int,
+) -> tuple[list[bytes], list[int], list[BodyOutcome], int]:
+    """Validate, enrich and pack several HTTP bodies (``(body, kind, atomic)``; kind :data:`JSON_BODY` or
+    :data:`NDJSON_BODY`) into ``PublishRequest`` s for ``topic`` in one native call, each body's events in one
+    request: (requests, events per request, each body's outcome, next sequence number)."""
+    requests, counts, raw, seq = _native.prepare_publish_bodies(
+        list(bodies),
+        topic,
+        codec=codec._native if codec is not None else None,
+        event_id_prefix=event_id_prefix,
+        next_seq=next_seq,
+        ingest_time=ingest_time,
+        max_events=max_events,
+    )
+    outcomes = [BodyOutcome(n, [Reject(*r) for r in rejects], error, range(first, end))
+                for n, rejects, error, first, end in raw]  # fmt: skip
+    return requests, counts, outcomes, seq
+
+
+#: Body kinds for :func:`prepare_publish_bodies`: one JSON value or a JSON array of them; NDJSON.
+JSON_BODY, NDJSON_BODY = 0, 1
 
 
 def acknowledge_requests(messages: Messages, subscription: str, indices: list[int] | None = None) -> list[bytes]:

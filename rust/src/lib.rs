@@ -5,10 +5,12 @@
 //! The core is free of PyO3; the Python glue lives in [`python`] behind the `python` feature.
 
 pub mod aws;
+pub mod bodies;
 pub mod decode;
 pub mod error;
 pub mod metadata;
 pub mod publish;
+pub mod push;
 pub mod pubsub;
 pub mod received;
 pub mod schema;

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use crate::aws::sqs::{send_batch_requests, SendEntry};
+use crate::bodies::{body_events, BodyKind};
 use crate::decode::{top_level_keys, Codec, DecodeError, Reject};
 use crate::pubsub::put_bytes;
 
@@ -206,6 +207,113 @@ pub fn prepare<'m>(
     Ok(prepared)
 }
 
+/// What became of one HTTP body given to [`prepare_bodies`].
+#[derive(Debug, Default)]
+pub struct BodyOutcome {
+    /// Events found in the body.
+    pub events: usize,
+    /// Its refused events (`index`: the position in the body).
+    pub rejects: Vec<Reject>,
+    /// Nothing of the body is published: (HTTP status, why) — 400: not the JSON array it starts as; 413: more
+    /// events than allowed in one body.
+    pub error: Option<(u16, String)>,
+    /// The requests holding its valid events (one, for a body within one request's limits); empty: none.
+    pub requests: std::ops::Range<usize>,
+}
+
+/// Validate, enrich and pack several HTTP bodies (`(body, kind, atomic)`) into `PublishRequest`s for `topic`,
+/// with one codec call for them all. A body's valid events are never split between requests unless they exceed
+/// one request's limits (1,000 messages, 9 MB), so the caller that keeps bodies within them gets all or nothing
+/// per body; an `atomic` body with a refused event publishes nothing, nor does a body of more than `max_events`.
+pub fn prepare_bodies(
+    codec: Option<&Codec>,
+    bodies: &[(&[u8], BodyKind, bool)],
+    topic: &str,
+    enrich: &Enrich,
+    max_depth: usize,
+    max_events: usize,
+) -> Result<(Vec<Vec<u8>>, Vec<usize>, Vec<BodyOutcome>, u64), DecodeError> {
+    let mut outcomes: Vec<BodyOutcome> = Vec::with_capacity(bodies.len());
+    let mut owner: Vec<(usize, usize)> = Vec::new(); // (body, index in the body) of each event
+    let mut events: Vec<Cow<'_, [u8]>> = Vec::new();
+    let mut seq = enrich.next_seq;
+    for (b, &(body, kind, _)) in bodies.iter().enumerate() {
+        let mut outcome = BodyOutcome::default();
+        match body_events(body, kind) {
+            Ok(found) if found.len() > max_events => {
+                let why = format!("{} events in one request; at most {max_events}", found.len());
+                outcome.error = Some((413, why));
+            }
+            Ok(found) => {
+                outcome.events = found.len();
+                for (i, e) in found {
+                    owner.push((b, i));
+                    events.push(enrich_one(e, enrich, &mut seq, max_depth));
+                }
+            }
+            Err(e) => outcome.error = Some((400, e)),
+        }
+        outcomes.push(outcome);
+    }
+    let mut bad = vec![false; events.len()];
+    if let Some(codec) = codec {
+        for mut r in codec.decode_messages(&events)?.rejects {
+            bad[r.index] = true;
+            let (b, i) = owner[r.index];
+            r.index = i;
+            outcomes[b].rejects.push(r);
+        }
+    }
+    // An array with a malformed element is not JSON: the whole body is refused, as a JSON parser would.
+    for (o, &(body, kind, _)) in outcomes.iter_mut().zip(bodies) {
+        let array = kind == BodyKind::Json && body.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[');
+        if let Some(r) = o.rejects.iter().find(|r| array && r.code == crate::RejectCode::InvalidJson) {
+            o.error = Some((400, format!("the body is not valid JSON: element {}: {}", r.index, r.message)));
+        }
+    }
+    let (mut requests, mut counts) = (Vec::new(), Vec::new());
+    let (mut request, mut count, mut message) = (Vec::new(), 0usize, Vec::new());
+    let mut flush = |request: &mut Vec<u8>, count: &mut usize| {
+        requests.push(std::mem::take(request));
+        counts.push(std::mem::take(count));
+    };
+    let mut e = 0;
+    for (b, &(_, _, atomic)) in bodies.iter().enumerate() {
+        let n = outcomes[b].events;
+        let range = e..e + n;
+        e += n;
+        if outcomes[b].error.is_some() || (atomic && !outcomes[b].rejects.is_empty()) {
+            continue;
+        }
+        let valid: Vec<usize> = range.filter(|&i| !bad[i]).collect();
+        if valid.is_empty() {
+            continue;
+        }
+        let bytes: usize = valid.iter().map(|&i| events[i].len() + 16).sum();
+        if count > 0 && (count + valid.len() > MAX_REQUEST_MESSAGES || request.len() + bytes > MAX_REQUEST_BYTES) {
+            flush(&mut request, &mut count);
+        }
+        let first = requests.len();
+        for i in valid {
+            message.clear();
+            put_bytes(&mut message, 1, &events[i]);
+            if count > 0 && (count == MAX_REQUEST_MESSAGES || request.len() + message.len() + 8 > MAX_REQUEST_BYTES) {
+                flush(&mut request, &mut count);
+            }
+            if count == 0 {
+                put_bytes(&mut request, 1, topic.as_bytes());
+            }
+            put_bytes(&mut request, 2, &message);
+            count += 1;
+        }
+        outcomes[b].requests = first..requests.len() + 1;
+    }
+    if count > 0 {
+        flush(&mut request, &mut count);
+    }
+    Ok((requests, counts, outcomes, seq))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,5 +408,29 @@ mod tests {
         let mut want = vec![0x0a, 1, b't', 0x12, message.len() as u8];
         want.extend_from_slice(&message);
         assert_eq!(requests, vec![want]);
+    }
+
+    #[test]
+    fn bodies_are_packed_whole_and_atomic_ones_all_or_nothing() {
+        let schema = TableSchema::from_bigquery_json(r#"[{"name":"id","type":"STRING","mode":"REQUIRED"}]"#);
+        let codec = Codec::new(schema.unwrap(), CodecOptions::default());
+        let bodies: Vec<(&[u8], BodyKind, bool)> = vec![
+            (b"[{\"id\":\"a\"}, {\"id\":1}]", BodyKind::Json, false),
+            (b"{\"id\":\"b\"}\n{\"id\":2}\n", BodyKind::Ndjson, true),
+            (b"[{\"id\":\"c\"}, {\"id\"]", BodyKind::Json, false),
+            (b"{\"id\":\"d\"}", BodyKind::Json, false),
+        ];
+        let (requests, counts, outcomes, _) =
+            prepare_bodies(Some(&codec), &bodies, "projects/p/topics/t", &Enrich::default(), 64, 1000).unwrap();
+        assert_eq!((requests.len(), counts), (1, vec![2])); // "a" and "d": one request
+        assert_eq!(outcomes.iter().map(|o| o.events).collect::<Vec<_>>(), vec![2, 2, 0, 1]);
+        assert_eq!(outcomes[0].rejects[0].index, 1);
+        assert_eq!(outcomes[1].rejects[0].index, 1);
+        assert!(outcomes[1].requests.is_empty()); // atomic with a reject: nothing of it
+        assert_eq!(outcomes[2].error.as_ref().map(|e| e.0), Some(400));
+        let many = [(&b"[1, 2, 3]"[..], BodyKind::Json, false)];
+        let (_, _, too_many, _) = prepare_bodies(Some(&codec), &many, "t", &Enrich::default(), 64, 2).unwrap();
+        assert_eq!(too_many[0].error, Some((413, "3 events in one request; at most 2".to_string())));
+        assert_eq!((outcomes[0].requests.clone(), outcomes[3].requests.clone()), (0..1, 0..1));
     }
 }

@@ -1,4 +1,5 @@
-"""The ``streamlake`` command line: ``demo``, ``run``, ``publish``, ``lake verify``, ``decode``, ``codec-demo``."""
+"""The ``streamlake`` command line: ``demo``, ``run``, ``publish``, ``serve``, ``push-handler``, ``dead-letters``,
+``lake verify``, ``decode``, ``codec-demo``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from streamlake_fast import __version__
+from streamlake_fast.cli import http
 from streamlake_fast.exceptions import StreamlakeError
 
 __all__ = ["main"]
@@ -129,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     _demo_parsers(sub)
     _run_parser(sub)
     _publish_parser(sub)
+    http.add_parsers(sub)
 
     dl = sub.add_parser("dead-letters", help="work with dead letters")
     dl_sub = dl.add_subparsers(dest="dead_letters_command", required=True)
@@ -170,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from streamlake_fast.cli import pipeline
 
             return int(getattr(pipeline, args.command.replace("-", "_"))(args))
+        if args.command in ("serve", "push-handler"):
+            return int(getattr(http, args.command.replace("-", "_"))(args))
         if args.command == "run":
             from streamlake_fast.cli.worker import run
 

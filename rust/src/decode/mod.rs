@@ -21,6 +21,7 @@ use builders::Node;
 use cursor::Cursor;
 use fail::render_path;
 pub use keys::top_level_keys;
+pub use temporal::parse_timestamp;
 
 /// What to do with keys the schema does not declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -183,6 +183,38 @@ impl PyMessages {
         Self::from_pull_responses(vec![PyBytes::new(py, &raw)])
     }
 
+    /// Messages of Pub/Sub push request bodies (the wrapped JSON envelope, or a structured CloudEvent holding it):
+    /// (the messages of the bodies that could be read, in order; `(index, why)` of the others; the subscription
+    /// named by the first).
+    #[staticmethod]
+    #[allow(clippy::type_complexity)]
+    fn from_push(py: Python<'_>, bodies: Vec<Bound<'_, PyBytes>>) -> PyResult<(Self, Vec<(usize, String)>, String)> {
+        let slices: Vec<&[u8]> = bodies.iter().map(|b| b.as_bytes()).collect();
+        let (raw, errors, subscription) = py.detach(|| {
+            let mut delivered = Vec::with_capacity(slices.len());
+            let mut errors = Vec::new();
+            for (i, body) in slices.iter().enumerate() {
+                match crate::push::parse_push(body) {
+                    Ok(d) => delivered.push(d),
+                    Err(e) => errors.push((i, e)),
+                }
+            }
+            let parts: Vec<MessageParts<'_>> = delivered
+                .iter()
+                .map(|d| MessageParts {
+                    data: &d.data,
+                    attributes: d.attributes.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect(),
+                    message_id: d.message_id.as_bytes(),
+                    publish_time_us: d.publish_time_us,
+                    ordering_key: d.ordering_key.as_bytes(),
+                })
+                .collect();
+            let subscription = delivered.first().map(|d| d.subscription.clone()).unwrap_or_default();
+            (pull_response_of(&parts), errors, subscription)
+        });
+        Ok((Self::from_pull_responses(vec![PyBytes::new(py, &raw)])?, errors, subscription))
+    }
+
     /// Several batches as one (no re-parsing), so one decode and one write cover them all.
     #[staticmethod]
     fn concat(py: Python<'_>, batches: Vec<PyRef<'_, PyMessages>>) -> Self {

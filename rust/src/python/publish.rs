@@ -6,7 +6,8 @@ use pyo3::types::PyBytes;
 
 use super::codec::{PyCodec, RejectTuple};
 use crate::decode::ndjson_lines;
-use crate::publish::{pack_requests, prepare, Attribute, Enrich, Target};
+use crate::bodies::BodyKind;
+use crate::publish::{pack_requests, prepare, prepare_bodies, Attribute, Enrich, Target};
 
 /// (requests, messages per request, rejects, next event-id sequence number, input index of each valid event).
 type PreparedTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<RejectTuple>, u64, Vec<usize>);
@@ -95,4 +96,49 @@ pub fn prepare_publish(
         .map(|r| (r.index, r.code.slug(), r.path, r.message))
         .collect();
     Ok((requests, prepared.counts, rejects, prepared.next_seq, prepared.valid))
+}
+
+/// (events found, rejects, error, first request, end request) of one body.
+type BodyTuple = (usize, Vec<RejectTuple>, Option<(u16, String)>, usize, usize);
+
+/// Several HTTP bodies (`(body, kind, atomic)`; kind 0: JSON value or array, 1: NDJSON) validated, enriched and
+/// packed into `PublishRequest`s for `topic` in one call: (requests, messages per request, each body's outcome,
+/// next event-id sequence number).
+#[pyfunction]
+#[pyo3(signature = (bodies, topic, *, codec = None, event_id_prefix = None, next_seq = 0, ingest_time = None,
+                    max_depth = 500, max_events = 1000))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn prepare_publish_bodies(
+    py: Python<'_>,
+    bodies: Vec<(Bound<'_, PyBytes>, u8, bool)>,
+    topic: &str,
+    codec: Option<&PyCodec>,
+    event_id_prefix: Option<String>,
+    next_seq: u64,
+    ingest_time: Option<String>,
+    max_depth: usize,
+    max_events: usize,
+) -> PyResult<(Vec<Py<PyBytes>>, Vec<usize>, Vec<BodyTuple>, u64)> {
+    let mut held: Vec<(&[u8], BodyKind, bool)> = Vec::with_capacity(bodies.len());
+    for (i, (body, kind, atomic)) in bodies.iter().enumerate() {
+        let kind = BodyKind::from_code(*kind)
+            .ok_or_else(|| PyValueError::new_err(format!("bodies[{i}]: kind must be 0 (JSON) or 1 (NDJSON)")))?;
+        held.push((body.as_bytes(), kind, *atomic));
+    }
+    let enrich = Enrich {
+        event_id_prefix,
+        next_seq,
+        ingest_time,
+    };
+    let codec = codec.map(|c| &c.inner);
+    let (requests, counts, outcomes, seq) = py.detach(|| prepare_bodies(codec, &held, topic, &enrich, max_depth, max_events))?;
+    let requests = requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| {
+            let rejects = o.rejects.into_iter().map(|r| (r.index, r.code.slug(), r.path, r.message)).collect();
+            (o.events, rejects, o.error, o.requests.start, o.requests.end)
+        })
+        .collect();
+    Ok((requests, counts, outcomes, seq))
 }

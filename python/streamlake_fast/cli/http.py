@@ -1,0 +1,122 @@
+"""``streamlake serve`` (the edge processor over HTTP) and ``streamlake push-handler`` (Pub/Sub push deliveries
+to BigQuery and/or the lake)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+__all__ = ["add_parsers", "push_handler", "serve"]
+
+
+def add_parsers(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="the edge processor as an HTTP service: POST events, published to Pub/Sub")
+    serve.add_argument("--topic", required=True,
+                       help="projects/P/topics/T")  # fmt: skip
+    serve.add_argument("--schema", required=True, help="the events' BigQuery schema JSON")
+    _common(serve)
+    serve.add_argument("--max-body-bytes", type=int, default=8_000_000,
+                       help="the most bytes of a body, before and after decompression (default 8,000,000)")  # fmt: skip
+    serve.add_argument("--max-events", type=int, default=1000,
+                       help="the most events in one request (default and at most 1,000: one Publish call)")  # fmt: skip
+    serve.add_argument("--publish-timeout", type=float, default=10.0,
+                       help="seconds to keep retrying an unavailable Pub/Sub before answering 503 (default 10)")  # fmt: skip
+
+    push = sub.add_parser("push-handler", help="receive Pub/Sub push deliveries; write them to BigQuery / the lake")
+    push.add_argument("--table", default="", help="PROJECT.DATASET.TABLE")
+    push.add_argument("--lake", default="", help="lake root: a path, gs://B/prefix or s3://B/prefix")
+    push.add_argument("--schema", help="the events' BigQuery schema JSON (required with --lake alone)")
+    push.add_argument("--partition-by", help="lake: a TIMESTAMP/DATE column naming the partition")
+    push.add_argument("--dead-letter-topic", help="projects/P/topics/DLQ (default: <table>_rejects or <lake>/_rejects)")
+    push.add_argument("--dead-letter-table", help="PROJECT.DATASET.TABLE for the rejects")
+    push.add_argument("--subscription", default="", help="the subscription_name column (default: each delivery's)")
+    push.add_argument("--write-deadline", type=float, default=20.0,
+                      help="seconds to retry an unavailable destination before answering 503 (default 20; keep it "
+                      "under the push subscription's ack deadline)")  # fmt: skip
+    push.add_argument("--push-no-wrapper", action="store_true",
+                      help="the subscription delivers raw data (--push-no-wrapper, metadata in headers)")  # fmt: skip
+    _common(push)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    from streamlake_fast.http.server import default_host, default_port
+
+    p.add_argument("--port", type=int, default=default_port(), help="default $PORT, else 8080")
+    p.add_argument("--host", default=default_host(), help="default 0.0.0.0 when $PORT is set, else 127.0.0.1")
+    p.add_argument("--auth-token-file", help="require Authorization: Bearer <the file's token>")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def _logging(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)  # fmt: skip
+
+
+def _auth(args: argparse.Namespace) -> Any:
+    from streamlake_fast.http.auth import BearerAuth
+
+    return BearerAuth.from_file(args.auth_token_file) if args.auth_token_file else None
+
+
+def serve(args: argparse.Namespace) -> int:
+    from streamlake_fast.exceptions import ConfigError
+    from streamlake_fast.http.serve import ProcessorApp
+    from streamlake_fast.http.server import serve_app
+    from streamlake_fast.publisher import Publisher
+    from streamlake_fast.retry import Retry
+    from streamlake_fast.schema import Schema
+
+    _logging(args)
+    if not 1 <= args.max_events <= 1000:
+        raise ConfigError("--max-events must be 1 to 1,000 (one Publish call takes 1,000 messages)")
+    if not 1 <= args.max_body_bytes <= 8_000_000:
+        raise ConfigError("--max-body-bytes must be 1 to 8,000,000 (one Publish call takes 10 MB)")
+    _check_topic(args.topic)
+    retry = Retry(initial=0.1, maximum=1.0, deadline=args.publish_timeout)
+    publisher = Publisher(args.topic, Schema.from_bigquery(args.schema), retry=retry, timeout=args.publish_timeout,
+                          max_in_flight=8)  # fmt: skip
+    app = ProcessorApp(publisher, auth=_auth(args), max_body_bytes=args.max_body_bytes, max_events=args.max_events)
+    print(f"streamlake serve: http://{args.host}:{args.port}/v1/events → {args.topic}", file=sys.stderr, flush=True)
+    serve_app(app, args.host, args.port)
+    return 0
+
+
+def _check_topic(topic: str) -> None:
+    """The topic exists and can be reached (a clear error at start rather than 503 on every request)."""
+    from google.api_core import exceptions as gexc
+    from google.pubsub_v1.services.publisher import PublisherClient
+    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+
+    from streamlake_fast.endpoints import pubsub_channel
+    from streamlake_fast.exceptions import ConfigError
+    from streamlake_fast.names import check_topic
+
+    check_topic(topic)
+    client = PublisherClient(transport=PublisherGrpcTransport(channel=pubsub_channel()))
+    try:
+        client.get_topic(topic=topic, timeout=30)
+    except gexc.NotFound as e:
+        raise ConfigError(f"topic {topic} does not exist") from e
+    except gexc.GoogleAPICallError as e:
+        raise ConfigError(f"cannot reach topic {topic}: {e}") from e
+
+
+def push_handler(args: argparse.Namespace) -> int:
+    from streamlake_fast.http.push_app import PushApp
+    from streamlake_fast.http.server import serve_app
+    from streamlake_fast.push import writer
+    from streamlake_fast.retry import Retry
+
+    _logging(args)
+    w = writer(table=args.table, lake=args.lake, schema=args.schema, partition_by=args.partition_by,
+               dead_letter_topic=args.dead_letter_topic, dead_letter_table=args.dead_letter_table,
+               subscription=args.subscription,
+               retry=Retry(initial=0.2, maximum=2.0, deadline=args.write_deadline))  # fmt: skip
+    app = PushApp(w, auth=_auth(args), unwrapped=args.push_no_wrapper)
+    print(f"streamlake push-handler: http://{args.host}:{args.port}/ → {', '.join(s.name for s in w.sinks)}",
+          file=sys.stderr, flush=True)  # fmt: skip
+    serve_app(app, args.host, args.port)
+    return 0

@@ -1,0 +1,114 @@
+"""The push handler's HTTP face: an ASGI app (``streamlake push-handler``, any ASGI server) and a plain function
+for the Functions Framework (Cloud Run functions) or any WSGI server — both handing deliveries to one
+:class:`~streamlake_fast.http.push_writer.PushWriter` through a :class:`~streamlake_fast.http.microbatch.MicroBatcher`,
+so concurrent deliveries are decoded and appended together."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from streamlake_fast.http.asgi import HttpError, Receive, Scope, Send, header, read_body, respond, respond_json
+from streamlake_fast.http.auth import BearerAuth
+from streamlake_fast.http.microbatch import MicroBatcher
+from streamlake_fast.http.push_writer import Delivery, PushWriter
+
+__all__ = ["PushApp", "push_function"]
+
+#: Pub/Sub's largest message is 10 MB; its push envelope carries it in base64.
+MAX_PUSH_BYTES = 14_000_000
+_TIME_HEADER = "x-goog-pubsub-publish-time"
+_ID_HEADER = "x-goog-pubsub-message-id"
+
+
+def _batcher(writer: PushWriter, max_messages: int, max_wait: float) -> MicroBatcher[Delivery, tuple[int, str]]:
+    return MicroBatcher(writer.write, max_items=max_messages, max_weight=64 << 20, weight=lambda d: len(d.body),
+                        max_wait=max_wait, workers=1, name="push")  # fmt: skip
+
+
+def unwrapped_delivery(body: bytes, headers: Mapping[str, str]) -> Delivery:
+    """A ``--push-no-wrapper`` delivery: the data, and the metadata Pub/Sub writes as headers with
+    ``write_metadata`` (none without it: the message id is then empty)."""
+    from datetime import datetime
+
+    when = headers.get(_TIME_HEADER, "")
+    try:
+        micros = int(datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp() * 1_000_000) if when else 0
+    except ValueError as e:
+        raise HttpError(400, f"{_TIME_HEADER} {when!r} is not a time") from e
+    return Delivery(body, (headers.get(_ID_HEADER, ""), micros, {}))
+
+
+class PushApp:
+    """The ASGI app: ``POST /`` with a push delivery → 204 once it is durable; ``GET /healthz``."""
+
+    def __init__(
+        self,
+        writer: PushWriter,
+        *,
+        auth: BearerAuth | None = None,
+        unwrapped: bool = False,
+        max_messages: int = 1000,
+        max_wait: float = 0.0,
+    ) -> None:
+        self.writer = writer
+        self.auth = auth
+        self.unwrapped = unwrapped
+        self._batcher = _batcher(writer, max_messages, max_wait)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await asyncio.get_running_loop().run_in_executor(None, self.close)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            status, why = await self._handle(scope, receive)
+        except HttpError as e:
+            await respond_json(send, e.status, e.body, e.headers)
+            return
+        if status == 204:
+            await respond(send, 204, b"", [])
+        else:
+            await respond_json(send, status, {"error": why})
+
+    async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, str]:
+        if scope["method"] == "GET" and scope["path"] == "/healthz":
+            return 200, "ok"
+        if scope["method"] != "POST":
+            raise HttpError(405, "POST push deliveries here", headers=[(b"allow", b"POST")])
+        if self.auth is not None:
+            self.auth.check(scope)
+        body = await read_body(scope, receive, MAX_PUSH_BYTES)
+        if self.unwrapped:
+            names = (_TIME_HEADER, _ID_HEADER)
+            found = {n: v.decode() for n in names if (v := header(scope, n.encode())) is not None}
+            delivery = unwrapped_delivery(body, found)
+        else:
+            delivery = Delivery(body)
+        return await asyncio.wrap_future(self._batcher.submit(delivery))
+
+    def close(self) -> None:
+        self._batcher.close()
+        self.writer.close()
+
+
+def push_function(
+    writer: PushWriter, *, unwrapped: bool = False, max_messages: int = 1000, max_wait: float = 0.0
+) -> Callable[[Any], tuple[str, int]]:
+    """A function for the Functions Framework's HTTP signature (a Flask request in, ``(body, status)`` out), or
+    any WSGI framework handing it a request with ``get_data()`` and ``headers``: concurrent invocations (the
+    framework's threads) are written together."""
+    batcher = _batcher(writer, max_messages, max_wait)
+
+    def handle(request: Any) -> tuple[str, int]:
+        body = request.get_data()
+        delivery = unwrapped_delivery(body, request.headers) if unwrapped else Delivery(body)
+        status, why = batcher.submit(delivery).result()
+        return why, status
+
+    return handle

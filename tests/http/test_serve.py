@@ -1,0 +1,149 @@
+"""``streamlake serve`` as a real process on the Pub/Sub emulator, driven over HTTP: every request shape, the
+answers, the limits, authentication, and Pub/Sub becoming unreachable (503, nothing half-published)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+import zstandard
+
+from streamlake_fast.generate import INVALID_KINDS, RECEIPT_SCHEMA, receipts
+from tests.http.helpers import Service
+from tests.servers.fixtures import Cloud
+from tests.servers.tcp_proxy import TcpProxy
+from tests.worker.helpers import pull_all
+
+TOKEN = "s3cret-token"
+NDJSON = {"content-type": "application/x-ndjson"}
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture
+def serve(pubsub_only: Cloud, tmp_path: Path) -> Iterator[tuple[Service, str]]:
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    schema = tmp_path / "receipts.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    token = tmp_path / "token"
+    token.write_text(TOKEN + "\n")
+    service = Service("serve", "--topic", topic, "--schema", str(schema), "--auth-token-file", str(token),
+                      env={"PUBSUB_EMULATOR_HOST": pubsub_only.pubsub_host})  # fmt: skip
+    yield service, subscription
+    assert service.stop() == 0, "".join(service.lines)
+
+
+def auth(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "authorization": f"Bearer {TOKEN}"}
+
+
+def test_mixed_request_shapes_publish_exactly_the_accepted_events(serve: tuple[Service, str], pubsub_only: Cloud) -> None:
+    service, subscription = serve
+    pairs = list(receipts(10_000, seed=5, invalid_fraction=0.01))
+    # Arrays must be JSON: the truncated events go in single and NDJSON requests only.
+    truncated = [p for p in pairs if p[1] == "truncated_json"]
+    rest = [p for p in pairs if p[1] != "truncated_json"]
+    requests: list[tuple[list[tuple[bytes, str | None]], dict[str, str], bytes]] = []
+    singles, rest = truncated + rest[:900], rest[900:]
+    requests += [([p], JSON, p[0]) for p in singles]
+    for size, shape in [(100, "array"), (250, "ndjson"), (500, "gzip"), (500, "zstd")]:
+        for _ in range(5 if size < 500 else 2):
+            chunk, rest = rest[:size], rest[size:]
+            lines = b"\n".join(d for d, _ in chunk) + b"\n"
+            if shape == "array":
+                requests.append((chunk, JSON, b"[" + b",\n".join(d for d, _ in chunk) + b"]"))
+            elif shape == "ndjson":
+                requests.append((chunk, NDJSON, lines))
+            elif shape == "gzip":
+                requests.append((chunk, {**NDJSON, "content-encoding": "gzip"}, gzip.compress(lines)))
+            else:
+                body = zstandard.ZstdCompressor().compress(b"[" + b",".join(d for d, _ in chunk) + b"]")
+                requests.append((chunk, {**JSON, "content-encoding": "zstd"}, body))
+    requests += [(rest[i : i + 100], NDJSON, b"\n".join(d for d, _ in rest[i : i + 100])) for i in range(0, len(rest), 100)]
+    assert sum(len(c) for c, _, _ in requests) == 10_000
+
+    with httpx.Client(base_url=service.url, timeout=60) as client, ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda r: client.post("/v1/events", content=r[2], headers=auth(r[1])), requests))
+    accepted_ids: set[str] = set()
+    enriched = 0
+    for (chunk, _, _), answer in zip(requests, answers, strict=True):
+        refused = [i for i, (_, kind) in enumerate(chunk) if kind not in (None, "missing_event_id")]
+        body = answer.json()
+        assert answer.status_code == (400 if len(refused) == len(chunk) else 200), body
+        assert [r["index"] for r in body["rejected"]] == refused, body
+        assert all({"index", "code", "path", "message"} == set(r) for r in body["rejected"])
+        assert [r["code"] for r in body["rejected"]] == [INVALID_KINDS[chunk[i][1]] for i in refused]  # type: ignore[index]
+        assert body["accepted"] == len(chunk) - len(refused)
+        for data, kind in chunk:
+            if kind is None:
+                accepted_ids.add(json.loads(data)["event_id"])
+            enriched += kind == "missing_event_id"
+    published = [json.loads(m.message.data) for m in pull_all(pubsub_only, subscription)]
+    ids = [e["event_id"] for e in published]
+    assert len(ids) == len(set(ids)) == len(accepted_ids) + enriched  # each accepted event once
+    assert accepted_ids <= set(ids)
+    generated = [i for i in ids if i not in accepted_ids]
+    assert len(generated) == enriched and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in generated)
+    assert all("ingest_time" in e for e in published)
+
+
+def test_answers_for_bad_requests(serve: tuple[Service, str], pubsub_only: Cloud) -> None:
+    service, subscription = serve
+    event = next(receipts(1, seed=7))[0]
+    with httpx.Client(base_url=service.url, timeout=30) as c:
+        assert c.post("/v1/events", content=event, headers=JSON).status_code == 401
+        assert c.post("/v1/events", content=event, headers={**JSON, "authorization": "Bearer nope"}).status_code == 403
+        r = c.post("/v1/events", content=event, headers=auth({"content-type": "text/plain"}))
+        assert r.status_code == 415 and "application/x-ndjson" in r.json()["error"]
+        r = c.post("/v1/events", content=event, headers=auth({**JSON, "content-encoding": "br"}))
+        assert r.status_code == 415 and "'br'" in r.json()["error"]
+        r = c.post("/v1/events", content=b"x" * 8_000_001, headers=auth(NDJSON))
+        assert r.status_code == 413
+        bomb = gzip.compress(b" " * 9_000_000)
+        r = c.post("/v1/events", content=bomb, headers=auth({**NDJSON, "content-encoding": "gzip"}))
+        assert r.status_code == 413 and "decompressed" in r.json()["error"]
+        r = c.post("/v1/events", content=b"\n".join([event] * 1001), headers=auth(NDJSON))
+        assert r.status_code == 413 and "1001 events in one request; at most 1000" in r.json()["error"]
+        r = c.post("/v1/events", content=b"[" + event + b", {\"a\": ]", headers=auth(JSON))
+        assert r.status_code == 400 and "not valid JSON: element 1" in r.json()["error"]
+        r = c.post("/v1/events?atomic=true", content=b"[" + event + b", {\"nope\": 1}]", headers=auth(JSON))
+        assert r.status_code == 400 and r.json()["accepted"] == 0 and r.json()["rejected"][0]["index"] == 1
+        assert c.post("/v1/events", content=b"\n\n", headers=auth(NDJSON)).status_code == 400
+        assert c.get("/v1/events").status_code == 405 and c.get("/nope").status_code == 404
+        assert c.get("/readyz").json()["ready"] is True
+    assert pull_all(pubsub_only, subscription, idle_seconds=2) == []  # nothing of those was published
+
+
+def test_pubsub_unreachable_is_503_and_nothing_is_half_published(pubsub_only: Cloud, tmp_path: Path) -> None:
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    schema = tmp_path / "receipts.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    proxy = TcpProxy(pubsub_only.pubsub_host)
+    service = Service("serve", "--topic", topic, "--schema", str(schema), "--publish-timeout", "2",
+                      env={"PUBSUB_EMULATOR_HOST": proxy.host})  # fmt: skip
+    events = [d for d, _ in receipts(600, seed=8)]
+    try:
+        with httpx.Client(base_url=service.url, timeout=60) as c:
+            first = c.post("/v1/events", content=b"\n".join(events[:200]), headers=NDJSON)
+            assert first.status_code == 200 and first.json()["accepted"] == 200
+            proxy.cut()
+            down = c.post("/v1/events", content=b"\n".join(events[200:400]), headers=NDJSON)
+            assert down.status_code == 503 and down.headers["retry-after"] == "5", down.text
+            assert "nothing of this request was published" in down.json()["error"]
+            assert c.get("/readyz").status_code == 503
+            proxy.restore()
+            again = c.post("/v1/events", content=b"\n".join(events[200:400]), headers=NDJSON)  # the client retries
+            assert again.status_code == 200, again.text
+            last = c.post("/v1/events", content=b"\n".join(events[400:]), headers=NDJSON)
+            assert last.status_code == 200 and c.get("/readyz").status_code == 200
+    finally:
+        proxy.restore()
+        assert service.stop() == 0, "".join(service.lines)
+        proxy.close()
+    ids = sorted(json.loads(m.message.data)["event_id"] for m in pull_all(pubsub_only, subscription))
+    assert ids == sorted(json.loads(e)["event_id"] for e in events)  # each once: none lost, none twice

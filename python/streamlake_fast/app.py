@@ -23,7 +23,16 @@ from streamlake_fast.tables import split_metadata
 from streamlake_fast.worker import Worker
 from streamlake_fast.worker.schema_watch import SchemaWatch
 
-__all__ = ["Destinations", "build_destinations", "build_worker", "endpoints", "events_schema", "lake_sink", "split_metadata", "table_schema"]
+__all__ = [
+    "Destinations",
+    "build_destinations",
+    "build_worker",
+    "endpoints",
+    "events_schema",
+    "lake_sink",
+    "split_metadata",
+    "table_schema",
+]
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ in Rust into ``Publish`` requests (≤ 1,000 messages, < 10 MB) or SQS ``SendMes
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class Publisher:
         self._ingest_time = enrich and names.get("ingest_time") == "TIMESTAMP"
         self._prefix = secrets.token_hex(8)
         self._seq = 0
+        self._prepare_lock = threading.Lock()
         self._sender: RequestSender | None = None
         self._queue_sender: QueueSender | None = None
         if topic is not None:
@@ -103,20 +105,22 @@ class Publisher:
         self.refused = 0
 
     def publish(self, data: bytes | Sequence[bytes]) -> PublishResult:
-        """Publish NDJSON ``bytes`` (reject indexes are line numbers) or a sequence of events; returns once every
+        """Publish NDJSON ``bytes`` (reject indexes are line numbers) or a sequence of events (safe from several
+        threads at once; event ids stay unique); returns once every
         valid event is acknowledged by Pub/Sub or SQS (raises :class:`PublishError` otherwise). Events SQS refuses
         come back as rejects (``refused_by_sink``) with their line."""
         start = time.perf_counter()
         ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
-        requests, counts, rejects, self._seq, valid = prepare_publish(
-            data,
-            self.topic,
-            queue_url=self.queue,
-            codec=self._codec,
-            event_id_prefix=self._prefix if self._event_id else None,
-            next_seq=self._seq,
-            ingest_time=ingest,
-        )
+        with self._prepare_lock:  # event ids are numbered in order: one preparation at a time
+            requests, counts, rejects, self._seq, valid = prepare_publish(
+                data,
+                self.topic,
+                queue_url=self.queue,
+                codec=self._codec,
+                event_id_prefix=self._prefix if self._event_id else None,
+                next_seq=self._seq,
+                ingest_time=ingest,
+            )
         try:
             if self._sender is not None:
                 published = self._sender.send_all(requests, counts)
@@ -140,15 +144,16 @@ class Publisher:
         if self._sender is None or self.topic is None:
             raise ConfigError("HTTP bodies are published to a Pub/Sub topic")
         ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
-        requests, counts, outcomes, self._seq = prepare_publish_bodies(
-            bodies,
-            self.topic,
-            codec=self._codec,
-            event_id_prefix=self._prefix if self._event_id else None,
-            next_seq=self._seq,
-            ingest_time=ingest,
-            max_events=max_events,
-        )
+        with self._prepare_lock:
+            requests, counts, outcomes, self._seq = prepare_publish_bodies(
+                bodies,
+                self.topic,
+                codec=self._codec,
+                event_id_prefix=self._prefix if self._event_id else None,
+                next_seq=self._seq,
+                ingest_time=ingest,
+                max_events=max_events,
+            )
         sent = self._sender.send_each(requests, counts) if requests else []
         results = []
         for o in outcomes:

@@ -28,11 +28,12 @@ _CHUNK = 500
 
 
 def replay_records(
-    records: Iterable[dict[str, Any]], topic: str, source: str, flt: ReplayFilter = ReplayFilter()
+    records: Iterable[dict[str, Any]], topic: str, source: str, flt: ReplayFilter | None = None
 ) -> ReplayCounts:
     """Publish the chosen ``records`` (dead-letter records: ``data``, ``attributes``, ``reason_code``,
     ``rejected_at``) to ``topic`` as their original messages, with ``replayed_from`` = ``source``."""
     check_topic(topic)
+    flt = flt or ReplayFilter()
     sender, counts = RequestSender(topic), ReplayCounts()
     chunk: list[tuple[bytes, list[tuple[str, str]]]] = []
     codes: list[str] = []

@@ -61,7 +61,10 @@ fn split_array(buf: &[u8], pos: usize) -> Result<Vec<(usize, &[u8])>, String> {
         let mut depth = 0usize;
         loop {
             let Some(&c) = buf.get(i) else {
-                return Err(format!("the JSON array is not closed (element {} unterminated)", out.len()));
+                return Err(format!(
+                    "the JSON array is not closed (element {} unterminated)",
+                    out.len()
+                ));
             };
             match c {
                 b'"' => i = string_end(buf, i + 1).ok_or_else(|| unterminated(out.len()))?,
@@ -69,11 +72,11 @@ fn split_array(buf: &[u8], pos: usize) -> Result<Vec<(usize, &[u8])>, String> {
                     depth += 1;
                     i += 1;
                 }
-                b'}' | b']' if depth > 0 => {
-                    depth -= 1;
+                b',' | b']' if depth == 0 => break,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
                     i += 1;
                 }
-                b',' | b']' => break,
                 _ => i += 1,
             }
         }
@@ -131,7 +134,13 @@ mod tests {
     fn splits_an_array_at_its_top_level_commas() {
         let got = texts(" [ {\"a\": [1, {\"b\": \"x,]\\\"\"}]} ,\n 2, \"s\" , {} ]\n");
         let want = [r#"{"a": [1, {"b": "x,]\""}]}"#, "2", "\"s\"", "{}"];
-        assert_eq!(got, want.iter().enumerate().map(|(i, s)| (i, s.to_string())).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            want.iter()
+                .enumerate()
+                .map(|(i, s)| (i, s.to_string()))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ pub mod decode;
 pub mod error;
 pub mod metadata;
 pub mod publish;
-pub mod push;
 pub mod pubsub;
+pub mod push;
 pub mod received;
 pub mod schema;
 

@@ -207,6 +207,61 @@ pub fn prepare<'m>(
     Ok(prepared)
 }
 
+/// `PublishRequest`s filled message by message, a new one started when the next would pass Pub/Sub's limits.
+struct Packer<'t> {
+    topic: &'t str,
+    requests: Vec<Vec<u8>>,
+    counts: Vec<usize>,
+    request: Vec<u8>,
+    count: usize,
+    message: Vec<u8>,
+}
+
+impl<'t> Packer<'t> {
+    fn new(topic: &'t str) -> Self {
+        Packer {
+            topic,
+            requests: Vec::new(),
+            counts: Vec::new(),
+            request: Vec::new(),
+            count: 0,
+            message: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.count > 0 {
+            self.requests.push(std::mem::take(&mut self.request));
+            self.counts.push(std::mem::take(&mut self.count));
+        }
+    }
+
+    /// `n` messages of about `bytes` come next, to be kept together: a new request unless they fit this one.
+    fn start_group(&mut self, n: usize, bytes: usize) {
+        if self.count + n > MAX_REQUEST_MESSAGES || self.request.len() + bytes > MAX_REQUEST_BYTES {
+            self.flush();
+        }
+    }
+
+    fn add(&mut self, data: &[u8]) {
+        self.message.clear();
+        put_bytes(&mut self.message, 1, data);
+        if self.count == MAX_REQUEST_MESSAGES || self.request.len() + self.message.len() + 8 > MAX_REQUEST_BYTES {
+            self.flush();
+        }
+        if self.count == 0 {
+            put_bytes(&mut self.request, 1, self.topic.as_bytes());
+        }
+        put_bytes(&mut self.request, 2, &self.message);
+        self.count += 1;
+    }
+
+    fn finish(mut self) -> (Vec<Vec<u8>>, Vec<usize>) {
+        self.flush();
+        (self.requests, self.counts)
+    }
+}
+
 /// What became of one HTTP body given to [`prepare_bodies`].
 #[derive(Debug, Default)]
 pub struct BodyOutcome {
@@ -221,6 +276,9 @@ pub struct BodyOutcome {
     pub requests: std::ops::Range<usize>,
 }
 
+/// (requests, messages per request, each body's outcome, the next event-id sequence number).
+pub type PreparedBodies = (Vec<Vec<u8>>, Vec<usize>, Vec<BodyOutcome>, u64);
+
 /// Validate, enrich and pack several HTTP bodies (`(body, kind, atomic)`) into `PublishRequest`s for `topic`,
 /// with one codec call for them all. A body's valid events are never split between requests unless they exceed
 /// one request's limits (1,000 messages, 9 MB), so the caller that keeps bodies within them gets all or nothing
@@ -232,7 +290,7 @@ pub fn prepare_bodies(
     enrich: &Enrich,
     max_depth: usize,
     max_events: usize,
-) -> Result<(Vec<Vec<u8>>, Vec<usize>, Vec<BodyOutcome>, u64), DecodeError> {
+) -> Result<PreparedBodies, DecodeError> {
     let mut outcomes: Vec<BodyOutcome> = Vec::with_capacity(bodies.len());
     let mut owner: Vec<(usize, usize)> = Vec::new(); // (body, index in the body) of each event
     let mut events: Vec<Cow<'_, [u8]>> = Vec::new();
@@ -267,16 +325,18 @@ pub fn prepare_bodies(
     // An array with a malformed element is not JSON: the whole body is refused, as a JSON parser would.
     for (o, &(body, kind, _)) in outcomes.iter_mut().zip(bodies) {
         let array = kind == BodyKind::Json && body.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[');
-        if let Some(r) = o.rejects.iter().find(|r| array && r.code == crate::RejectCode::InvalidJson) {
-            o.error = Some((400, format!("the body is not valid JSON: element {}: {}", r.index, r.message)));
+        if let Some(r) = o
+            .rejects
+            .iter()
+            .find(|r| array && r.code == crate::RejectCode::InvalidJson)
+        {
+            o.error = Some((
+                400,
+                format!("the body is not valid JSON: element {}: {}", r.index, r.message),
+            ));
         }
     }
-    let (mut requests, mut counts) = (Vec::new(), Vec::new());
-    let (mut request, mut count, mut message) = (Vec::new(), 0usize, Vec::new());
-    let mut flush = |request: &mut Vec<u8>, count: &mut usize| {
-        requests.push(std::mem::take(request));
-        counts.push(std::mem::take(count));
-    };
+    let mut packer = Packer::new(topic);
     let mut e = 0;
     for (b, &(_, _, atomic)) in bodies.iter().enumerate() {
         let n = outcomes[b].events;
@@ -290,27 +350,14 @@ pub fn prepare_bodies(
             continue;
         }
         let bytes: usize = valid.iter().map(|&i| events[i].len() + 16).sum();
-        if count > 0 && (count + valid.len() > MAX_REQUEST_MESSAGES || request.len() + bytes > MAX_REQUEST_BYTES) {
-            flush(&mut request, &mut count);
-        }
-        let first = requests.len();
+        packer.start_group(valid.len(), bytes);
+        let first = packer.requests.len();
         for i in valid {
-            message.clear();
-            put_bytes(&mut message, 1, &events[i]);
-            if count > 0 && (count == MAX_REQUEST_MESSAGES || request.len() + message.len() + 8 > MAX_REQUEST_BYTES) {
-                flush(&mut request, &mut count);
-            }
-            if count == 0 {
-                put_bytes(&mut request, 1, topic.as_bytes());
-            }
-            put_bytes(&mut request, 2, &message);
-            count += 1;
+            packer.add(&events[i]);
         }
-        outcomes[b].requests = first..requests.len() + 1;
+        outcomes[b].requests = first..packer.requests.len() + 1;
     }
-    if count > 0 {
-        flush(&mut request, &mut count);
-    }
+    let (requests, counts) = packer.finish();
     Ok((requests, counts, outcomes, seq))
 }
 
@@ -420,8 +467,15 @@ mod tests {
             (b"[{\"id\":\"c\"}, {\"id\"]", BodyKind::Json, false),
             (b"{\"id\":\"d\"}", BodyKind::Json, false),
         ];
-        let (requests, counts, outcomes, _) =
-            prepare_bodies(Some(&codec), &bodies, "projects/p/topics/t", &Enrich::default(), 64, 1000).unwrap();
+        let (requests, counts, outcomes, _) = prepare_bodies(
+            Some(&codec),
+            &bodies,
+            "projects/p/topics/t",
+            &Enrich::default(),
+            64,
+            1000,
+        )
+        .unwrap();
         assert_eq!((requests.len(), counts), (1, vec![2])); // "a" and "d": one request
         assert_eq!(outcomes.iter().map(|o| o.events).collect::<Vec<_>>(), vec![2, 2, 0, 1]);
         assert_eq!(outcomes[0].rejects[0].index, 1);
@@ -430,7 +484,13 @@ mod tests {
         assert_eq!(outcomes[2].error.as_ref().map(|e| e.0), Some(400));
         let many = [(&b"[1, 2, 3]"[..], BodyKind::Json, false)];
         let (_, _, too_many, _) = prepare_bodies(Some(&codec), &many, "t", &Enrich::default(), 64, 2).unwrap();
-        assert_eq!(too_many[0].error, Some((413, "3 events in one request; at most 2".to_string())));
-        assert_eq!((outcomes[0].requests.clone(), outcomes[3].requests.clone()), (0..1, 0..1));
+        assert_eq!(
+            too_many[0].error,
+            Some((413, "3 events in one request; at most 2".to_string()))
+        );
+        assert_eq!(
+            (outcomes[0].requests.clone(), outcomes[3].requests.clone()),
+            (0..1, 0..1)
+        );
     }
 }

@@ -67,8 +67,14 @@ pub fn parse_push(body: &[u8]) -> Result<PushDelivery, String> {
             .decode(text)
             .map_err(|e| format!("message.data is not base64: {e}"))?,
     };
-    let message_id = m.message_id_camel.or(m.message_id_snake).ok_or("message.messageId is missing")?;
-    let time = m.publish_time_camel.or(m.publish_time_snake).ok_or("message.publishTime is missing")?;
+    let message_id = m
+        .message_id_camel
+        .or(m.message_id_snake)
+        .ok_or("message.messageId is missing")?;
+    let time = m
+        .publish_time_camel
+        .or(m.publish_time_snake)
+        .ok_or("message.publishTime is missing")?;
     let publish_time_us = parse_timestamp(micro_precision(time.as_bytes()).as_ref())
         .map_err(|e| format!("message.publishTime {time:?}: {}", e.message))?;
     Ok(PushDelivery {
@@ -113,15 +119,23 @@ mod tests {
         let d = parse_push(WRAPPED.as_bytes()).unwrap();
         assert_eq!(d.data, br#"{"a":1}"#);
         assert_eq!(d.attributes, vec![("k".to_string(), "v".to_string())]);
-        assert_eq!((d.message_id.as_str(), d.subscription.as_str()), ("17", "projects/p/subscriptions/s"));
+        assert_eq!(
+            (d.message_id.as_str(), d.subscription.as_str()),
+            ("17", "projects/p/subscriptions/s")
+        );
         assert_eq!(d.publish_time_us % 1_000_000, 123_456);
     }
 
     #[test]
     fn reads_a_structured_cloud_event() {
-        let event = format!(r#"{{"specversion": "1.0", "type": "google.cloud.pubsub.topic.v1.messagePublished",
-            "source": "//pubsub.googleapis.com/x", "id": "17", "data": {WRAPPED}}}"#);
-        assert_eq!(parse_push(event.as_bytes()).unwrap(), parse_push(WRAPPED.as_bytes()).unwrap());
+        let event = format!(
+            r#"{{"specversion": "1.0", "type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "source": "//pubsub.googleapis.com/x", "id": "17", "data": {WRAPPED}}}"#
+        );
+        assert_eq!(
+            parse_push(event.as_bytes()).unwrap(),
+            parse_push(WRAPPED.as_bytes()).unwrap()
+        );
     }
 
     #[test]
@@ -129,9 +143,18 @@ mod tests {
         for (body, why) in [
             ("[]", "not a Pub/Sub push envelope"),
             ("{}", "no \"message\""),
-            (r#"{"message": {"data": "%%", "messageId": "1", "publishTime": "2026-01-01T00:00:00Z"}}"#, "base64"),
-            (r#"{"message": {"publishTime": "2026-01-01T00:00:00Z"}}"#, "messageId is missing"),
-            (r#"{"message": {"messageId": "1", "publishTime": "soon"}}"#, "publishTime \"soon\""),
+            (
+                r#"{"message": {"data": "%%", "messageId": "1", "publishTime": "2026-01-01T00:00:00Z"}}"#,
+                "base64",
+            ),
+            (
+                r#"{"message": {"publishTime": "2026-01-01T00:00:00Z"}}"#,
+                "messageId is missing",
+            ),
+            (
+                r#"{"message": {"messageId": "1", "publishTime": "soon"}}"#,
+                "publishTime \"soon\"",
+            ),
         ] {
             let e = parse_push(body.as_bytes()).unwrap_err();
             assert!(e.contains(why), "{body}: {e}");

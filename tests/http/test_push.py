@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from streamlake_fast.generate import INVALID_KINDS, RECEIPT_SCHEMA, receipts
+from streamlake_fast.generate import INVALID_KINDS, RECEIPT_SCHEMA
 from streamlake_fast.sinks.lake import verify_lake
 from tests.http.helpers import Service
 from tests.servers.fixtures import Cloud

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from typing import Any
 
@@ -13,7 +12,7 @@ __all__ = ["add_parsers", "push_handler", "serve"]
 
 
 def add_parsers(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="the edge processor as an HTTP service: POST events, published to Pub/Sub")
+    serve = sub.add_parser("serve", help="the edge processor over HTTP: POST events, published to Pub/Sub")
     serve.add_argument("--topic", required=True,
                        help="projects/P/topics/T")  # fmt: skip
     serve.add_argument("--schema", required=True, help="the events' BigQuery schema JSON")

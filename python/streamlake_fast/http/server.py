@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 from typing import Any
 
 __all__ = ["default_host", "default_port", "serve_app"]
@@ -17,12 +18,17 @@ def default_port() -> int:
 
 def default_host() -> str:
     """Every interface in a container (``$PORT`` set, as on Cloud Run), else loopback only."""
-    return "0.0.0.0" if "PORT" in os.environ else "127.0.0.1"  # noqa: S104
+    return "0.0.0.0" if "PORT" in os.environ else "127.0.0.1"
 
 
 def serve_app(app: Any, host: str, port: int, *, graceful_seconds: float = 25.0) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT, then answer the requests in flight (``graceful_seconds`` at most) and
+    return."""
     import uvicorn
 
+    # uvicorn raises the signal it stopped on again once it has shut down; handled here, the process exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.run(
         app,
         host=host,

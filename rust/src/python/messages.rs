@@ -212,7 +212,11 @@ impl PyMessages {
             let subscription = delivered.first().map(|d| d.subscription.clone()).unwrap_or_default();
             (pull_response_of(&parts), errors, subscription)
         });
-        Ok((Self::from_pull_responses(vec![PyBytes::new(py, &raw)])?, errors, subscription))
+        Ok((
+            Self::from_pull_responses(vec![PyBytes::new(py, &raw)])?,
+            errors,
+            subscription,
+        ))
     }
 
     /// Several batches as one (no re-parsing), so one decode and one write cover them all.

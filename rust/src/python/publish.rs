@@ -5,8 +5,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::codec::{PyCodec, RejectTuple};
-use crate::decode::ndjson_lines;
 use crate::bodies::BodyKind;
+use crate::decode::ndjson_lines;
 use crate::publish::{pack_requests, prepare, prepare_bodies, Attribute, Enrich, Target};
 
 /// (requests, messages per request, rejects, next event-id sequence number, input index of each valid event).
@@ -131,12 +131,17 @@ pub fn prepare_publish_bodies(
         ingest_time,
     };
     let codec = codec.map(|c| &c.inner);
-    let (requests, counts, outcomes, seq) = py.detach(|| prepare_bodies(codec, &held, topic, &enrich, max_depth, max_events))?;
+    let (requests, counts, outcomes, seq) =
+        py.detach(|| prepare_bodies(codec, &held, topic, &enrich, max_depth, max_events))?;
     let requests = requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
     let outcomes = outcomes
         .into_iter()
         .map(|o| {
-            let rejects = o.rejects.into_iter().map(|r| (r.index, r.code.slug(), r.path, r.message)).collect();
+            let rejects = o
+                .rejects
+                .into_iter()
+                .map(|r| (r.index, r.code.slug(), r.path, r.message))
+                .collect();
             (o.events, rejects, o.error, o.requests.start, o.requests.end)
         })
         .collect();

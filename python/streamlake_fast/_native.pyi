@@ -14,6 +14,7 @@ __all__ = [
     "Messages",
     "Schema",
     "prepare_publish",
+    "prepare_publish_bodies",
     "publish_requests",
     "publish_response_ids",
     "pull_request",

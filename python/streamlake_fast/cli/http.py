@@ -22,7 +22,7 @@ def add_parsers(sub: Any) -> None:
     serve.add_argument("--max-events", type=int, default=1000,
                        help="the most events in one request (default and at most 1,000: one Publish call)")  # fmt: skip
     serve.add_argument("--publish-timeout", type=float, default=10.0,
-                       help="seconds to keep retrying an unavailable Pub/Sub before answering 503 (default 10)")  # fmt: skip
+                       help="seconds to retry an unavailable Pub/Sub before answering 503 (default 10)")  # fmt: skip
 
     push = sub.add_parser("push-handler", help="receive Pub/Sub push deliveries; write them to BigQuery / the lake")
     push.add_argument("--table", default="", help="PROJECT.DATASET.TABLE")

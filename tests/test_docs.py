@@ -49,3 +49,20 @@ def test_package_docstring_examples() -> None:
     failures, tried = doctest.testmod(streamlake_fast)
     assert tried > 0
     assert failures == 0
+
+
+def test_dockerfile_copies_what_exists_and_installs_extras_that_exist() -> None:
+    """The image is not built in CI (no Docker daemon there); what it relies on in the tree is checked here."""
+    import re
+
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "Dockerfile").read_text()
+    for line in re.findall(r"^COPY (?!--from)(.+)$", text, re.M):
+        *sources, _ = line.split()
+        assert all((root / s).exists() for s in sources), line
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    wanted = re.search(r"\[([a-z,]+)\]\"", text)
+    assert wanted is not None and set(wanted.group(1).split(",")) <= set(extras)
+    assert 'ENTRYPOINT ["streamlake"]' in text

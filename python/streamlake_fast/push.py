@@ -31,6 +31,17 @@ from streamlake_fast.retry import Retry
 __all__ = ["asgi_app", "function", "writer"]
 
 
+def _config(
+    table: str, lake: str, schema: str | None, partition_by: str | None, dead_letter_topic: str | None,
+    dead_letter_table: str | None, mode: Literal["default", "committed"], config: WorkerConfig | None,
+) -> WorkerConfig:  # fmt: skip
+    if config is None:
+        config = WorkerConfig(table=table, schema=schema, dead_letter_topic=dead_letter_topic,
+                              dead_letter_table=dead_letter_table, mode=mode,
+                              lake=LakeConfig(root=lake, partition_by=partition_by))  # fmt: skip
+    return config.validate(source=False)
+
+
 def writer(
     *,
     table: str = "",
@@ -50,19 +61,22 @@ def writer(
     ``subscription`` fills the ``subscription_name`` column (default: the one each delivery names); ``retry``: how
     long an unavailable destination is retried before the deliveries are answered 503 (Pub/Sub delivers them
     again)."""
-    if config is None:
-        config = WorkerConfig(table=table, schema=schema, dead_letter_topic=dead_letter_topic,
-                              dead_letter_table=dead_letter_table, mode=mode,
-                              lake=LakeConfig(root=lake, partition_by=partition_by))  # fmt: skip
-    config.validate(source=False)
+    config = _config(table, lake, schema, partition_by, dead_letter_topic, dead_letter_table, mode, config)
     d = build_destinations(config)
     return PushWriter(d.codec, d.sinks, d.dead_letter, source=subscription, retry=retry, schema_watch=d.schema_watch)
 
 
 def function(*, unwrapped: bool = False, max_messages: int = 1000, **destinations: Any) -> Any:
     """A Functions Framework HTTP function writing push deliveries (``destinations``: as :func:`writer`);
-    ``unwrapped`` for a subscription with ``--push-no-wrapper`` (and ``--push-no-wrapper-write-metadata``)."""
-    return push_function(writer(**destinations), unwrapped=unwrapped, max_messages=max_messages)
+    ``unwrapped`` for a subscription with ``--push-no-wrapper`` (and ``--push-no-wrapper-write-metadata``). The
+    settings are checked now; the clients are made on the first delivery (after the framework's server forked)."""
+    settings = {k: v for k, v in destinations.items() if k not in ("subscription", "retry")}
+    _config(**{**_DEFAULTS, **settings})
+    return push_function(lambda: writer(**destinations), unwrapped=unwrapped, max_messages=max_messages)
+
+
+_DEFAULTS: dict[str, Any] = {"table": "", "lake": "", "schema": None, "partition_by": None, "dead_letter_topic": None,
+                             "dead_letter_table": None, "mode": "default", "config": None}  # fmt: skip
 
 
 def asgi_app(

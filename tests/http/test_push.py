@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from streamlake_fast.generate import INVALID_KINDS, RECEIPT_SCHEMA
 from streamlake_fast.sinks.lake import verify_lake
 from tests.http.helpers import Service
@@ -63,3 +65,24 @@ def test_push_deliveries_land_once_and_bigquery_outages_are_redelivered(cloud: C
     assert sorted(r["reason_code"] for r in rejects) == sorted(INVALID_KINDS[k] for _, k in first if k)
     assert {r["subscription_name"] for r in rejects} == {cloud.subscription()}
     assert all(r["message_id"] and r["data"] for r in rejects)
+
+
+def test_unwrapped_deliveries_with_metadata_headers_to_the_lake(cloud: Cloud, tmp_path: Path) -> None:
+    topic = cloud.topic()
+    cloud.publisher().create_topic(name=topic)
+    schema = tmp_path / "receipts.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    lake = tmp_path / "lake"
+    service = Service("push-handler", "--lake", str(lake), "--schema", str(schema), "--push-no-wrapper",
+                      env=cloud.env)  # fmt: skip
+    push = {"push_endpoint": f"{service.url}/", "no_wrapper": {"write_metadata": True}}
+    cloud.subscriber().create_subscription(name=cloud.subscription(), topic=topic, push_config=push)
+    try:
+        pairs = publish_receipts(cloud, topic, 100, invalid_fraction=0.0, seed=6)
+        _wait(lambda: verify_lake(str(lake)).rows == 100, "the lake rows", service, 90)
+    finally:
+        assert service.stop() == 0, "".join(service.lines[-30:])
+    files = sorted(lake.rglob("*.parquet"))
+    rows = pq.ParquetDataset([str(f) for f in files]).read().to_pylist()
+    assert sorted(r["event_id"] for r in rows) == sorted(json.loads(d)["event_id"] for d, _ in pairs)
+    assert all(r["message_id"] and r["publish_time"].year >= 2026 for r in rows)  # from the metadata headers

@@ -6,6 +6,8 @@ so concurrent deliveries are decoded and appended together."""
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -98,17 +100,27 @@ class PushApp:
 
 
 def push_function(
-    writer: PushWriter, *, unwrapped: bool = False, max_messages: int = 1000, max_wait: float = 0.0
+    make_writer: Callable[[], PushWriter], *, unwrapped: bool = False, max_messages: int = 1000, max_wait: float = 0.0
 ) -> Callable[[Any], tuple[str, int]]:
     """A function for the Functions Framework's HTTP signature (a Flask request in, ``(body, status)`` out), or
     any WSGI framework handing it a request with ``get_data()`` and ``headers``: concurrent invocations (the
-    framework's threads) are written together."""
-    batcher = _batcher(writer, max_messages, max_wait)
+    framework's threads) are written together. The writer is made on the first call in each process: the
+    framework imports the function before its server forks, and threads and gRPC channels do not survive a fork."""
+    made: dict[int, MicroBatcher[Delivery, tuple[int, str]]] = {}
+    lock = threading.Lock()
+
+    def batcher() -> MicroBatcher[Delivery, tuple[int, str]]:
+        pid = os.getpid()
+        if pid not in made:
+            with lock:
+                if pid not in made:
+                    made[pid] = _batcher(make_writer(), max_messages, max_wait)
+        return made[pid]
 
     def handle(request: Any) -> tuple[str, int]:
         body = request.get_data()
         delivery = unwrapped_delivery(body, request.headers) if unwrapped else Delivery(body)
-        status, why = batcher.submit(delivery).result()
+        status, why = batcher().submit(delivery).result()
         return why, status
 
     return handle

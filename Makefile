@@ -18,7 +18,7 @@ DIST ?= dist
 
 BQEMU_VENV := .venv-bqemu
 
-.PHONY: venv build wheel wheel-abi3 wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-beam bench-smoke lint fmt demo clean
+.PHONY: venv build wheel wheel-abi3 wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-beam bench-http bench-smoke lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,11 +62,16 @@ test-slow: build emulators
 # Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set.
 bench-smoke:
 	STREAMLAKE_BENCH_EVENTS=20000 STREAMLAKE_WORKER_BENCH_EVENTS=3000 STREAMLAKE_SQS_BENCH_EVENTS=1000 \
-		STREAMLAKE_BEAM_BENCH_EVENTS=2000 \
+		STREAMLAKE_BEAM_BENCH_EVENTS=2000 STREAMLAKE_HTTP_BENCH_SINGLE=400 STREAMLAKE_HTTP_BENCH_BATCHED=2000 \
+		STREAMLAKE_HTTP_BENCH_PUSHED=40 \
 		$(BIN)/python -m pytest benches -q \
 		--benchmark-disable
 
 # The full benchmarks behind the README's tables (several minutes each).
+# The HTTP services (serve, push-handler) against FastAPI and the Functions Framework, server CPU per event.
+bench-http: build emulators
+	$(BIN)/python -m pytest benches/test_http_bench.py -q
+
 bench: build
 	STREAMLAKE_BENCH_EVENTS=$(BENCH_EVENTS) $(BIN)/python -m pytest benches/test_codec_bench.py \
 		benches/test_lake_bench.py -q \

@@ -49,6 +49,7 @@ class Summary:
     lake: list[Row] = field(default_factory=list)
     sqs: list[Row] = field(default_factory=list)
     beam: list[Row] = field(default_factory=list)
+    http: list[Row] = field(default_factory=list)
 
 
 SUMMARY = Summary()
@@ -136,7 +137,23 @@ def _lake_summary(tr: pytest.TerminalReporter) -> None:
         tr.write_line(f"| {r.implementation} | {us:.2f} | {LAKE_EVENTS / r.seconds[0]:,.0f} | {ratio} | {r.outcome} |")
 
 
+def _http_summary(tr: pytest.TerminalReporter) -> None:
+    tr.write_sep(
+        "=",
+        "HTTP services: server CPU per event (the server's process tree; the load generator and emulators excluded)",
+    )
+    tr.write_line("| requests | server | server CPU µs/event | events | throughput |")
+    tr.write_line("|---|---|---:|---:|---|")
+    for r in SUMMARY.http:
+        if r.seconds and r.rows:
+            tr.write_line(
+                f"| {r.dataset} | {r.implementation} | {r.seconds[0] / r.rows * 1e6:.1f} | {r.rows:,} | {r.outcome} |"
+            )
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SUMMARY.http:
+        _http_summary(terminalreporter)
     if SUMMARY.worker:
         _worker_summary(terminalreporter)
     if SUMMARY.lake:

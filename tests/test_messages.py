@@ -103,3 +103,19 @@ def test_concat_keeps_order_without_copying_messages() -> None:
     batch = Codec(SCHEMA).decode(both, metadata=["message_id"]).batch
     assert batch.column("message_id").to_pylist() == ["1", "2", "3"]
     assert pa.record_batch(batch).column("n").to_pylist() == [1, 2, 3]
+
+
+def test_push_envelopes_read_in_rust() -> None:
+    import base64
+    import json
+
+    def envelope(i: int) -> bytes:
+        message = {"data": base64.b64encode(b'{"n": %d}' % i).decode(), "attributes": {"k": str(i)},
+                   "messageId": f"id-{i}", "message_id": f"id-{i}", "publishTime": "2026-11-26T10:15:42.5Z"}  # fmt: skip
+        return json.dumps({"message": message, "subscription": "projects/p/subscriptions/push"}).encode()
+
+    messages, errors, subscription = Messages.from_push([envelope(0), b"{}", envelope(2), b"nope"])
+    assert [i for i, _ in errors] == [1, 3] and subscription == "projects/p/subscriptions/push"
+    assert [messages.message(i).data for i in range(len(messages))] == [b'{"n": 0}', b'{"n": 2}']
+    m = messages.message(1)
+    assert (m.attributes, m.message_id, m.publish_time and m.publish_time.microsecond) == ({"k": "2"}, "id-2", 500000)

@@ -59,6 +59,11 @@ class RequestSender:
     def send_each(self, requests: list[bytes], counts: list[int]) -> list[int | PublishError]:
         """Send every request; for each, the messages Pub/Sub acknowledged or why it failed (a request is
         published whole or not at all)."""
+        if len(requests) == 1:  # no hand-off to the pool for the common case of one request
+            try:
+                return [self._send(requests[0], counts[0])]
+            except PublishError as e:
+                return [e]
         futures: list[Future[int]] = [
             self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
         ]

@@ -6,6 +6,7 @@ time nothing waits, and under load the batches grow by themselves while the prev
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
-__all__ = ["MicroBatcher"]
+__all__ = ["LoopBatcher", "MicroBatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +110,89 @@ class MicroBatcher(Generic[T, R]):
             return
         for (_, f), r in zip(batch, results, strict=True):
             f.set_result(r)
+
+
+class LoopBatcher(Generic[T, R]):
+    """The same batching for callers on one asyncio event loop, with no thread hand-off per item: items submitted
+    during one turn of the loop are handled together by ``handle`` on a worker thread (``workers`` batches at
+    once; while they run, new items gather for the next batch), and every result is set back on the loop.
+
+    ``linger``: under load (items waiting when a batch finishes), wait this long before the next batch, so that
+    fewer, larger batches amortize each call's fixed cost; an idle batcher starts a batch at once."""
+
+    def __init__(
+        self,
+        handle: Callable[[Sequence[T]], Sequence[R]],
+        *,
+        max_items: int = 1000,
+        max_weight: int = 8_000_000,
+        weight: Callable[[T], int] = lambda _: 1,
+        workers: int = 2,
+        linger: float = 0.0,
+        name: str = "batch",
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.linger = linger
+        self._handle = handle
+        self.max_items = max_items
+        self.max_weight = max_weight
+        self._weight = weight
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._running = 0
+        self._scheduled = False
+        self.batches = 0
+        self.items = 0
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if not self._scheduled and self._running < self.workers:
+            self._scheduled = True
+            loop.call_soon(self._start)
+        return await future
+
+    def _start(self) -> None:
+        self._scheduled = False
+        while self._pending and self._running < self.workers:
+            batch: list[tuple[T, asyncio.Future[R]]] = []
+            weight = 0
+            while self._pending and len(batch) < self.max_items:
+                w = self._weight(self._pending[0][0])
+                if batch and weight + w > self.max_weight:
+                    break
+                batch.append(self._pending.pop(0))
+                weight += w
+            self._running += 1
+            asyncio.get_running_loop().create_task(self._run(batch))
+
+    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        self.batches += 1
+        self.items += len(batch)
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(self._pool, self._handle, [i for i, _ in batch])
+        except BaseException as e:  # every caller of the batch gets the error
+            log.exception("batch of %d failed", len(batch))
+            for _, f in batch:
+                if not f.done():
+                    f.set_exception(e)
+        else:
+            for (_, f), r in zip(batch, results, strict=True):
+                if not f.done():
+                    f.set_result(r)
+        finally:
+            self._running -= 1
+            if self._pending and not self._scheduled:
+                self._scheduled = True
+                loop = asyncio.get_running_loop()
+                if self.linger > 0:
+                    loop.call_later(self.linger, self._start)
+                else:
+                    loop.call_soon(self._start)
+
+    def close(self) -> None:
+        """Wait for the batches being handled, then stop the worker threads."""
+        self._pool.shutdown(wait=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from streamlake_fast.http.asgi import HttpError, Receive, Scope, Send, header, read_body, respond, respond_json
 from streamlake_fast.http.auth import BearerAuth
-from streamlake_fast.http.microbatch import MicroBatcher
+from streamlake_fast.http.microbatch import LoopBatcher, MicroBatcher
 from streamlake_fast.http.push_writer import Delivery, PushWriter
 
 __all__ = ["PushApp", "push_function"]
@@ -57,7 +57,10 @@ class PushApp:
         self.writer = writer
         self.auth = auth
         self.unwrapped = unwrapped
-        self._batcher = _batcher(writer, max_messages, max_wait)
+        self._batcher: LoopBatcher[Delivery, tuple[int, str]] = LoopBatcher(
+            writer.write, max_items=max_messages, max_weight=64 << 20, weight=lambda d: len(d.body), workers=1,
+            linger=max_wait, name="push",
+        )  # fmt: skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -92,7 +95,7 @@ class PushApp:
             delivery = unwrapped_delivery(body, found)
         else:
             delivery = Delivery(body)
-        return await asyncio.wrap_future(self._batcher.submit(delivery))
+        return await self._batcher.submit(delivery)
 
     def close(self) -> None:
         self._batcher.close()

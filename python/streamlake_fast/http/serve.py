@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 from streamlake_fast.http.asgi import HttpError, Receive, Scope, Send, decompress, header, read_body, respond_json
 from streamlake_fast.http.auth import BearerAuth
-from streamlake_fast.http.microbatch import MicroBatcher
+from streamlake_fast.http.microbatch import LoopBatcher
 from streamlake_fast.publisher import BodyResult, Publisher
 from streamlake_fast.pubsub_wire import JSON_BODY, NDJSON_BODY
 
@@ -38,7 +38,10 @@ class ProcessorApp:
 
     :param max_body_bytes: the most bytes of a body, before and after decompression (413 beyond).
     :param max_events: the most events in one body (413 beyond; Pub/Sub takes 1,000 messages per ``Publish``).
-    :param workers: publishes in flight at once (each covering every request that arrived meanwhile).
+    :param workers: batches being published at once; one (the default) makes the fewest, largest ``Publish``
+        calls: every request that arrives while one is in flight goes in the next.
+    :param linger: under load, seconds to wait after a publish before the next (larger batches, fewer calls: each
+        ``Publish`` call costs this client ~0.6 ms of CPU whatever its size); an idle server publishes at once.
     """
 
     def __init__(
@@ -48,16 +51,16 @@ class ProcessorApp:
         auth: BearerAuth | None = None,
         max_body_bytes: int = 8_000_000,
         max_events: int = 1000,
-        workers: int = 4,
-        max_wait: float = 0.0,
+        workers: int = 1,
+        linger: float = 0.002,
     ) -> None:
         self.publisher = publisher
         self.auth = auth
         self.max_body_bytes = max_body_bytes
         self.max_events = max_events
-        self._batcher: MicroBatcher[Body, BodyResult] = MicroBatcher(
+        self._batcher: LoopBatcher[Body, BodyResult] = LoopBatcher(
             self._publish, max_items=1000, max_weight=4 * max_body_bytes, weight=lambda b: len(b[0]),
-            max_wait=max_wait, workers=workers, name="publish",
+            workers=workers, linger=linger, name="publish",
         )  # fmt: skip
         self._failing_since: float | None = None
         self.counts = {"requests": 0, "accepted": 0, "rejected": 0, "unavailable": 0}
@@ -95,7 +98,8 @@ class ProcessorApp:
                 raise HttpError(405, "GET only", headers=[(b"allow", b"GET")])
             if path == "/healthz":
                 return 200, {"status": "ok"}, []
-            return (200 if self.ready else 503), {"ready": self.ready, **self.counts}, []
+            batches = {"batches": self._batcher.batches, "batched_requests": self._batcher.items}
+            return (200 if self.ready else 503), {"ready": self.ready, **self.counts, **batches}, []
         if path != "/v1/events":
             raise HttpError(404, f"no such path {path!r}; POST events to /v1/events")
         if method != "POST":
@@ -104,10 +108,11 @@ class ProcessorApp:
         if self.auth is not None:
             self.auth.check(scope)
         kind = _kind(header(scope, b"content-type"))
-        atomic = parse_qs(scope.get("query_string", b"").decode()).get("atomic", ["false"])[-1] == "true"
+        query = scope.get("query_string", b"")
+        atomic = bool(query) and parse_qs(query.decode()).get("atomic", ["false"])[-1] == "true"
         body = await read_body(scope, receive, self.max_body_bytes)
         body = decompress(body, header(scope, b"content-encoding"), self.max_body_bytes)
-        result = await asyncio.wrap_future(self._batcher.submit((body, kind, atomic)))
+        result = await self._batcher.submit((body, kind, atomic))
         return self._answer(result, atomic)
 
     def _answer(self, result: BodyResult, atomic: bool) -> tuple[int, object, list[tuple[bytes, bytes]]]:

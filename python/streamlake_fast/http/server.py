@@ -40,4 +40,7 @@ def serve_app(app: Any, host: str, port: int, *, graceful_seconds: float = 25.0)
         log_level="warning",
         timeout_graceful_shutdown=int(graceful_seconds),
         backlog=2048,
+        proxy_headers=False,  # nothing here reads the client's address
+        server_header=False,
+        date_header=False,
     )

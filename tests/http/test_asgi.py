@@ -1,0 +1,60 @@
+"""Bodies within limits: decompression (gzip, zstd) with a cap that stops a bomb, the encodings refused with 415,
+bearer tokens."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+import zstandard
+
+from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.http.asgi import HttpError, decompress
+from streamlake_fast.http.auth import BearerAuth
+
+BODY = b'{"id": "a"}\n' * 1000
+
+
+@pytest.mark.parametrize("encoding", [None, b"identity", b"gzip", b"x-gzip", b"GZIP ", b"zstd"])
+def test_each_encoding_decodes(encoding: bytes | None) -> None:
+    raw = encoding.strip().lower() if encoding else b"identity"
+    body = {b"identity": BODY, b"gzip": gzip.compress(BODY), b"x-gzip": gzip.compress(BODY),
+            b"zstd": zstandard.ZstdCompressor().compress(BODY)}[raw]  # fmt: skip
+    assert decompress(body, encoding, len(BODY)) == BODY
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, zstandard.ZstdCompressor().compress])
+def test_a_bomb_stops_at_the_limit(compress: object) -> None:
+    bomb = compress(b"\0" * 50_000_000)  # type: ignore[operator]
+    assert len(bomb) < 100_000
+    with pytest.raises(HttpError) as e:
+        decompress(bomb, b"gzip" if compress is gzip.compress else b"zstd", 1_000_000)
+    assert e.value.status == 413 and "decompressed body over 1,000,000 bytes" in str(e.value)
+
+
+def test_bad_and_unknown_encodings() -> None:
+    with pytest.raises(HttpError) as e:
+        decompress(b"not gzip", b"gzip", 100)
+    assert e.value.status == 400
+    with pytest.raises(HttpError) as e:
+        decompress(gzip.compress(BODY)[:-20], b"gzip", len(BODY))
+    assert e.value.status == 400 and "truncated" in str(e.value)
+    with pytest.raises(HttpError) as e:
+        decompress(b"x", b"br", 100)
+    assert e.value.status == 415 and e.value.body == {"error": str(e.value)}
+
+
+def test_bearer_tokens() -> None:
+    auth = BearerAuth("t0ken")
+    auth.check({"headers": [(b"authorization", b"Bearer t0ken")]})
+    auth.check({"headers": [(b"authorization", b"bearer t0ken ")]})
+    for headers, status in [
+        ([], 401),
+        ([(b"authorization", b"Basic x")], 401),
+        ([(b"authorization", b"Bearer no")], 403),
+    ]:
+        with pytest.raises(HttpError) as e:
+            auth.check({"headers": headers})
+        assert e.value.status == status
+    with pytest.raises(ConfigError, match="empty"):
+        BearerAuth("")

@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SUMMARY, Row
+from conftest import SUMMARY, Row, server_or_skip
 
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
-from tests.servers.processes import Server, ServerUnavailable, free_port, start_bigquery, start_pubsub
+from tests.servers.processes import Server, free_port, start_bigquery, start_pubsub
 
 SINGLE = int(os.environ.get("STREAMLAKE_HTTP_BENCH_SINGLE", "20000"))  # one-event requests
 BATCHED = int(os.environ.get("STREAMLAKE_HTTP_BENCH_BATCHED", "100000"))  # events in 500-event NDJSON requests
@@ -39,14 +39,7 @@ HERE = Path(__file__).resolve().parent
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _server(start: Any, *args: Any) -> Server:
-    try:
-        server: Server = start(*args)
-    except ServerUnavailable as e:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(e))
-        pytest.skip(str(e))
-    return server
+_server = server_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +224,9 @@ def test_push_cpu_per_event(benchmark: Any, pubsub: Server, feeder: str, tmp_pat
     for name, (cpu, wall) in results.items():
         ratio = f", {base[0] / cpu:.1f}x less server CPU" if name.startswith("streamlake") else ""
         label = name if name.startswith("streamlake") else f"baseline: {name}"
-        requests = "push, the emulator delivering" if feeder == "emulator" else "push, posted on 32 connections"
+        requests = (
+            "push, the emulator delivering" if feeder == "emulator" else f"push, posted on {CONNECTIONS} connections"
+        )
         SUMMARY.http.append(Row(requests, label, (cpu, wall), len(events),
                                 f"{len(events) / wall:,.0f} events/s{ratio}"))  # fmt: skip
 

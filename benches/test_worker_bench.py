@@ -19,27 +19,20 @@ from typing import Any
 
 import pytest
 from baseline_pipeline import run_baseline
-from conftest import SUMMARY, Row
+from conftest import SUMMARY, Row, server_or_skip
 from run_worker import run_until_acked
 
 from streamlake_fast.app import build_worker
 from streamlake_fast.config import BatchConfig, LakeConfig, SchemaUpdateConfig, WorkerConfig
 from streamlake_fast.endpoints import bigquery_client
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
-from tests.servers.processes import Server, ServerUnavailable, start_bigquery, start_pubsub
+from tests.servers.processes import Server, start_bigquery, start_pubsub
 
 EVENTS = int(os.environ.get("STREAMLAKE_WORKER_BENCH_EVENTS", "200000"))
 PROJECT = "bench-project"
 
 
-def _server(start: Any, *args: Any) -> Server:
-    try:
-        server: Server = start(*args)
-    except ServerUnavailable as e:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(e))
-        pytest.skip(str(e))
-    return server
+_server = server_or_skip
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,26 @@ R = TypeVar("R")
 _STOP = object()
 
 
-class MicroBatcher(Generic[T, R]):
+class _Batching(Generic[T, R]):
+    """What both batchers share: the handler, a batch's limits (``max_items`` items, ``max_weight`` of
+    ``weight(item)``) and the counts."""
+
+    def __init__(
+        self,
+        handle: Callable[[Sequence[T]], Sequence[R]],
+        max_items: int,
+        max_weight: int,
+        weight: Callable[[T], int],
+    ) -> None:
+        self._handle = handle
+        self.max_items = max_items
+        self.max_weight = max_weight
+        self._weight = weight
+        self.batches = 0
+        self.items = 0
+
+
+class MicroBatcher(_Batching[T, R]):
     """Hand batches of submitted items to ``handle`` (which returns one result per item, in order) on ``workers``
     threads; a batch holds at most ``max_items`` items and ``max_weight`` of ``weight(item)``."""
 
@@ -39,17 +58,12 @@ class MicroBatcher(Generic[T, R]):
         workers: int = 2,
         name: str = "batch",
     ) -> None:
-        self._handle = handle
-        self.max_items = max_items
-        self.max_weight = max_weight
-        self._weight = weight
+        super().__init__(handle, max_items, max_weight, weight)
         self.max_wait = max_wait
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._held: tuple[T, Future[R]] | None = None  # an item that did not fit the last batch
         self._take = threading.Lock()  # one worker gathers a batch at a time
         self._threads = [threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(workers)]
-        self.batches = 0
-        self.items = 0
         for t in self._threads:
             t.start()
 
@@ -112,7 +126,7 @@ class MicroBatcher(Generic[T, R]):
             f.set_result(r)
 
 
-class LoopBatcher(Generic[T, R]):
+class LoopBatcher(_Batching[T, R]):
     """The same batching for callers on one asyncio event loop, with no thread hand-off per item: items submitted
     during one turn of the loop are handled together by ``handle`` on a worker thread (``workers`` batches at
     once; while they run, new items gather for the next batch), and every result is set back on the loop.
@@ -133,18 +147,13 @@ class LoopBatcher(Generic[T, R]):
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        super().__init__(handle, max_items, max_weight, weight)
         self.linger = linger
-        self._handle = handle
-        self.max_items = max_items
-        self.max_weight = max_weight
-        self._weight = weight
         self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._running = 0
         self._scheduled = False
-        self.batches = 0
-        self.items = 0
 
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()

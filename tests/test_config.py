@@ -85,8 +85,11 @@ def test_readme_config_example_loads(tmp_path: Path) -> None:
     import re
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    block, schema_update = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
     path = tmp_path / "streamlake.toml"
+    path.write_text(schema_update)
+    update = load_config(path).schema_update  # its types_from file is an example: loaded, not validated
+    assert (update.mode, update.check_interval, update.types_from) == ("follow", 60.0, "schemas/receipt_v2.json")
     path.write_text(block)
     config = load_config(path).validate()
     assert config.create_table.metadata_columns == ["message_id", "publish_time"]

@@ -26,7 +26,7 @@ def test_readme_python_blocks_run(pubsub_only: Cloud, tmp_path: Path, monkeypatc
     assert len(dataflow) == 1
     compile(dataflow[0], str(README), "exec")
     blocks = [b for b in blocks if b not in dataflow]
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     monkeypatch.chdir(tmp_path)
     (tmp_path / "receipts.json").write_text(json.dumps(RECEIPT_SCHEMA))
     topic, subscription = pubsub_only.create_topic_and_subscription()
@@ -43,6 +43,7 @@ def test_readme_python_blocks_run(pubsub_only: Cloud, tmp_path: Path, monkeypatc
     assert result.batch.num_rows == 1  # type: ignore[attr-defined]
     handler = namespace["handler"]
     assert handler({"Records": []}, None) == {"batchItemFailures": []}  # type: ignore[operator]
+    assert callable(namespace["ingest"])  # the push function: settings checked, clients made at the first delivery
 
 
 def test_package_docstring_examples() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from streamlake_fast.generate import INVALID_KINDS, RECEIPT_SCHEMA
 from streamlake_fast.sinks.lake import verify_lake
@@ -32,6 +33,7 @@ def _count(cloud: Cloud, table: str) -> int:
     return int(next(iter(cloud.bigquery().query(f"SELECT COUNT(*) AS n FROM `{table}`").result()))["n"])
 
 
+@pytest.mark.slow
 def test_push_deliveries_land_once_and_bigquery_outages_are_redelivered(cloud: Cloud, tmp_path: Path) -> None:
     topic = cloud.topic()
     cloud.publisher().create_topic(name=topic)

@@ -61,6 +61,7 @@ def by_id(cloud: Cloud, table: str, column: str) -> dict[str, object]:
     return dict(zip(ids, values, strict=True))
 
 
+@pytest.mark.slow
 def test_a_column_added_by_hand_is_written_without_restart_and_replay_brings_the_rest_home(cloud: Cloud) -> None:
     topic, subscription = cloud.create_topic_and_subscription()
     dlq_topic, dlq_sub = cloud.create_topic_and_subscription("dlq")
@@ -115,6 +116,7 @@ def test_a_column_added_by_hand_is_written_without_restart_and_replay_brings_the
     assert picked_up < 60, picked_up
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [2])
 def test_add_columns_two_workers_add_them_and_a_type_conflict_stays_a_reject(cloud: Cloud, workers: int) -> None:
     topic, subscription = cloud.create_topic_and_subscription()

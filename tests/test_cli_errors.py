@@ -36,6 +36,15 @@ def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
          "Expected `int` >= 10 - at `$.pubsub.ack_deadline`"),
         (["run", "--subscription", SUB, "--table", "p.d.t", "--max-rows", "-1"], "at `$.batch.max_rows`"),
         (["run", "--subscription", SUB, "--table", "p.d.t", "--shutdown-timeout", "0"], "at `$.shutdown_timeout`"),
+        (["run", "--subscription", SUB, "--table", "p.d.t", "--relax-required"],
+         'relax_required needs schema_update.mode = "add_columns"'),
+        (["run", "--subscription", SUB, "--lake", "lake", "--schema", "schema.json", "--schema-update", "add_columns"],
+         "schema_update add_columns needs a BigQuery table"),
+        (["serve", "--topic", "projects/proj/topics/events", "--schema", "missing.json"], "missing.json"),
+        (["serve", "--topic", "projects/proj/topics/events", "--schema", "schema.json", "--max-events", "1001"],
+         "--max-events must be 1 to 1,000"),
+        (["push-handler"], "no sink: pass --table"),
+        (["push-handler", "--lake", "lake"], "without a table the schema must be given"),
     ],
 )  # fmt: skip
 def test_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:

@@ -73,10 +73,10 @@ def serve(args: argparse.Namespace) -> int:
         raise ConfigError("--max-events must be 1 to 1,000 (one Publish call takes 1,000 messages)")
     if not 1 <= args.max_body_bytes <= 8_000_000:
         raise ConfigError("--max-body-bytes must be 1 to 8,000,000 (one Publish call takes 10 MB)")
+    schema = Schema.from_bigquery(args.schema)
     _check_topic(args.topic)
     retry = Retry(initial=0.1, maximum=1.0, deadline=args.publish_timeout)
-    publisher = Publisher(args.topic, Schema.from_bigquery(args.schema), retry=retry, timeout=args.publish_timeout,
-                          max_in_flight=8)  # fmt: skip
+    publisher = Publisher(args.topic, schema, retry=retry, timeout=args.publish_timeout, max_in_flight=8)
     app = ProcessorApp(publisher, auth=_auth(args), max_body_bytes=args.max_body_bytes, max_events=args.max_events)
     print(f"streamlake serve: http://{args.host}:{args.port}/v1/events → {args.topic}", file=sys.stderr, flush=True)
     serve_app(app, args.host, args.port)

@@ -13,6 +13,7 @@ __all__ = [
     "Codec",
     "Messages",
     "Schema",
+    "Transform",
     "prepare_publish",
     "prepare_publish_bodies",
     "publish_requests",
@@ -43,6 +44,11 @@ class ArrowBatch:
     def num_rows(self) -> int: ...
     def __arrow_c_schema__(self) -> object: ...
     def __arrow_c_array__(self, requested_schema: Any = None) -> tuple[object, object]: ...
+
+@final
+class Transform:
+    def __new__(cls, spec: str) -> Transform: ...
+    def apply(self, event: bytes, max_depth: int = 500) -> bytes: ...
 
 @final
 class Codec:
@@ -107,19 +113,27 @@ def prepare_publish(
     next_seq: int = 0,
     ingest_time: str | None = None,
     max_depth: int = 500,
+    transform: Transform | None = None,
 ) -> tuple[list[bytes], list[int], list[tuple[int, str, str, str]], int, list[int]]: ...
 def prepare_publish_bodies(
     bodies: list[tuple[bytes, int, bool]],
-    topic: str,
+    topic: str | None = None,
     *,
+    queue_url: str | None = None,
+    max_batch_bytes: int = 1_000_000,
     codec: Codec | None = None,
     event_id_prefix: str | None = None,
     next_seq: int = 0,
     ingest_time: str | None = None,
     max_depth: int = 500,
     max_events: int = 1000,
+    transform: Transform | None = None,
 ) -> tuple[
-    list[bytes], list[int], list[tuple[int, list[tuple[int, str, str, str]], tuple[int, str] | None, int, int]], int
+    list[bytes],
+    list[int],
+    list[tuple[int, list[tuple[int, str, str, str]], tuple[int, str] | None, int, int]],
+    int,
+    list[tuple[int, int]],
 ]: ...
 
 @final

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import grpc
 
+from streamlake_fast.aws.client import SQS_RETRY
 from streamlake_fast.codec import Codec, Reject
 from streamlake_fast.exceptions import ConfigError, PublishError
 from streamlake_fast.names import check_topic
@@ -27,6 +28,7 @@ from streamlake_fast.pubsub_wire import prepare_publish, prepare_publish_bodies
 from streamlake_fast.retry import Retry
 from streamlake_fast.schema import Schema
 from streamlake_fast.sqs_publish import QueueSender
+from streamlake_fast.transform import Transform
 
 __all__ = ["BodyResult", "PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
 
@@ -54,7 +56,8 @@ class BodyResult:
     accepted: int  # published (acknowledged by Pub/Sub)
     rejects: list[Reject]  # index: the position in the array, or the NDJSON line
     error: tuple[int, str] | None = None  # (HTTP status, why): the body could not be read; nothing published
-    failure: PublishError | None = None  # the publish failed: nothing of the body published
+    failure: PublishError | None = None  # the publish failed: on Pub/Sub nothing of the body was published
+    queued_before_failure: int = 0  # on SQS, events of a failed body sent in its other calls (a retry repeats them)
 
 
 class Publisher:
@@ -64,7 +67,10 @@ class Publisher:
     :param validate: refuse events the codec rejects (``False``: publish them as they are).
     :param enrich: add ``event_id`` / ``ingest_time`` to events lacking them (when the schema has those fields).
     :param max_in_flight: ``Publish`` requests in flight at once.
-    :param retry: how transient ``Publish`` failures are retried (a server answering HTTP wants a short deadline).
+    :param retry: how transient ``Publish`` / ``SendMessageBatch`` failures are retried (a server answering HTTP
+        wants a short deadline); default: each service's own policy.
+    :param transform: rename, drop, default, hash or redact fields before validation (checked against the
+        schema here); its ``derive`` chooses the derived fields.
     """
 
     def __init__(
@@ -78,18 +84,24 @@ class Publisher:
         max_in_flight: int = 4,
         timeout: float = 60.0,
         channel: grpc.Channel | None = None,
-        retry: Retry = PUBLISH_RETRY,
+        retry: Retry | None = None,
+        transform: Transform | None = None,
     ) -> None:
-        if (validate or enrich) and schema is None:
-            raise ConfigError("a schema is needed to validate or enrich events")
+        if (validate or enrich or transform) and schema is None:
+            raise ConfigError("a schema is needed to validate, enrich or transform events")
         if (topic is None) == (queue is None):
             raise ConfigError("give either a topic or a queue")
         self.topic = check_topic(topic) if topic is not None else None
         self.queue = queue
         self._codec = Codec(schema) if validate and schema is not None else None
-        names = {f["name"]: f["type"] for f in schema.to_bigquery()} if schema is not None else {}
-        self._event_id = enrich and names.get("event_id") == "STRING"
-        self._ingest_time = enrich and names.get("ingest_time") == "TIMESTAMP"
+        derived: set[str] = set()
+        if schema is not None and (enrich or transform is not None):
+            if transform is not None:
+                transform.check(schema)
+            derived = (transform or Transform()).derived(schema)
+        self._event_id = "event_id" in derived
+        self._ingest_time = "ingest_time" in derived
+        self._transform = transform.native() if transform is not None else None
         self._prefix = secrets.token_hex(8)
         self._seq = 0
         self._prepare_lock = threading.Lock()
@@ -97,10 +109,11 @@ class Publisher:
         self._queue_sender: QueueSender | None = None
         if topic is not None:
             self._sender = RequestSender(topic, max_in_flight=max_in_flight, timeout=timeout, channel=channel,
-                                         retry=retry)  # fmt: skip
+                                         retry=retry or PUBLISH_RETRY)  # fmt: skip
         else:
             assert queue is not None
-            self._queue_sender = QueueSender(queue, max_in_flight=max_in_flight)
+            self._queue_sender = QueueSender(queue, max_in_flight=max_in_flight, timeout=timeout,
+                                             retry=retry or SQS_RETRY)  # fmt: skip
         self.published = 0
         self.refused = 0
 
@@ -120,6 +133,7 @@ class Publisher:
                 event_id_prefix=self._prefix if self._event_id else None,
                 next_seq=self._seq,
                 ingest_time=ingest,
+                transform=self._transform,
             )
         try:
             if self._sender is not None:
@@ -137,31 +151,47 @@ class Publisher:
 
     def publish_bodies(self, bodies: Sequence[tuple[bytes, int, bool]], *, max_events: int = 1000) -> list[BodyResult]:
         """Publish several HTTP bodies (``(body, kind, atomic)``: kind ``pubsub_wire.JSON_BODY`` — one event or a
-        JSON array — or ``NDJSON_BODY``) with one native call and as few ``Publish`` calls as they fit in. Each
-        body's events go in one ``Publish`` call, so each is published whole or not at all; an ``atomic`` body
-        with a refused event, or of more than ``max_events``, publishes nothing. Returns once every request was
-        acknowledged or failed."""
-        if self._sender is None or self.topic is None:
-            raise ConfigError("HTTP bodies are published to a Pub/Sub topic")
+        JSON array — or ``NDJSON_BODY``) with one native call and as few ``Publish`` (or ``SendMessageBatch``)
+        calls as they fit in. On Pub/Sub each body's events go in one ``Publish`` call, so each is published whole
+        or not at all; on SQS, a body of up to ten events goes in one call, a longer one in several. An ``atomic``
+        body with a refused event, or of more than ``max_events``, publishes nothing. Returns once every request
+        was acknowledged or failed."""
         ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
         with self._prepare_lock:
-            requests, counts, outcomes, self._seq = prepare_publish_bodies(
+            p = prepare_publish_bodies(
                 bodies,
                 self.topic,
+                queue_url=self.queue,
                 codec=self._codec,
                 event_id_prefix=self._prefix if self._event_id else None,
                 next_seq=self._seq,
                 ingest_time=ingest,
                 max_events=max_events,
+                transform=self._transform,
             )
-        sent = self._sender.send_each(requests, counts) if requests else []
+            self._seq = p.next_seq
+        sent: list[tuple[int, list[tuple[int, str]]] | PublishError] = []
+        if p.requests and self._sender is not None:
+            sent = [r if isinstance(r, PublishError) else (r, []) for r in self._sender.send_each(p.requests, p.counts)]
+        elif p.requests:
+            assert self._queue_sender is not None
+            sent = self._queue_sender.send_each(p.requests)
+        refused: dict[int, list[Reject]] = {}
+        for outcome in sent:
+            if not isinstance(outcome, PublishError):
+                for entry, why in outcome[1]:
+                    body, index = p.entries[entry]
+                    refused.setdefault(body, []).append(Reject(index, "refused_by_sink", "", why))
+        queued = _queued_before_failure(p.entries, p.counts, sent) if p.entries else {}
         results = []
-        for o in outcomes:
+        for b, o in enumerate(p.outcomes):
             failure = next((r for i in o.requests if isinstance(r := sent[i], PublishError)), None)
-            accepted = o.events - len(o.rejects) if o.requests and failure is None else 0
-            results.append(BodyResult(o.events, accepted, o.rejects, o.error, failure))
+            rejects = sorted([*o.rejects, *refused.get(b, [])], key=lambda r: r.index)
+            accepted = o.events - len(rejects) if o.requests and failure is None else 0
+            partial = queued.get(b, 0) if failure is not None else 0
+            results.append(BodyResult(o.events, accepted, rejects, o.error, failure, partial))
             self.published += accepted
-            self.refused += len(o.rejects)
+            self.refused += len(rejects)
         return results
 
     def close(self) -> None:
@@ -175,6 +205,21 @@ class Publisher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _queued_before_failure(entries: list[tuple[int, int]], counts: list[int],
+                           sent: Sequence[object]) -> dict[int, int]:  # fmt: skip
+    """On SQS, for each body: its events in the calls that succeeded (looked at only when a call failed)."""
+    if not any(isinstance(r, PublishError) for r in sent):
+        return {}
+    queued: dict[int, int] = {}
+    start = 0
+    for count, outcome in zip(counts, sent, strict=True):
+        if not isinstance(outcome, PublishError):
+            for body, _ in entries[start : start + count]:
+                queued[body] = queued.get(body, 0) + 1
+        start += count
+    return queued
 
 
 def ndjson_chunks(path: str | Path, chunk_bytes: int = 4 << 20) -> Iterator[tuple[int, bytes]]:

@@ -15,6 +15,7 @@ __all__ = [
     "JSON_BODY",
     "NDJSON_BODY",
     "BodyOutcome",
+    "PreparedBodies",
     "PreparedPublish",
     "ack_ids",
     "acknowledge_requests",
@@ -56,6 +57,7 @@ def prepare_publish(
     event_id_prefix: str | None,
     next_seq: int,
     ingest_time: str | None,
+    transform: _native.Transform | None = None,
 ) -> PreparedPublish:
     """The valid events (``codec`` validates; ``None`` publishes as is), with ``event_id`` / ``ingest_time`` added
     where asked and absent, as serialized ``PublishRequest`` s for ``topic`` or ``SendMessageBatch`` bodies for
@@ -68,6 +70,7 @@ def prepare_publish(
         event_id_prefix=event_id_prefix,
         next_seq=next_seq,
         ingest_time=ingest_time,
+        transform=transform,
     )
     return requests, counts, [Reject(*r) for r in raw_rejects], seq, valid
 
@@ -82,31 +85,46 @@ class BodyOutcome:
     requests: range  # the requests holding its valid events (one for a body within one request's limits)
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBodies:
+    """What :func:`prepare_publish_bodies` made of several HTTP bodies."""
+
+    requests: list[bytes]
+    counts: list[int]  # events in each request
+    outcomes: list[BodyOutcome]
+    next_seq: int
+    entries: list[tuple[int, int]]  # a queue's: (body, index in the body) of each SendMessageBatch entry id
+
+
 def prepare_publish_bodies(
     bodies: Sequence[tuple[bytes, int, bool]],
-    topic: str,
+    topic: str | None = None,
     *,
+    queue_url: str | None = None,
     codec: Codec | None,
     event_id_prefix: str | None,
     next_seq: int,
     ingest_time: str | None,
     max_events: int,
-) -> tuple[list[bytes], list[int], list[BodyOutcome], int]:
-    """Validate, enrich and pack several HTTP bodies (``(body, kind, atomic)``; kind :data:`JSON_BODY` or
-    :data:`NDJSON_BODY`) into ``PublishRequest`` s for ``topic`` in one native call, each body's events in one
-    request: (requests, events per request, each body's outcome, next sequence number)."""
-    requests, counts, raw, seq = _native.prepare_publish_bodies(
+    transform: _native.Transform | None = None,
+) -> PreparedBodies:
+    """Validate, transform, enrich and pack several HTTP bodies (``(body, kind, atomic)``; kind :data:`JSON_BODY`
+    or :data:`NDJSON_BODY`) in one native call into ``PublishRequest`` s for ``topic`` (each body's events in one
+    request) or ``SendMessageBatch`` bodies for ``queue_url`` (a body of up to ten events in one request)."""
+    requests, counts, raw, seq, entries = _native.prepare_publish_bodies(
         list(bodies),
         topic,
+        queue_url=queue_url,
         codec=codec._native if codec is not None else None,
         event_id_prefix=event_id_prefix,
         next_seq=next_seq,
         ingest_time=ingest_time,
         max_events=max_events,
+        transform=transform,
     )
     outcomes = [BodyOutcome(n, [Reject(*r) for r in rejects], error, range(first, end))
                 for n, rejects, error, first, end in raw]  # fmt: skip
-    return requests, counts, outcomes, seq
+    return PreparedBodies(requests, counts, outcomes, seq, entries)
 
 
 #: Body kinds for :func:`prepare_publish_bodies`: one JSON value or a JSON array of them; NDJSON.

@@ -12,6 +12,7 @@ from streamlake_fast.aws.client import SQS_RETRY, AwsError, SqsClient, is_retrya
 from streamlake_fast.codec import Reject
 from streamlake_fast.exceptions import PublishError
 from streamlake_fast.names import check_queue_url
+from streamlake_fast.retry import Retry
 from streamlake_fast.sqs_wire import batch_failures
 
 __all__ = ["QueueSender"]
@@ -24,30 +25,43 @@ _ENTRY_CONTENT_ERRORS = frozenset({"InvalidParameterValue", "InvalidMessageConte
 
 
 class QueueSender:
-    """Send ``SendMessageBatch`` bodies to the queue at ``queue_url``, ``max_in_flight`` at once."""
+    """Send ``SendMessageBatch`` bodies to the queue at ``queue_url``, ``max_in_flight`` at once; ``retry`` and
+    ``timeout`` (seconds per call) bound how long an unavailable SQS is waited for."""
 
-    def __init__(self, queue_url: str, *, max_in_flight: int = 8, client: SqsClient | None = None) -> None:
+    def __init__(self, queue_url: str, *, max_in_flight: int = 8, client: SqsClient | None = None,
+                 retry: Retry = SQS_RETRY, timeout: float = 60.0) -> None:  # fmt: skip
         self.queue_url = check_queue_url(queue_url)
-        self.client = client or SqsClient(max_connections=max_in_flight)
+        self.client = client or SqsClient(max_connections=max_in_flight, timeout=timeout)
+        self._retry = retry
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="sqs-send")
 
     def send_all(self, requests: list[bytes], counts: list[int], valid: list[int]) -> tuple[int, list[Reject]]:
         """Send every request; returns the events SQS accepted and those it refused (as rejects naming the input
         index ``valid[entry id]``). Raises :class:`PublishError` when a call fails for good."""
-        futures = [self._pool.submit(self._send, r) for r in requests]
         published, refused, errors = 0, [], []
-        for f in futures:
-            try:
-                ok, bad = f.result()
-            except PublishError as e:
-                errors.append(e)
+        for outcome in self.send_each(requests):
+            if isinstance(outcome, PublishError):
+                errors.append(outcome)
                 continue
+            ok, bad = outcome
             published += ok
             refused += [Reject(valid[i], "refused_by_sink", "", message) for i, message in bad]
         if errors:
-            raise PublishError(f"{len(errors)} of {len(futures)} SendMessageBatch calls failed: {errors[0]}",
+            raise PublishError(f"{len(errors)} of {len(requests)} SendMessageBatch calls failed: {errors[0]}",
                                published, retryable=all(e.retryable for e in errors))  # fmt: skip
         return published, sorted(refused, key=lambda r: r.index)
+
+    def send_each(self, requests: list[bytes]) -> list[tuple[int, list[tuple[int, str]]] | PublishError]:
+        """Send every request, several at once; for each, (entries accepted, [(entry id, why)] refused) or the
+        :class:`PublishError` it failed with."""
+        futures = [self._pool.submit(self._send, r) for r in requests]
+        outcomes: list[tuple[int, list[tuple[int, str]]] | PublishError] = []
+        for f in futures:
+            try:
+                outcomes.append(f.result())
+            except PublishError as e:
+                outcomes.append(e)
+        return outcomes
 
     def _send(self, request: bytes) -> tuple[int, list[tuple[int, str]]]:
         """One request, its transiently failed entries sent again: (accepted, [(entry id, reason)] refused)."""
@@ -55,8 +69,8 @@ class QueueSender:
         refused: list[tuple[int, str]] = []
         for _ in range(ENTRY_ROUNDS):
             try:
-                answer = SQS_RETRY.call(partial(self.client.call, "SendMessageBatch", request), retryable=is_retryable,
-                                        what=f"send to {self.queue_url}")  # fmt: skip
+                call = partial(self.client.call, "SendMessageBatch", request)
+                answer = self._retry.call(call, retryable=is_retryable, what=f"send to {self.queue_url}")
             except AwsError as e:
                 entries = json.loads(request)["Entries"]
                 if e.code not in _ENTRY_CONTENT_ERRORS or len(entries) == 1:

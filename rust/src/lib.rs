@@ -14,6 +14,7 @@ pub mod pubsub;
 pub mod push;
 pub mod received;
 pub mod schema;
+pub mod transform;
 
 #[cfg(feature = "python")]
 mod python;

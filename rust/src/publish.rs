@@ -2,11 +2,13 @@
 //! are absent, and write serialized Pub/Sub `PublishRequest`s — one call per batch, no object per event.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
-use crate::aws::sqs::{send_batch_requests, SendEntry};
+use crate::aws::sqs::{send_batch_requests, send_batch_requests_grouped, SendEntry};
 use crate::bodies::{body_events, BodyKind};
 use crate::decode::{top_level_keys, Codec, DecodeError, Reject};
 use crate::pubsub::put_bytes;
+use crate::transform::{event_id, Derived, Transform};
 
 /// Pub/Sub allows 1,000 messages and 10 MB per `Publish` request.
 pub const MAX_REQUEST_MESSAGES: usize = 1000;
@@ -21,6 +23,8 @@ pub struct Enrich {
     pub next_seq: u64,
     /// Add `"ingest_time": "<this>"` (an RFC 3339 timestamp).
     pub ingest_time: Option<String>,
+    /// Rename, drop, default, hash or redact fields (the derived fields are then filled when absent or null).
+    pub transform: Option<Arc<Transform>>,
 }
 
 /// Publish requests for the valid events, and the reasons for the others.
@@ -41,8 +45,16 @@ impl Prepared {
     }
 }
 
-/// Add the missing fields to one event (unchanged when it is not a well-formed object: validation rejects it).
+/// Transform one event and add its missing fields (unchanged when it is not a well-formed object: validation
+/// rejects it).
 pub fn enrich_one<'m>(msg: &'m [u8], enrich: &Enrich, seq: &mut u64, max_depth: usize) -> Cow<'m, [u8]> {
+    if let Some(t) = &enrich.transform {
+        let derived = Derived {
+            event_id_prefix: enrich.event_id_prefix.as_deref(),
+            ingest_time: enrich.ingest_time.as_deref(),
+        };
+        return t.apply(msg, derived, seq, max_depth);
+    }
     let mut wanted: Vec<&[u8]> = Vec::with_capacity(2);
     if enrich.event_id_prefix.is_some() {
         wanted.push(b"event_id");
@@ -63,7 +75,7 @@ pub fn enrich_one<'m>(msg: &'m [u8], enrich: &Enrich, seq: &mut u64, max_depth: 
         }
         if *key == b"event_id" {
             let prefix = enrich.event_id_prefix.as_deref().unwrap_or_default();
-            fields.push(format!("\"event_id\":\"{prefix}{:016x}\"", *seq));
+            fields.push(format!("\"event_id\":\"{}\"", event_id(prefix, *seq)));
             *seq += 1;
         } else {
             let ts = enrich.ingest_time.as_deref().unwrap_or_default();
@@ -166,12 +178,7 @@ pub fn prepare<'m>(
         for (i, e) in events.iter().enumerate() {
             if !bad[i] && std::str::from_utf8(e).is_err() {
                 bad[i] = true;
-                rejects.push(Reject {
-                    index: indices[i],
-                    code: crate::RejectCode::InvalidUtf8,
-                    path: String::new(),
-                    message: "SQS carries UTF-8 text only".into(),
-                });
+                rejects.push(not_text(indices[i]));
             }
         }
         rejects.sort_by_key(|r| r.index);
@@ -276,17 +283,29 @@ pub struct BodyOutcome {
     pub requests: std::ops::Range<usize>,
 }
 
-/// (requests, messages per request, each body's outcome, the next event-id sequence number).
-pub type PreparedBodies = (Vec<Vec<u8>>, Vec<usize>, Vec<BodyOutcome>, u64);
+/// What [`prepare_bodies`] made of several HTTP bodies.
+#[derive(Debug, Default)]
+pub struct PreparedBodies {
+    pub requests: Vec<Vec<u8>>,
+    /// Messages in each request.
+    pub counts: Vec<usize>,
+    pub outcomes: Vec<BodyOutcome>,
+    pub next_seq: u64,
+    /// For a queue: (body, index in the body) of each `SendMessageBatch` entry id, so that entries SQS refuses
+    /// can be named; empty for a topic.
+    pub entries: Vec<(usize, usize)>,
+}
 
-/// Validate, enrich and pack several HTTP bodies (`(body, kind, atomic)`) into `PublishRequest`s for `topic`,
-/// with one codec call for them all. A body's valid events are never split between requests unless they exceed
-/// one request's limits (1,000 messages, 9 MB), so the caller that keeps bodies within them gets all or nothing
-/// per body; an `atomic` body with a refused event publishes nothing, nor does a body of more than `max_events`.
+/// Validate, enrich and pack several HTTP bodies (`(body, kind, atomic)`) into `PublishRequest`s for a topic or
+/// `SendMessageBatch` bodies for a queue, with one codec call for them all. A body's valid events are never split
+/// between requests unless they exceed one request's limits (Pub/Sub: 1,000 messages, 9 MB; SQS: ten messages),
+/// so the caller that keeps bodies within them gets all or nothing per body; an `atomic` body with a refused
+/// event publishes nothing, nor does a body of more than `max_events`. For a queue, an event that is not UTF-8
+/// text is refused (SQS carries text only).
 pub fn prepare_bodies(
     codec: Option<&Codec>,
     bodies: &[(&[u8], BodyKind, bool)],
-    topic: &str,
+    target: Target<'_>,
     enrich: &Enrich,
     max_depth: usize,
     max_events: usize,
@@ -314,12 +333,25 @@ pub fn prepare_bodies(
         outcomes.push(outcome);
     }
     let mut bad = vec![false; events.len()];
+    let refused = |index: usize, mut r: Reject, bad: &mut Vec<bool>, outcomes: &mut Vec<BodyOutcome>| {
+        bad[index] = true;
+        let (b, i) = owner[index];
+        r.index = i;
+        outcomes[b].rejects.push(r);
+    };
     if let Some(codec) = codec {
-        for mut r in codec.decode_messages(&events)?.rejects {
-            bad[r.index] = true;
-            let (b, i) = owner[r.index];
-            r.index = i;
-            outcomes[b].rejects.push(r);
+        for r in codec.decode_messages(&events)?.rejects {
+            refused(r.index, r, &mut bad, &mut outcomes);
+        }
+    }
+    if matches!(target, Target::Queue(..)) {
+        for (i, e) in events.iter().enumerate() {
+            if !bad[i] && std::str::from_utf8(e).is_err() {
+                refused(i, not_text(i), &mut bad, &mut outcomes);
+            }
+        }
+        for o in &mut outcomes {
+            o.rejects.sort_by_key(|r| r.index);
         }
     }
     // An array with a malformed element is not JSON: the whole body is refused, as a JSON parser would.
@@ -336,29 +368,84 @@ pub fn prepare_bodies(
             ));
         }
     }
-    let mut packer = Packer::new(topic);
+    // The valid events of each body that publishes: (body, event positions).
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut e = 0;
     for (b, &(_, _, atomic)) in bodies.iter().enumerate() {
-        let n = outcomes[b].events;
-        let range = e..e + n;
-        e += n;
+        let range = e..e + outcomes[b].events;
+        e = range.end;
         if outcomes[b].error.is_some() || (atomic && !outcomes[b].rejects.is_empty()) {
             continue;
         }
         let valid: Vec<usize> = range.filter(|&i| !bad[i]).collect();
-        if valid.is_empty() {
-            continue;
+        if !valid.is_empty() {
+            groups.push((b, valid));
         }
-        let bytes: usize = valid.iter().map(|&i| events[i].len() + 16).sum();
-        packer.start_group(valid.len(), bytes);
-        let first = packer.requests.len();
-        for i in valid {
-            packer.add(&events[i]);
-        }
-        outcomes[b].requests = first..packer.requests.len() + 1;
     }
-    let (requests, counts) = packer.finish();
-    Ok((requests, counts, outcomes, seq))
+    let mut prepared = PreparedBodies {
+        next_seq: seq,
+        ..PreparedBodies::default()
+    };
+    match target {
+        Target::Topic(topic) => {
+            let mut packer = Packer::new(topic);
+            for (b, valid) in &groups {
+                let bytes: usize = valid.iter().map(|&i| events[i].len() + 16).sum();
+                packer.start_group(valid.len(), bytes);
+                let first = packer.requests.len();
+                for &i in valid {
+                    packer.add(&events[i]);
+                }
+                outcomes[*b].requests = first..packer.requests.len() + 1;
+            }
+            (prepared.requests, prepared.counts) = packer.finish();
+        }
+        Target::Queue(url, max_bytes) => {
+            let mut entries = Vec::new();
+            for (b, valid) in &groups {
+                for &i in valid {
+                    let body = std::str::from_utf8(&events[i]).expect("checked above");
+                    entries.push(SendEntry {
+                        body,
+                        attributes: Vec::new(),
+                        group_id: None,
+                        dedup_id: None,
+                    });
+                    prepared.entries.push((*b, owner[i].1));
+                }
+            }
+            let sizes: Vec<usize> = groups.iter().map(|(_, v)| v.len()).collect();
+            (prepared.requests, prepared.counts) = send_batch_requests_grouped(url, &entries, max_bytes, &sizes)
+                .into_iter()
+                .unzip();
+            // Each body's requests: those holding its entries.
+            let ends: Vec<usize> = prepared
+                .counts
+                .iter()
+                .scan(0, |total, &c| {
+                    *total += c;
+                    Some(*total)
+                })
+                .collect();
+            let mut start = 0;
+            for (b, valid) in &groups {
+                let end = start + valid.len();
+                outcomes[*b].requests = ends.partition_point(|&e| e <= start)..ends.partition_point(|&e| e < end) + 1;
+                start = end;
+            }
+        }
+    }
+    prepared.outcomes = outcomes;
+    Ok(prepared)
+}
+
+fn not_text(index: usize) -> Reject {
+    Reject {
+        index,
+        code: crate::RejectCode::InvalidUtf8,
+        path: String::new(),
+        message: "SQS carries UTF-8 text only".into(),
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +459,7 @@ mod tests {
             event_id_prefix: Some("ab".into()),
             next_seq: 7,
             ingest_time: Some("2026-11-26T00:00:00Z".into()),
+            transform: None,
         }
     }
 
@@ -467,15 +555,16 @@ mod tests {
             (b"[{\"id\":\"c\"}, {\"id\"]", BodyKind::Json, false),
             (b"{\"id\":\"d\"}", BodyKind::Json, false),
         ];
-        let (requests, counts, outcomes, _) = prepare_bodies(
+        let prepared = prepare_bodies(
             Some(&codec),
             &bodies,
-            "projects/p/topics/t",
+            Target::Topic("projects/p/topics/t"),
             &Enrich::default(),
             64,
             1000,
         )
         .unwrap();
+        let (requests, counts, outcomes) = (prepared.requests, prepared.counts, prepared.outcomes);
         assert_eq!((requests.len(), counts), (1, vec![2])); // "a" and "d": one request
         assert_eq!(outcomes.iter().map(|o| o.events).collect::<Vec<_>>(), vec![2, 2, 0, 1]);
         assert_eq!(outcomes[0].rejects[0].index, 1);
@@ -483,7 +572,8 @@ mod tests {
         assert!(outcomes[1].requests.is_empty()); // atomic with a reject: nothing of it
         assert_eq!(outcomes[2].error.as_ref().map(|e| e.0), Some(400));
         let many = [(&b"[1, 2, 3]"[..], BodyKind::Json, false)];
-        let (_, _, too_many, _) = prepare_bodies(Some(&codec), &many, "t", &Enrich::default(), 64, 2).unwrap();
+        let too_many = prepare_bodies(Some(&codec), &many, Target::Topic("t"), &Enrich::default(), 64, 2).unwrap();
+        let too_many = too_many.outcomes;
         assert_eq!(
             too_many[0].error,
             Some((413, "3 events in one request; at most 2".to_string()))
@@ -491,6 +581,45 @@ mod tests {
         assert_eq!(
             (outcomes[0].requests.clone(), outcomes[3].requests.clone()),
             (0..1, 0..1)
+        );
+    }
+
+    #[test]
+    fn bodies_for_a_queue_keep_to_their_send_message_batches() {
+        let bodies: Vec<(&[u8], BodyKind, bool)> = vec![
+            (
+                b"[{\"n\":1},{\"n\":2},{\"n\":3},{\"n\":4},{\"n\":5},{\"n\":6},{\"n\":6}]",
+                BodyKind::Json,
+                false,
+            ),
+            (
+                b"{\"n\":7}\n{\"n\":\"\xff\"}\n{\"n\":9}\n{\"n\":10}\n{\"n\":11}\n",
+                BodyKind::Ndjson,
+                false,
+            ),
+            (b"[{\"n\":12},{\"n\":13}]", BodyKind::Json, false),
+        ];
+        let p = prepare_bodies(
+            None,
+            &bodies,
+            Target::Queue("http://q/1/a", 1_000_000),
+            &Enrich::default(),
+            64,
+            1000,
+        );
+        let p = p.unwrap();
+        assert_eq!(p.counts, vec![7, 6]); // the second body's four valid events start a new batch
+        let ranges: Vec<_> = p.outcomes.iter().map(|o| o.requests.clone()).collect();
+        assert_eq!(ranges, vec![0..1, 1..2, 1..2]);
+        assert_eq!(
+            (p.outcomes[1].rejects[0].index, p.outcomes[1].rejects[0].code),
+            (1, crate::RejectCode::InvalidUtf8)
+        );
+        assert_eq!(p.entries[7..9], [(1, 0), (1, 2)]);
+        let v: serde_json::Value = serde_json::from_slice(&p.requests[1]).unwrap();
+        assert_eq!(
+            (v["Entries"][1]["Id"].as_str(), v["Entries"][1]["MessageBody"].as_str()),
+            (Some("8"), Some("{\"n\":9}"))
         );
     }
 }

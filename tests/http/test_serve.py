@@ -4,6 +4,7 @@ answers, the limits, authentication, and Pub/Sub becoming unreachable (503, noth
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -155,3 +156,37 @@ def test_pubsub_unreachable_is_503_and_nothing_is_half_published(pubsub_only: Cl
         proxy.close()
     ids = sorted(json.loads(m.message.data)["event_id"] for m in pull_all(pubsub_only, subscription))
     assert ids == sorted(json.loads(e)["event_id"] for e in events)  # each once: none lost, none twice
+
+
+def test_a_transform_turns_raw_events_into_the_schemas(pubsub_only: Cloud, tmp_path: Path) -> None:
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    schema = tmp_path / "receipts.json"
+    schema.write_text(json.dumps([*RECEIPT_SCHEMA, {"name": "ingest_time", "type": "TIMESTAMP"}]))
+    transform = tmp_path / "transform.toml"
+    transform.write_text('[transform]\nrename = { shop = "store_id" }\ndrop = ["debug", "items.internal"]\n'
+                         'defaults = { currency = "EUR" }\nhash = ["payment.card_last4"]\n')  # fmt: skip
+    service = Service("serve", "--topic", topic, "--schema", str(schema), "--transform", str(transform),
+                      env={"PUBSUB_EMULATOR_HOST": pubsub_only.pubsub_host})  # fmt: skip
+    raw = []
+    for data, _ in receipts(200, seed=9):
+        e = json.loads(data)
+        e["shop"] = e.pop("store_id")
+        e["debug"] = {"trace": "abc"}
+        e.pop("currency")
+        for item in e["items"]:
+            item["internal"] = 1
+        raw.append(e)
+    try:
+        with httpx.Client(base_url=service.url, timeout=60) as c:
+            answer = c.post("/v1/events", content=b"\n".join(json.dumps(e).encode() for e in raw), headers=NDJSON)
+            assert answer.json() == {"accepted": 200, "rejected": []}, answer.text
+    finally:
+        assert service.stop() == 0, "".join(service.lines)
+    published = {e["event_id"]: e for e in (json.loads(m.message.data) for m in pull_all(pubsub_only, subscription))}
+    assert len(published) == 200
+    for e in raw:
+        out = published[e["event_id"]]
+        assert out["store_id"] == e["shop"] and out["currency"] == "EUR" and "debug" not in out
+        assert all("internal" not in item for item in out["items"])
+        if e["payment"].get("card_last4") is not None:
+            assert out["payment"]["card_last4"] == hashlib.sha256(e["payment"]["card_last4"].encode()).hexdigest()

@@ -54,6 +54,8 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     pub.add_argument("--invalid-fraction", type=float, default=0.0, help="with --generate: share of bad receipts")
     pub.add_argument("--no-validate", action="store_true", help="publish events as they are (no codec check)")
     pub.add_argument("--no-enrich", action="store_true", help="do not add event_id / ingest_time")
+    pub.add_argument("--transform", type=Path, help="a TOML file whose [transform] table renames, drops, defaults, "
+                     "hashes or redacts fields before validation")  # fmt: skip
     pub.add_argument("--rejects", type=Path, help="write refused events' reasons as NDJSON here (default: stderr)")
     pub.add_argument("--progress-interval", type=float, default=5.0)
 

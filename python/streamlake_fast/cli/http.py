@@ -12,17 +12,20 @@ __all__ = ["add_parsers", "push_handler", "serve"]
 
 
 def add_parsers(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="the edge processor over HTTP: POST events, published to Pub/Sub")
-    serve.add_argument("--topic", required=True,
-                       help="projects/P/topics/T")  # fmt: skip
+    serve = sub.add_parser("serve", help="the edge processor over HTTP: POST events, published to Pub/Sub or SQS")
+    to = serve.add_mutually_exclusive_group(required=True)
+    to.add_argument("--topic", help="projects/P/topics/T")
+    to.add_argument("--queue", help="an SQS queue URL (instead of a topic)")
     serve.add_argument("--schema", required=True, help="the events' BigQuery schema JSON")
+    serve.add_argument("--transform", help="a TOML file whose [transform] table renames, drops, defaults, hashes or "
+                       "redacts fields before validation")  # fmt: skip
     _common(serve)
     serve.add_argument("--max-body-bytes", type=int, default=8_000_000,
                        help="the most bytes of a body, before and after decompression (default 8,000,000)")  # fmt: skip
     serve.add_argument("--max-events", type=int, default=1000,
                        help="the most events in one request (default and at most 1,000: one Publish call)")  # fmt: skip
     serve.add_argument("--publish-timeout", type=float, default=10.0,
-                       help="seconds to retry an unavailable Pub/Sub before answering 503 (default 10)")  # fmt: skip
+                       help="seconds to retry an unavailable Pub/Sub or SQS before a 503 (default 10)")  # fmt: skip
 
     push = sub.add_parser("push-handler", help="receive Pub/Sub push deliveries; write them to BigQuery / the lake")
     push.add_argument("--table", default="", help="PROJECT.DATASET.TABLE")
@@ -67,6 +70,7 @@ def serve(args: argparse.Namespace) -> int:
     from streamlake_fast.publisher import Publisher
     from streamlake_fast.retry import Retry
     from streamlake_fast.schema import Schema
+    from streamlake_fast.transform import Transform
 
     _logging(args)
     if not 1 <= args.max_events <= 1000:
@@ -74,11 +78,17 @@ def serve(args: argparse.Namespace) -> int:
     if not 1 <= args.max_body_bytes <= 8_000_000:
         raise ConfigError("--max-body-bytes must be 1 to 8,000,000 (one Publish call takes 10 MB)")
     schema = Schema.from_bigquery(args.schema)
-    _check_topic(args.topic)
+    transform = Transform.load(args.transform) if args.transform else None
+    if args.topic:
+        _check_topic(args.topic)
+    else:
+        _check_queue(args.queue)
     retry = Retry(initial=0.1, maximum=1.0, deadline=args.publish_timeout)
-    publisher = Publisher(args.topic, schema, retry=retry, timeout=args.publish_timeout, max_in_flight=8)
+    publisher = Publisher(args.topic, schema, queue=args.queue, retry=retry, timeout=args.publish_timeout,
+                          max_in_flight=8, transform=transform)  # fmt: skip
     app = ProcessorApp(publisher, auth=_auth(args), max_body_bytes=args.max_body_bytes, max_events=args.max_events)
-    print(f"streamlake serve: http://{args.host}:{args.port}/v1/events → {args.topic}", file=sys.stderr, flush=True)
+    destination = args.topic or args.queue
+    print(f"streamlake serve: http://{args.host}:{args.port}/v1/events → {destination}", file=sys.stderr, flush=True)
     serve_app(app, args.host, args.port)
     return 0
 
@@ -101,6 +111,21 @@ def _check_topic(topic: str) -> None:
         raise ConfigError(f"topic {topic} does not exist") from e
     except gexc.GoogleAPICallError as e:
         raise ConfigError(f"cannot reach topic {topic}: {e}") from e
+
+
+def _check_queue(url: str) -> None:
+    """The queue exists and can be reached."""
+    from streamlake_fast.aws.client import AwsError, SqsClient
+    from streamlake_fast.exceptions import ConfigError
+    from streamlake_fast.names import check_queue_url
+
+    check_queue_url(url)
+    try:
+        SqsClient().call_json("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["QueueArn"]})
+    except AwsError as e:
+        raise ConfigError(f"cannot use queue {url}: {e}") from e
+    except ConnectionError as e:
+        raise ConfigError(f"cannot reach queue {url}: {e}") from e
 
 
 def push_handler(args: argparse.Namespace) -> int:

@@ -69,8 +69,11 @@ def publish(args: argparse.Namespace) -> int:
     if (args.topic is None) == (args.queue is None):
         raise ConfigError("give --topic projects/P/topics/T or --queue SQS_QUEUE_URL (one of them)")
     destination = args.topic or args.queue
+    from streamlake_fast.transform import Transform
+
+    transform = Transform.load(args.transform) if args.transform else None
     with Publisher(args.topic, schema, queue=args.queue, validate=not args.no_validate,
-                   enrich=not args.no_enrich) as publisher:  # fmt: skip
+                   enrich=not args.no_enrich, transform=transform) as publisher:  # fmt: skip
         if args.generate is not None:
             chunks = receipt_batches(args.generate, 10_000, invalid_fraction=args.invalid_fraction)
             batches: Iterable[tuple[int, bytes | list[bytes]]] = ((i * 10_000, c) for i, c in enumerate(chunks))

@@ -2,10 +2,12 @@
 
 ``POST /v1/events`` takes one JSON event, a JSON array of events (``application/json``) or NDJSON
 (``application/x-ndjson``), optionally gzip- or zstd-encoded; validates and enriches them with the codec
-(``event_id``, ``ingest_time``) and answers only after Pub/Sub acknowledged the publish:
+(``event_id``, ``ingest_time``; a ``--transform`` renames, drops, defaults, hashes or redacts fields in the same
+native call) and answers only after Pub/Sub (or SQS) acknowledged the publish:
 ``{"accepted": n, "rejected": [{"index", "code", "path", "message"}]}``. Requests arriving together share one
 native call and one ``Publish``; each request's events go in one ``Publish`` call, so a request is published
-whole or not at all (a 503 means nothing of it was published: send it again).
+whole or not at all (a 503 means nothing of it was published: send it again). On SQS a request of up to ten
+events goes in one ``SendMessageBatch``; a longer one takes several, and its 503 says how many were queued.
 """
 
 from __future__ import annotations
@@ -121,6 +123,10 @@ class ProcessorApp:
         if result.failure is not None:
             self.counts["unavailable"] += 1
             message = f"the message service is unavailable, nothing of this request was published: {result.failure}"
+            if result.queued_before_failure:
+                message = (f"the queue is unavailable; {result.queued_before_failure} of this request's events were "
+                           "queued before the failure, and sending it again queues them again (an event_id in "
+                           f"each event lets the reader drop the repeats): {result.failure}")  # fmt: skip
             raise HttpError(503, message, headers=[(b"retry-after", str(RETRY_AFTER).encode())])
         if result.events == 0:
             raise HttpError(400, "the body holds no events")

@@ -148,12 +148,37 @@ pub struct SendEntry<'a> {
 /// alone over it still gets a request of its own: SQS refuses it, with a reason, for that entry only). Entry ids
 /// are the entries' positions; returns each request with the number of entries it holds.
 pub fn send_batch_requests(queue_url: &str, entries: &[SendEntry<'_>], max_bytes: usize) -> Vec<(Vec<u8>, usize)> {
+    send_batch_requests_grouped(queue_url, entries, max_bytes, &[])
+}
+
+/// [`send_batch_requests`], keeping each group of entries (`groups`: the sizes of consecutive groups; empty: no
+/// groups) in one request when it fits one (ten entries, `max_bytes`): a group starts a new request rather than
+/// straddle two.
+pub fn send_batch_requests_grouped(
+    queue_url: &str,
+    entries: &[SendEntry<'_>],
+    max_bytes: usize,
+    groups: &[usize],
+) -> Vec<(Vec<u8>, usize)> {
+    let entry_size =
+        |e: &SendEntry<'_>| e.body.len() + e.attributes.iter().map(|(k, v)| k.len() + v.len() + 6).sum::<usize>();
+    let mut group_at = vec![(0usize, 0usize); if groups.is_empty() { 0 } else { entries.len() }];
+    let mut start = 0;
+    for &g in groups {
+        let bytes = entries[start..start + g].iter().map(entry_size).sum();
+        group_at[start] = (g, bytes);
+        start += g;
+    }
     let mut out = Vec::new();
     let mut body = Vec::new();
     let (mut count, mut size) = (0usize, 0usize);
     for (i, e) in entries.iter().enumerate() {
-        let entry_size = e.body.len() + e.attributes.iter().map(|(k, v)| k.len() + v.len() + 6).sum::<usize>();
-        if count > 0 && (count == MAX_BATCH_ENTRIES || size + entry_size > max_bytes) {
+        let entry_size = entry_size(e);
+        let (group, group_bytes) = group_at.get(i).copied().unwrap_or_default();
+        let group_fits = group <= MAX_BATCH_ENTRIES && group_bytes <= max_bytes;
+        let keep_group =
+            group > 1 && group_fits && (count + group > MAX_BATCH_ENTRIES || size + group_bytes > max_bytes);
+        if count > 0 && (keep_group || count == MAX_BATCH_ENTRIES || size + entry_size > max_bytes) {
             body.extend_from_slice(b"]}");
             out.push((std::mem::take(&mut body), count));
             count = 0;
@@ -311,6 +336,25 @@ mod tests {
         assert!(counts.iter().all(|&c| c <= 10));
         let v: serde_json::Value = serde_json::from_slice(&reqs[0].0).unwrap();
         assert_eq!(v["Entries"][0]["MessageAttributes"]["k"]["StringValue"], "v");
+    }
+
+    #[test]
+    fn groups_stay_in_one_request_when_they_fit_one() {
+        let entries: Vec<SendEntry<'_>> = (0..25)
+            .map(|_| SendEntry {
+                body: "{}",
+                attributes: Vec::new(),
+                group_id: None,
+                dedup_id: None,
+            })
+            .collect();
+        let counts = |groups: &[usize]| -> Vec<usize> {
+            let reqs = send_batch_requests_grouped("u", &entries, 1000, groups);
+            reqs.iter().map(|r| r.1).collect()
+        };
+        assert_eq!(counts(&[]), vec![10, 10, 5]);
+        assert_eq!(counts(&[4, 4, 4, 1, 12]), vec![8, 10, 7]); // the 12 cannot fit one: it fills from where it is
+        assert_eq!(counts(&[6, 6, 6, 6, 1]), vec![6, 6, 6, 7]);
     }
 
     #[test]

@@ -18,8 +18,9 @@ use arrow_schema::SchemaRef;
 use crate::error::RejectCode;
 use crate::schema::TableSchema;
 use builders::Node;
-use cursor::Cursor;
+pub(crate) use cursor::Cursor;
 use fail::render_path;
+pub(crate) use json_value::{copy_value, enter, skip_value};
 pub use keys::top_level_keys;
 pub use temporal::parse_timestamp;
 

@@ -7,6 +7,7 @@ mod errors;
 mod messages;
 mod publish;
 mod schema;
+mod transform;
 
 use pyo3::prelude::*;
 
@@ -19,6 +20,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arrow_export::ArrowBatch>()?;
     m.add_class::<messages::PyMessages>()?;
     m.add_class::<aws::PyAwsJsonClient>()?;
+    m.add_class::<transform::PyTransform>()?;
     m.add_function(wrap_pyfunction!(aws::sigv4_headers, m)?)?;
     m.add_function(wrap_pyfunction!(aws::sqs_batch_failures, m)?)?;
     m.add_function(wrap_pyfunction!(aws::sqs_send_batch_requests, m)?)?;

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::codec::{PyCodec, RejectTuple};
+use super::transform::PyTransform;
 use crate::bodies::BodyKind;
 use crate::decode::ndjson_lines;
 use crate::publish::{pack_requests, prepare, prepare_bodies, Attribute, Enrich, Target};
@@ -56,7 +57,7 @@ pub fn publish_response_ids(response: &[u8]) -> PyResult<usize> {
 /// `queue_url`.
 #[pyfunction]
 #[pyo3(signature = (data, topic = None, *, queue_url = None, max_batch_bytes = 1_000_000, codec = None,
-                    event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500))]
+                    event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500, transform = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_publish(
     py: Python<'_>,
@@ -69,11 +70,13 @@ pub fn prepare_publish(
     next_seq: u64,
     ingest_time: Option<String>,
     max_depth: usize,
+    transform: Option<&PyTransform>,
 ) -> PyResult<PreparedTuple> {
     let enrich = Enrich {
         event_id_prefix,
         next_seq,
         ingest_time,
+        transform: transform.map(|t| t.inner.clone()),
     };
     let codec = codec.map(|c| &c.inner);
     let target = match (topic, queue_url) {
@@ -101,40 +104,53 @@ pub fn prepare_publish(
 /// (events found, rejects, error, first request, end request) of one body.
 type BodyTuple = (usize, Vec<RejectTuple>, Option<(u16, String)>, usize, usize);
 
+/// (requests, messages per request, each body's outcome, next event-id sequence number, (body, index) of each
+/// SQS entry id).
+type BodiesTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<BodyTuple>, u64, Vec<(usize, usize)>);
+
 /// Several HTTP bodies (`(body, kind, atomic)`; kind 0: JSON value or array, 1: NDJSON) validated, enriched and
-/// packed into `PublishRequest`s for `topic` in one call: (requests, messages per request, each body's outcome,
-/// next event-id sequence number).
+/// packed in one call into `PublishRequest`s for `topic` or `SendMessageBatch` bodies for `queue_url`.
 #[pyfunction]
-#[pyo3(signature = (bodies, topic, *, codec = None, event_id_prefix = None, next_seq = 0, ingest_time = None,
-                    max_depth = 500, max_events = 1000))]
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[pyo3(signature = (bodies, topic = None, *, queue_url = None, max_batch_bytes = 1_000_000, codec = None,
+                    event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500, max_events = 1000,
+                    transform = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn prepare_publish_bodies(
     py: Python<'_>,
     bodies: Vec<(Bound<'_, PyBytes>, u8, bool)>,
-    topic: &str,
+    topic: Option<&str>,
+    queue_url: Option<&str>,
+    max_batch_bytes: usize,
     codec: Option<&PyCodec>,
     event_id_prefix: Option<String>,
     next_seq: u64,
     ingest_time: Option<String>,
     max_depth: usize,
     max_events: usize,
-) -> PyResult<(Vec<Py<PyBytes>>, Vec<usize>, Vec<BodyTuple>, u64)> {
+    transform: Option<&PyTransform>,
+) -> PyResult<BodiesTuple> {
     let mut held: Vec<(&[u8], BodyKind, bool)> = Vec::with_capacity(bodies.len());
     for (i, (body, kind, atomic)) in bodies.iter().enumerate() {
         let kind = BodyKind::from_code(*kind)
             .ok_or_else(|| PyValueError::new_err(format!("bodies[{i}]: kind must be 0 (JSON) or 1 (NDJSON)")))?;
         held.push((body.as_bytes(), kind, *atomic));
     }
+    let target = match (topic, queue_url) {
+        (Some(topic), None) => Target::Topic(topic),
+        (None, Some(url)) => Target::Queue(url, max_batch_bytes),
+        _ => return Err(PyValueError::new_err("give either a topic or a queue_url")),
+    };
     let enrich = Enrich {
         event_id_prefix,
         next_seq,
         ingest_time,
+        transform: transform.map(|t| t.inner.clone()),
     };
     let codec = codec.map(|c| &c.inner);
-    let (requests, counts, outcomes, seq) =
-        py.detach(|| prepare_bodies(codec, &held, topic, &enrich, max_depth, max_events))?;
-    let requests = requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
-    let outcomes = outcomes
+    let p = py.detach(|| prepare_bodies(codec, &held, target, &enrich, max_depth, max_events))?;
+    let requests = p.requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
+    let outcomes = p
+        .outcomes
         .into_iter()
         .map(|o| {
             let rejects = o
@@ -145,5 +161,5 @@ pub fn prepare_publish_bodies(
             (o.events, rejects, o.error, o.requests.start, o.requests.end)
         })
         .collect();
-    Ok((requests, counts, outcomes, seq))
+    Ok((requests, p.counts, outcomes, p.next_seq, p.entries))
 }

@@ -53,7 +53,8 @@ struct Field {
 /// What to do with the fields of one object.
 #[derive(Debug, Default)]
 struct Level {
-    fields: HashMap<Vec<u8>, Field>,
+    /// Looked up by a linear scan: a level names a handful of fields, and most keys of an event match none.
+    fields: Vec<(Vec<u8>, Field)>,
     /// (output name, JSON text) filled when absent or null.
     defaults: Vec<(Vec<u8>, Vec<u8>)>,
 }
@@ -229,7 +230,7 @@ impl Writer<'_, '_> {
                 cur.string_into(&mut key).map_err(drop)?;
                 let raw_key = &cur.buf[key_start..cur.pos];
                 cur.expect(b':', "':'").map_err(drop)?;
-                let field = level.fields.get(&key[..]);
+                let field = level.fields.iter().find(|(k, _)| *k == key).map(|(_, f)| f);
                 let action = field.map_or(Action::Keep, |f| f.action);
                 let out_name: &[u8] = field.and_then(|f| f.rename.as_deref()).unwrap_or(&key);
                 let fill = fills.iter().position(|(k, _)| *k == out_name);
@@ -296,7 +297,13 @@ impl Writer<'_, '_> {
                 match (child, cur.peek()) {
                     (Some(level), Some(b'{')) => self.object(cur, Some(level), None),
                     (Some(level), Some(b'[')) => self.array(cur, level),
-                    _ => copy_value(cur, self.out, self.ctx).map_err(drop),
+                    // Kept as it is: copied verbatim without validation (the codec validates what is kept).
+                    _ => {
+                        let end = raw_value_end(cur.buf, cur.pos).ok_or(())?;
+                        self.out.extend_from_slice(&cur.buf[cur.pos..end]);
+                        cur.pos = end;
+                        Ok(())
+                    }
                 }
             }
         }
@@ -352,6 +359,55 @@ impl Writer<'_, '_> {
     }
 }
 
+/// The end of the JSON value starting at `pos`, found by matching brackets and quotes only; `None` when the input
+/// ends first. What it spans is copied verbatim, and validated by the codec afterwards.
+fn raw_value_end(buf: &[u8], pos: usize) -> Option<usize> {
+    let string_end = |from: usize| -> Option<usize> {
+        let mut i = from + 1;
+        loop {
+            i += memchr::memchr2(b'"', b'\\', &buf[i..])?;
+            if buf[i] == b'"' {
+                return Some(i + 1);
+            }
+            i += 2;
+            if i > buf.len() {
+                return None;
+            }
+        }
+    };
+    match *buf.get(pos)? {
+        b'"' => string_end(pos),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = pos;
+            while i < buf.len() {
+                match buf[i] {
+                    b'"' => {
+                        i = string_end(i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => Some(
+            buf[pos..]
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .map_or(buf.len(), |n| pos + n),
+        ),
+    }
+}
+
 const HEX: &[u8; 512] = &{
     let digits = b"0123456789abcdef";
     let mut t = [0u8; 512];
@@ -370,7 +426,14 @@ fn field_at<'l>(root: &'l mut Level, path: &str) -> &'l mut Field {
     let mut parts = path.split('.').peekable();
     loop {
         let name = parts.next().expect("a checked path has a segment");
-        let field = level.fields.entry(name.as_bytes().to_vec()).or_default();
+        let at = match level.fields.iter().position(|(k, _)| k == name.as_bytes()) {
+            Some(at) => at,
+            None => {
+                level.fields.push((name.as_bytes().to_vec(), Field::default()));
+                level.fields.len() - 1
+            }
+        };
+        let field = &mut level.fields[at].1;
         if parts.peek().is_none() {
             return field;
         }
@@ -492,11 +555,15 @@ mod tests {
             b"[1]",
             b"{\"a\":\xff}",
             b"{\"a\":1} x",
-            b"{\"a\":[[[[1]]]]}",
+            b"{\"x\":[[[[1]]]]}",
+            b"{\"x\":[1,}",
         ] {
             assert_eq!(&*t.apply(bad, derived, &mut seq, 4), bad);
         }
         assert_eq!(seq, 0, "no id is spent on a refused event");
+        // A kept value is copied verbatim, malformed or too deep or not: the codec names what is wrong with it.
+        let kept = t.apply(br#"{"b":[1,},"c":"\q"}"#, Derived::default(), &mut seq, 4);
+        assert_eq!(&*kept, br#"{"b":[1,},"c":"\q","a":1}"#);
     }
 
     #[test]

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WRAPPERS = {"schema.py", "codec.py", "messages.py", "pubsub_wire.py", "sqs_wire.py"}
+WRAPPERS = {"schema.py", "codec.py", "messages.py", "pubsub_wire.py", "sqs_wire.py", "transform.py"}
 
 
 def _uses_native(path: Path) -> bool:

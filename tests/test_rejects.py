@@ -75,8 +75,9 @@ def test_too_deep() -> None:
 
 
 def test_deep_nesting_is_a_reject_not_a_crash() -> None:
-    result = one_field("JSON").decode([b'{"v": ' + b"[" * 200_000 + b"}", b'{"v": 1}'])
-    assert [r.code for r in result.rejects] == ["too_deep"]
+    deep = b'{"v": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    result = one_field("JSON").decode([deep, b'{"v": 1}', b'{"v": ' + b"[" * 200_000 + b"}"])
+    assert [r.code for r in result.rejects] == ["too_deep", "invalid_json"]  # malformed, however deep
     assert result.batch.num_rows == 1
 
 
@@ -162,3 +163,31 @@ def test_redact_values_leaves_values_out_of_reject_messages(message: bytes, code
     assert first.message.split('"')[0::2] == text.split('"')[0::2]
     assert (second.code, second.path, second.message) == ("invalid_value", "n", 'expected an INT64, got "…"')
     assert all(v not in r.message for r in result.rejects for v in ("jane", "2x", '"red"', "color", "99999"))
+
+
+def test_max_depth_is_capped_for_stack_safety() -> None:
+    with pytest.raises(ValueError, match="max_depth must be 1 to 1000"):
+        one_field("JSON", max_depth=1001)
+    with pytest.raises(ValueError, match="max_depth must be 1 to 1000"):
+        one_field("JSON", max_depth=0)
+
+
+def test_the_deepest_nesting_allowed_fits_a_small_thread_stack() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import threading\n"
+        "from streamlake_fast import Codec, Schema\n"
+        "threading.stack_size(512 * 1024)\n"
+        "c = Codec(Schema.from_bigquery([{'name': 'j', 'type': 'JSON'}]), max_depth=1000, unknown_fields='ignore')\n"
+        "out = []\n"
+        "def run():\n"
+        "    for key in ('j', 'other'):\n"
+        "        m = ('{\"%s\":' % key + '[' * 999 + ']' * 999 + '}').encode()\n"
+        "        out.append(c.decode([m]).batch.num_rows)\n"
+        "t = threading.Thread(target=run); t.start(); t.join()\n"
+        "print(out)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "[1, 1]", done.stderr

@@ -63,7 +63,7 @@ class Codec:
         values must still be valid JSON.
     :param max_message_bytes: larger messages are rejected unread (default 10,000,000: Pub/Sub's limit).
     :param max_depth: maximum nesting of objects and arrays, the event itself being level 1 (default 500,
-        BigQuery's JSON limit).
+        BigQuery's JSON limit; at most 1,000, which keeps the stack a value is read with under 256 KiB).
     :param redact_values: leave the event's values out of reject messages (``expected an INT64, got "…"``), for
         events holding personal data; the path still names the field.
     """

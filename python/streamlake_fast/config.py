@@ -56,7 +56,7 @@ class SqsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class CodecConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     unknown_fields: Literal["reject", "ignore"] = "reject"
     max_message_bytes: Positive = 10_000_000
-    max_depth: Positive = 500
+    max_depth: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 500  # nesting levels (1,000 at most: stack)
     redact_values: bool = False  # leave event values out of reject messages (personal data)
 
 

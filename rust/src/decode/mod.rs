@@ -8,6 +8,7 @@ mod json_value;
 mod keys;
 mod numbers;
 mod record;
+mod syntax;
 mod temporal;
 
 use std::sync::Arc;
@@ -43,6 +44,21 @@ pub struct CodecOptions {
     pub redact_values: bool,
 }
 
+/// The most `max_depth` may be: each level of nesting takes up to ~250 bytes of stack while a value is read
+/// (measured), so 1,000 levels stay within 256 KiB, inside any thread's stack.
+pub const MAX_DEPTH_LIMIT: usize = 1000;
+
+/// `max_depth` checked: 1 to [`MAX_DEPTH_LIMIT`].
+pub fn check_max_depth(max_depth: usize) -> Result<usize, String> {
+    if (1..=MAX_DEPTH_LIMIT).contains(&max_depth) {
+        Ok(max_depth)
+    } else {
+        Err(format!(
+            "max_depth must be 1 to {MAX_DEPTH_LIMIT} (each level takes stack while a value is read), got {max_depth}"
+        ))
+    }
+}
+
 impl Default for CodecOptions {
     fn default() -> Self {
         CodecOptions {
@@ -76,7 +92,10 @@ pub struct DecodeOutput {
 /// Failures of a whole decode call (never caused by one bad row).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
-    #[error("the batch holds more than 2 GiB of string data in one column; decode it in smaller batches")]
+    #[error(
+        "the batch holds more than 2 GiB of string data or 2^31 items in one column (Arrow's i32 offsets); decode \
+         it in smaller batches"
+    )]
     BatchTooLarge,
 }
 
@@ -212,7 +231,14 @@ impl Codec {
             return fail::err(RejectCode::InvalidUtf8, format!("invalid UTF-8 at byte {at}"));
         }
         let mut cur = Cursor::new(msg);
-        record::decode_row(root, &mut cur, ctx)
+        // The first problem in document order, except that a malformed message is invalid_json wherever its syntax
+        // error lies (the rest of a refused row is not read, so it is checked here, on refused rows only).
+        record::decode_row(root, &mut cur, ctx).map_err(|f| {
+            if f.code == RejectCode::InvalidJson || ctx.overflow {
+                return f;
+            }
+            syntax::syntax_error(msg).unwrap_or(f)
+        })
     }
 }
 

@@ -366,11 +366,11 @@ pub fn json_int64_fast(buf: &[u8], pos: usize) -> Option<(i64, usize)> {
         if !c.is_ascii_digit() {
             break;
         }
+        if i - start == 18 {
+            return None; // a 19th digit: the exact path checks the range (no multiplication that could overflow)
+        }
         v = v * 10 + (c - b'0') as i64;
         i += 1;
-        if i - start > 18 {
-            return None;
-        }
     }
     let n = i - start;
     if n == 0 || (n > 1 && buf[start] == b'0') || matches!(buf.get(i), Some(b'.' | b'e' | b'E')) {
@@ -391,6 +391,9 @@ pub fn json_decimal128_fast(buf: &[u8], pos: usize) -> Option<(i128, usize)> {
         if !c.is_ascii_digit() {
             break;
         }
+        if i - start == NUMERIC.max_int_digits as usize {
+            return None; // checked before multiplying: at most 29 + 9 digits ever reach `v`
+        }
         v = v * 10 + (c - b'0') as i128;
         i += 1;
     }
@@ -405,6 +408,9 @@ pub fn json_decimal128_fast(buf: &[u8], pos: usize) -> Option<(i128, usize)> {
         while let Some(&c) = buf.get(i) {
             if !c.is_ascii_digit() {
                 break;
+            }
+            if i - fs == NUMERIC.scale as usize {
+                return None;
             }
             v = v * 10 + (c - b'0') as i128;
             i += 1;
@@ -447,6 +453,12 @@ mod fast_tests {
         assert_eq!(json_int64_fast(b"1.5", 0), None);
         assert_eq!(json_int64_fast(b"01", 0), None);
         assert_eq!(json_int64_fast(b"42}", 0), Some((42, 2)));
+        // Long literals leave the fast paths before any multiplication could overflow (tests build with
+        // overflow checks on: an overflow here would panic).
+        let long = "9".repeat(60);
+        assert_eq!(json_int64_fast(long.as_bytes(), 0), None);
+        assert_eq!(json_decimal128_fast(long.as_bytes(), 0), None);
+        assert_eq!(json_decimal128_fast(format!("1.{long}").as_bytes(), 0), None);
         for text in [
             "0",
             "23.52",

@@ -240,7 +240,7 @@ fn decode_list(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
             }
         }
     }
-    offsets.push(item.len() as i32);
+    offsets.push(list_offset(item.len(), ctx)?);
     ctx.depth -= 1;
     Ok(())
 }
@@ -280,6 +280,18 @@ fn offset(data: &[u8], ctx: &mut Ctx) -> Res<i32> {
         Err(_) => {
             ctx.overflow = true;
             err(RejectCode::OutOfRange, "batch holds more than 2 GiB of string data")
+        }
+    }
+}
+
+/// Check a list column's items still fit i32 offsets.
+#[inline(always)]
+fn list_offset(items: usize, ctx: &mut Ctx) -> Res<i32> {
+    match i32::try_from(items) {
+        Ok(o) => Ok(o),
+        Err(_) => {
+            ctx.overflow = true;
+            err(RejectCode::OutOfRange, "batch holds more than 2^31 items in one REPEATED column")
         }
     }
 }

@@ -165,9 +165,36 @@ fn limits() {
 fn deep_nesting_never_overflows_the_stack() {
     let schema = TableSchema::from_bigquery_json(r#"[{"name":"j","type":"JSON"}]"#).unwrap();
     let c = Codec::new(schema, CodecOptions::default());
-    let deep = format!(r#"{{"j":{}}}"#, "[".repeat(100_000));
-    let out = c.decode_messages(&[deep]).unwrap();
+    let deep = format!(r#"{{"j":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+    let unclosed = format!(r#"{{"j":{}}}"#, "[".repeat(100_000));
+    let out = c.decode_messages(&[deep, unclosed]).unwrap();
     assert_eq!(out.rejects[0].code, RejectCode::TooDeep);
+    assert_eq!(out.rejects[1].code, RejectCode::InvalidJson, "malformed, however deep");
+}
+
+#[test]
+fn a_malformed_message_is_invalid_json_wherever_its_syntax_error_lies() {
+    let schema = TableSchema::from_bigquery_json(r#"[{"name":"i","type":"INT64"},{"name":"o","type":"JSON"}]"#);
+    let c = Codec::new(schema.unwrap(), CodecOptions::default());
+    let msgs: [&[u8]; 5] = [
+        br#"{"i":"bad", "x":"#,
+        br#"{"x":1, "i": }"#,
+        br#"{"o":{"a":1,"a":2}, "i": 1,}"#,
+        br#"{"i":"bad", "x": 1}"#,
+        br#"{"x":1, "i":"bad"}"#,
+    ];
+    let out = c.decode_messages(&msgs).unwrap();
+    let got: Vec<_> = out.rejects.iter().map(|r| (r.code, r.path.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (RejectCode::InvalidJson, ""),
+            (RejectCode::InvalidJson, ""),
+            (RejectCode::InvalidJson, ""),
+            (RejectCode::InvalidValue, "i"), // well-formed: the first problem in document order
+            (RejectCode::UnknownField, "x"),
+        ]
+    );
 }
 
 #[test]

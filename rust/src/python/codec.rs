@@ -50,9 +50,7 @@ impl PyCodec {
                 )))
             }
         };
-        if max_depth == 0 {
-            return Err(PyValueError::new_err("max_depth must be at least 1"));
-        }
+        let max_depth = crate::decode::check_max_depth(max_depth).map_err(PyValueError::new_err)?;
         let options = CodecOptions {
             unknown_fields,
             max_message_bytes,

@@ -72,6 +72,7 @@ pub fn prepare_publish(
     max_depth: usize,
     transform: Option<&PyTransform>,
 ) -> PyResult<PreparedTuple> {
+    let max_depth = crate::decode::check_max_depth(max_depth).map_err(PyValueError::new_err)?;
     let enrich = Enrich {
         event_id_prefix,
         next_seq,
@@ -140,6 +141,7 @@ pub fn prepare_publish_bodies(
         (None, Some(url)) => Target::Queue(url, max_batch_bytes),
         _ => return Err(PyValueError::new_err("give either a topic or a queue_url")),
     };
+    let max_depth = crate::decode::check_max_depth(max_depth).map_err(PyValueError::new_err)?;
     let enrich = Enrich {
         event_id_prefix,
         next_seq,

@@ -18,7 +18,7 @@ DIST ?= dist
 
 BQEMU_VENV := .venv-bqemu
 
-.PHONY: venv build wheel wheel-abi3 wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-beam bench-http bench-transform bench-smoke lint fmt demo clean
+.PHONY: venv build wheel wheel-abi3 wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-beam bench-http bench-transform bench-smoke fuzz lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,18 +91,32 @@ bench-worker: build emulators
 	STREAMLAKE_WORKER_BENCH_EVENTS=$(WORKER_BENCH_EVENTS) STREAMLAKE_SQS_BENCH_EVENTS=$(SQS_BENCH_EVENTS) \
 		$(BIN)/python -m pytest benches/test_worker_bench.py benches/test_sqs_bench.py -q
 
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer, the nightly toolchain) of the codec (`decode`: generated schemas
+# and messages, checked against serde_json) and of the wire readers (`wire`), FUZZ_SECONDS each. A crash leaves its
+# input in fuzz/artifacts/<target>/; replay it with `cargo +nightly fuzz run <target> <file>`.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGET_DIR ?= $(HOME)/.cache/streamlake_fast/fuzz-target
+fuzz:
+	cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked -q
+	for t in decode wire; do \
+		cargo +nightly fuzz run --target-dir $(FUZZ_TARGET_DIR) -O $$t -- -max_total_time=$(FUZZ_SECONDS) \
+			-rss_limit_mb=4096 -print_final_stats=1 || exit 1; \
+	done
+
 lint: build
 	$(BIN)/ruff check python tests benches
 	$(BIN)/ruff format --check python tests benches
 	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest streamlake_fast._native
 	cargo fmt --check
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
 	cargo clippy -q --all-targets --features python -- -D warnings
 
 fmt:
 	$(BIN)/ruff format python tests benches
 	$(BIN)/ruff check --fix python tests benches
 	cargo fmt
+	cargo fmt --manifest-path fuzz/Cargo.toml
 
 # Installable artifacts: an sdist and a wheel for glibc >= 2.17 (manylinux2014: AWS Lambda's Amazon Linux 2 and 2023,
 # RHEL 7+, Debian 9+, Ubuntu 18.04+), linked by zig against that glibc whatever this machine's is.

@@ -257,3 +257,37 @@ def test_nested_records_and_repeated_records() -> None:
     )
     assert pa.Table.from_batches([result.batch]).equals(expected)
     result.batch.validate(full=True)
+
+
+def test_parameterized_types_are_enforced_per_row_as_bigquery_does() -> None:
+    from streamlake_fast import Codec, Schema
+
+    schema = Schema.from_bigquery([
+        {"name": "code", "type": "STRING", "maxLength": "5"},
+        {"name": "raw", "type": "BYTES", "maxLength": "3"},
+        {"name": "price", "type": "NUMERIC", "precision": "5", "scale": "2"},
+        {"name": "even", "type": "NUMERIC", "precision": "5", "scale": "2", "roundingMode": "ROUND_HALF_EVEN"},
+        {"name": "big", "type": "BIGNUMERIC", "precision": "40", "scale": "4"},
+    ])  # fmt: skip
+    assert schema.to_bigquery()[0]["maxLength"] == "5" and schema.to_bigquery()[2]["precision"] == "5"
+    assert schema.fingerprint != Schema.from_bigquery([{**f, "maxLength": None} if f["name"] == "code" else f
+                                                       for f in schema.to_bigquery()]).fingerprint  # fmt: skip
+    rows = [
+        b'{"code": "h\\u00e9llo", "raw": "AQID", "price": 1.235, "even": "1.245", "big": "123.45675"}',
+        b'{"code": "toolongvalue"}',
+        b'{"raw": "AQIDBA=="}',
+        b'{"price": 999.995}',
+        b'{"price": "-999.994"}',
+        b'{"big": "1234567890123456789012345678901234567"}',
+    ]
+    result = Codec(schema).decode(rows)
+    assert [(r.index, r.code, r.path) for r in result.rejects] == [
+        (1, "out_of_range", "code"), (2, "out_of_range", "raw"), (3, "out_of_range", "price"),
+        (5, "out_of_range", "big"),
+    ]  # fmt: skip
+    assert "does not fit STRING(5)" in result.rejects[0].message
+    assert "more than 3 integer digits for NUMERIC(5, 2)" in result.rejects[2].message
+    got = pa.Table.from_batches([result.batch]).to_pylist()
+    assert got[0] == {"code": "héllo", "raw": b"\x01\x02\x03", "price": Decimal("1.24"), "even": Decimal("1.24"),
+                      "big": Decimal("123.4568")}  # fmt: skip
+    assert got[1]["price"] == Decimal("-999.99")

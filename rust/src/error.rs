@@ -21,6 +21,8 @@ pub enum SchemaError {
     UnexpectedSubfields { path: String },
     #[error("field {path:?}: RECORD nesting deeper than BigQuery's 15 levels")]
     TooDeep { path: String },
+    #[error("field {path:?}: {why}")]
+    InvalidParameter { path: String, why: String },
     #[error("schema has no fields")]
     Empty,
 }

@@ -112,6 +112,30 @@ pub struct FieldDef {
     pub mode: FieldMode,
     pub fields: Vec<FieldDef>,
     pub description: Option<String>,
+    /// BigQuery's parameterized types: `STRING(L)`, `BYTES(L)`, `NUMERIC(P, S)`, `BIGNUMERIC(P, S)`.
+    pub params: TypeParams,
+}
+
+/// How a NUMERIC/BIGNUMERIC value is rounded to a parameterized scale (BigQuery's `roundingMode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RoundingMode {
+    #[default]
+    HalfAwayFromZero,
+    HalfEven,
+}
+
+/// A field's type parameters; none set: the type's own limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeParams {
+    /// STRING: the most characters; BYTES: the most bytes.
+    pub max_length: Option<u64>,
+    /// NUMERIC/BIGNUMERIC: `(precision, scale)`; values are rounded to the scale, and more than
+    /// `precision - scale` integer digits is out of range.
+    pub decimal: Option<(u32, u32)>,
+    /// Only with explicit parameters: how values are rounded to the scale (as BigQuery does on write).
+    pub rounding: RoundingMode,
+    /// Whether `roundingMode` was given (kept for the round trip).
+    pub rounding_given: bool,
 }
 
 /// A validated table schema.
@@ -132,22 +156,60 @@ struct RawField {
     fields: Vec<RawField>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
+    #[serde(
+        rename = "maxLength",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "int64_text"
+    )]
+    max_length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "int64_text")]
+    precision: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "int64_text")]
+    scale: Option<u64>,
+    #[serde(rename = "roundingMode", default, skip_serializing_if = "Option::is_none")]
+    rounding_mode: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawSchema {
-    List(Vec<RawField>),
-    Object { fields: Vec<RawField> },
+/// BigQuery's REST API writes int64 values as JSON strings (`"maxLength": "10"`); numbers are read too.
+mod int64_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(n) => s.serialize_str(&n.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Number(u64),
+            Text(String),
+        }
+        match Option::<Either>::deserialize(d)? {
+            None => Ok(None),
+            Some(Either::Number(n)) => Ok(Some(n)),
+            Some(Either::Text(t)) => t
+                .parse()
+                .map(Some)
+                .map_err(|_| serde::de::Error::custom(format!("expected a non-negative integer, got {t:?}"))),
+        }
+    }
 }
 
 impl TableSchema {
     /// Parse and validate BigQuery schema JSON: a list of fields, or an object with a `fields` list.
     pub fn from_bigquery_json(text: &str) -> Result<TableSchema, SchemaError> {
-        let raw: RawSchema = serde_json::from_str(text).map_err(|e| SchemaError::Json(e.to_string()))?;
-        let raw = match raw {
-            RawSchema::List(fields) | RawSchema::Object { fields } => fields,
-        };
+        let json = |e: serde_json::Error| SchemaError::Json(e.to_string());
+        let mut doc: serde_json::Value = serde_json::from_str(text).map_err(json)?;
+        // A list of fields, or an object with `fields` (read apart so that errors name what is wrong).
+        if let Some(fields) = doc.as_object_mut().and_then(|o| o.remove("fields")) {
+            doc = fields;
+        }
+        let raw: Vec<RawField> = serde_json::from_value(doc).map_err(json)?;
         if raw.is_empty() {
             return Err(SchemaError::Empty);
         }
@@ -217,15 +279,74 @@ fn convert_fields(raw: &[RawField], prefix: &str, depth: usize) -> Result<Vec<Fi
         } else {
             Vec::new()
         };
+        let params = type_params(f, ty, &path)?;
         out.push(FieldDef {
             name: f.name.clone(),
             ty,
             mode,
             fields,
             description: f.description.clone(),
+            params,
         });
     }
     Ok(out)
+}
+
+/// A field's type parameters, checked against BigQuery's rules for its type.
+fn type_params(f: &RawField, ty: FieldType, path: &str) -> Result<TypeParams, SchemaError> {
+    let bad = |why: String| SchemaError::InvalidParameter {
+        path: path.to_string(),
+        why,
+    };
+    let mut params = TypeParams::default();
+    if let Some(n) = f.max_length {
+        if !matches!(ty, FieldType::String | FieldType::Bytes) {
+            return Err(bad(format!("maxLength applies to STRING and BYTES, not {}", ty.name())));
+        }
+        if n == 0 {
+            return Err(bad("maxLength must be at least 1".into()));
+        }
+        params.max_length = Some(n);
+    }
+    if f.precision.is_some() || f.scale.is_some() {
+        let (max_int, max_scale) = match ty {
+            FieldType::Numeric => (29, 9),
+            FieldType::BigNumeric => (38, 38),
+            _ => {
+                return Err(bad(format!(
+                    "precision and scale apply to NUMERIC and BIGNUMERIC, not {}",
+                    ty.name()
+                )))
+            }
+        };
+        let Some(precision) = f.precision else {
+            return Err(bad("scale needs a precision".into()));
+        };
+        let scale = f.scale.unwrap_or(0);
+        if scale > max_scale || precision < scale.max(1) || precision - scale > max_int {
+            return Err(bad(format!(
+                "{}({precision}, {scale}): the scale must be 0 to {max_scale} and the precision from max(1, scale) to \
+                 scale + {max_int}",
+                ty.name()
+            )));
+        }
+        params.decimal = Some((precision as u32, scale as u32));
+    }
+    if let Some(mode) = &f.rounding_mode {
+        params.rounding = match mode.as_str() {
+            "ROUND_HALF_AWAY_FROM_ZERO" | "ROUNDING_MODE_UNSPECIFIED" => RoundingMode::HalfAwayFromZero,
+            "ROUND_HALF_EVEN" => RoundingMode::HalfEven,
+            other => return Err(bad(format!("unknown roundingMode {other:?}"))),
+        };
+        if !matches!(ty, FieldType::Numeric | FieldType::BigNumeric) {
+            return Err(bad(format!(
+                "roundingMode applies to NUMERIC and BIGNUMERIC, not {}",
+                ty.name()
+            )));
+        }
+        params.rounding_given = true;
+    }
+    Ok(params)
 }
 
 fn to_raw(f: &FieldDef) -> RawField {
@@ -235,6 +356,16 @@ fn to_raw(f: &FieldDef) -> RawField {
         mode: Some(f.mode.name().to_string()),
         fields: f.fields.iter().map(to_raw).collect(),
         description: f.description.clone(),
+        max_length: f.params.max_length,
+        precision: f.params.decimal.map(|(p, _)| p as u64),
+        scale: f.params.decimal.map(|(_, s)| s as u64),
+        rounding_mode: f.params.rounding_given.then(|| {
+            match f.params.rounding {
+                RoundingMode::HalfAwayFromZero => "ROUND_HALF_AWAY_FROM_ZERO",
+                RoundingMode::HalfEven => "ROUND_HALF_EVEN",
+            }
+            .to_string()
+        }),
     }
 }
 
@@ -331,6 +462,30 @@ mod tests {
             err(r#"[{"name":"a","type":"STRING","mode":"OPTIONAL"}]"#),
             SchemaError::UnknownMode { .. }
         ));
+    }
+
+    #[test]
+    fn parameterized_types_are_kept_checked_and_fingerprinted() {
+        let text = r#"[{"name":"s","type":"STRING","maxLength":"5"},{"name":"b","type":"BYTES","maxLength":3},
+            {"name":"n","type":"NUMERIC","precision":"5","scale":"2","roundingMode":"ROUND_HALF_EVEN"},
+            {"name":"p","type":"BIGNUMERIC","precision":"38"}]"#;
+        let s = TableSchema::from_bigquery_json(text).unwrap();
+        assert_eq!(s.fields[0].params.max_length, Some(5));
+        assert_eq!(s.fields[2].params.decimal, Some((5, 2)));
+        assert_eq!(s.fields[2].params.rounding, RoundingMode::HalfEven);
+        assert_eq!(s.fields[3].params.decimal, Some((38, 0)));
+        let again = TableSchema::from_bigquery_json(&s.to_bigquery_json()).unwrap();
+        assert_eq!(s, again);
+        assert!(s.to_bigquery_json().contains(r#""maxLength":"5""#));
+        let plain = TableSchema::from_bigquery_json(r#"[{"name":"s","type":"STRING"}]"#).unwrap();
+        let short = TableSchema::from_bigquery_json(r#"[{"name":"s","type":"STRING","maxLength":"5"}]"#).unwrap();
+        assert_ne!(plain.fingerprint(), short.fingerprint());
+        let err = |t: &str| TableSchema::from_bigquery_json(t).unwrap_err().to_string();
+        assert!(err(r#"[{"name":"i","type":"INT64","maxLength":"5"}]"#).contains("maxLength applies to STRING"));
+        assert!(err(r#"[{"name":"n","type":"NUMERIC","precision":"31","scale":"1"}]"#).contains("NUMERIC(31, 1)"));
+        assert!(err(r#"[{"name":"n","type":"NUMERIC","scale":"1"}]"#).contains("scale needs a precision"));
+        assert!(err(r#"[{"name":"n","type":"NUMERIC","precision":"2","scale":"3"}]"#).contains("scale must be"));
+        assert!(err(r#"[{"name":"n","type":"NUMERIC","precision":"x"}]"#).contains("non-negative integer"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use arrow_array::{ArrayRef, BinaryArray, BooleanArray, ListArray, PrimitiveArray
 use arrow_buffer::{i256, BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Fields};
 
-use crate::schema::{arrow_field, FieldDef, FieldMode, FieldType};
+use crate::schema::{arrow_field, FieldDef, FieldMode, FieldType, TypeParams};
 
 /// The values of one column.
 pub enum Col {
@@ -48,6 +48,7 @@ pub struct Node {
     pub name: Box<[u8]>,
     pub ty: FieldType,
     pub mode: FieldMode,
+    pub params: TypeParams,
     pub validity: Option<BooleanBufferBuilder>,
     pub col: Col,
     field: Field,
@@ -81,6 +82,7 @@ impl Node {
             name: def.name.as_bytes().into(),
             ty: def.ty,
             mode: def.mode,
+            params: def.params,
             validity,
             col,
             field,
@@ -95,6 +97,7 @@ impl Node {
             mode: FieldMode::Required,
             fields: fields.to_vec(),
             description: None,
+            params: Default::default(),
         };
         Node::new(&def, cap)
     }

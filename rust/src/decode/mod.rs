@@ -7,6 +7,7 @@ mod fail;
 mod json_value;
 mod keys;
 mod numbers;
+mod params;
 mod record;
 mod syntax;
 mod temporal;

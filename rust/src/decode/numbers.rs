@@ -89,17 +89,25 @@ pub struct DecimalSpec {
     pub name: &'static str,
     pub scale: u32,
     pub max_int_digits: u32,
+    /// Appended to the "more integer digits" message.
+    pub int_note: &'static str,
 }
 
 pub const NUMERIC: DecimalSpec = DecimalSpec {
     name: "NUMERIC",
     scale: 9,
     max_int_digits: 29,
+    int_note: "",
 };
 pub const BIGNUMERIC: DecimalSpec = DecimalSpec {
     name: "BIGNUMERIC",
     scale: 38,
     max_int_digits: 38,
+    // BigQuery's BIGNUMERIC reaches (2^255 - 1) / 10^38 ≈ 5.79e38, a partial 39th integer digit; the Storage Write
+    // API takes BIGNUMERIC as Arrow decimal256(76, 38), and 39 integer digits + 38 fractional ones are 77 digits:
+    // more than decimal256's precision of 76 (Arrow's full validation refuses such a value).
+    int_note: " (BigQuery's own limit is 5.79e38, but the Arrow decimal256(76, 38) the Storage Write API takes \
+               holds 76 digits: 38 before the point)",
 };
 
 struct DecimalParts<'a> {
@@ -196,10 +204,11 @@ fn unscaled_digits(text: &[u8], spec: DecimalSpec, is_string: bool) -> Res<(bool
         return err(
             RejectCode::OutOfRange,
             format!(
-                "{} has more than {} integer digits for {}",
+                "{} has more than {} integer digits for {}{}",
                 preview(text),
                 spec.max_int_digits,
-                spec.name
+                spec.name,
+                spec.int_note
             ),
         );
     }

@@ -12,6 +12,7 @@ use super::json_value::{copy_value, enter, kind_name, skip_value};
 use super::numbers::{
     json_decimal128_fast, json_int64_fast, parse_decimal128, parse_decimal256, parse_f64, parse_f64_string, parse_i64,
 };
+use super::params;
 use super::temporal::{parse_date, parse_datetime, parse_time, parse_timestamp};
 use super::Ctx;
 use crate::error::RejectCode;
@@ -291,7 +292,10 @@ fn list_offset(items: usize, ctx: &mut Ctx) -> Res<i32> {
         Ok(o) => Ok(o),
         Err(_) => {
             ctx.overflow = true;
-            err(RejectCode::OutOfRange, "batch holds more than 2^31 items in one REPEATED column")
+            err(
+                RejectCode::OutOfRange,
+                "batch holds more than 2^31 items in one REPEATED column",
+            )
         }
     }
 }
@@ -318,6 +322,10 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
                 unreachable!()
             };
             cur.string_into(data)?;
+            if node.params.max_length.is_some() {
+                let start = *offsets.last().expect("offsets start with 0") as usize;
+                params::check_string(&data[start..], &node.params)?;
+            }
             offsets.push(offset(data, ctx)?);
         }
         FieldType::Json => {
@@ -342,6 +350,8 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
                     format!("invalid base64 for BYTES: {}", preview(text)),
                 );
             }
+            let start = *offsets.last().expect("offsets start with 0") as usize;
+            params::check_bytes(data.len() - start, &node.params)?;
             offsets.push(offset(data, ctx)?);
         }
         FieldType::Int64 => {
@@ -396,6 +406,7 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
                 }
                 _ => return mismatch(cur, b, "NUMERIC"),
             };
+            let v = params::fit_decimal128(v, &node.params)?;
             let Col::I128(vs) = &mut node.col else { unreachable!() };
             vs.push(v);
         }
@@ -408,6 +419,7 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
                 }
                 _ => return mismatch(cur, b, "BIGNUMERIC"),
             };
+            let v = params::fit_decimal256(v, &node.params)?;
             let Col::I256(vs) = &mut node.col else { unreachable!() };
             vs.push(v);
         }

@@ -98,7 +98,12 @@ mod tests {
         ] {
             let f = syntax_error(bad).expect("malformed");
             assert_eq!(f.code, crate::RejectCode::InvalidJson);
-            assert!(f.message.contains(at), "{}: {}", String::from_utf8_lossy(bad), f.message);
+            assert!(
+                f.message.contains(at),
+                "{}: {}",
+                String::from_utf8_lossy(bad),
+                f.message
+            );
         }
     }
 }

@@ -52,7 +52,7 @@ ADVERSARIAL = {
     "many duplicate keys": (_pad(b'{"j":{', b'"k":1,', b'"k":1}}'), "duplicate_key"),
     "a 9 MB number": (_pad(b'{"n":1', b"0", b"}"), "out_of_range"),
     "a 9 MB number in a JSON column": (_pad(b'{"j":1', b"0", b"}"), None),
-    "deep nesting, closed": (b"{\"j\":" + b"[" * 1000 + b"]" * 1000 + b"}", "too_deep"),
+    "deep nesting, closed": (b'{"j":' + b"[" * 1000 + b"]" * 1000 + b"}", "too_deep"),
     "deep nesting, never closed": (_pad(b'{"j":', b"[", b""), "invalid_json"),
     "a huge array": (_pad(b'{"xs":[1', b",1", b"]}"), None),
     "a string of escapes": (_pad(b'{"note":"', b"\\u00e9\\n", b'"}'), None),

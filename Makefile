@@ -18,7 +18,7 @@ DIST ?= dist
 
 BQEMU_VENV := .venv-bqemu
 
-.PHONY: venv build wheel wheel-abi3 wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-beam bench-http bench-transform bench-smoke fuzz lint fmt demo clean
+.PHONY: venv build wheel wheel-abi3 wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-smoke fuzz lint fmt demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,7 +63,7 @@ test-slow: build emulators
 bench-smoke:
 	STREAMLAKE_BENCH_EVENTS=20000 STREAMLAKE_WORKER_BENCH_EVENTS=3000 STREAMLAKE_SQS_BENCH_EVENTS=1000 \
 		STREAMLAKE_BEAM_BENCH_EVENTS=2000 STREAMLAKE_HTTP_BENCH_SINGLE=400 STREAMLAKE_HTTP_BENCH_BATCHED=2000 \
-		STREAMLAKE_HTTP_BENCH_PUSHED=40 STREAMLAKE_TRANSFORM_BENCH_EVENTS=3000 \
+		STREAMLAKE_HTTP_BENCH_PUSHED=40 STREAMLAKE_TRANSFORM_BENCH_EVENTS=3000 STREAMLAKE_SHAPES_BENCH_EVENTS=2000 \
 		$(BIN)/python -m pytest benches -q \
 		--benchmark-disable
 
@@ -76,6 +76,10 @@ bench: build
 	STREAMLAKE_BENCH_EVENTS=$(BENCH_EVENTS) $(BIN)/python -m pytest benches/test_codec_bench.py \
 		benches/test_lake_bench.py -q \
 		--benchmark-columns=min,median,mean,rounds --benchmark-sort=name --benchmark-group-by=group
+
+# The codec on five event shapes (IoT, wide, logs, telemetry, payments) vs pyarrow.json and DuckDB, one thread each.
+bench-shapes: build
+	$(BIN)/python -m pytest benches/test_shapes_bench.py -q -s
 
 bench-transform: build
 	STREAMLAKE_TRANSFORM_BENCH_EVENTS=200000 $(BIN)/python -m pytest benches/test_transform_bench.py -q -s

@@ -279,7 +279,16 @@ const POW10: [i128; 10] = [
 ];
 
 /// BIGNUMERIC (decimal256(76, 38)) from a JSON number literal or string.
+#[inline]
 pub fn parse_decimal256(text: &[u8], is_string: bool) -> Res<i256> {
+    match decimal256_fast(text, is_string) {
+        Some(v) => Ok(v),
+        None => decimal256_general(text, is_string),
+    }
+}
+
+/// The exact path: any exponent, and the errors.
+fn decimal256_general(text: &[u8], is_string: bool) -> Res<i256> {
     let (neg, mut digits, zeros) = unscaled_digits(text, BIGNUMERIC, is_string)?;
     digits.extend(std::iter::repeat_n(0u8, zeros));
     let mut v = i256::ZERO;
@@ -293,6 +302,49 @@ pub fn parse_decimal256(text: &[u8], is_string: bool) -> Res<i256> {
     }
     Ok(if neg { v.wrapping_neg() } else { v })
 }
+
+/// BIGNUMERIC without an exponent and within limits, with no allocation: the digits gathered 18 at a time in a
+/// `u64`, folded into an `i256`, then scaled; `None` defers to the exact general path.
+#[inline]
+fn decimal256_fast(text: &[u8], is_string: bool) -> Option<i256> {
+    let p = split_decimal(text, is_string)?;
+    if p.exp != 0 {
+        return None;
+    }
+    let int = &p.int[p.int.iter().take_while(|&&d| d == b'0').count()..];
+    let frac = &p.frac[..p.frac.len() - p.frac.iter().rev().take_while(|&&d| d == b'0').count()];
+    if int.len() > BIGNUMERIC.max_int_digits as usize || frac.len() > BIGNUMERIC.scale as usize {
+        return None;
+    }
+    let mut v = i256::ZERO;
+    let (mut chunk, mut n) = (0u64, 0usize);
+    for &d in int.iter().chain(frac) {
+        chunk = chunk * 10 + (d - b'0') as u64;
+        n += 1;
+        if n == 18 {
+            v = v
+                .wrapping_mul(i256::from_i128(POW10_38[18]))
+                .wrapping_add(i256::from_i128(chunk as i128));
+            (chunk, n) = (0, 0);
+        }
+    }
+    v = v
+        .wrapping_mul(i256::from_i128(POW10_38[n]))
+        .wrapping_add(i256::from_i128(chunk as i128));
+    v = v.wrapping_mul(i256::from_i128(POW10_38[BIGNUMERIC.scale as usize - frac.len()]));
+    Some(if p.neg { v.wrapping_neg() } else { v })
+}
+
+/// 10^0 ..= 10^38 (10^38 < i128::MAX).
+const POW10_38: [i128; 39] = {
+    let mut t = [1i128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -360,6 +412,31 @@ mod tests {
                 .code,
             RejectCode::OutOfRange
         );
+        let long = format!("{}.{}", "9".repeat(38), "9".repeat(38));
+        let cases = [
+            "0",
+            "-0",
+            "0.0",
+            "7",
+            "-7.5",
+            "00012.3400",
+            "1e3",
+            "-12.5e-3",
+            "0.00000000000000000000000000000000000001",
+            "12345678901234567890",
+            "123456789012345678.9",
+            "-98765432109876543210.123456789012345678901234567",
+            long.as_str(),
+        ];
+        for text in cases {
+            for is_string in [false, true] {
+                let general = decimal256_general(text.as_bytes(), is_string).unwrap();
+                assert_eq!(parse_decimal256(text.as_bytes(), is_string).unwrap(), general, "{text}");
+                if let Some(fast) = decimal256_fast(text.as_bytes(), is_string) {
+                    assert_eq!(fast, general, "{text}");
+                }
+            }
+        }
     }
 }
 
@@ -385,6 +462,101 @@ pub fn json_int64_fast(buf: &[u8], pos: usize) -> Option<(i64, usize)> {
     if n == 0 || (n > 1 && buf[start] == b'0') || matches!(buf.get(i), Some(b'.' | b'e' | b'E')) {
         return None;
     }
+    Some((if neg { -v } else { v }, i))
+}
+
+/// Exact powers of ten as f64 (10^22 is the largest one an f64 holds exactly).
+const F64_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// One pass over a plain JSON decimal literal at `pos` for FLOAT64 (Clinger's fast path): with at most 15
+/// significant digits and no exponent, the digits make an exact integer below 2^53 and the divisor an exact power
+/// of ten, so one division is correctly rounded. `(value, end)`, or `None` to take the general path.
+#[inline(always)]
+pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
+    let neg = buf.get(pos) == Some(&b'-');
+    let start = pos + neg as usize;
+    let mut i = start;
+    let mut m: u64 = 0;
+    let mut digits = 0usize; // significant: leading zeros do not count
+    while let Some(&c) = buf.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if m != 0 || c != b'0' {
+            if digits == 15 {
+                return None;
+            }
+            digits += 1;
+        }
+        m = m * 10 + (c - b'0') as u64;
+        i += 1;
+    }
+    let int_len = i - start;
+    if int_len == 0 || (int_len > 1 && buf[start] == b'0') {
+        return None;
+    }
+    let mut frac_len = 0;
+    if buf.get(i) == Some(&b'.') {
+        i += 1;
+        let fs = i;
+        while let Some(&c) = buf.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if m != 0 || c != b'0' {
+                if digits == 15 {
+                    return None;
+                }
+                digits += 1;
+            }
+            m = m * 10 + (c - b'0') as u64;
+            i += 1;
+        }
+        frac_len = i - fs;
+        if frac_len == 0 {
+            return None;
+        }
+    }
+    let mut exp: i64 = 0;
+    if matches!(buf.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let eneg = match buf.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let es = i;
+        while let Some(&c) = buf.get(i) {
+            if !c.is_ascii_digit() || i - es == 3 {
+                break;
+            }
+            exp = exp * 10 + (c - b'0') as i64;
+            i += 1;
+        }
+        if i == es || buf.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        if eneg {
+            exp = -exp;
+        }
+    }
+    // value = m × 10^(exp − frac_len); exact operands (m < 10^15 < 2^53, 10^k for k ≤ 22): one rounding.
+    let scale = exp - frac_len as i64;
+    let v = match scale {
+        0..=22 => m as f64 * F64_POW10[scale as usize],
+        -22..=-1 => m as f64 / F64_POW10[(-scale) as usize],
+        _ if m == 0 => 0.0,
+        _ => return None,
+    };
     Some((if neg { -v } else { v }, i))
 }
 
@@ -462,6 +634,49 @@ mod fast_tests {
         assert_eq!(json_int64_fast(b"1.5", 0), None);
         assert_eq!(json_int64_fast(b"01", 0), None);
         assert_eq!(json_int64_fast(b"42}", 0), Some((42, 2)));
+        for text in [
+            "0",
+            "-0.5",
+            "431.69",
+            "123456789012345",
+            "0.000000000000001",
+            "9007199254.991",
+            "1.7976931",
+        ] {
+            let (v, end) = json_f64_fast(text.as_bytes(), 0).unwrap();
+            assert_eq!(
+                (v.to_bits(), end),
+                (text.parse::<f64>().unwrap().to_bits(), text.len()),
+                "{text}"
+            );
+        }
+        for text in [
+            "1e5",
+            "-7.45557815445443e-08",
+            "2.5E+3",
+            "12e22",
+            "0.0e-400",
+            "123456789012345e-22",
+        ] {
+            let (v, end) = json_f64_fast(text.as_bytes(), 0).unwrap();
+            let want = text.parse::<f64>().unwrap();
+            assert_eq!((v.to_bits(), end), (want.to_bits(), text.len()), "{text}");
+        }
+        for text in [
+            "01",
+            "1.",
+            "-",
+            ".5",
+            "1e",
+            "1e+",
+            "1234567890123456",
+            "0.1234567890123456",
+            "1e23",
+            "1.5e-22",
+            "1e1000",
+        ] {
+            assert_eq!(json_f64_fast(text.as_bytes(), 0), None, "{text}");
+        }
         // Long literals leave the fast paths before any multiplication could overflow (tests build with
         // overflow checks on: an overflow here would panic).
         let long = "9".repeat(60);

@@ -10,7 +10,8 @@ use super::cursor::Cursor;
 use super::fail::{at_index, at_key, err, fail, preview, Res};
 use super::json_value::{copy_value, enter, kind_name, skip_value};
 use super::numbers::{
-    json_decimal128_fast, json_int64_fast, parse_decimal128, parse_decimal256, parse_f64, parse_f64_string, parse_i64,
+    json_decimal128_fast, json_f64_fast, json_int64_fast, parse_decimal128, parse_decimal256, parse_f64,
+    parse_f64_string, parse_i64,
 };
 use super::params;
 use super::temporal::{parse_date, parse_datetime, parse_time, parse_timestamp};
@@ -384,8 +385,13 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
             let v = match b {
                 b'"' => with_string(cur, ctx, parse_f64_string)?,
                 b'-' | b'0'..=b'9' => {
-                    let n = cur.number()?;
-                    parse_f64(&cur.buf[n.start..n.end])?
+                    if let Some((v, end)) = json_f64_fast(cur.buf, cur.pos) {
+                        cur.pos = end;
+                        v
+                    } else {
+                        let n = cur.number()?;
+                        parse_f64(&cur.buf[n.start..n.end])?
+                    }
                 }
                 _ => return mismatch(cur, b, "FLOAT64"),
             };

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from streamlake_fast import Codec, Messages, Schema
 from streamlake_fast.replay import REPLAYED_FROM, original_message
 from streamlake_fast.sinks.base import Sink
@@ -72,6 +74,7 @@ def test_replay_brings_chosen_dead_letters_home_and_leaves_the_rest(pubsub_only:
     assert [m.message.data for m in still] == [originals[1][0]]  # the invalid one, handed back
 
 
+@pytest.mark.slow  # ~25-40 s: run by make test-slow and CI
 def test_replay_limit_and_since(pubsub_only: Cloud) -> None:
     topic, subscription = pubsub_only.create_topic_and_subscription()
     dlq_topic, dlq_sub = pubsub_only.create_topic_and_subscription("dlq")

@@ -121,6 +121,7 @@ def test_sqs_to_the_s3_lake_and_bigquery_lands_exactly_the_valid_events(
     assert _queue_empty(sqs, url)
 
 
+@pytest.mark.slow  # ~25-40 s: run by make test-slow and CI
 def test_s3_down_longer_than_the_visibility_timeout_the_worker_waits_and_nothing_comes_back(
     sqs: Any,  # noqa: F811
     tmp_path: Any,

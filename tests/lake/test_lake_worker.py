@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from streamlake_fast import Codec
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_schema
@@ -55,6 +56,7 @@ def test_run_into_the_lake_holds_exactly_the_valid_events(pubsub_only: Cloud, tm
     assert pull_all(pubsub_only, subscription, idle_seconds=3) == []
 
 
+@pytest.mark.slow  # ~25-40 s: run by make test-slow and CI
 def test_kill_9_mid_file_leaves_no_partial_file_and_loses_nothing(pubsub_only: Cloud, tmp_path: Path) -> None:
     topic, subscription = pubsub_only.create_topic_and_subscription(ack_deadline=10)
     pairs = publish_receipts(pubsub_only, topic, EVENTS)

@@ -8,11 +8,14 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import pull_all, run_worker
 
 
+@pytest.mark.slow  # ~25-40 s: run by make test-slow and CI
 def test_every_dead_letter_fits_and_keeps_everything(pubsub_only: Cloud, tmp_path: Path) -> None:
     topic, subscription = pubsub_only.create_topic_and_subscription()
     dlq, dlq_sub = pubsub_only.create_topic_and_subscription("dlq")

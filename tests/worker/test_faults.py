@@ -7,6 +7,8 @@ import signal
 import time
 from collections import Counter
 
+import pytest
+
 from streamlake_fast.generate import RECEIPT_SCHEMA
 from tests.servers.fixtures import Cloud
 from tests.servers.tcp_proxy import TcpProxy
@@ -91,6 +93,7 @@ def test_sink_unavailable_for_a_while_worker_waits_and_recovers(cloud: Cloud) ->
     assert missing == 0
 
 
+@pytest.mark.slow  # ~25-40 s: run by make test-slow and CI
 def test_sigterm_while_bigquery_hangs_exits_within_shutdown_timeout(cloud: Cloud) -> None:
     """A sink call blocked on a hung server cannot finish: the worker still exits within ``shutdown_timeout`` of
     SIGTERM (exit 3), and what it had not acknowledged comes back."""

@@ -110,6 +110,33 @@ pub const BIGNUMERIC: DecimalSpec = DecimalSpec {
                holds 76 digits: 38 before the point)",
 };
 
+/// The exponent part at `i` (`[eE][+-]?digits`), clamped to ±1,000,000 (beyond any type's range): (exponent,
+/// end); `(0, i)` when there is none, `None` when it has no digits.
+fn exponent(text: &[u8], mut i: usize) -> Option<(i64, usize)> {
+    if !matches!(text.get(i), Some(b'e' | b'E')) {
+        return Some((0, i));
+    }
+    i += 1;
+    let neg = match text.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let start = i;
+    let mut exp: i64 = 0;
+    while let Some(d) = text.get(i).filter(|d| d.is_ascii_digit()) {
+        exp = (exp * 10 + (d - b'0') as i64).min(1_000_000);
+        i += 1;
+    }
+    (i > start).then_some((if neg { -exp } else { exp }, i))
+}
+
 struct DecimalParts<'a> {
     neg: bool,
     int: &'a [u8],
@@ -148,32 +175,7 @@ fn split_decimal(text: &[u8], allow_plus: bool) -> Option<DecimalParts<'_>> {
     if int.is_empty() && frac.is_empty() {
         return None;
     }
-    let mut exp: i64 = 0;
-    if matches!(text.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        let eneg = match text.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let es = i;
-        while i < text.len() && text[i].is_ascii_digit() {
-            exp = (exp * 10 + (text[i] - b'0') as i64).min(1_000_000);
-            i += 1;
-        }
-        if i == es {
-            return None;
-        }
-        if eneg {
-            exp = -exp;
-        }
-    }
+    let (exp, i) = exponent(text, i)?;
     (i == text.len()).then_some(DecimalParts { neg, int, frac, exp })
 }
 
@@ -520,35 +522,7 @@ pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
             return None;
         }
     }
-    let mut exp: i64 = 0;
-    if matches!(buf.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        let eneg = match buf.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let es = i;
-        while let Some(&c) = buf.get(i) {
-            if !c.is_ascii_digit() || i - es == 3 {
-                break;
-            }
-            exp = exp * 10 + (c - b'0') as i64;
-            i += 1;
-        }
-        if i == es || buf.get(i).is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        if eneg {
-            exp = -exp;
-        }
-    }
+    let (exp, i) = exponent(buf, i)?;
     // value = m × 10^(exp − frac_len); exact operands (m < 10^15 < 2^53, 10^k for k ≤ 22): one rounding.
     let scale = exp - frac_len as i64;
     let v = match scale {

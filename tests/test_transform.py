@@ -124,3 +124,17 @@ def test_the_readme_transform_loads_and_fits_its_schema(tmp_path: Path) -> None:
     out = json.loads(t.native().apply(b'{"mail": "a@b", "debug": 1, "items": [{"sku": "s", "internal_note": "x"}]}'))
     assert out == {"email": hmac.new(b"secret", b"a@b", hashlib.sha256).hexdigest(), "items": [{"sku": "s"}],
                    "currency": "USD"}  # fmt: skip
+
+
+def test_derive_follows_enrich_unless_the_transform_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlake_fast.publisher import Publisher
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:9")  # channels connect lazily: nothing is sent here
+    schema = Schema.from_bigquery([{"name": "event_id", "type": "STRING"}, {"name": "n", "type": "INT64"}])
+    topic = "projects/p/topics/events"
+    with Publisher(topic, schema, enrich=False, transform=Transform(drop=["x"])) as p:
+        assert not p._event_id
+    with Publisher(topic, schema, enrich=False, transform=Transform(derive=["event_id"])) as p:
+        assert p._event_id
+    with Publisher(topic, schema, transform=Transform(derive=[])) as p:
+        assert not p._event_id

@@ -94,11 +94,12 @@ class Publisher:
         self.topic = check_topic(topic) if topic is not None else None
         self.queue = queue
         self._codec = Codec(schema) if validate and schema is not None else None
-        derived: set[str] = set()
-        if schema is not None and (enrich or transform is not None):
+        derived: set[str] = set()  # enrich=False derives nothing, unless the transform names what to derive
+        if schema is not None:
             if transform is not None:
                 transform.check(schema)
-            derived = (transform or Transform()).derived(schema)
+            if enrich or (transform is not None and transform.derive is not None):
+                derived = (transform or Transform()).derived(schema)
         self._event_id = "event_id" in derived
         self._ingest_time = "ingest_time" in derived
         self._transform = transform.native() if transform is not None else None

@@ -473,50 +473,44 @@ const F64_POW10: [f64; 23] = [
     1e21, 1e22,
 ];
 
-/// One pass over a plain JSON decimal literal at `pos` for FLOAT64 (Clinger's fast path): with at most 15
-/// significant digits and no exponent, the digits make an exact integer below 2^53 and the divisor an exact power
-/// of ten, so one division is correctly rounded. `(value, end)`, or `None` to take the general path.
+/// Accumulate the decimal digits at `i` into `m`, counting significant ones (leading zeros do not count) up to 15;
+/// the end of the digits, or `None` past 15 significant digits.
 #[inline(always)]
-pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
-    let neg = buf.get(pos) == Some(&b'-');
-    let start = pos + neg as usize;
-    let mut i = start;
-    let mut m: u64 = 0;
-    let mut digits = 0usize; // significant: leading zeros do not count
+fn f64_digits(buf: &[u8], mut i: usize, m: &mut u64, digits: &mut usize) -> Option<usize> {
     while let Some(&c) = buf.get(i) {
         if !c.is_ascii_digit() {
             break;
         }
-        if m != 0 || c != b'0' {
-            if digits == 15 {
+        if *m != 0 || c != b'0' {
+            if *digits == 15 {
                 return None;
             }
-            digits += 1;
+            *digits += 1;
         }
-        m = m * 10 + (c - b'0') as u64;
+        *m = *m * 10 + (c - b'0') as u64;
         i += 1;
     }
+    Some(i)
+}
+
+/// One pass over a plain JSON number literal at `pos` for FLOAT64 (Clinger's fast path): with at most 15
+/// significant digits and a power of ten within ±22, the digits make an exact integer below 2^53 and the power an
+/// exact f64, so one multiplication or division is correctly rounded. `(value, end)`, or `None` to take the
+/// general path.
+#[inline(always)]
+pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
+    let neg = buf.get(pos) == Some(&b'-');
+    let start = pos + neg as usize;
+    let (mut m, mut digits) = (0u64, 0usize);
+    let mut i = f64_digits(buf, start, &mut m, &mut digits)?;
     let int_len = i - start;
     if int_len == 0 || (int_len > 1 && buf[start] == b'0') {
         return None;
     }
     let mut frac_len = 0;
     if buf.get(i) == Some(&b'.') {
-        i += 1;
-        let fs = i;
-        while let Some(&c) = buf.get(i) {
-            if !c.is_ascii_digit() {
-                break;
-            }
-            if m != 0 || c != b'0' {
-                if digits == 15 {
-                    return None;
-                }
-                digits += 1;
-            }
-            m = m * 10 + (c - b'0') as u64;
-            i += 1;
-        }
+        let fs = i + 1;
+        i = f64_digits(buf, fs, &mut m, &mut digits)?;
         frac_len = i - fs;
         if frac_len == 0 {
             return None;

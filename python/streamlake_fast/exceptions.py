@@ -7,6 +7,12 @@ one place (``rust/src/python/errors.rs``). The CLI prints any :class:`Streamlake
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import TypeVar
+
+T = TypeVar("T")
+
 __all__ = [
     "ConfigError",
     "DecodeError",
@@ -17,6 +23,7 @@ __all__ = [
     "SourceError",
     "StreamlakeError",
     "TransientSinkError",
+    "outcomes",
 ]
 
 
@@ -57,6 +64,17 @@ class PublishError(StreamlakeError):
         super().__init__(message)
         self.published = published
         self.retryable = retryable  # False: Pub/Sub refused for good (a missing topic, an invalid message, ...)
+
+
+def outcomes(futures: Sequence[Future[T]]) -> list[T | PublishError]:
+    """Each future's result, or the :class:`PublishError` it raised (other errors propagate), in order."""
+    out: list[T | PublishError] = []
+    for f in futures:
+        try:
+            out.append(f.result())
+        except PublishError as e:
+            out.append(e)
+    return out
 
 
 class ServerUnavailable(StreamlakeError):

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 
 from streamlake_fast.endpoints import is_retryable, pubsub_channel
-from streamlake_fast.exceptions import DecodeError, PublishError
+from streamlake_fast.exceptions import DecodeError, PublishError, outcomes
 from streamlake_fast.names import check_topic
 from streamlake_fast.pubsub_wire import publish_response_ids
 from streamlake_fast.retry import Retry
@@ -67,13 +67,7 @@ class RequestSender:
         futures: list[Future[int]] = [
             self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
         ]
-        results: list[int | PublishError] = []
-        for f in futures:
-            try:
-                results.append(f.result())
-            except PublishError as e:
-                results.append(e)
-        return results
+        return outcomes(futures)
 
     def _send(self, request: bytes, count: int) -> int:
         try:

@@ -10,7 +10,7 @@ from functools import partial
 
 from streamlake_fast.aws.client import SQS_RETRY, AwsError, SqsClient, is_retryable
 from streamlake_fast.codec import Reject
-from streamlake_fast.exceptions import PublishError
+from streamlake_fast.exceptions import PublishError, outcomes
 from streamlake_fast.names import check_queue_url
 from streamlake_fast.retry import Retry
 from streamlake_fast.sqs_wire import batch_failures
@@ -54,14 +54,7 @@ class QueueSender:
     def send_each(self, requests: list[bytes]) -> list[tuple[int, list[tuple[int, str]]] | PublishError]:
         """Send every request, several at once; for each, (entries accepted, [(entry id, why)] refused) or the
         :class:`PublishError` it failed with."""
-        futures = [self._pool.submit(self._send, r) for r in requests]
-        outcomes: list[tuple[int, list[tuple[int, str]]] | PublishError] = []
-        for f in futures:
-            try:
-                outcomes.append(f.result())
-            except PublishError as e:
-                outcomes.append(e)
-        return outcomes
+        return outcomes([self._pool.submit(self._send, r) for r in requests])
 
     def _send(self, request: bytes) -> tuple[int, list[tuple[int, str]]]:
         """One request, its transiently failed entries sent again: (accepted, [(entry id, reason)] refused)."""

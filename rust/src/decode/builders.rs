@@ -7,14 +7,15 @@ use arrow_array::types::{
     Date32Type, Decimal128Type, Decimal256Type, Float64Type, Int64Type, Time64MicrosecondType, TimestampMicrosecondType,
 };
 use arrow_array::{ArrayRef, BinaryArray, BooleanArray, ListArray, PrimitiveArray, StringArray, StructArray};
-use arrow_buffer::{i256, BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{i256, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Fields};
 
+use super::bits::Bits;
 use crate::schema::{arrow_field, FieldDef, FieldMode, FieldType, TypeParams};
 
 /// The values of one column.
 pub enum Col {
-    Bool(BooleanBufferBuilder),
+    Bool(Bits),
     I32(Vec<i32>),
     I64(Vec<i64>),
     F64(Vec<f64>),
@@ -46,10 +47,12 @@ pub enum Lookup {
 /// One field slot: its type, whether it may be null, and its builders.
 pub struct Node {
     pub name: Box<[u8]>,
+    /// The name has no quote, backslash or control character: as a JSON key it reads the same raw as decoded.
+    pub plain_name: bool,
     pub ty: FieldType,
     pub mode: FieldMode,
     pub params: TypeParams,
-    pub validity: Option<BooleanBufferBuilder>,
+    pub validity: Option<Bits>,
     pub col: Col,
     field: Field,
 }
@@ -77,9 +80,10 @@ impl Node {
             }
             _ => Col::new(def, cap),
         };
-        let validity = (def.mode == FieldMode::Nullable).then(|| BooleanBufferBuilder::new(cap));
+        let validity = (def.mode == FieldMode::Nullable).then(|| Bits::with_capacity(cap));
         Node {
             name: def.name.as_bytes().into(),
+            plain_name: !def.name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20),
             ty: def.ty,
             mode: def.mode,
             params: def.params,
@@ -167,7 +171,7 @@ impl Node {
 impl Col {
     fn new(def: &FieldDef, cap: usize) -> Col {
         match def.ty {
-            FieldType::Bool => Col::Bool(BooleanBufferBuilder::new(cap)),
+            FieldType::Bool => Col::Bool(Bits::with_capacity(cap)),
             FieldType::Date => Col::I32(Vec::with_capacity(cap)),
             FieldType::Int64 | FieldType::Time | FieldType::DateTime | FieldType::Timestamp => {
                 Col::I64(Vec::with_capacity(cap))

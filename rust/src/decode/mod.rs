@@ -1,6 +1,7 @@
 //! The codec: a compiled schema that decodes whole batches of JSON messages into one Arrow `RecordBatch`,
 //! keeping every valid row (in input order) and reporting every invalid one.
 
+mod bits;
 mod builders;
 mod cursor;
 mod fail;

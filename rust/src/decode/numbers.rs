@@ -50,7 +50,8 @@ fn out_of_i64<T>(text: &[u8]) -> Res<T> {
 /// Parse a JSON number literal or a numeric string into a finite f64.
 #[inline]
 pub fn parse_f64(text: &[u8]) -> Res<f64> {
-    // The JSON number grammar (and our string grammar check) is a subset of Rust's float grammar.
+    // The JSON number grammar (and our string grammar check) is a subset of Rust's float grammar. Callers pass
+    // text that grammar has passed, which is ASCII; anything else would fail the parse below, never be misread.
     let s = std::str::from_utf8(text).unwrap_or("");
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
@@ -250,21 +251,116 @@ pub fn parse_decimal128(text: &[u8], is_string: bool) -> Res<i128> {
 /// general path (which also produces the error).
 #[inline]
 fn decimal128_fast(text: &[u8], is_string: bool) -> Option<i128> {
-    let p = split_decimal(text, is_string)?;
-    if p.exp != 0 {
+    let p = plain_decimal::<u128, 38>(text, is_string)?;
+    if p.int_digits > NUMERIC.max_int_digits as usize || p.frac_len > NUMERIC.scale as usize {
         return None;
     }
-    let int = &p.int[p.int.iter().take_while(|&&d| d == b'0').count()..];
-    let frac = &p.frac[..p.frac.len() - p.frac.iter().rev().take_while(|&&d| d == b'0').count()];
-    if int.len() > NUMERIC.max_int_digits as usize || frac.len() > NUMERIC.scale as usize {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for &d in int.iter().chain(frac) {
-        v = v * 10 + (d - b'0') as i128;
-    }
-    v *= POW10[NUMERIC.scale as usize - frac.len()];
+    // digits < 10^38 and at most 29 + 9 of them significant: the scaled value stays below 10^38.
+    let v = p.digits as i128 * POW10[NUMERIC.scale as usize - p.frac_len];
     Some(if p.neg { -v } else { v })
+}
+
+/// An unsigned integer the digits of a decimal are gathered into: `u128` for up to 38 digits, `i256` for 76.
+trait Digits: Copy {
+    const ZERO: Self;
+    /// `self × 10^n + chunk`, where `chunk` holds `n` digits.
+    fn fold(self, chunk: u64, n: usize) -> Self;
+}
+
+impl Digits for u128 {
+    const ZERO: Self = 0;
+    #[inline(always)]
+    fn fold(self, chunk: u64, n: usize) -> Self {
+        self * POW10_38[n] as u128 + chunk as u128
+    }
+}
+
+impl Digits for i256 {
+    const ZERO: Self = i256::ZERO;
+    #[inline(always)]
+    fn fold(self, chunk: u64, n: usize) -> Self {
+        self.wrapping_mul(i256::from_i128(POW10_38[n]))
+            .wrapping_add(i256::from_i128(chunk as i128))
+    }
+}
+
+/// A decimal without an exponent, read in one pass.
+struct Plain<D> {
+    neg: bool,
+    /// All its significant digits as one integer.
+    digits: D,
+    /// Significant digits before the point (leading zeros do not count).
+    int_digits: usize,
+    /// Digits after the point, trailing zeros included.
+    frac_len: usize,
+}
+
+/// Running state of [`plain_decimal`]: digits gathered 19 at a time in a `u64`, then folded into `acc`.
+struct Gather<D> {
+    acc: D,
+    chunk: u64,
+    in_chunk: usize,
+    significant: usize,
+}
+
+/// Gather the digits at `i` (at most `MAX` significant in all); the end of the digits, or `None` past `MAX`.
+#[inline(always)]
+fn gather_digits<D: Digits, const MAX: usize>(text: &[u8], mut i: usize, g: &mut Gather<D>) -> Option<usize> {
+    while let Some(&c) = text.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if g.significant != 0 || c != b'0' {
+            if g.significant == MAX {
+                return None;
+            }
+            g.significant += 1;
+            g.chunk = g.chunk * 10 + (c - b'0') as u64;
+            g.in_chunk += 1;
+            if g.in_chunk == 19 {
+                g.acc = g.acc.fold(g.chunk, 19);
+                (g.chunk, g.in_chunk) = (0, 0);
+            }
+        }
+        i += 1;
+    }
+    Some(i)
+}
+
+/// `[+-]?(d+(.d*)?|.d+)` (`+` only when `allow_plus`) with at most `MAX` significant digits, in one pass; `None`
+/// for anything else (an exponent, more digits, not a decimal): the general path decides, and words the error.
+/// `MAX` must keep `10^MAX` within `D` (38 for `u128`, 76 for `i256`).
+#[inline(always)]
+fn plain_decimal<D: Digits, const MAX: usize>(text: &[u8], allow_plus: bool) -> Option<Plain<D>> {
+    let (neg, start) = match text.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') if allow_plus => (false, 1),
+        _ => (false, 0),
+    };
+    let mut g = Gather {
+        acc: D::ZERO,
+        chunk: 0,
+        in_chunk: 0,
+        significant: 0,
+    };
+    let mut i = gather_digits::<D, MAX>(text, start, &mut g)?;
+    let int_len = i - start;
+    let int_digits = g.significant;
+    let mut frac_len = 0;
+    if text.get(i) == Some(&b'.') {
+        let fs = i + 1;
+        i = gather_digits::<D, MAX>(text, fs, &mut g)?;
+        frac_len = i - fs;
+    }
+    if i != text.len() || int_len + frac_len == 0 {
+        return None;
+    }
+    Some(Plain {
+        neg,
+        digits: g.acc.fold(g.chunk, g.in_chunk),
+        int_digits,
+        frac_len,
+    })
 }
 
 const POW10: [i128; 10] = [
@@ -305,35 +401,17 @@ fn decimal256_general(text: &[u8], is_string: bool) -> Res<i256> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
-/// BIGNUMERIC without an exponent and within limits, with no allocation: the digits gathered 18 at a time in a
-/// `u64`, folded into an `i256`, then scaled; `None` defers to the exact general path.
+/// BIGNUMERIC without an exponent, with no allocation: the digits read in one pass (19 at a time in a `u64`, folded
+/// into an `i256`), then scaled by one multiplication; `None` defers to the exact general path.
 #[inline]
 fn decimal256_fast(text: &[u8], is_string: bool) -> Option<i256> {
-    let p = split_decimal(text, is_string)?;
-    if p.exp != 0 {
+    let p = plain_decimal::<i256, 76>(text, is_string)?;
+    if p.int_digits > BIGNUMERIC.max_int_digits as usize || p.frac_len > BIGNUMERIC.scale as usize {
         return None;
     }
-    let int = &p.int[p.int.iter().take_while(|&&d| d == b'0').count()..];
-    let frac = &p.frac[..p.frac.len() - p.frac.iter().rev().take_while(|&&d| d == b'0').count()];
-    if int.len() > BIGNUMERIC.max_int_digits as usize || frac.len() > BIGNUMERIC.scale as usize {
-        return None;
-    }
-    let mut v = i256::ZERO;
-    let (mut chunk, mut n) = (0u64, 0usize);
-    for &d in int.iter().chain(frac) {
-        chunk = chunk * 10 + (d - b'0') as u64;
-        n += 1;
-        if n == 18 {
-            v = v
-                .wrapping_mul(i256::from_i128(POW10_38[18]))
-                .wrapping_add(i256::from_i128(chunk as i128));
-            (chunk, n) = (0, 0);
-        }
-    }
-    v = v
-        .wrapping_mul(i256::from_i128(POW10_38[n]))
-        .wrapping_add(i256::from_i128(chunk as i128));
-    v = v.wrapping_mul(i256::from_i128(POW10_38[BIGNUMERIC.scale as usize - frac.len()]));
+    // At most 38 significant digits on each side of the point: the scaled value is below 10^76 < 2^255.
+    let scale = POW10_38[BIGNUMERIC.scale as usize - p.frac_len];
+    let v = p.digits.wrapping_mul(i256::from_i128(scale));
     Some(if p.neg { v.wrapping_neg() } else { v })
 }
 

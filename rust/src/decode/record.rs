@@ -41,18 +41,38 @@ pub fn decode_row(root: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<(
     cur.finish()
 }
 
-/// Find a field by key: try the field after the last one matched (keys usually come in schema order).
-#[inline(always)]
-fn find(children: &[Node], lookup: &Lookup, key: &[u8], hint: usize) -> Option<usize> {
-    if let Some(c) = children.get(hint) {
-        if key_eq(&c.name, key) {
-            return Some(hint);
-        }
-    }
+/// Find a field by a key [`expected_key`] did not match.
+#[inline]
+fn find(children: &[Node], lookup: &Lookup, key: &[u8]) -> Option<usize> {
     match lookup {
         Lookup::Linear => children.iter().position(|c| key_eq(&c.name, key)),
         Lookup::Map(m) => m.get(key).copied(),
     }
+}
+
+/// The field at `hint`, or the one after it, when the key at the cursor (on its opening quote) is literally that
+/// field's name: a name without quotes, backslashes or control characters reads the same raw as decoded, so the key
+/// is matched without scanning it for escapes. Moves the cursor past the key.
+#[inline(always)]
+fn expected_key(children: &[Node], cur: &mut Cursor<'_>, hint: usize) -> Option<usize> {
+    let start = cur.pos + 1;
+    for (i, c) in children.iter().enumerate().skip(hint).take(2) {
+        let end = start + c.name.len();
+        if c.plain_name && cur.buf.get(end) == Some(&b'"') && key_eq(&cur.buf[start..end], &c.name) {
+            cur.pos = end + 1;
+            return Some(i);
+        }
+    }
+    None
+}
+
+#[cold]
+#[inline(never)]
+fn duplicate_key(key: &[u8]) -> super::fail::Fail {
+    at_key(
+        fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))),
+        key,
+    )
 }
 
 /// Byte equality for short keys, eight bytes at a time, without a library call.
@@ -94,8 +114,9 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
     };
     seen.fill(false);
     let mut hint = 0;
+    let mut seen_count = 0;
     // Unknown keys seen in this object (when ignored), hashed: a message with 100k unknown keys stays linear.
-    let mut unknown: HashSet<Box<[u8]>> = HashSet::new();
+    let mut unknown: Option<HashSet<Box<[u8]>>> = None;
     let mut skipping: Option<Box<[u8]>> = None;
     if cur.peek() == Some(b'}') {
         cur.pos += 1;
@@ -104,39 +125,35 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
             if cur.peek() != Some(b'"') {
                 return cur.syntax("a string key");
             }
-            let buf = cur.buf;
-            let s = cur.string(&mut ctx.scratch)?;
-            let idx = {
-                let key = match s {
-                    super::cursor::Str::Raw(a, b) => &buf[a..b],
-                    super::cursor::Str::Scratch => &ctx.scratch[..],
-                };
-                match find(children, lookup, key, hint) {
-                    Some(i) if seen[i] => {
-                        return Err(at_key(
-                            fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))),
-                            key,
-                        ));
-                    }
-                    Some(i) => Some(i),
-                    None if ctx.ignore_unknown => {
-                        if unknown.contains(key) {
+            let idx = match expected_key(children, cur, hint) {
+                Some(i) if seen[i] => return Err(duplicate_key(&children[i].name)),
+                Some(i) => Some(i),
+                None => {
+                    let buf = cur.buf;
+                    let s = cur.string(&mut ctx.scratch)?;
+                    let key = match s {
+                        super::cursor::Str::Raw(a, b) => &buf[a..b],
+                        super::cursor::Str::Scratch => &ctx.scratch[..],
+                    };
+                    match find(children, lookup, key) {
+                        Some(i) if seen[i] => return Err(duplicate_key(key)),
+                        Some(i) => Some(i),
+                        None if ctx.ignore_unknown => {
+                            if unknown.as_ref().is_some_and(|u| u.contains(key)) {
+                                return Err(duplicate_key(key));
+                            }
+                            skipping = Some(key.into());
+                            None
+                        }
+                        None => {
                             return Err(at_key(
-                                fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))),
+                                fail(
+                                    RejectCode::UnknownField,
+                                    format!("field {} is not in the schema", preview(key)),
+                                ),
                                 key,
                             ));
                         }
-                        skipping = Some(key.into());
-                        None
-                    }
-                    None => {
-                        return Err(at_key(
-                            fail(
-                                RejectCode::UnknownField,
-                                format!("field {} is not in the schema", preview(key)),
-                            ),
-                            key,
-                        ));
                     }
                 }
             };
@@ -144,6 +161,7 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
             match idx {
                 Some(i) => {
                     seen[i] = true;
+                    seen_count += 1;
                     hint = i + 1;
                     let child = &mut children[i];
                     if let Err(e) = decode_slot(child, cur, ctx) {
@@ -153,7 +171,7 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
                 None => {
                     let key = skipping.take().expect("set with idx = None");
                     skip_value(cur, ctx).map_err(|e| at_key(e, &key))?;
-                    unknown.insert(key);
+                    unknown.get_or_insert_with(HashSet::new).insert(key);
                 }
             }
             match cur.peek() {
@@ -166,15 +184,17 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
             }
         }
     }
-    for (child, &was_seen) in children.iter_mut().zip(seen.iter()) {
-        if !was_seen {
-            if child.mode == FieldMode::Required {
-                return Err(at_key(
-                    fail(RejectCode::MissingRequired, "required field is missing"),
-                    &child.name,
-                ));
+    if seen_count != children.len() {
+        for (child, &was_seen) in children.iter_mut().zip(seen.iter()) {
+            if !was_seen {
+                if child.mode == FieldMode::Required {
+                    return Err(at_key(
+                        fail(RejectCode::MissingRequired, "required field is missing"),
+                        &child.name,
+                    ));
+                }
+                child.push_empty();
             }
-            child.push_empty();
         }
     }
     *len += 1;

@@ -204,3 +204,42 @@ fn ndjson_line_splitting() {
     assert_eq!(ndjson_lines(b"a\n").collect::<Vec<_>>(), vec![(0, &b"a"[..])]);
     assert_eq!(ndjson_lines(b"").count(), 0);
 }
+
+#[test]
+fn keys_match_in_any_order_and_spelling() {
+    let c = codec(
+        r#"[{"name":"a","type":"INT64"},{"name":"b","type":"INT64"},{"name":"c","type":"INT64"},
+            {"name":"q\"uote","type":"INT64"}]"#,
+        UnknownFields::Reject,
+    );
+    let msgs = [
+        r#"{"a":1,"b":2,"c":3}"#,
+        r#"{"c":3,"b":2,"a":1}"#,
+        r#"{"\u0061":1,"b":2}"#,
+        r#"{"a":1,"c":3}"#,
+        r#"{"b":2,"a":1,"b":3}"#,
+        r#"{"a":1,"\u0061":2}"#,
+        r#"{"ab":1}"#,
+        r#"{"a":1,"b":2,"c":3,"q\"uote":4}"#,
+        r#"{"q\u0022uote":5}"#,
+    ];
+    let out = c.decode_messages(&msgs).unwrap();
+    assert_eq!(
+        rejects(&out),
+        vec![
+            (4, "duplicate_key", "b"),
+            (5, "duplicate_key", "a"),
+            (6, "unknown_field", "ab")
+        ]
+    );
+    let col = |i: usize| {
+        let a = out.batch.column(i).as_primitive::<Int64Type>();
+        (0..a.len())
+            .map(|r| a.is_valid(r).then(|| a.value(r)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(col(0), vec![Some(1), Some(1), Some(1), Some(1), Some(1), None]);
+    assert_eq!(col(1), vec![Some(2), Some(2), Some(2), None, Some(2), None]);
+    assert_eq!(col(2), vec![Some(3), Some(3), None, Some(3), Some(3), None]);
+    assert_eq!(col(3), vec![None, None, None, None, Some(4), Some(5)]);
+}

@@ -43,6 +43,23 @@ fn scan_string(buf: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The value of each hex digit; 0xff for any other byte.
+static HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Where a string's decoded content is: still in the input (no escapes) or in the scratch buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Str {
@@ -241,23 +258,20 @@ impl<'a> Cursor<'a> {
                 format!("invalid JSON at byte {at}: truncated \\u escape"),
             );
         };
-        let mut v = 0u32;
-        for &c in h {
-            let d = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => {
-                    return err(
-                        RejectCode::InvalidJson,
-                        format!("invalid JSON at byte {at}: invalid \\u escape"),
-                    )
-                }
-            };
-            v = v * 16 + d as u32;
+        let d = [
+            HEX[h[0] as usize],
+            HEX[h[1] as usize],
+            HEX[h[2] as usize],
+            HEX[h[3] as usize],
+        ];
+        if (d[0] | d[1] | d[2] | d[3]) & 0xf0 != 0 {
+            return err(
+                RejectCode::InvalidJson,
+                format!("invalid JSON at byte {at}: invalid \\u escape"),
+            );
         }
         self.pos += 4;
-        Ok(v)
+        Ok((d[0] as u32) << 12 | (d[1] as u32) << 8 | (d[2] as u32) << 4 | d[3] as u32)
     }
 
     fn unicode_escape(&mut self, at: usize) -> Res<char> {

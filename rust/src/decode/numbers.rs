@@ -551,36 +551,33 @@ const F64_POW10: [f64; 23] = [
     1e21, 1e22,
 ];
 
-/// Accumulate the decimal digits at `i` into `m`, counting significant ones (leading zeros do not count) up to 15;
-/// the end of the digits, or `None` past 15 significant digits.
+/// Accumulate the decimal digits at `i` into `m` (wrapping: the caller discards `m` past 19 digits); the end of the
+/// digits.
 #[inline(always)]
-fn f64_digits(buf: &[u8], mut i: usize, m: &mut u64, digits: &mut usize) -> Option<usize> {
+fn f64_digits(buf: &[u8], mut i: usize, m: &mut u64) -> usize {
     while let Some(&c) = buf.get(i) {
-        if !c.is_ascii_digit() {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
             break;
         }
-        if *m != 0 || c != b'0' {
-            if *digits == 15 {
-                return None;
-            }
-            *digits += 1;
-        }
-        *m = *m * 10 + (c - b'0') as u64;
+        *m = m.wrapping_mul(10).wrapping_add(d as u64);
         i += 1;
     }
-    Some(i)
+    i
 }
 
-/// One pass over a plain JSON number literal at `pos` for FLOAT64 (Clinger's fast path): with at most 15
-/// significant digits and a power of ten within ±22, the digits make an exact integer below 2^53 and the power an
-/// exact f64, so one multiplication or division is correctly rounded. `(value, end)`, or `None` to take the
-/// general path.
+/// The largest integer below which every integer is an exact f64.
+const F64_EXACT: u64 = 1 << 53;
+
+/// One pass over a plain JSON number literal at `pos` for FLOAT64 (Clinger's fast path): when its digits make an
+/// integer of at most 2^53 and the power of ten is within ±22, both are exact f64s, so one multiplication or
+/// division is correctly rounded. `(value, end)`, or `None` to take the general path.
 #[inline(always)]
 pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
     let neg = buf.get(pos) == Some(&b'-');
     let start = pos + neg as usize;
-    let (mut m, mut digits) = (0u64, 0usize);
-    let mut i = f64_digits(buf, start, &mut m, &mut digits)?;
+    let mut m = 0u64;
+    let mut i = f64_digits(buf, start, &mut m);
     let int_len = i - start;
     if int_len == 0 || (int_len > 1 && buf[start] == b'0') {
         return None;
@@ -588,14 +585,18 @@ pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
     let mut frac_len = 0;
     if buf.get(i) == Some(&b'.') {
         let fs = i + 1;
-        i = f64_digits(buf, fs, &mut m, &mut digits)?;
+        i = f64_digits(buf, fs, &mut m);
         frac_len = i - fs;
         if frac_len == 0 {
             return None;
         }
     }
+    // Up to 19 digits cannot wrap a u64 (10^19 < 2^64).
+    if int_len + frac_len > 19 || m > F64_EXACT {
+        return None;
+    }
     let (exp, i) = exponent(buf, i)?;
-    // value = m × 10^(exp − frac_len); exact operands (m < 10^15 < 2^53, 10^k for k ≤ 22): one rounding.
+    // value = m × 10^(exp − frac_len); exact operands (m ≤ 2^53, 10^k for k ≤ 22): one rounding.
     let scale = exp - frac_len as i64;
     let v = match scale {
         0..=22 => m as f64 * F64_POW10[scale as usize],
@@ -703,6 +704,10 @@ mod fast_tests {
             "12e22",
             "0.0e-400",
             "123456789012345e-22",
+            "1234567890123456",
+            "0.1234567890123456",
+            "9007199254740992",
+            "-9.007199254740992e-7",
         ] {
             let (v, end) = json_f64_fast(text.as_bytes(), 0).unwrap();
             let want = text.parse::<f64>().unwrap();
@@ -715,13 +720,38 @@ mod fast_tests {
             ".5",
             "1e",
             "1e+",
-            "1234567890123456",
-            "0.1234567890123456",
+            "9007199254740993",
+            "0.9007199254740993",
+            "12345678901234567890",
+            "0.00000000000000000001",
             "1e23",
             "1.5e-22",
             "1e1000",
         ] {
             assert_eq!(json_f64_fast(text.as_bytes(), 0), None, "{text}");
+        }
+        // Wherever the fast path answers, it answers as Rust's own correctly rounded parser does.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let digits = (state >> 33) % 10u64.pow(1 + (state % 19) as u32);
+            let point = (state >> 8) % 20;
+            let mut text = digits.to_string();
+            if (point as usize) < text.len() && point > 0 {
+                text.insert(text.len() - point as usize, '.');
+            }
+            if state & 0x10 != 0 {
+                text = format!("{text}e{}", (state >> 20) as i64 % 30);
+            }
+            if let Some((v, end)) = json_f64_fast(text.as_bytes(), 0) {
+                assert_eq!(
+                    (v.to_bits(), end),
+                    (text.parse::<f64>().unwrap().to_bits(), text.len()),
+                    "{text}"
+                );
+            }
         }
         // Long literals leave the fast paths before any multiplication could overflow (tests build with
         // overflow checks on: an overflow here would panic).

@@ -75,28 +75,30 @@ fn duplicate_key(key: &[u8]) -> super::fail::Fail {
     )
 }
 
-/// Byte equality for short keys, eight bytes at a time, without a library call.
+/// Byte equality for short keys, a word at a time without a library call: 8-byte words (the last one overlapping
+/// the one before), or two overlapping 4-byte words for keys of 4 to 7 bytes.
 #[inline(always)]
 fn key_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut i = 0;
-    while i + 8 <= a.len() {
-        let x = u64::from_ne_bytes(a[i..i + 8].try_into().expect("8 bytes"));
-        let y = u64::from_ne_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        if x != y {
-            return false;
+    let word = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], i: usize| u32::from_ne_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
         }
-        i += 8;
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a == b
     }
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 /// Decode an object (cursor on '{') into a RECORD node's children.
@@ -492,4 +494,23 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_eq;
+
+    #[test]
+    fn key_eq_compares_every_byte_of_every_length() {
+        for n in 0..40 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(key_eq(&a, &a.clone()));
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!key_eq(&a, &b), "{n} {at}");
+            }
+            assert!(!key_eq(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
 }

@@ -146,14 +146,7 @@ impl Transform {
         if cur.peek() != Some(b'{') {
             return Cow::Borrowed(msg);
         }
-        let mut ctx = Ctx {
-            ignore_unknown: true,
-            max_depth,
-            depth: 0,
-            scratch: Vec::new(),
-            skip: Vec::new(),
-            overflow: false,
-        };
+        let mut ctx = Ctx::new(true, max_depth);
         let mut out = Vec::with_capacity(msg.len() + 96);
         let start_seq = *seq;
         let top = Top { derived, seq };

@@ -55,9 +55,8 @@ fn copy_object(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()
     enter(ctx)?;
     cur.pos += 1;
     out.push(b'{');
-    // Decoded keys, to find duplicates once the object is read.
-    let mut keys: Vec<u8> = Vec::new();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
+    // This object's decoded keys go on top of the shared key stack, to find duplicates once the object is read.
+    let (keys_base, spans_base) = (ctx.keys.len(), ctx.key_spans.len());
     if cur.peek() == Some(b'}') {
         cur.pos += 1;
     } else {
@@ -67,14 +66,14 @@ fn copy_object(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()
             }
             let key_start = cur.pos;
             let s = cur.string(&mut ctx.scratch)?;
-            let k0 = keys.len();
-            keys.extend_from_slice(cur.str_bytes(s, &ctx.scratch));
-            spans.push((k0, keys.len()));
+            let k0 = ctx.keys.len();
+            ctx.keys.extend_from_slice(cur.str_bytes(s, &ctx.scratch));
+            let k1 = ctx.keys.len();
+            ctx.key_spans.push((k0, k1));
             out.extend_from_slice(&cur.buf[key_start..cur.pos]);
             cur.expect(b':', "':'")?;
             out.push(b':');
-            let (a, b) = (k0, keys.len());
-            copy_value(cur, out, ctx).map_err(|e| at_key(e, &keys[a..b]))?;
+            copy_value(cur, out, ctx).map_err(|e| at_key(e, &ctx.keys[k0..k1]))?;
             match cur.peek() {
                 Some(b',') => {
                     cur.pos += 1;
@@ -90,24 +89,34 @@ fn copy_object(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()
     }
     out.push(b'}');
     ctx.depth -= 1;
-    check_duplicates(&keys, &spans)
+    let checked = check_duplicates(&ctx.keys, &ctx.key_spans[spans_base..]);
+    ctx.keys.truncate(keys_base);
+    ctx.key_spans.truncate(spans_base);
+    checked
 }
 
+/// Objects with at most this many keys are checked pairwise, without hashing (or allocating).
+const PAIRWISE_KEYS: usize = 16;
+
+/// The first key (in document order) that repeats an earlier one is a `duplicate_key`.
 fn check_duplicates(keys: &[u8], spans: &[(usize, usize)]) -> Res<()> {
-    if spans.len() < 2 {
-        return Ok(());
+    let key = |&(a, b): &(usize, usize)| &keys[a..b];
+    let duplicate = if spans.len() <= PAIRWISE_KEYS {
+        (1..spans.len()).find_map(|j| {
+            let k = key(&spans[j]);
+            spans[..j].iter().any(|s| key(s) == k).then_some(k)
+        })
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(spans.len());
+        spans.iter().map(key).find(|k| !seen.insert(*k))
+    };
+    match duplicate {
+        None => Ok(()),
+        Some(k) => Err(at_key(
+            super::fail::fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(k))),
+            k,
+        )),
     }
-    let mut sorted: Vec<&[u8]> = spans.iter().map(|&(a, b)| &keys[a..b]).collect();
-    sorted.sort_unstable();
-    for w in sorted.windows(2) {
-        if w[0] == w[1] {
-            return Err(at_key(
-                super::fail::fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(w[0]))),
-                w[0],
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn copy_array(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()> {

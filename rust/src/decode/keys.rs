@@ -13,14 +13,8 @@ pub fn top_level_keys(msg: &[u8], wanted: &[&[u8]], max_depth: usize) -> Option<
     if !escapes && !wanted.iter().any(|k| memchr::memmem::find(msg, k).is_some()) {
         return first_is_object(msg).then_some(found);
     }
-    let mut ctx = Ctx {
-        ignore_unknown: true,
-        max_depth,
-        depth: 1,
-        scratch: Vec::new(),
-        skip: Vec::new(),
-        overflow: false,
-    };
+    let mut ctx = Ctx::new(true, max_depth);
+    ctx.depth = 1;
     let mut cur = Cursor::new(msg);
     cur.expect(b'{', "'{'").ok()?;
     if cur.peek() == Some(b'}') {

@@ -108,7 +108,25 @@ pub(crate) struct Ctx {
     pub depth: usize,
     pub scratch: Vec<u8>,
     pub skip: Vec<u8>,
+    /// Decoded keys of the JSON objects being copied (a stack: each object's keys above its parents').
+    pub keys: Vec<u8>,
+    pub key_spans: Vec<(usize, usize)>,
     pub overflow: bool,
+}
+
+impl Ctx {
+    pub fn new(ignore_unknown: bool, max_depth: usize) -> Ctx {
+        Ctx {
+            ignore_unknown,
+            max_depth,
+            depth: 0,
+            scratch: Vec::with_capacity(256),
+            skip: Vec::new(),
+            keys: Vec::new(),
+            key_spans: Vec::new(),
+            overflow: false,
+        }
+    }
 }
 
 /// A compiled schema plus options; immutable, so one codec can serve many threads.
@@ -166,14 +184,10 @@ impl Codec {
         messages: impl Iterator<Item = (usize, &'m [u8])>,
     ) -> Result<DecodeOutput, DecodeError> {
         let mut root = Node::root(&self.schema.fields, estimate);
-        let mut ctx = Ctx {
-            ignore_unknown: self.options.unknown_fields == UnknownFields::Ignore,
-            max_depth: self.options.max_depth,
-            depth: 0,
-            scratch: Vec::with_capacity(256),
-            skip: Vec::new(),
-            overflow: false,
-        };
+        let mut ctx = Ctx::new(
+            self.options.unknown_fields == UnknownFields::Ignore,
+            self.options.max_depth,
+        );
         let mut rows = 0usize;
         let mut rejects = Vec::new();
         let mut sized = false;

@@ -28,6 +28,8 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 /// Decode one message into `root` (a RECORD node for the whole row).
 pub fn decode_row(root: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
     ctx.depth = 0;
+    ctx.keys.clear();
+    ctx.key_spans.clear();
     match cur.peek() {
         Some(b'{') => {}
         None => return err(RejectCode::InvalidJson, "invalid JSON: empty message"),

@@ -243,3 +243,34 @@ fn keys_match_in_any_order_and_spelling() {
     assert_eq!(col(2), vec![Some(3), Some(3), None, Some(3), Some(3), None]);
     assert_eq!(col(3), vec![None, None, None, None, Some(4), Some(5)]);
 }
+
+#[test]
+fn json_column_duplicates_are_found_at_any_depth_and_size() {
+    let c = codec(r#"[{"name":"j","type":"JSON"}]"#, UnknownFields::Reject);
+    let wide: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+    let wide_dup = format!(r#"{{"j":{{{},"k39":0,"k3":1}}}}"#, wide.join(","));
+    let wide_ok = format!(r#"{{"j":{{{}}}}}"#, wide.join(","));
+    let msgs = [
+        r#"{"j":{"a":{"b":1,"c":2},"b":{"b":1}}}"#,
+        r#"{"j":{"a":{"b":1,"b":2}}}"#,
+        wide_dup.as_str(),
+        r#"{"j":{"x":{"y":[1,}]}}"#,
+        r#"{"j":[{"x":1},{"x":2}]}"#,
+        wide_ok.as_str(),
+        r#"{"j":{"\u0078":1,"x":2}}"#,
+    ];
+    let out = c.decode_messages(&msgs).unwrap();
+    assert_eq!(
+        rejects(&out),
+        vec![
+            (1, "duplicate_key", "j.a.b"),
+            (2, "duplicate_key", "j.k39"),
+            (3, "invalid_json", "j.x.y[1]"),
+            (6, "duplicate_key", "j.x"),
+        ]
+    );
+    let j = out.batch.column(0).as_string::<i32>();
+    assert_eq!(j.value(0), r#"{"a":{"b":1,"c":2},"b":{"b":1}}"#);
+    assert_eq!(j.value(1), r#"[{"x":1},{"x":2}]"#);
+    assert_eq!(j.len(), 3);
+}

@@ -90,6 +90,10 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     pub fn skip_ws(&mut self) {
         while let Some(&b) = self.buf.get(self.pos) {
+            // One comparison for the usual case, a token's first byte (every JSON whitespace byte is below '!').
+            if b > b' ' {
+                break;
+            }
             if b == b' ' || b == b'\n' || b == b'\t' || b == b'\r' {
                 self.pos += 1;
             } else {

@@ -58,14 +58,20 @@ fn find(children: &[Node], lookup: &Lookup, key: &[u8]) -> Option<usize> {
 #[inline(always)]
 fn expected_key(children: &[Node], cur: &mut Cursor<'_>, hint: usize) -> Option<usize> {
     let start = cur.pos + 1;
-    for (i, c) in children.iter().enumerate().skip(hint).take(2) {
-        let end = start + c.name.len();
-        if c.plain_name && cur.buf.get(end) == Some(&b'"') && key_eq(&cur.buf[start..end], &c.name) {
-            cur.pos = end + 1;
-            return Some(i);
-        }
-    }
-    None
+    let rest = cur.buf.get(start..)?;
+    let is_key = |c: &Node| {
+        let n = c.name.len();
+        c.plain_name && rest.get(n) == Some(&b'"') && key_eq(&rest[..n], &c.name)
+    };
+    let i = if children.get(hint).is_some_and(is_key) {
+        hint
+    } else if children.get(hint + 1).is_some_and(is_key) {
+        hint + 1
+    } else {
+        return None;
+    };
+    cur.pos = start + children[i].name.len() + 1;
+    Some(i)
 }
 
 #[cold]
@@ -212,16 +218,20 @@ fn decode_slot(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
     if node.mode == FieldMode::Repeated {
         return decode_list(node, cur, ctx);
     }
-    if cur.peek() == Some(b'n') {
-        cur.literal(b"null")?;
-        if node.validity.is_none() {
-            return err(RejectCode::MissingRequired, "required field is null");
+    match cur.peek() {
+        Some(b'n') => {
+            cur.literal(b"null")?;
+            if node.validity.is_none() {
+                return err(RejectCode::MissingRequired, "required field is null");
+            }
+            node.push_empty();
         }
-        node.push_empty();
-        return Ok(());
+        Some(b) => {
+            decode_value(node, cur, ctx, b)?;
+            node.mark_valid();
+        }
+        None => return cur.syntax("a JSON value"),
     }
-    decode_value(node, cur, ctx)?;
-    node.mark_valid();
     Ok(())
 }
 
@@ -247,14 +257,17 @@ fn decode_list(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
     } else {
         let mut i = 0;
         loop {
-            if cur.peek() == Some(b'n') {
-                cur.literal(b"null")?;
-                return Err(at_index(
-                    fail(RejectCode::NullElement, "null element in a REPEATED field"),
-                    i,
-                ));
+            match cur.peek() {
+                Some(b'n') => {
+                    cur.literal(b"null")?;
+                    return Err(at_index(
+                        fail(RejectCode::NullElement, "null element in a REPEATED field"),
+                        i,
+                    ));
+                }
+                Some(b) => decode_value(item, cur, ctx, b).map_err(|e| at_index(e, i))?,
+                None => return cur.syntax("a JSON value"),
             }
-            decode_value(item, cur, ctx).map_err(|e| at_index(e, i))?;
             i += 1;
             match cur.peek() {
                 Some(b',') => cur.pos += 1,
@@ -325,11 +338,8 @@ fn list_offset(items: usize, ctx: &mut Ctx) -> Res<i32> {
     }
 }
 
-/// Decode a non-null value of the node's type.
-fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
-    let Some(b) = cur.peek() else {
-        return cur.syntax("a JSON value");
-    };
+/// Decode a non-null value of the node's type (the cursor on its first byte, `b`).
+fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
     match node.ty {
         FieldType::String | FieldType::Geography => {
             if b != b'"' {

@@ -238,7 +238,14 @@ impl<'a> Cursor<'a> {
             b'u' => {
                 let ch = self.unicode_escape(at)?;
                 let mut tmp = [0u8; 4];
-                out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+                ch.encode_utf8(&mut tmp);
+                // A copy of constant length per case: no library call for one to four bytes.
+                match ch.len_utf8() {
+                    1 => out.push(tmp[0]),
+                    2 => out.extend_from_slice(&tmp[..2]),
+                    3 => out.extend_from_slice(&tmp[..3]),
+                    _ => out.extend_from_slice(&tmp),
+                }
                 return Ok(());
             }
             _ => {

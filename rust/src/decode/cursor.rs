@@ -20,34 +20,96 @@ static STRING_STOP: [bool; 256] = {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        _mm_storeu_si128,
+    };
+
+    /// The sixteen bytes at `buf[i..i + 16]`, or `None` when fewer remain.
+    #[inline(always)]
+    pub fn load(buf: &[u8], i: usize) -> Option<__m128i> {
+        let block = buf.get(i..i + 16)?;
+        // SAFETY: SSE2 is part of every x86-64; the unaligned load reads the sixteen bytes of `block`.
+        Some(unsafe { _mm_loadu_si128(block.as_ptr() as *const __m128i) })
+    }
+
+    /// Bit k set when byte k of `v` ends the fast string scan: '"', '\\', or a control character
+    /// (min(byte, 0x1f) == byte, unsigned).
+    #[inline(always)]
+    pub fn stops(v: __m128i) -> u32 {
+        // SAFETY: SSE2 register arithmetic only, always available on x86-64.
+        unsafe {
+            let hits = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
+                ),
+                _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v),
+            );
+            _mm_movemask_epi8(hits) as u32
+        }
+    }
+
+    /// Append the first `n` (≤ 16) bytes of `v` to `out`: the whole block is stored into spare capacity, and the
+    /// length advanced past `n` bytes only.
+    #[inline(always)]
+    pub fn append(out: &mut Vec<u8>, v: __m128i, n: usize) {
+        debug_assert!(n <= 16);
+        out.reserve(16);
+        let len = out.len();
+        // SAFETY: `reserve(16)` leaves room for sixteen bytes after `len`; the store writes exactly those, and the
+        // length then covers `n` ≤ 16 of them, all written.
+        unsafe {
+            _mm_storeu_si128(out.as_mut_ptr().add(len) as *mut __m128i, v);
+            out.set_len(len + n);
+        }
+    }
+}
+
 /// Index of the first byte at or after `i` that ends the fast string scan (or `buf.len()`): sixteen bytes at a
 /// time with SSE2 (part of every x86-64), then eight at a time.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn scan_string(buf: &[u8], mut i: usize) -> usize {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-    };
-    // SAFETY: SSE2 is always available on x86-64; each unaligned load reads buf[i..i + 16], within the slice.
-    unsafe {
-        let quote = _mm_set1_epi8(b'"' as i8);
-        let slash = _mm_set1_epi8(b'\\' as i8);
-        let ctrl = _mm_set1_epi8(0x1f);
-        while i + 16 <= buf.len() {
-            let v = _mm_loadu_si128(buf.as_ptr().add(i) as *const __m128i);
-            // A byte is a control character when min(byte, 0x1f) == byte (unsigned).
-            let stops = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
-                _mm_cmpeq_epi8(_mm_min_epu8(v, ctrl), v),
-            );
-            let mask = _mm_movemask_epi8(stops) as u32;
-            if mask != 0 {
-                return i + mask.trailing_zeros() as usize;
-            }
-            i += 16;
+    while let Some(v) = sse2::load(buf, i) {
+        let mask = sse2::stops(v);
+        if mask != 0 {
+            return i + mask.trailing_zeros() as usize;
         }
+        i += 16;
     }
     scan_string_swar(buf, i)
+}
+
+/// [`scan_string`] that also appends the bytes it passes to `out`, in the same pass: each block of sixteen is
+/// stored whole, so there is no library call per string. Stops are ASCII, so the copy never ends inside a
+/// character.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn scan_copy(buf: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
+    while let Some(v) = sse2::load(buf, i) {
+        let mask = sse2::stops(v);
+        if mask != 0 {
+            let n = mask.trailing_zeros() as usize;
+            sse2::append(out, v, n);
+            return i + n;
+        }
+        sse2::append(out, v, 16);
+        i += 16;
+    }
+    let end = scan_string_swar(buf, i);
+    out.extend_from_slice(&buf[i..end]);
+    end
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn scan_copy(buf: &[u8], i: usize, out: &mut Vec<u8>) -> usize {
+    let end = scan_string(buf, i);
+    out.extend_from_slice(&buf[i..end]);
+    end
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -200,7 +262,8 @@ impl<'a> Cursor<'a> {
             return Ok(Str::Raw(start, i));
         }
         scratch.clear();
-        self.pos = start;
+        scratch.extend_from_slice(&self.buf[start..i]);
+        self.pos = i;
         self.string_slow(scratch)?;
         Ok(Str::Scratch)
     }
@@ -208,14 +271,12 @@ impl<'a> Cursor<'a> {
     /// Decode a string (cursor on the opening quote), appending its content to `out`.
     #[inline]
     pub fn string_into(&mut self, out: &mut Vec<u8>) -> Res<()> {
-        let start = self.pos + 1;
-        let i = scan_string(self.buf, start);
-        if i < self.buf.len() && self.buf[i] == b'"' {
-            out.extend_from_slice(&self.buf[start..i]);
+        let i = scan_copy(self.buf, self.pos + 1, out);
+        if self.buf.get(i) == Some(&b'"') {
             self.pos = i + 1;
             return Ok(());
         }
-        self.pos = start;
+        self.pos = i;
         self.string_slow(out)
     }
 
@@ -228,13 +289,12 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Decode string content from `self.pos` (just after the opening quote) through the closing quote.
+    /// Decode string content from `self.pos` (inside the string, after the content already read) through the
+    /// closing quote.
     #[cold]
     fn string_slow(&mut self, out: &mut Vec<u8>) -> Res<()> {
         loop {
-            let seg = self.pos;
-            self.pos = scan_string(self.buf, self.pos);
-            out.extend_from_slice(&self.buf[seg..self.pos]);
+            self.pos = scan_copy(self.buf, self.pos, out);
             match self.buf.get(self.pos) {
                 None => return err(RejectCode::InvalidJson, "invalid JSON: unterminated string"),
                 Some(b'"') => {
@@ -456,6 +516,28 @@ mod tests {
                 v.push(b'"');
                 assert_eq!(scan(&v, 0), 2 * n);
                 assert_eq!(scan(&vec![b' '; n], 0), n);
+            }
+        }
+    }
+
+    #[test]
+    fn strings_of_any_length_decode_the_same_into_a_column_or_scratch() {
+        let filler = "aé€😀 b";
+        for n in 0..70 {
+            let plain: String = filler.chars().cycle().take(n).collect();
+            for (text, want) in [
+                (format!("\"{plain}\""), plain.clone()),
+                (format!("\"{plain}\\n{plain}\""), format!("{plain}\n{plain}")),
+                (format!("\"\\u00e9{plain}\\\"\""), format!("é{plain}\"")),
+            ] {
+                for tail in ["", "}", "                  }"] {
+                    let input = format!("{text}{tail}");
+                    let mut c = Cursor::new(input.as_bytes());
+                    let mut out = b"xy".to_vec();
+                    c.string_into(&mut out).unwrap();
+                    assert_eq!((&out[2..], c.pos), (want.as_bytes(), text.len()), "{input}");
+                    assert_eq!(read(&input).unwrap(), want.as_bytes(), "{input}");
+                }
             }
         }
     }

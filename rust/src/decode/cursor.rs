@@ -316,6 +316,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Decode one escape sequence (cursor on the backslash).
+    #[inline(always)]
     fn escape(&mut self, out: &mut Vec<u8>) -> Res<()> {
         let at = self.pos;
         let Some(&e) = self.buf.get(self.pos + 1) else {
@@ -358,6 +359,7 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
+    #[inline(always)]
     fn hex4(&mut self, at: usize) -> Res<u32> {
         let Some(h) = self.buf.get(self.pos..self.pos + 4) else {
             return err(
@@ -381,6 +383,7 @@ impl<'a> Cursor<'a> {
         Ok((d[0] as u32) << 12 | (d[1] as u32) << 8 | (d[2] as u32) << 4 | d[3] as u32)
     }
 
+    #[inline(always)]
     fn unicode_escape(&mut self, at: usize) -> Res<char> {
         let hi = self.hex4(at)?;
         let code = if (0xD800..0xDC00).contains(&hi) {

@@ -47,6 +47,16 @@ pub fn at_key(mut f: Fail, key: &[u8]) -> Fail {
     f
 }
 
+/// A `duplicate_key` failure at `key` (in a RECORD or in a JSON column's object).
+#[cold]
+#[inline(never)]
+pub fn duplicate_key(key: &[u8]) -> Fail {
+    at_key(
+        fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))),
+        key,
+    )
+}
+
 /// Prefix a failure's path with an array index.
 #[cold]
 #[inline(never)]

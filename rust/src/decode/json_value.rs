@@ -2,7 +2,7 @@
 //! (unknown fields under `unknown_fields="ignore"`, and top-level values that are not objects).
 
 use super::cursor::Cursor;
-use super::fail::{at_index, at_key, err, preview, Res};
+use super::fail::{at_index, at_key, duplicate_key, err, Res};
 use super::Ctx;
 use crate::error::RejectCode;
 
@@ -110,13 +110,7 @@ fn check_duplicates(keys: &[u8], spans: &[(usize, usize)]) -> Res<()> {
         let mut seen = std::collections::HashSet::with_capacity(spans.len());
         spans.iter().map(key).find(|k| !seen.insert(*k))
     };
-    match duplicate {
-        None => Ok(()),
-        Some(k) => Err(at_key(
-            super::fail::fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(k))),
-            k,
-        )),
-    }
+    duplicate.map_or(Ok(()), |k| Err(duplicate_key(k)))
 }
 
 fn copy_array(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()> {

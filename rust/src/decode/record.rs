@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::builders::{Col, Lookup, Node};
 use super::cursor::Cursor;
-use super::fail::{at_index, at_key, err, fail, preview, Res};
+use super::fail::{at_index, at_key, duplicate_key, err, fail, preview, Res};
 use super::json_value::{copy_value, enter, kind_name, skip_value};
 use super::numbers::{
     json_decimal128_fast, json_f64_fast, json_int64_fast, parse_decimal128, parse_decimal256, parse_f64,
@@ -72,15 +72,6 @@ fn expected_key(children: &[Node], cur: &mut Cursor<'_>, hint: usize) -> Option<
     };
     cur.pos = start + children[i].name.len() + 1;
     Some(i)
-}
-
-#[cold]
-#[inline(never)]
-fn duplicate_key(key: &[u8]) -> super::fail::Fail {
-    at_key(
-        fail(RejectCode::DuplicateKey, format!("duplicate key {}", preview(key))),
-        key,
-    )
 }
 
 /// Byte equality for short keys, a word at a time without a library call: 8-byte words (the last one overlapping

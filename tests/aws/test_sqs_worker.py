@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -114,9 +115,13 @@ def test_sqs_to_the_s3_lake_and_bigquery_lands_exactly_the_valid_events(
           f"table {table_duplicates}")  # fmt: skip
     rejects = table_rows(cloud, f"{bq_table}_rejects")  # with a table, dead letters go to <table>_rejects
     bad = [(m, kind) for m, kind in pairs if kind is not None]
-    assert rejects.num_rows == len(bad)
-    assert sorted(rejects.column("data").to_pylist()) == sorted(m for m, _ in bad)  # 500: a diff stays cheap
-    assert sorted(rejects.column("reason_code").to_pylist()) == sorted(INVALID_KINDS[k] for _, k in bad)
+    # At-least-once, as for the rows: a dead letter written again (its message delivered again, when a slow machine
+    # let its visibility lapse) is counted and shown, not failed; none may be missing or unexplained.
+    got = list(zip(rejects.column("data").to_pylist(), rejects.column("reason_code").to_pylist(), strict=True))
+    want_rejects = [(m, INVALID_KINDS[k]) for m, k in bad]
+    assert not Counter(want_rejects) - Counter(got), "dead letters missing"  # 500: a diff stays cheap
+    assert set(got) == set(want_rejects)
+    print(f"dead letters written twice: {len(got) - len(set(got))}")
     assert set(rejects.column("subscription_name").to_pylist()) == {url}
     assert _queue_empty(sqs, url)
 
@@ -126,10 +131,11 @@ def test_s3_down_longer_than_the_visibility_timeout_the_worker_waits_and_nothing
     sqs: Any,  # noqa: F811
     tmp_path: Any,
 ) -> None:
-    """The lake's S3 is cut for 15 s while messages wait for their file, with a 6 s visibility timeout: the worker
+    """The lake's S3 is cut for 20 s while messages wait for their file, with a 12 s visibility timeout: the worker
     retries the upload, extension keeps every waiting message invisible (no second delivery, so no duplicate row),
     and once S3 is back every valid event lands and the queue empties. (moto extends ~700 messages a second while it
-    serves the receives: with a 4 s timeout, 2,900 messages held at once came back now and then.)"""
+    serves the receives, fewer on a loaded machine: with a 4 s timeout, 2,900 messages held at once came back now
+    and then, and with 6 s once in a CI run that ran slow.)"""
     url = sqs.create_queue(QueueName=f"s3down-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     pairs = list(receipts(3000, seed=9, invalid_fraction=0.01))
     _send(sqs, url, pairs[:100])  # the rest is sent once S3 is down
@@ -138,7 +144,7 @@ def test_s3_down_longer_than_the_visibility_timeout_the_worker_waits_and_nothing
     root = f"s3://{BUCKET}/s3down-{uuid.uuid4().hex[:8]}"
     proxy = TcpProxy(os.environ["AWS_ENDPOINT_URL"].removeprefix("http://"))
     command = [sys.executable, "-m", "streamlake_fast.cli", "run", "--wait-time", "1", "--progress-interval", "1",
-               "--queue", url, "--lake", root, "--schema", str(schema), "--visibility-timeout", "6",
+               "--queue", url, "--lake", root, "--schema", str(schema), "--visibility-timeout", "12",
                "--max-file-age", "1"]  # fmt: skip
     env = {**os.environ, "AWS_ENDPOINT_URL_S3": f"http://{proxy.host}"}
     worker = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
@@ -152,7 +158,7 @@ def test_s3_down_longer_than_the_visibility_timeout_the_worker_waits_and_nothing
             time.sleep(0.1)
         proxy.cut()
         _send(sqs, url, pairs[100:])
-        time.sleep(15)
+        time.sleep(20)
         assert worker.poll() is None, "".join(lines[-60:])  # waiting, not failed
         proxy.restore()
         deadline = time.monotonic() + 120
@@ -169,7 +175,9 @@ def test_s3_down_longer_than_the_visibility_timeout_the_worker_waits_and_nothing
     assert worker.returncode == 0, stderr[-3000:]
     assert "sink retries 0" not in stderr  # the outage was seen and waited out
     landed = _lake_table(root).column("event_id").to_pylist()
-    assert sorted(landed) == sorted(json.loads(m)["event_id"] for m, kind in pairs if kind is None)
+    valid = [json.loads(m)["event_id"] for m, kind in pairs if kind is None]
+    assert set(landed) == set(valid), f"missing {sorted(set(valid) - set(landed))[:5]}"
+    assert sorted(landed) == sorted(valid), f"landed twice: {[i for i, n in Counter(landed).items() if n > 1][:5]}"
     assert verify_lake(root).duplicate_ids == 0
     assert _queue_empty(sqs, url)
 

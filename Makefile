@@ -114,7 +114,7 @@ lint: build
 	$(BIN)/python -m mypy.stubtest streamlake_fast._native
 	cargo fmt --check
 	cargo fmt --check --manifest-path fuzz/Cargo.toml
-	cargo clippy -q --all-targets --features python -- -D warnings
+	cargo clippy -q --all-targets --features python,mimalloc -- -D warnings
 
 fmt:
 	$(BIN)/ruff format python tests benches

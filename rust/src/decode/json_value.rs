@@ -3,6 +3,7 @@
 
 use super::cursor::Cursor;
 use super::fail::{at_index, at_key, duplicate_key, err, Res};
+use super::keys::key_eq;
 use super::Ctx;
 use crate::error::RejectCode;
 
@@ -104,7 +105,7 @@ fn check_duplicates(keys: &[u8], spans: &[(usize, usize)]) -> Res<()> {
     let duplicate = if spans.len() <= PAIRWISE_KEYS {
         (1..spans.len()).find_map(|j| {
             let k = key(&spans[j]);
-            spans[..j].iter().any(|s| key(s) == k).then_some(k)
+            spans[..j].iter().any(|s| key_eq(key(s), k)).then_some(k)
         })
     } else {
         let mut seen = std::collections::HashSet::with_capacity(spans.len());

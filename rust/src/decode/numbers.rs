@@ -438,17 +438,44 @@ fn decimal256_general(text: &[u8], is_string: bool) -> Res<i256> {
 }
 
 /// BIGNUMERIC without an exponent, with no allocation: the digits read in one pass (19 at a time in a `u64`, folded
-/// into an `i256`), then scaled by one multiplication; `None` defers to the exact general path.
+/// into a `u128` while there are at most 38 of them, as nearly always, else into an `i256`), then scaled by one
+/// multiplication; `None` defers to the exact general path.
 #[inline]
 fn decimal256_fast(text: &[u8], is_string: bool) -> Option<i256> {
-    let p = plain_decimal::<i256, 76>(text, is_string)?;
-    if p.int_digits > BIGNUMERIC.max_int_digits as usize || p.frac_len > BIGNUMERIC.scale as usize {
-        return None;
-    }
-    // At most 38 significant digits on each side of the point: the scaled value is below 10^76 < 2^255.
-    let scale = POW10_38[BIGNUMERIC.scale as usize - p.frac_len];
-    let v = p.digits.wrapping_mul(i256::from_i128(scale));
-    Some(if p.neg { v.wrapping_neg() } else { v })
+    let in_range = |int_digits: usize, frac_len: usize| {
+        int_digits <= BIGNUMERIC.max_int_digits as usize && frac_len <= BIGNUMERIC.scale as usize
+    };
+    let (neg, v) = match plain_decimal::<u128, 38>(text, is_string) {
+        Some(p) if in_range(p.int_digits, p.frac_len) => {
+            // digits < 10^38 < 2^127 and the scale ≤ 10^38: the product is below 10^76 < 2^255.
+            let (low, high) = widening_mul(p.digits, POW10_38[BIGNUMERIC.scale as usize - p.frac_len] as u128);
+            (p.neg, i256::from_parts(low, high as i128))
+        }
+        Some(_) => return None,
+        None => {
+            let p = plain_decimal::<i256, 76>(text, is_string)?;
+            if !in_range(p.int_digits, p.frac_len) {
+                return None;
+            }
+            // At most 38 significant digits on each side of the point: the scaled value is below 10^76 < 2^255.
+            let scale = POW10_38[BIGNUMERIC.scale as usize - p.frac_len];
+            (p.neg, p.digits.wrapping_mul(i256::from_i128(scale)))
+        }
+    };
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// `a × b` as (low, high) 128-bit halves, from four 64 × 64 → 128 products.
+#[inline(always)]
+fn widening_mul(a: u128, b: u128) -> (u128, u128) {
+    const LOW: u128 = u64::MAX as u128;
+    let (a0, a1, b0, b1) = (a & LOW, a >> 64, b & LOW, b >> 64);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    // The middle column: the high half of p00 plus the low halves of the cross products (fits in 66 bits).
+    let mid = (p00 >> 64) + (p01 & LOW) + (p10 & LOW);
+    let low = (p00 & LOW) | (mid << 64);
+    let high = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    (low, high)
 }
 
 /// 10^0 ..= 10^38 (10^38 < i128::MAX).
@@ -465,6 +492,29 @@ const POW10_38: [i128; 39] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widening_mul_matches_i256() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut cases = vec![(0, 0), (u128::MAX, u128::MAX), (u128::MAX, 1), (1 << 64, 1 << 64)];
+        for _ in 0..2_000 {
+            let a = ((next() as u128) << 64 | next() as u128) >> (next() % 128);
+            let b = ((next() as u128) << 64 | next() as u128) >> (next() % 128);
+            cases.push((a, b));
+        }
+        for (a, b) in cases {
+            let (low, high) = widening_mul(a, b);
+            // i256's wrapping product of the zero-extended operands keeps all 256 bits of a × b.
+            let want = i256::from_parts(a, 0).wrapping_mul(i256::from_parts(b, 0));
+            assert_eq!(i256::from_parts(low, high as i128), want, "{a} × {b}");
+        }
+    }
 
     #[test]
     fn int64_bounds() {

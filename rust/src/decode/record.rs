@@ -9,6 +9,7 @@ use super::builders::{Col, Lookup, Node};
 use super::cursor::Cursor;
 use super::fail::{at_index, at_key, duplicate_key, err, fail, preview, Res};
 use super::json_value::{copy_value, enter, kind_name, skip_value};
+use super::keys::key_eq;
 use super::numbers::{
     json_decimal128_fast, json_f64_fast, json_int64_fast, parse_decimal128, parse_decimal256, parse_f64,
     parse_f64_string, parse_i64,
@@ -72,32 +73,6 @@ fn expected_key(children: &[Node], cur: &mut Cursor<'_>, hint: usize) -> Option<
     };
     cur.pos = start + children[i].name.len() + 1;
     Some(i)
-}
-
-/// Byte equality for short keys, a word at a time without a library call: 8-byte words (the last one overlapping
-/// the one before), or two overlapping 4-byte words for keys of 4 to 7 bytes.
-#[inline(always)]
-fn key_eq(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().expect("8 bytes"));
-    let half = |s: &[u8], i: usize| u32::from_ne_bytes(s[i..i + 4].try_into().expect("4 bytes"));
-    if n >= 8 {
-        let mut i = 0;
-        while i + 8 < n {
-            if word(a, i) != word(b, i) {
-                return false;
-            }
-            i += 8;
-        }
-        word(a, n - 8) == word(b, n - 8)
-    } else if n >= 4 {
-        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
-    } else {
-        a == b
-    }
 }
 
 /// Decode an object (cursor on '{') into a RECORD node's children.
@@ -497,23 +472,4 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::key_eq;
-
-    #[test]
-    fn key_eq_compares_every_byte_of_every_length() {
-        for n in 0..40 {
-            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
-            assert!(key_eq(&a, &a.clone()));
-            for at in 0..n {
-                let mut b = a.clone();
-                b[at] ^= 0x20;
-                assert!(!key_eq(&a, &b), "{n} {at}");
-            }
-            assert!(!key_eq(&a, &a[..n.saturating_sub(1)]) || n == 0);
-        }
-    }
 }

@@ -7,6 +7,10 @@ table a peer produces must equal the codec's. A peer that cannot produce a colum
 DuckDB, a JSON column in pyarrow.json) is compared on the other columns, and the summary says which and why. Then,
 for two shapes, separate batches decoded by one and by two threads at once (``decode`` releases the GIL).
 
+For scale, simdjson (pysimdjson) parses each shape as one JSON array of the events, building no table and converting
+nothing: the speed of a parse-only reader on this machine, in the same run. pysimdjson hands simdjson its input with
+``realloc_if_needed``, so that time includes one copy of the input into a padded buffer.
+
 This VM's speed drifts by up to ±30% over minutes, so the implementations take turns: each shape is measured in
 ``STREAMLAKE_SHAPES_BENCH_PASSES`` passes (3), every implementation a few rounds per pass, and each one's best round
 over all passes is reported; a slow minute then falls on all of them rather than on one.
@@ -34,6 +38,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.json as pj
 import pytest
+import simdjson
 from shapes import SHAPES, Fields, logs, payments, telemetry
 
 from streamlake_fast import Codec, DecodeResult, Schema
@@ -79,6 +84,15 @@ class ShapeData:
     @functools.cached_property
     def json_bytes(self) -> int:
         return sum(map(len, self.messages))
+
+    @functools.cached_property
+    def json_array(self) -> bytes:
+        """The events as one JSON array (what a whole-document parser such as simdjson takes)."""
+        return b"[" + b",".join(self.messages) + b"]"
+
+    @functools.cached_property
+    def simdjson_parser(self) -> simdjson.Parser:
+        return simdjson.Parser()
 
 
 # ---- peers ---------------------------------------------------------------------------------------------------------
@@ -216,6 +230,14 @@ def run_duckdb(data: ShapeData, columns: list[str]) -> pa.Table:
     return table.cast(pa.schema([data.arrow_schema.field(c) for c in columns]))
 
 
+def run_simdjson(data: ShapeData) -> int:
+    """Parse the events with simdjson, converting nothing (the proxies are lazy): the number of events."""
+    doc = data.simdjson_parser.parse(data.json_array)
+    events = len(doc)
+    del doc  # a parser is reused only once no proxy holds its document
+    return events
+
+
 CODEC_LIST = "streamlake_fast (list of messages)"
 CODEC_NDJSON = "streamlake_fast (NDJSON buffer)"
 PYARROW = "pyarrow.json (1 thread)"
@@ -228,7 +250,15 @@ PEERS: dict[str, tuple[Callable[[Fields], Plan], Callable[[ShapeData, list[str]]
     PYARROW: (pyarrow_plan, run_pyarrow_json),
     DUCKDB: (duckdb_plan, run_duckdb),
 }
-IDS = {CODEC_LIST: "codec-list", CODEC_NDJSON: "codec-ndjson", PYARROW: "pyarrow-1t", DUCKDB: "duckdb-1t"}
+SIMDJSON = "simdjson parse only (pysimdjson, no table)"
+PARSE_ONLY: dict[str, Callable[[ShapeData], int]] = {SIMDJSON: run_simdjson}
+IDS = {
+    CODEC_LIST: "codec-list",
+    CODEC_NDJSON: "codec-ndjson",
+    PYARROW: "pyarrow-1t",
+    DUCKDB: "duckdb-1t",
+    SIMDJSON: "simdjson-parse",
+}
 
 
 # ---- summary -------------------------------------------------------------------------------------------------------
@@ -281,6 +311,12 @@ def _peer_cells(shape: str, peer: str, codec: float | None, events: int) -> tupl
     return f"{seconds / events * 1e6:.2f}{mark}", ratio
 
 
+def _cannot(shape: str, implementation: str) -> bool:
+    return any(
+        r.shape == shape and r.implementation == implementation and r.outcome.startswith("cannot") for r in SUMMARY.rows
+    )
+
+
 def _shape_table(tr: pytest.TerminalReporter) -> None:
     timed = any(r.seconds for r in SUMMARY.rows)
     how = (
@@ -291,19 +327,30 @@ def _shape_table(tr: pytest.TerminalReporter) -> None:
     tr.write_sep("=", f"decode each shape in one call, single thread ({how})")
     tr.write_line(
         "| shape | events | bytes/event | codec µs/event (list / NDJSON) | codec MB/s (list / NDJSON) "
-        "| pyarrow.json µs/event | codec vs pyarrow.json | DuckDB µs/event | codec vs DuckDB |"
+        "| pyarrow.json µs/event | codec vs pyarrow.json | DuckDB µs/event | codec vs DuckDB "
+        "| simdjson parse-only MB/s | codec speed / parse-only |"
     )
-    tr.write_line("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    tr.write_line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for shape, (events, per_event) in SUMMARY.sizes.items():
         codec = {impl: _best(shape, impl) for impl in OURS}
         us = " / ".join(f"{s / events * 1e6:.2f}" if s else "-" for s in codec.values())
         mbs = " / ".join(f"{events * per_event / s / 1e6:,.0f}" if s else "-" for s in codec.values())
         pa_us, pa_ratio = _peer_cells(shape, PYARROW, codec[CODEC_NDJSON], events)
         dk_us, dk_ratio = _peer_cells(shape, DUCKDB, codec[CODEC_NDJSON], events)
+        parse = _best(shape, SIMDJSON)
+        parse_mbs, parse_ratio = (
+            (f"{events * per_event / parse / 1e6:,.0f}", f"{parse / codec[CODEC_NDJSON]:.2f}")
+            if parse and codec[CODEC_NDJSON]
+            else ("cannot" if _cannot(shape, SIMDJSON) else "-", "-")
+        )
         tr.write_line(
-            f"| {shape} | {events:,} | {per_event:,.0f} | {us} | {mbs} | {pa_us} | {pa_ratio} | {dk_us} | {dk_ratio} |"
+            f"| {shape} | {events:,} | {per_event:,.0f} | {us} | {mbs} | {pa_us} | {pa_ratio} | {dk_us} | {dk_ratio} "
+            f"| {parse_mbs} | {parse_ratio} |"
         )
     tr.write_line("(codec vs peer: the peer's best time over the codec's on the same NDJSON buffer; † see below)")
+    tr.write_line(
+        "(codec speed / parse-only: above 1.00, the codec validates and builds Arrow faster than simdjson parses)"
+    )
 
 
 def _limits(tr: pytest.TerminalReporter) -> None:
@@ -440,7 +487,7 @@ def _difference(want: pa.Table, got: pa.Table) -> str | None:
 # ---- tests ---------------------------------------------------------------------------------------------------------
 
 # Each shape's implementations take turns, pass after pass (pytest runs the cases in this order).
-CASES = [(shape, impl, n) for shape in SHAPES for n in range(PASSES) for impl in [*OURS, *PEERS]]
+CASES = [(shape, impl, n) for shape in SHAPES for n in range(PASSES) for impl in [*OURS, *PEERS, *PARSE_ONLY]]
 
 
 @pytest.mark.parametrize(("shape", "impl", "pass_"), CASES, ids=[f"{s}-{IDS[i]}-pass{n}" for s, i, n in CASES])
@@ -449,6 +496,8 @@ def test_shape(benchmark: Any, load: Callable[[str], ShapeData], shape: str, imp
     benchmark.group = f"decode {shape} ({SUMMARY.sizes[shape][1]:,.0f} bytes/event)"
     if impl in OURS:
         _bench_codec(benchmark, data, impl)
+    elif impl in PARSE_ONLY:
+        _bench_parse_only(benchmark, data, impl)
     else:
         _bench_peer(benchmark, data, impl)
 
@@ -482,6 +531,17 @@ def _bench_peer(benchmark: Any, data: ShapeData, impl: str) -> None:
         outcome += " †"
     benchmark.extra_info.update(columns=len(plan.columns), dropped=list(plan.dropped))
     SUMMARY.rows.append(Row(data.name, impl, seconds, outcome))
+
+
+def _bench_parse_only(benchmark: Any, data: ShapeData, impl: str) -> None:
+    try:
+        PARSE_ONLY[impl](data)
+    except (ValueError, RuntimeError) as e:  # e.g. simdjson's BIGINT_ERROR on an integer above 2^64
+        SUMMARY.rows.append(Row(data.name, impl, None, f"cannot: {e}"))
+        pytest.skip(f"{impl} cannot parse {data.name}: {e}")
+    events, seconds = _time(benchmark, lambda: PARSE_ONLY[impl](data))
+    assert events == data.n, f"{impl} parsed {events:,} events of {data.n:,}"
+    SUMMARY.rows.append(Row(data.name, impl, seconds, f"parsed {events:,} events, no table built"))
 
 
 def _batches(messages: list[bytes], count: int) -> list[list[bytes]]:

@@ -29,7 +29,10 @@ pub enum Col {
     Struct {
         children: Vec<Node>,
         len: usize,
-        seen: Vec<bool>,
+        /// Which fields the object being decoded has: `seen[i] == stamp` (a new stamp per object, so nothing is
+        /// cleared between objects).
+        seen: Vec<u32>,
+        stamp: u32,
         lookup: Lookup,
     },
     List {
@@ -195,7 +198,8 @@ impl Col {
                     Lookup::Linear
                 };
                 Col::Struct {
-                    seen: vec![false; children.len()],
+                    seen: vec![0; children.len()],
+                    stamp: 0,
                     children,
                     len: 0,
                     lookup,

@@ -54,25 +54,29 @@ fn find(children: &[Node], lookup: &Lookup, key: &[u8]) -> Option<usize> {
 }
 
 /// The field at `hint`, or the one after it, when the key at the cursor (on its opening quote) is literally that
-/// field's name: a name without quotes, backslashes or control characters reads the same raw as decoded, so the key
-/// is matched without scanning it for escapes. Moves the cursor past the key.
+/// field's name followed by `:`: a name without quotes, backslashes or control characters reads the same raw as
+/// decoded, so the key is matched without scanning it for escapes. Moves the cursor past the colon. (A key with
+/// whitespace before its colon takes the general path.)
 #[inline(always)]
 fn expected_key(children: &[Node], cur: &mut Cursor<'_>, hint: usize) -> Option<usize> {
     let start = cur.pos + 1;
     let rest = cur.buf.get(start..)?;
-    let is_key = |c: &Node| {
-        let n = c.name.len();
-        c.plain_name && rest.get(n) == Some(&b'"') && key_eq(&rest[..n], &c.name)
-    };
-    let i = if children.get(hint).is_some_and(is_key) {
+    let i = if children.get(hint).is_some_and(|c| is_key(c, rest)) {
         hint
-    } else if children.get(hint + 1).is_some_and(is_key) {
+    } else if children.get(hint + 1).is_some_and(|c| is_key(c, rest)) {
         hint + 1
     } else {
         return None;
     };
-    cur.pos = start + children[i].name.len() + 1;
+    cur.pos = start + children[i].name.len() + 2;
     Some(i)
+}
+
+/// `rest` starts with the field's plain name, its closing quote and a colon.
+#[inline(always)]
+fn is_key(c: &Node, rest: &[u8]) -> bool {
+    let n = c.name.len();
+    c.plain_name && rest.get(n + 1) == Some(&b':') && rest[n] == b'"' && key_eq(&rest[..n], &c.name)
 }
 
 /// Decode an object (cursor on '{') into a RECORD node's children.
@@ -83,12 +87,18 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
         children,
         len,
         seen,
+        stamp,
         lookup,
     } = &mut node.col
     else {
         unreachable!("decode_object on a non-RECORD node")
     };
-    seen.fill(false);
+    *stamp = stamp.wrapping_add(1);
+    if *stamp == 0 {
+        seen.fill(0);
+        *stamp = 1;
+    }
+    let stamp = *stamp;
     let mut hint = 0;
     let mut seen_count = 0;
     // Unknown keys seen in this object (when ignored), hashed: a message with 100k unknown keys stays linear.
@@ -102,7 +112,7 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
                 return cur.syntax("a string key");
             }
             let idx = match expected_key(children, cur, hint) {
-                Some(i) if seen[i] => return Err(duplicate_key(&children[i].name)),
+                Some(i) if seen[i] == stamp => return Err(duplicate_key(&children[i].name)),
                 Some(i) => Some(i),
                 None => {
                     let buf = cur.buf;
@@ -111,8 +121,8 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
                         super::cursor::Str::Raw(a, b) => &buf[a..b],
                         super::cursor::Str::Scratch => &ctx.scratch[..],
                     };
-                    match find(children, lookup, key) {
-                        Some(i) if seen[i] => return Err(duplicate_key(key)),
+                    let idx = match find(children, lookup, key) {
+                        Some(i) if seen[i] == stamp => return Err(duplicate_key(key)),
                         Some(i) => Some(i),
                         None if ctx.ignore_unknown => {
                             if unknown.as_ref().is_some_and(|u| u.contains(key)) {
@@ -130,13 +140,14 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
                                 key,
                             ));
                         }
-                    }
+                    };
+                    cur.expect(b':', "':'")?;
+                    idx
                 }
             };
-            cur.expect(b':', "':'")?;
             match idx {
                 Some(i) => {
-                    seen[i] = true;
+                    seen[i] = stamp;
                     seen_count += 1;
                     hint = i + 1;
                     let child = &mut children[i];
@@ -162,7 +173,7 @@ fn decode_object(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()
     }
     if seen_count != children.len() {
         for (child, &was_seen) in children.iter_mut().zip(seen.iter()) {
-            if !was_seen {
+            if was_seen != stamp {
                 if child.mode == FieldMode::Required {
                     return Err(at_key(
                         fail(RejectCode::MissingRequired, "required field is missing"),
@@ -472,4 +483,48 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use arrow_array::Array;
+
+    use super::*;
+    use crate::schema::TableSchema;
+
+    /// Objects keep their fields apart across the per-object stamp's wrap-around (every 2^32 objects).
+    #[test]
+    fn seen_fields_survive_the_stamp_wrapping() {
+        let schema = TableSchema::from_bigquery_json(r#"[{"name":"a","type":"INT64"},{"name":"b","type":"INT64"}]"#)
+            .expect("valid");
+        let root_at = |start: u32| {
+            let mut root = Node::root(&schema.fields, 4);
+            let Col::Struct { stamp, .. } = &mut root.col else {
+                unreachable!()
+            };
+            *stamp = start;
+            root
+        };
+        let mut ctx = Ctx::new(false, 16);
+        let mut root = root_at(u32::MAX - 1);
+        for msg in [r#"{"a":1,"b":2}"#, r#"{"b":3}"#, r#"{"a":4}"#] {
+            decode_row(&mut root, &mut Cursor::new(msg.as_bytes()), &mut ctx).expect("valid");
+        }
+        let Col::Struct { stamp, .. } = &root.col else {
+            unreachable!()
+        };
+        assert_eq!(*stamp, 2, "wrapped past zero");
+        let array = root.finish();
+        let col = |i: usize| {
+            let a = array.as_struct().column(i).as_primitive::<Int64Type>().clone();
+            (0..3).map(|r| a.is_valid(r).then(|| a.value(r))).collect::<Vec<_>>()
+        };
+        assert_eq!(col(0), [Some(1), None, Some(4)]);
+        assert_eq!(col(1), [Some(2), Some(3), None]);
+        let mut root = root_at(u32::MAX);
+        let dup = decode_row(&mut root, &mut Cursor::new(br#"{"a":5,"a":6}"#), &mut ctx);
+        assert_eq!(dup.expect_err("a duplicate").code, RejectCode::DuplicateKey);
+    }
 }

@@ -222,6 +222,9 @@ fn keys_match_in_any_order_and_spelling() {
         r#"{"ab":1}"#,
         r#"{"a":1,"b":2,"c":3,"q\"uote":4}"#,
         r#"{"q\u0022uote":5}"#,
+        "{ \"a\" :1 ,\"b\"\t:\n2,\"c\": 3 }",
+        r#"{"a" :1,"a":2}"#,
+        r#"{"b":1 "c":2}"#,
     ];
     let out = c.decode_messages(&msgs).unwrap();
     assert_eq!(
@@ -229,7 +232,9 @@ fn keys_match_in_any_order_and_spelling() {
         vec![
             (4, "duplicate_key", "b"),
             (5, "duplicate_key", "a"),
-            (6, "unknown_field", "ab")
+            (6, "unknown_field", "ab"),
+            (10, "duplicate_key", "a"),
+            (11, "invalid_json", "")
         ]
     );
     let col = |i: usize| {
@@ -238,10 +243,10 @@ fn keys_match_in_any_order_and_spelling() {
             .map(|r| a.is_valid(r).then(|| a.value(r)))
             .collect::<Vec<_>>()
     };
-    assert_eq!(col(0), vec![Some(1), Some(1), Some(1), Some(1), Some(1), None]);
-    assert_eq!(col(1), vec![Some(2), Some(2), Some(2), None, Some(2), None]);
-    assert_eq!(col(2), vec![Some(3), Some(3), None, Some(3), Some(3), None]);
-    assert_eq!(col(3), vec![None, None, None, None, Some(4), Some(5)]);
+    assert_eq!(col(0), vec![Some(1), Some(1), Some(1), Some(1), Some(1), None, Some(1)]);
+    assert_eq!(col(1), vec![Some(2), Some(2), Some(2), None, Some(2), None, Some(2)]);
+    assert_eq!(col(2), vec![Some(3), Some(3), None, Some(3), Some(3), None, Some(3)]);
+    assert_eq!(col(3), vec![None, None, None, None, Some(4), Some(5), None]);
 }
 
 #[test]

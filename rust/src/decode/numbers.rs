@@ -280,12 +280,25 @@ impl Digits for u128 {
     }
 }
 
-impl Digits for i256 {
-    const ZERO: Self = i256::ZERO;
+/// An unsigned 256-bit integer as two 128-bit halves: BIGNUMERIC's digits (up to 76, below 10^76 < 2^253).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct U256 {
+    hi: u128,
+    lo: u128,
+}
+
+impl Digits for U256 {
+    const ZERO: Self = U256 { hi: 0, lo: 0 };
+    /// Two or four 64 × 64 → 128 multiplications (`n ≤ 19`, so `10^n` fits in a `u64`); no overflow below 2^256.
     #[inline(always)]
     fn fold(self, chunk: u64, n: usize) -> Self {
-        self.wrapping_mul(i256::from_i128(POW10_38[n]))
-            .wrapping_add(i256::from_i128(chunk as i128))
+        let p = POW10_38[n] as u64;
+        let (a0, a1) = (self.lo & u64::MAX as u128, self.lo >> 64);
+        let (p0, p1) = (a0 * p as u128, a1 * p as u128);
+        let (lo, c0) = p0.overflowing_add(p1 << 64);
+        let (lo, c1) = lo.overflowing_add(chunk as u128);
+        let hi = self.hi.wrapping_mul(p as u128) + (p1 >> 64) + c0 as u128 + c1 as u128;
+        U256 { hi, lo }
     }
 }
 
@@ -443,31 +456,20 @@ fn decimal256_general(text: &[u8], is_string: bool) -> Res<i256> {
 }
 
 /// BIGNUMERIC without an exponent, with no allocation: the digits read in one pass (19 at a time in a `u64`, folded
-/// into a `u128` while there are at most 38 of them, as nearly always, else into an `i256`), then scaled by one
-/// multiplication; `None` defers to the exact general path.
+/// into a 256-bit integer of two `u128` halves), then scaled by one multiplication; `None` defers to the exact
+/// general path.
 #[inline]
 fn decimal256_fast(text: &[u8], is_string: bool) -> Option<i256> {
-    let in_range = |int_digits: usize, frac_len: usize| {
-        int_digits <= BIGNUMERIC.max_int_digits as usize && frac_len <= BIGNUMERIC.scale as usize
-    };
-    let (neg, v) = match plain_decimal::<u128, 38>(text, is_string) {
-        Some(p) if in_range(p.int_digits, p.frac_len) => {
-            // digits < 10^38 < 2^127 and the scale ≤ 10^38: the product is below 10^76 < 2^255.
-            let (low, high) = widening_mul(p.digits, POW10_38[BIGNUMERIC.scale as usize - p.frac_len] as u128);
-            (p.neg, i256::from_parts(low, high as i128))
-        }
-        Some(_) => return None,
-        None => {
-            let p = plain_decimal::<i256, 76>(text, is_string)?;
-            if !in_range(p.int_digits, p.frac_len) {
-                return None;
-            }
-            // At most 38 significant digits on each side of the point: the scaled value is below 10^76 < 2^255.
-            let scale = POW10_38[BIGNUMERIC.scale as usize - p.frac_len];
-            (p.neg, p.digits.wrapping_mul(i256::from_i128(scale)))
-        }
-    };
-    Some(if neg { v.wrapping_neg() } else { v })
+    let p = plain_decimal::<U256, 76>(text, is_string)?;
+    if p.int_digits > BIGNUMERIC.max_int_digits as usize || p.frac_len > BIGNUMERIC.scale as usize {
+        return None;
+    }
+    // At most 38 significant digits on each side of the point: the scaled value is below 10^76 < 2^255.
+    let scale = POW10_38[BIGNUMERIC.scale as usize - p.frac_len] as u128;
+    let (low, carry) = widening_mul(p.digits.lo, scale);
+    let high = p.digits.hi.wrapping_mul(scale).wrapping_add(carry);
+    let v = i256::from_parts(low, high as i128);
+    Some(if p.neg { v.wrapping_neg() } else { v })
 }
 
 /// `a × b` as (low, high) 128-bit halves, from four 64 × 64 → 128 products.
@@ -621,6 +623,7 @@ mod tests {
             state ^= state << 17;
             state % n
         };
+        let mut long_fast = 0;
         for _ in 0..50_000 {
             let mut text = String::new();
             match next(4) {
@@ -642,6 +645,8 @@ mod tests {
                 let general256 = decimal256_general(b, is_string);
                 if let Some(fast) = decimal256_fast(b, is_string) {
                     assert_eq!(Some(fast), general256.as_ref().ok().copied(), "{text}");
+                    let significant = text.trim_start_matches(['-', '+', '0', '.']).replace('.', "").len();
+                    long_fast += (significant > 38) as usize;
                 }
                 let general128 = unscaled_digits(b, NUMERIC, is_string).map(|(neg, digits, zeros)| {
                     let v = digits.iter().fold(0i128, |v, &d| v * 10 + d as i128) * 10i128.pow(zeros as u32);
@@ -657,6 +662,10 @@ mod tests {
                 assert_eq!(parse_decimal128(b, is_string).ok(), general128.ok(), "{text}");
             }
         }
+        assert!(
+            long_fast > 1_000,
+            "BIGNUMERICs of 39 to 76 digits seldom took the fast path: {long_fast}"
+        );
     }
 }
 

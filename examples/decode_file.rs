@@ -1,5 +1,6 @@
 //! Decode an NDJSON file with a BigQuery schema file, repeatedly, and print the time per event.
-//! Usage: cargo run --release --example decode_file -- SCHEMA.json EVENTS.ndjson [ROUNDS] [list|ndjson]
+//! Usage: cargo run --release --features mimalloc --example decode_file -- SCHEMA.json EVENTS.ndjson [ROUNDS] [list|ndjson]
+//! (`--features mimalloc`: the allocator the Python extension uses; without it, fresh pages every round).
 //! (`list`, the default, decodes the lines as a list of messages; `ndjson` decodes the buffer as it is).
 
 use std::time::Instant;

@@ -133,6 +133,10 @@ def test_add_columns_two_workers_add_them_and_a_type_conflict_stays_a_reject(clo
         wait_until(lambda: sum(w.acked() for w in running) >= 600, "the new fields' events", running)
         conflict = publish(cloud, topic, 3, 20, points="lots")
         wait_until(lambda: sum(w.acked() for w in running) >= 620, "the conflicting events", running)
+        # Both went on through the other's schema changes. (Not "both acked some": the emulator may hand every
+        # message to one of them, and a worker's count shows only in its periodic progress line.)
+        stopped = [w for w in running if w.proc.poll() is not None]
+        assert not stopped, "".join(stopped[0].lines[-30:]) if stopped else ""
     finally:
         for w in running:
             w.proc.terminate()
@@ -155,7 +159,6 @@ def test_add_columns_two_workers_add_them_and_a_type_conflict_stays_a_reject(clo
     assert {(m.message.attributes["reason_code"], m.message.attributes["path"]) for m in dead} == {
         ("invalid_value", "points")  # a string for INT64 is read as its digits, as BigQuery does
     }
-    assert all(w.acked() > 0 for w in running), "both workers went on"
 
 
 def _watch_on(cloud: Cloud, fields: list[dict[str, str]], **options: object) -> tuple[str, SchemaWatch]:

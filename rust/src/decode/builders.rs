@@ -50,14 +50,28 @@ pub enum Lookup {
 /// One field slot: its type, whether it may be null, and its builders.
 pub struct Node {
     pub name: Box<[u8]>,
-    /// The name has no quote, backslash or control character: as a JSON key it reads the same raw as decoded.
-    pub plain_name: bool,
+    /// The name, its closing quote and a colon (`name":`) when the name has no quote, backslash or control
+    /// character, so that as a JSON key it reads the same raw as decoded; empty otherwise.
+    pub key_colon: Box<[u8]>,
     pub ty: FieldType,
+    /// The inline path this field's values try first, decided once per schema.
+    pub fast: Fast,
     pub mode: FieldMode,
     pub params: TypeParams,
     pub validity: Option<Bits>,
     pub col: Col,
     field: Field,
+}
+
+/// A field's inline decoding path (see `record::decode_any`): plain strings, and numbers the one-pass readers take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fast {
+    /// STRING without a maximum length.
+    String,
+    Int64,
+    Float64,
+    /// Everything else, and any value the inline paths decline: `record::decode_value`.
+    General,
 }
 
 const WIDE_RECORD: usize = 24;
@@ -86,8 +100,19 @@ impl Node {
         let validity = (def.mode == FieldMode::Nullable).then(|| Bits::with_capacity(cap));
         Node {
             name: def.name.as_bytes().into(),
-            plain_name: !def.name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20),
+            key_colon: if def.name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+                Box::default()
+            } else {
+                [def.name.as_bytes(), b"\":"].concat().into()
+            },
             ty: def.ty,
+            fast: match (def.mode, def.ty) {
+                (FieldMode::Repeated, _) => Fast::General,
+                (_, FieldType::String) if def.params.max_length.is_none() => Fast::String,
+                (_, FieldType::Int64) => Fast::Int64,
+                (_, FieldType::Float64) => Fast::Float64,
+                _ => Fast::General,
+            },
             mode: def.mode,
             params: def.params,
             validity,

@@ -5,7 +5,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use std::collections::HashSet;
 
-use super::builders::{Col, Lookup, Node};
+use super::builders::{Col, Fast, Lookup, Node};
 use super::cursor::Cursor;
 use super::fail::{at_index, at_key, duplicate_key, err, fail, preview, Res};
 use super::json_value::{copy_value, enter, kind_name, skip_value};
@@ -68,15 +68,15 @@ fn expected_key(children: &[Node], cur: &mut Cursor<'_>, hint: usize) -> Option<
     } else {
         return None;
     };
-    cur.pos = start + children[i].name.len() + 2;
+    cur.pos = start + children[i].key_colon.len();
     Some(i)
 }
 
 /// `rest` starts with the field's plain name, its closing quote and a colon.
 #[inline(always)]
 fn is_key(c: &Node, rest: &[u8]) -> bool {
-    let n = c.name.len();
-    c.plain_name && rest.get(n + 1) == Some(&b':') && rest[n] == b'"' && key_eq(&rest[..n], &c.name)
+    let k = &c.key_colon;
+    !k.is_empty() && rest.get(..k.len()).is_some_and(|r| key_eq(r, k))
 }
 
 /// Decode an object (cursor on '{') into a RECORD node's children.
@@ -204,7 +204,7 @@ fn decode_slot(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
             node.push_empty();
         }
         Some(b) => {
-            decode_value(node, cur, ctx, b)?;
+            decode_any(node, cur, ctx, b)?;
             node.mark_valid();
         }
         None => return cur.syntax("a JSON value"),
@@ -242,7 +242,7 @@ fn decode_list(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
                         i,
                     ));
                 }
-                Some(b) => decode_value(item, cur, ctx, b).map_err(|e| at_index(e, i))?,
+                Some(b) => decode_any(item, cur, ctx, b).map_err(|e| at_index(e, i))?,
                 None => return cur.syntax("a JSON value"),
             }
             i += 1;
@@ -315,7 +315,42 @@ fn list_offset(items: usize, ctx: &mut Ctx) -> Res<i32> {
     }
 }
 
-/// Decode a non-null value of the node's type (the cursor on its first byte, `b`).
+/// Decode a non-null value of the node's type (the cursor on its first byte, `b`): the common cases inline in the
+/// caller (plain strings, booleans, numbers the one-pass readers take), anything else in [`decode_value`].
+#[inline(always)]
+fn decode_any(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
+    match (node.fast, b) {
+        (Fast::String, b'"') => {
+            let Col::Bytes { offsets, data } = &mut node.col else {
+                unreachable!()
+            };
+            cur.string_into(data)?;
+            offsets.push(offset(data, ctx)?);
+            Ok(())
+        }
+        (Fast::Int64, b'-' | b'0'..=b'9') => match json_int64_fast(cur.buf, cur.pos) {
+            Some((v, end)) => {
+                cur.pos = end;
+                push_i64(node, v);
+                Ok(())
+            }
+            None => decode_value(node, cur, ctx, b),
+        },
+        (Fast::Float64, b'-' | b'0'..=b'9') => match json_f64_fast(cur.buf, cur.pos) {
+            Some((v, end)) => {
+                cur.pos = end;
+                let Col::F64(vs) = &mut node.col else { unreachable!() };
+                vs.push(v);
+                Ok(())
+            }
+            None => decode_value(node, cur, ctx, b),
+        },
+        _ => decode_value(node, cur, ctx, b),
+    }
+}
+
+/// Decode a non-null value of the node's type (the cursor on its first byte, `b`), by the exact general paths.
+#[inline(never)]
 fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
     match node.ty {
         FieldType::String | FieldType::Geography => {
@@ -370,11 +405,6 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
             let v = match b {
                 b'"' => with_string(cur, ctx, |t| parse_i64(t, true))?,
                 b'-' | b'0'..=b'9' => {
-                    if let Some((v, end)) = json_int64_fast(cur.buf, cur.pos) {
-                        cur.pos = end;
-                        push_i64(node, v);
-                        return Ok(());
-                    }
                     let n = cur.number()?;
                     let text = &cur.buf[n.start..n.end];
                     if !n.integral {
@@ -396,13 +426,8 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
             let v = match b {
                 b'"' => with_string(cur, ctx, parse_f64_string)?,
                 b'-' | b'0'..=b'9' => {
-                    if let Some((v, end)) = json_f64_fast(cur.buf, cur.pos) {
-                        cur.pos = end;
-                        v
-                    } else {
-                        let n = cur.number()?;
-                        parse_f64(&cur.buf[n.start..n.end])?
-                    }
+                    let n = cur.number()?;
+                    parse_f64(&cur.buf[n.start..n.end])?
                 }
                 _ => return mismatch(cur, b, "FLOAT64"),
             };

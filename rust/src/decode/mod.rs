@@ -7,6 +7,7 @@ mod cursor;
 mod fail;
 mod json_value;
 mod keys;
+mod lemire;
 mod numbers;
 mod params;
 mod record;

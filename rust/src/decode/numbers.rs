@@ -4,6 +4,7 @@
 use arrow_buffer::i256;
 
 use super::fail::{err, preview, Res};
+use super::lemire;
 use crate::error::RejectCode;
 
 /// Parse `[+-]?[0-9]+` (`allow_plus` for strings) into an i64; a fraction or exponent is the caller's concern.
@@ -718,11 +719,13 @@ fn f64_digits(buf: &[u8], mut i: usize, m: &mut u64) -> usize {
 /// The largest integer below which every integer is an exact f64.
 const F64_EXACT: u64 = 1 << 53;
 
-/// One pass over a plain JSON number literal at `pos` for FLOAT64 (Clinger's fast path): when its digits make an
-/// integer of at most 2^53 and the power of ten is within ±22, both are exact f64s, so one multiplication or
-/// division is correctly rounded. `(value, end)`, or `None` to take the general path.
+/// One pass over a plain JSON number literal at `pos` for FLOAT64, of at most 19 significant digits. Clinger's fast
+/// path when the digits make an integer of at most 2^53 and the power of ten is within ±22 (both are exact f64s, so
+/// one multiplication or division is correctly rounded); Eisel–Lemire on the same digits for powers of ten in
+/// [-27, 55] otherwise, when `LEMIRE` (the decoder's inline path leaves it out, and so stays small: the general path
+/// calls it again with it). `(value, end)`, or `None` to take the general path.
 #[inline(always)]
-pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
+pub fn json_f64_fast<const LEMIRE: bool>(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
     let neg = buf.get(pos) == Some(&b'-');
     let start = pos + neg as usize;
     let mut m = 0u64;
@@ -741,17 +744,23 @@ pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
         }
     }
     // Up to 19 digits cannot wrap a u64 (10^19 < 2^64).
-    if int_len + frac_len > 19 || m > F64_EXACT {
+    if int_len + frac_len > 19 {
         return None;
     }
     let (exp, i) = exponent(buf, i)?;
-    // value = m × 10^(exp − frac_len); exact operands (m ≤ 2^53, 10^k for k ≤ 22): one rounding.
+    // value = m × 10^(exp − frac_len); exact operands (m ≤ 2^53, 10^k for k ≤ 22): one rounding. Otherwise
+    // Eisel–Lemire on the same digits.
     let scale = exp - frac_len as i64;
-    let v = match scale {
-        0..=22 => m as f64 * F64_POW10[scale as usize],
-        -22..=-1 => m as f64 / F64_POW10[(-scale) as usize],
-        _ if m == 0 => 0.0,
-        _ => return None,
+    let v = if m <= F64_EXACT && scale.unsigned_abs() <= 22 {
+        if scale >= 0 {
+            m as f64 * F64_POW10[scale as usize]
+        } else {
+            m as f64 / F64_POW10[(-scale) as usize]
+        }
+    } else if LEMIRE {
+        lemire::to_f64(m, scale)?
+    } else {
+        return None;
     };
     Some((if neg { -v } else { v }, i))
 }
@@ -854,7 +863,7 @@ mod fast_tests {
             "9007199254.991",
             "1.7976931",
         ] {
-            let (v, end) = json_f64_fast(text.as_bytes(), 0).unwrap();
+            let (v, end) = json_f64_fast::<true>(text.as_bytes(), 0).unwrap();
             assert_eq!(
                 (v.to_bits(), end),
                 (text.parse::<f64>().unwrap().to_bits(), text.len()),
@@ -872,8 +881,14 @@ mod fast_tests {
             "0.1234567890123456",
             "9007199254740992",
             "-9.007199254740992e-7",
+            "9007199254740993",
+            "0.9007199254740993",
+            "-447.6800000000000011",
+            "1e23",
+            "1.5e-22",
+            "1234567890123456789e36",
         ] {
-            let (v, end) = json_f64_fast(text.as_bytes(), 0).unwrap();
+            let (v, end) = json_f64_fast::<true>(text.as_bytes(), 0).unwrap();
             let want = text.parse::<f64>().unwrap();
             assert_eq!((v.to_bits(), end), (want.to_bits(), text.len()), "{text}");
         }
@@ -884,32 +899,32 @@ mod fast_tests {
             ".5",
             "1e",
             "1e+",
-            "9007199254740993",
-            "0.9007199254740993",
             "12345678901234567890",
             "0.00000000000000000001",
-            "1e23",
-            "1.5e-22",
+            "1e56",
+            "1.5e-27",
             "1e1000",
         ] {
-            assert_eq!(json_f64_fast(text.as_bytes(), 0), None, "{text}");
+            assert_eq!(json_f64_fast::<true>(text.as_bytes(), 0), None, "{text}");
         }
         // Wherever the fast path answers, it answers as Rust's own correctly rounded parser does.
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut answered = 0;
         for _ in 0..20_000 {
             state = state
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            let digits = (state >> 33) % 10u64.pow(1 + (state % 19) as u32);
+            let digits = (state >> 1) % 10u64.pow(1 + (state % 19) as u32);
             let point = (state >> 8) % 20;
             let mut text = digits.to_string();
             if (point as usize) < text.len() && point > 0 {
                 text.insert(text.len() - point as usize, '.');
             }
             if state & 0x10 != 0 {
-                text = format!("{text}e{}", (state >> 20) as i64 % 30);
+                text = format!("{text}e{}", ((state >> 20) % 120) as i64 - 60);
             }
-            if let Some((v, end)) = json_f64_fast(text.as_bytes(), 0) {
+            if let Some((v, end)) = json_f64_fast::<true>(text.as_bytes(), 0) {
+                answered += 1;
                 assert_eq!(
                     (v.to_bits(), end),
                     (text.parse::<f64>().unwrap().to_bits(), text.len()),
@@ -917,6 +932,7 @@ mod fast_tests {
                 );
             }
         }
+        assert!(answered > 15_000, "{answered} of 20,000 answered");
         // Long literals leave the fast paths before any multiplication could overflow (tests build with
         // overflow checks on: an overflow here would panic).
         let long = "9".repeat(60);

@@ -119,11 +119,17 @@ pub const BIGNUMERIC: DecimalSpec = DecimalSpec {
 
 /// The exponent part at `i` (`[eE][+-]?digits`), clamped to ±1,000,000 (beyond any type's range): (exponent,
 /// end); `(0, i)` when there is none, `None` when it has no digits.
-fn exponent(text: &[u8], mut i: usize) -> Option<(i64, usize)> {
+#[inline(always)]
+fn exponent(text: &[u8], i: usize) -> Option<(i64, usize)> {
     if !matches!(text.get(i), Some(b'e' | b'E')) {
         return Some((0, i));
     }
-    i += 1;
+    exponent_digits(text, i + 1)
+}
+
+/// The sign and digits of an exponent part, from `i` (after the `e`).
+#[inline(never)]
+fn exponent_digits(text: &[u8], mut i: usize) -> Option<(i64, usize)> {
     let neg = match text.get(i) {
         Some(b'-') => {
             i += 1;

@@ -7,36 +7,63 @@ use super::keys::key_eq;
 use super::Ctx;
 use crate::error::RejectCode;
 
-/// Validate the value at the cursor and append its compact JSON text to `out`.
+/// Validate the value at the cursor and append its compact JSON text to `out`: the value is read once, then its
+/// text copied in one piece when it has no whitespace (the usual case), else copied without the whitespace
+/// between tokens.
 pub fn copy_value(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()> {
-    match cur.peek() {
-        Some(b'{') => copy_object(cur, out, ctx),
-        Some(b'[') => copy_array(cur, out, ctx),
-        Some(b'"') => copy_string(cur, out, ctx),
-        Some(b't') => copy_literal(cur, out, b"true"),
-        Some(b'f') => copy_literal(cur, out, b"false"),
-        Some(b'n') => copy_literal(cur, out, b"null"),
-        Some(b'-' | b'0'..=b'9') => {
-            let n = cur.number()?;
-            out.extend_from_slice(&cur.buf[n.start..n.end]);
-            Ok(())
+    cur.skip_ws();
+    let start = cur.pos;
+    skip_value(cur, ctx)?;
+    let text = &cur.buf[start..cur.pos];
+    if has_whitespace(text) {
+        copy_compact(text, out);
+    } else {
+        out.extend_from_slice(text);
+    }
+    Ok(())
+}
+
+/// Any byte up to ' ' (a validated value's only such bytes are whitespace, between tokens or in strings);
+/// 32 bytes at a time, so that the check vectorizes.
+fn has_whitespace(text: &[u8]) -> bool {
+    text.chunks(32).any(|c| c.iter().fold(false, |ws, &b| ws | (b <= b' ')))
+}
+
+/// Copy a validated value's text without the whitespace between its tokens (strings kept as written).
+#[cold]
+fn copy_compact(text: &[u8], out: &mut Vec<u8>) {
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b <= b' ' {
+            continue;
         }
-        _ => cur.syntax("a JSON value"),
+        out.push(b);
     }
 }
 
-fn copy_literal(cur: &mut Cursor<'_>, out: &mut Vec<u8>, lit: &[u8]) -> Res<()> {
-    cur.literal(lit)?;
-    out.extend_from_slice(lit);
-    Ok(())
-}
-
-/// Validate a string and copy it verbatim (escapes kept as written).
-fn copy_string(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()> {
-    let start = cur.pos;
-    cur.string(&mut ctx.scratch)?;
-    out.extend_from_slice(&cur.buf[start..cur.pos]);
-    Ok(())
+/// Validate and skip the value at the cursor (a JSON column's keys are checked for duplicates, as BigQuery does).
+pub fn skip_value(cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
+    match cur.peek() {
+        Some(b'{') => skip_object(cur, ctx),
+        Some(b'[') => skip_array(cur, ctx),
+        Some(b'"') => cur.string(&mut ctx.scratch).map(drop),
+        Some(b't') => cur.literal(b"true"),
+        Some(b'f') => cur.literal(b"false"),
+        Some(b'n') => cur.literal(b"null"),
+        Some(b'-' | b'0'..=b'9') => cur.number().map(drop),
+        _ => cur.syntax("a JSON value"),
+    }
 }
 
 /// Enter one nesting level, enforcing `max_depth`.
@@ -52,10 +79,9 @@ pub fn enter(ctx: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
-fn copy_object(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()> {
+fn skip_object(cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
     enter(ctx)?;
     cur.pos += 1;
-    out.push(b'{');
     // This object's decoded keys go on top of the shared key stack, to find duplicates once the object is read.
     let (keys_base, spans_base) = (ctx.keys.len(), ctx.key_spans.len());
     if cur.peek() == Some(b'}') {
@@ -65,21 +91,15 @@ fn copy_object(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()
             if cur.peek() != Some(b'"') {
                 return cur.syntax("a string key");
             }
-            let key_start = cur.pos;
             let s = cur.string(&mut ctx.scratch)?;
             let k0 = ctx.keys.len();
             ctx.keys.extend_from_slice(cur.str_bytes(s, &ctx.scratch));
             let k1 = ctx.keys.len();
             ctx.key_spans.push((k0, k1));
-            out.extend_from_slice(&cur.buf[key_start..cur.pos]);
             cur.expect(b':', "':'")?;
-            out.push(b':');
-            copy_value(cur, out, ctx).map_err(|e| at_key(e, &ctx.keys[k0..k1]))?;
+            skip_value(cur, ctx).map_err(|e| at_key(e, &ctx.keys[k0..k1]))?;
             match cur.peek() {
-                Some(b',') => {
-                    cur.pos += 1;
-                    out.push(b',');
-                }
+                Some(b',') => cur.pos += 1,
                 Some(b'}') => {
                     cur.pos += 1;
                     break;
@@ -88,7 +108,6 @@ fn copy_object(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()
             }
         }
     }
-    out.push(b'}');
     ctx.depth -= 1;
     let checked = check_duplicates(&ctx.keys, &ctx.key_spans[spans_base..]);
     ctx.keys.truncate(keys_base);
@@ -114,22 +133,18 @@ fn check_duplicates(keys: &[u8], spans: &[(usize, usize)]) -> Res<()> {
     duplicate.map_or(Ok(()), |k| Err(duplicate_key(k)))
 }
 
-fn copy_array(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()> {
+fn skip_array(cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
     enter(ctx)?;
     cur.pos += 1;
-    out.push(b'[');
     if cur.peek() == Some(b']') {
         cur.pos += 1;
     } else {
         let mut i = 0;
         loop {
-            copy_value(cur, out, ctx).map_err(|e| at_index(e, i))?;
+            skip_value(cur, ctx).map_err(|e| at_index(e, i))?;
             i += 1;
             match cur.peek() {
-                Some(b',') => {
-                    cur.pos += 1;
-                    out.push(b',');
-                }
+                Some(b',') => cur.pos += 1,
                 Some(b']') => {
                     cur.pos += 1;
                     break;
@@ -138,18 +153,8 @@ fn copy_array(cur: &mut Cursor<'_>, out: &mut Vec<u8>, ctx: &mut Ctx) -> Res<()>
             }
         }
     }
-    out.push(b']');
     ctx.depth -= 1;
     Ok(())
-}
-
-/// Validate and skip the value at the cursor.
-pub fn skip_value(cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
-    let mut sink = std::mem::take(&mut ctx.skip);
-    sink.clear();
-    let r = copy_value(cur, &mut sink, ctx);
-    ctx.skip = sink;
-    r
 }
 
 /// A short name for the JSON type that starts with `b`, for type-mismatch messages.
@@ -161,5 +166,32 @@ pub fn kind_name(b: u8) -> &'static str {
         b't' | b'f' => "a boolean",
         b'n' => "null",
         _ => "a number",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(text: &str) -> Result<String, RejectCode> {
+        let mut cur = Cursor::new(text.as_bytes());
+        let mut ctx = Ctx::new(false, 16);
+        let mut out = b"prefix:".to_vec();
+        copy_value(&mut cur, &mut out, &mut ctx).map_err(|f| f.code)?;
+        assert_eq!(cur.pos, text.trim_end().len(), "stops after the value");
+        Ok(String::from_utf8(out).expect("UTF-8"))
+    }
+
+    /// Compact text is copied as it is; whitespace between tokens is dropped, never inside strings or keys.
+    #[test]
+    fn json_column_text_is_compact() {
+        let compact = r#"{"a":[1,-2.5e3,{"b c":"x y\" z\\"}],"d":null,"e":true,"f":"\u00e9\n"}"#;
+        assert_eq!(copy(compact).unwrap(), format!("prefix:{compact}"));
+        let spaced = " { \"a\" : [ 1 ,\t-2.5e3 ,\r\n{\"b c\" : \"x y\\\" z\\\\\"} ] , \"d\":null, \"e\" :true,\"f\":\"\\u00e9\\n\" } ";
+        assert_eq!(copy(spaced).unwrap(), format!("prefix:{compact}"));
+        assert_eq!(copy(" \"  spaced  \" ").unwrap(), r#"prefix:"  spaced  ""#);
+        assert_eq!(copy("[ ]").unwrap(), "prefix:[]");
+        assert_eq!(copy(r#"{"a":{"k":1, "k":2}}"#), Err(RejectCode::DuplicateKey));
+        assert_eq!(copy(r#"{"a":[1 2]}"#), Err(RejectCode::InvalidJson));
     }
 }

@@ -108,7 +108,6 @@ pub(crate) struct Ctx {
     pub max_depth: usize,
     pub depth: usize,
     pub scratch: Vec<u8>,
-    pub skip: Vec<u8>,
     /// Decoded keys of the JSON objects being copied (a stack: each object's keys above its parents').
     pub keys: Vec<u8>,
     pub key_spans: Vec<(usize, usize)>,
@@ -122,7 +121,6 @@ impl Ctx {
             max_depth,
             depth: 0,
             scratch: Vec::with_capacity(256),
-            skip: Vec::new(),
             keys: Vec::new(),
             key_spans: Vec::new(),
             overflow: false,

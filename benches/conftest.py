@@ -180,7 +180,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not SUMMARY.rows:
         return
     tr = terminalreporter
-    tr.write_sep("=", f"decode {EVENTS:,} receipts in one call: µs per event (best and median of the rounds)")
+    tr.write_sep(
+        "=",
+        f"decode {EVENTS:,} receipts in one call: µs per event (best and median of the rounds; the implementations "
+        "take turns, see benches/test_codec_bench.py)",
+    )
     tr.write_line(
         "| data | implementation | µs/event best | µs/event median | vs pyarrow.json (1 thread) | rows kept | outcome |"
     )

@@ -60,7 +60,8 @@ pub struct Node {
     pub params: TypeParams,
     pub validity: Option<Bits>,
     pub col: Col,
-    field: Field,
+    /// Boxed: read only when the batch is finished, so it does not spread the hot fields over more cache lines.
+    field: Box<Field>,
 }
 
 /// A field's inline decoding path (see `record::decode_any`): plain strings, and numbers the one-pass readers take.
@@ -81,7 +82,7 @@ pub const SAMPLE_ROWS: usize = 256;
 impl Node {
     /// Builders for one field of the schema, with room for `cap` rows.
     pub fn new(def: &FieldDef, cap: usize) -> Node {
-        let field = arrow_field(def);
+        let field = Box::new(arrow_field(def));
         let col = match def.mode {
             FieldMode::Repeated => {
                 let item = FieldDef {

@@ -314,8 +314,12 @@ struct Plain<D> {
     neg: bool,
     /// All its significant digits as one integer.
     digits: D,
+    /// Digits before the point, leading zeros included.
+    int_len: usize,
     /// Significant digits before the point (leading zeros do not count).
     int_digits: usize,
+    /// Whether it has a decimal point.
+    point: bool,
     /// Digits after the point, trailing zeros included.
     frac_len: usize,
 }
@@ -393,6 +397,13 @@ fn gather_digits<D: Digits, const MAX: usize>(text: &[u8], mut i: usize, g: &mut
 /// `MAX` must keep `10^MAX` within `D` (38 for `u128`, 76 for `i256`).
 #[inline(always)]
 fn plain_decimal<D: Digits, const MAX: usize>(text: &[u8], allow_plus: bool) -> Option<Plain<D>> {
+    let (p, end) = plain_decimal_prefix::<D, MAX>(text, allow_plus)?;
+    (end == text.len() && p.int_len + p.frac_len != 0).then_some(p)
+}
+
+/// [`plain_decimal`] on the start of `text`: the decimal and where it ends, whatever follows.
+#[inline(always)]
+fn plain_decimal_prefix<D: Digits, const MAX: usize>(text: &[u8], allow_plus: bool) -> Option<(Plain<D>, usize)> {
     let (neg, start) = match text.first() {
         Some(b'-') => (true, 1),
         Some(b'+') if allow_plus => (false, 1),
@@ -408,20 +419,21 @@ fn plain_decimal<D: Digits, const MAX: usize>(text: &[u8], allow_plus: bool) -> 
     let int_len = i - start;
     let int_digits = g.significant;
     let mut frac_len = 0;
-    if text.get(i) == Some(&b'.') {
+    let point = text.get(i) == Some(&b'.');
+    if point {
         let fs = i + 1;
         i = gather_digits::<D, MAX>(text, fs, &mut g)?;
         frac_len = i - fs;
     }
-    if i != text.len() || int_len + frac_len == 0 {
-        return None;
-    }
-    Some(Plain {
+    let p = Plain {
         neg,
         digits: g.acc.fold(g.chunk, g.in_chunk),
+        int_len,
         int_digits,
+        point,
         frac_len,
-    })
+    };
+    Some((p, i))
 }
 
 const POW10: [i128; 10] = [
@@ -467,7 +479,30 @@ fn decimal256_general(text: &[u8], is_string: bool) -> Res<i256> {
 /// general path.
 #[inline]
 fn decimal256_fast(text: &[u8], is_string: bool) -> Option<i256> {
-    let p = plain_decimal::<U256, 76>(text, is_string)?;
+    scaled256(plain_decimal::<U256, 76>(text, is_string)?)
+}
+
+/// One pass over a plain JSON number literal at `pos` for BIGNUMERIC (no exponent, within limits), the JSON grammar
+/// checked as it goes: `(unscaled value, end)`, or `None` to take the exact general path.
+#[inline]
+pub fn json_decimal256_fast(buf: &[u8], pos: usize) -> Option<(i256, usize)> {
+    let text = buf.get(pos..)?;
+    let (p, end) = plain_decimal_prefix::<U256, 76>(text, false)?;
+    let first = text[p.neg as usize..].first();
+    // JSON: digits before the point, no leading zero, digits after a point, and no exponent or more number after.
+    if p.int_len == 0
+        || (p.int_len > 1 && first == Some(&b'0'))
+        || (p.point && p.frac_len == 0)
+        || matches!(text.get(end), Some(b'e' | b'E' | b'.' | b'+' | b'-' | b'0'..=b'9'))
+    {
+        return None;
+    }
+    Some((scaled256(p)?, pos + end))
+}
+
+/// The decimal's digits scaled to BIGNUMERIC's 38 fractional digits, when within its limits.
+#[inline(always)]
+fn scaled256(p: Plain<U256>) -> Option<i256> {
     if p.int_digits > BIGNUMERIC.max_int_digits as usize || p.frac_len > BIGNUMERIC.scale as usize {
         return None;
     }
@@ -631,6 +666,7 @@ mod tests {
             state % n
         };
         let mut long_fast = 0;
+        let mut json_fast = 0;
         for _ in 0..50_000 {
             let mut text = String::new();
             match next(4) {
@@ -668,11 +704,55 @@ mod tests {
                 }
                 assert_eq!(parse_decimal128(b, is_string).ok(), general128.ok(), "{text}");
             }
+            // As a raw JSON number followed by what may follow one: answered only for a valid JSON number, which
+            // ends where the text does, with the general path's value.
+            let suffix = [",", "}", "]", "", " ", "e5", "E-2"][next(7) as usize];
+            let raw = format!("{text}{suffix}");
+            if let Some((fast, end)) = json_decimal256_fast(raw.as_bytes(), 0) {
+                json_fast += 1;
+                assert!(is_json_number(&text) && !["e5", "E-2"].contains(&suffix), "{raw}");
+                assert_eq!(end, text.len(), "{raw}");
+                assert_eq!(
+                    Ok(fast),
+                    decimal256_general(text.as_bytes(), false).map_err(|f| f.code),
+                    "{raw}"
+                );
+            }
         }
         assert!(
             long_fast > 1_000,
             "BIGNUMERICs of 39 to 76 digits seldom took the fast path: {long_fast}"
         );
+        assert!(
+            json_fast > 5_000,
+            "raw BIGNUMERICs seldom took the fast path: {json_fast}"
+        );
+        for raw in [
+            "1.,", "01,", "-,", "-", "1.e5", "1.5e5", ".5", "+1", "1..5", "1.5.", "--1",
+        ] {
+            assert_eq!(json_decimal256_fast(raw.as_bytes(), 0), None, "{raw}");
+        }
+        for (raw, end) in [
+            ("-0.5,", 4),
+            ("0}", 1),
+            ("10.25]", 5),
+            ("-9.000000000000000000000000000000000001", 39),
+        ] {
+            let (v, e) = json_decimal256_fast(raw.as_bytes(), 0).expect(raw);
+            let want = decimal256_general(&raw.as_bytes()[..end], false).map_err(|f| f.code);
+            assert_eq!((Ok(v), e), (want, end), "{raw}");
+        }
+    }
+
+    /// JSON's number grammar without an exponent: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.
+    fn is_json_number(text: &str) -> bool {
+        let body = text.strip_prefix('-').unwrap_or(text);
+        let (int, frac) = match body.split_once('.') {
+            Some((int, frac)) => (int, Some(frac)),
+            None => (body, None),
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        digits(int) && (int == "0" || !int.starts_with('0')) && frac.is_none_or(digits)
     }
 }
 

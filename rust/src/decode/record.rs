@@ -11,8 +11,8 @@ use super::fail::{at_index, at_key, duplicate_key, err, fail, preview, Res};
 use super::json_value::{copy_value, enter, kind_name, skip_value};
 use super::keys::key_eq;
 use super::numbers::{
-    json_decimal128_fast, json_f64_fast, json_int64_fast, parse_decimal128, parse_decimal256, parse_f64,
-    parse_f64_string, parse_i64,
+    json_decimal128_fast, json_decimal256_fast, json_f64_fast, json_int64_fast, parse_decimal128, parse_decimal256,
+    parse_f64, parse_f64_string, parse_i64,
 };
 use super::params;
 use super::temporal::{parse_date, parse_datetime, parse_time, parse_timestamp};
@@ -461,10 +461,16 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
         FieldType::BigNumeric => {
             let v = match b {
                 b'"' => with_string(cur, ctx, |t| parse_decimal256(t, true))?,
-                b'-' | b'0'..=b'9' => {
-                    let n = cur.number()?;
-                    parse_decimal256(&cur.buf[n.start..n.end], false)?
-                }
+                b'-' | b'0'..=b'9' => match json_decimal256_fast(cur.buf, cur.pos) {
+                    Some((v, end)) => {
+                        cur.pos = end;
+                        v
+                    }
+                    None => {
+                        let n = cur.number()?;
+                        parse_decimal256(&cur.buf[n.start..n.end], false)?
+                    }
+                },
                 _ => return mismatch(cur, b, "BIGNUMERIC"),
             };
             let v = params::fit_decimal256(v, &node.params)?;

@@ -10,18 +10,19 @@ pub const MIN_TIMESTAMP_MICROS: i64 = -62_135_596_800 * MICROS_PER_SECOND;
 /// 9999-12-31T23:59:59.999999Z in microseconds since the Unix epoch.
 pub const MAX_TIMESTAMP_MICROS: i64 = 253_402_300_800 * MICROS_PER_SECOND - 1;
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date of year 1 to 9999 (H. Hinnant's algorithm, in unsigned
+/// arithmetic: every intermediate is non-negative from year 1 on).
+pub fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
+    debug_assert!((1..=9999).contains(&y) && (1..=12).contains(&m));
     let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
+    let era = y / 400;
     let yoe = y - era * 400;
-    let m = m as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    (era * 146_097 + doe) as i64 - 719_468
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -70,10 +71,10 @@ fn date_part(b: &[u8], what: &str, text: &[u8], slashes: bool) -> Res<i64> {
     if !(1..=12).contains(&m) {
         return bad(what, text, "month out of range");
     }
-    if d == 0 || d > days_in_month(y as i64, m) {
+    if d == 0 || d > days_in_month(y, m) {
         return bad(what, text, "no such day in that month");
     }
-    Ok(days_from_civil(y as i64, m, d))
+    Ok(days_from_civil(y, m, d))
 }
 
 /// `HH:MM:SS` at the start of `b`: seconds since midnight.
@@ -103,8 +104,9 @@ fn fraction(b: &[u8], what: &str, text: &[u8]) -> Res<(i64, usize)> {
     if n > 6 {
         return bad(what, text, "more than 6 fractional digits (precision is microseconds)");
     }
+    const SCALE: [i64; 6] = [100_000, 10_000, 1_000, 100, 10, 1];
     let micros = b[1..=n].iter().fold(0i64, |v, &c| v * 10 + (c - b'0') as i64);
-    Ok((micros * 10i64.pow((6 - n) as u32), 1 + n))
+    Ok((micros * SCALE[n - 1], 1 + n))
 }
 
 /// `HH:MM:SS[.ffffff]` at the start of `b`: (micros since midnight, bytes used).
@@ -150,10 +152,10 @@ fn date_clock_fast(b: &[u8], slashes: bool) -> Option<(i64, i64)> {
         d(t2, 3) * 10 + d(t2, 4),
         d(t2, 6) * 10 + d(t2, 7),
     );
-    if y == 0 || !(1..=12).contains(&m) || day == 0 || day > days_in_month(y as i64, m) || h > 23 || mi > 59 || s > 59 {
+    if y == 0 || !(1..=12).contains(&m) || day == 0 || day > days_in_month(y, m) || h > 23 || mi > 59 || s > 59 {
         return None;
     }
-    Some((days_from_civil(y as i64, m, day), (h * 3600 + mi * 60 + s) as i64))
+    Some((days_from_civil(y, m, day), (h * 3600 + mi * 60 + s) as i64))
 }
 
 /// Date and clock of a DATETIME or TIMESTAMP (`text.len() >= 19`): the word-at-a-time path, else the exact one.
@@ -256,6 +258,18 @@ mod tests {
 
     #[test]
     fn civil_days() {
+        // Every day from 0001-01-01 to 9999-12-31 is one more than the day before.
+        let mut expected = days_from_civil(1, 1, 1);
+        for y in 1..=9999 {
+            for m in 1..=12 {
+                for d in 1..=days_in_month(y, m) {
+                    assert_eq!(days_from_civil(y, m, d), expected, "{y}-{m}-{d}");
+                    expected += 1;
+                }
+            }
+        }
+        assert_eq!(days_in_month(2000, 2) + days_in_month(2024, 2), 58);
+        assert_eq!(days_in_month(1900, 2) + days_in_month(2023, 2), 56);
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(

@@ -316,7 +316,7 @@ fn list_offset(items: usize, ctx: &mut Ctx) -> Res<i32> {
 }
 
 /// Decode a non-null value of the node's type (the cursor on its first byte, `b`): the common cases inline in the
-/// caller (plain strings, booleans, numbers the one-pass readers take), anything else in [`decode_value`].
+/// caller (plain strings, and the numbers the one-pass readers take), anything else in [`decode_value`].
 #[inline(always)]
 fn decode_any(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
     match (node.fast, b) {

@@ -263,7 +263,12 @@ pub fn parse_decimal128(text: &[u8], is_string: bool) -> Res<i128> {
 /// general path (which also produces the error).
 #[inline]
 fn decimal128_fast(text: &[u8], is_string: bool) -> Option<i128> {
-    let p = plain_decimal::<u128, 38>(text, is_string)?;
+    scaled128(plain_decimal::<u128, 38>(text, is_string)?)
+}
+
+/// The decimal's digits scaled to NUMERIC's 9 fractional digits, when within its limits.
+#[inline(always)]
+fn scaled128(p: Plain<u128>) -> Option<i128> {
     if p.int_digits > NUMERIC.max_int_digits as usize || p.frac_len > NUMERIC.scale as usize {
         return None;
     }
@@ -324,7 +329,7 @@ struct Plain<D> {
     frac_len: usize,
 }
 
-/// Running state of [`plain_decimal`]: digits gathered 19 at a time in a `u64`, then folded into `acc`.
+/// Running state of [`plain_decimal`]: digits gathered up to 19 at a time in a `u64`, then folded into `acc`.
 struct Gather<D> {
     acc: D,
     chunk: u64,
@@ -343,11 +348,43 @@ pub(crate) fn eight_digits(text: &[u8], i: usize) -> Option<u64> {
     if all_digits != 0x3333_3333_3333_3333 {
         return None;
     }
-    let v = v & 0x0f0f_0f0f_0f0f_0f0f;
+    Some(combine_eight(v & 0x0f0f_0f0f_0f0f_0f0f))
+}
+
+/// Eight digit values, one per byte (the first byte the most significant digit), as one number.
+#[inline(always)]
+fn combine_eight(v: u64) -> u64 {
     let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
     let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
-    Some((v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff)
+    (v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff
 }
+
+/// The run of ASCII digits at the start of the eight bytes at `i`: (how many, 0 to 8, and their value), read as
+/// one word; `None` when fewer than eight bytes follow.
+#[inline(always)]
+fn leading_digits(text: &[u8], i: usize) -> Option<(usize, u64)> {
+    let t = u64::from_le_bytes(text.get(i..i + 8)?.try_into().ok()?) ^ 0x3030_3030_3030_3030;
+    // A byte is a digit exactly when it is 0..=9 after the XOR; adding 0x76 sets the top bit of any other. A carry
+    // only reaches the bytes above a non-digit, so the lowest flagged byte is exact.
+    let stops = (t | t.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+    let n = (stops.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return Some((0, 0));
+    }
+    // The n digits moved to the top bytes: the bytes below are zeros, leading zeros of the number.
+    Some((n, combine_eight((t & 0x0f0f_0f0f_0f0f_0f0f) << (8 * (8 - n)))))
+}
+
+/// 10^0 ..= 10^19 as u64.
+const POW10_U64: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 /// Gather the digits at `i` (at most `MAX` significant in all); the end of the digits, or `None` past `MAX`.
 #[inline(always)]
@@ -361,7 +398,7 @@ fn gather_digits<D: Digits, const MAX: usize>(text: &[u8], mut i: usize, g: &mut
         let Some(eight) = eight_digits(text, i) else {
             break;
         };
-        // `chunk` holds at most 18 digits between steps (the digit-at-a-time loop below adds one before folding).
+        // `chunk` holds at most 19 digits (u64): folded before it would hold more.
         if g.in_chunk > 10 {
             g.acc = g.acc.fold(g.chunk, g.in_chunk);
             (g.chunk, g.in_chunk) = (0, 0);
@@ -371,22 +408,35 @@ fn gather_digits<D: Digits, const MAX: usize>(text: &[u8], mut i: usize, g: &mut
         g.significant += 8;
         i += 8;
     }
+    // Past the leading zeros every digit is significant. The last (fewer than eight) digits as one word when eight
+    // bytes follow, else one at a time.
+    if let Some((n, v)) = leading_digits(text, i) {
+        if g.significant + n > MAX {
+            return None;
+        }
+        if g.in_chunk + n > 19 {
+            g.acc = g.acc.fold(g.chunk, g.in_chunk);
+            (g.chunk, g.in_chunk) = (0, 0);
+        }
+        g.chunk = g.chunk * POW10_U64[n] + v;
+        g.in_chunk += n;
+        g.significant += n;
+        return Some(i + n);
+    }
     while let Some(&c) = text.get(i) {
         if !c.is_ascii_digit() {
             break;
         }
-        if g.significant != 0 || c != b'0' {
-            if g.significant == MAX {
-                return None;
-            }
-            g.significant += 1;
-            g.chunk = g.chunk * 10 + (c - b'0') as u64;
-            g.in_chunk += 1;
-            if g.in_chunk == 19 {
-                g.acc = g.acc.fold(g.chunk, 19);
-                (g.chunk, g.in_chunk) = (0, 0);
-            }
+        if g.significant == MAX {
+            return None;
         }
+        if g.in_chunk == 19 {
+            g.acc = g.acc.fold(g.chunk, 19);
+            (g.chunk, g.in_chunk) = (0, 0);
+        }
+        g.significant += 1;
+        g.chunk = g.chunk * 10 + (c - b'0') as u64;
+        g.in_chunk += 1;
         i += 1;
     }
     Some(i)
@@ -482,12 +532,34 @@ fn decimal256_fast(text: &[u8], is_string: bool) -> Option<i256> {
     scaled256(plain_decimal::<U256, 76>(text, is_string)?)
 }
 
-/// One pass over a plain JSON number literal at `pos` for BIGNUMERIC (no exponent, within limits), the JSON grammar
-/// checked as it goes: `(unscaled value, end)`, or `None` to take the exact general path.
+/// A BIGNUMERIC value in place at `pos` of a JSON text ([`json_plain_decimal`]): `(unscaled value, end)`, or `None`
+/// to take the exact general path.
 #[inline]
 pub fn json_decimal256_fast(buf: &[u8], pos: usize) -> Option<(i256, usize)> {
+    let (p, end) = json_plain_decimal::<U256, 76>(buf, pos)?;
+    Some((scaled256(p)?, end))
+}
+
+/// A NUMERIC value in place at `pos` of a JSON text ([`json_plain_decimal`]): `(unscaled value, end)`, or `None` to
+/// take the exact general path.
+#[inline]
+pub fn json_decimal128_fast(buf: &[u8], pos: usize) -> Option<(i128, usize)> {
+    let (p, end) = json_plain_decimal::<u128, 38>(buf, pos)?;
+    Some((scaled128(p)?, end))
+}
+
+/// A plain decimal read in one pass at `pos` of a JSON text, where it stands: a number literal, its JSON grammar
+/// checked as it goes, or a string (on its quote) holding nothing but a plain decimal, as [`plain_decimal`] reads
+/// one (a `+` allowed; an escape or anything else defers). `(decimal, end past it)`, or `None` for the general path.
+#[inline(always)]
+fn json_plain_decimal<D: Digits, const MAX: usize>(buf: &[u8], pos: usize) -> Option<(Plain<D>, usize)> {
+    if buf.get(pos) == Some(&b'"') {
+        let (p, end) = plain_decimal_prefix::<D, MAX>(buf.get(pos + 1..)?, true)?;
+        let close = pos + 1 + end;
+        return (buf.get(close) == Some(&b'"') && p.int_len + p.frac_len != 0).then_some((p, close + 1));
+    }
     let text = buf.get(pos..)?;
-    let (p, end) = plain_decimal_prefix::<U256, 76>(text, false)?;
+    let (p, end) = plain_decimal_prefix::<D, MAX>(text, false)?;
     let first = text[p.neg as usize..].first();
     // JSON: digits before the point, no leading zero, digits after a point, and no exponent or more number after.
     if p.int_len == 0
@@ -497,7 +569,7 @@ pub fn json_decimal256_fast(buf: &[u8], pos: usize) -> Option<(i256, usize)> {
     {
         return None;
     }
-    Some((scaled256(p)?, pos + end))
+    Some((p, pos + end))
 }
 
 /// The decimal's digits scaled to BIGNUMERIC's 38 fractional digits, when within its limits.
@@ -665,8 +737,19 @@ mod tests {
             state ^= state << 17;
             state % n
         };
+        let general128 = |b: &[u8], is_string: bool| {
+            unscaled_digits(b, NUMERIC, is_string).map(|(neg, digits, zeros)| {
+                let v = digits.iter().fold(0i128, |v, &d| v * 10 + d as i128) * 10i128.pow(zeros as u32);
+                if neg {
+                    -v
+                } else {
+                    v
+                }
+            })
+        };
         let mut long_fast = 0;
         let mut json_fast = 0;
+        let mut string_fast = 0;
         for _ in 0..50_000 {
             let mut text = String::new();
             match next(4) {
@@ -691,14 +774,7 @@ mod tests {
                     let significant = text.trim_start_matches(['-', '+', '0', '.']).replace('.', "").len();
                     long_fast += (significant > 38) as usize;
                 }
-                let general128 = unscaled_digits(b, NUMERIC, is_string).map(|(neg, digits, zeros)| {
-                    let v = digits.iter().fold(0i128, |v, &d| v * 10 + d as i128) * 10i128.pow(zeros as u32);
-                    if neg {
-                        -v
-                    } else {
-                        v
-                    }
-                });
+                let general128 = general128(b, is_string);
                 if let Some(fast) = decimal128_fast(b, is_string) {
                     assert_eq!(Some(fast), general128.as_ref().ok().copied(), "{text}");
                 }
@@ -718,6 +794,40 @@ mod tests {
                     "{raw}"
                 );
             }
+            if let Some((fast, end)) = json_decimal128_fast(raw.as_bytes(), 0) {
+                assert!(is_json_number(&text) && !["e5", "E-2"].contains(&suffix), "{raw}");
+                assert_eq!(end, text.len(), "{raw}");
+                assert_eq!(
+                    Ok(fast),
+                    general128(text.as_bytes(), false).map_err(|f| f.code),
+                    "{raw}"
+                );
+            }
+            // As a string value, read in place: answered only when the string holds nothing but the decimal (no
+            // escape, space or letter after it), ending past the closing quote, with the general path's value.
+            let inner = ["", "", "", " ", "x", "\\u0030", "\\\"", "e1"][next(8) as usize];
+            let quoted = format!("\"{text}{inner}\"{suffix}");
+            let in_place = (
+                json_decimal256_fast(quoted.as_bytes(), 0),
+                json_decimal128_fast(quoted.as_bytes(), 0),
+            );
+            for (fast, general) in [
+                (
+                    in_place.0.map(|(v, e)| (v.to_string(), e)),
+                    decimal256_general(text.as_bytes(), true).map(|v| v.to_string()),
+                ),
+                (
+                    in_place.1.map(|(v, e)| (v.to_string(), e)),
+                    general128(text.as_bytes(), true).map(|v| v.to_string()),
+                ),
+            ] {
+                if let Some((v, end)) = fast {
+                    string_fast += 1;
+                    assert!(inner.is_empty(), "{quoted}");
+                    assert_eq!(end, text.len() + 2, "{quoted}");
+                    assert_eq!(Ok(v), general.map_err(|f| f.code), "{quoted}");
+                }
+            }
         }
         assert!(
             long_fast > 1_000,
@@ -727,6 +837,14 @@ mod tests {
             json_fast > 5_000,
             "raw BIGNUMERICs seldom took the fast path: {json_fast}"
         );
+        assert!(
+            string_fast > 10_000,
+            "decimal strings seldom took the fast path: {string_fast}"
+        );
+        for quoted in [r#""1\u0030""#, r#""""#, r#""-""#, r#""+.""#, r#""1.5"#, r#""1 ""#] {
+            assert_eq!(json_decimal256_fast(quoted.as_bytes(), 0), None, "{quoted}");
+            assert_eq!(json_decimal128_fast(quoted.as_bytes(), 0), None, "{quoted}");
+        }
         for raw in [
             "1.,", "01,", "-,", "-", "1.e5", "1.5e5", ".5", "+1", "1..5", "1.5.", "--1",
         ] {
@@ -848,54 +966,6 @@ pub fn json_f64_fast<const LEMIRE: bool>(buf: &[u8], pos: usize) -> Option<(f64,
     } else {
         return None;
     };
-    Some((if neg { -v } else { v }, i))
-}
-
-/// One pass over a plain JSON decimal literal at `pos` for NUMERIC (no exponent, within limits):
-/// `(unscaled value, end)`, or `None` to take the exact general path.
-#[inline(always)]
-pub fn json_decimal128_fast(buf: &[u8], pos: usize) -> Option<(i128, usize)> {
-    let neg = buf.get(pos) == Some(&b'-');
-    let start = pos + neg as usize;
-    let mut i = start;
-    let mut v: i128 = 0;
-    while let Some(&c) = buf.get(i) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        if i - start == NUMERIC.max_int_digits as usize {
-            return None; // checked before multiplying: at most 29 + 9 digits ever reach `v`
-        }
-        v = v * 10 + (c - b'0') as i128;
-        i += 1;
-    }
-    let int_len = i - start;
-    if int_len == 0 || int_len > NUMERIC.max_int_digits as usize || (int_len > 1 && buf[start] == b'0') {
-        return None;
-    }
-    let mut frac_len = 0;
-    if buf.get(i) == Some(&b'.') {
-        i += 1;
-        let fs = i;
-        while let Some(&c) = buf.get(i) {
-            if !c.is_ascii_digit() {
-                break;
-            }
-            if i - fs == NUMERIC.scale as usize {
-                return None;
-            }
-            v = v * 10 + (c - b'0') as i128;
-            i += 1;
-        }
-        frac_len = i - fs;
-        if frac_len == 0 || frac_len > NUMERIC.scale as usize {
-            return None;
-        }
-    }
-    if matches!(buf.get(i), Some(b'e' | b'E')) {
-        return None;
-    }
-    v *= POW10[NUMERIC.scale as usize - frac_len];
     Some((if neg { -v } else { v }, i))
 }
 

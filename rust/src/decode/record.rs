@@ -15,7 +15,7 @@ use super::numbers::{
     parse_f64, parse_f64_string, parse_i64,
 };
 use super::params;
-use super::temporal::{parse_date, parse_datetime, parse_time, parse_timestamp};
+use super::temporal::{json_timestamp_fast, parse_date, parse_datetime, parse_time, parse_timestamp};
 use super::Ctx;
 use crate::error::RejectCode;
 use crate::schema::{FieldMode, FieldType};
@@ -440,43 +440,8 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
             let Col::F64(vs) = &mut node.col else { unreachable!() };
             vs.push(v);
         }
-        FieldType::Numeric => {
-            let v = match b {
-                b'"' => with_string(cur, ctx, |t| parse_decimal128(t, true))?,
-                b'-' | b'0'..=b'9' => {
-                    if let Some((v, end)) = json_decimal128_fast(cur.buf, cur.pos) {
-                        cur.pos = end;
-                        v
-                    } else {
-                        let n = cur.number()?;
-                        parse_decimal128(&cur.buf[n.start..n.end], false)?
-                    }
-                }
-                _ => return mismatch(cur, b, "NUMERIC"),
-            };
-            let v = params::fit_decimal128(v, &node.params)?;
-            let Col::I128(vs) = &mut node.col else { unreachable!() };
-            vs.push(v);
-        }
-        FieldType::BigNumeric => {
-            let v = match b {
-                b'"' => with_string(cur, ctx, |t| parse_decimal256(t, true))?,
-                b'-' | b'0'..=b'9' => match json_decimal256_fast(cur.buf, cur.pos) {
-                    Some((v, end)) => {
-                        cur.pos = end;
-                        v
-                    }
-                    None => {
-                        let n = cur.number()?;
-                        parse_decimal256(&cur.buf[n.start..n.end], false)?
-                    }
-                },
-                _ => return mismatch(cur, b, "BIGNUMERIC"),
-            };
-            let v = params::fit_decimal256(v, &node.params)?;
-            let Col::I256(vs) = &mut node.col else { unreachable!() };
-            vs.push(v);
-        }
+        FieldType::Numeric => return decode_numeric(node, cur, ctx, b),
+        FieldType::BigNumeric => return decode_bignumeric(node, cur, ctx, b),
         FieldType::Bool => {
             let v = match b {
                 b't' => {
@@ -492,18 +457,7 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
             let Col::Bool(vs) = &mut node.col else { unreachable!() };
             vs.append(v);
         }
-        FieldType::Timestamp | FieldType::DateTime | FieldType::Time => {
-            if b != b'"' {
-                return mismatch(cur, b, node.ty.name());
-            }
-            let parse = match node.ty {
-                FieldType::Timestamp => parse_timestamp,
-                FieldType::DateTime => parse_datetime,
-                _ => parse_time,
-            };
-            let v = with_string(cur, ctx, parse)?;
-            push_i64(node, v);
-        }
+        FieldType::Timestamp | FieldType::DateTime | FieldType::Time => return decode_time(node, cur, ctx, b),
         FieldType::Date => {
             if b != b'"' {
                 return mismatch(cur, b, "DATE");
@@ -519,6 +473,78 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
             decode_object(node, cur, ctx)?;
         }
     }
+    Ok(())
+}
+
+/// A NUMERIC value: read where it stands when plain (a number, or a string holding one), else by the exact general
+/// path.
+#[inline(always)]
+fn decode_numeric(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
+    let v = match (json_decimal128_fast(cur.buf, cur.pos), b) {
+        (Some((v, end)), _) => {
+            cur.pos = end;
+            v
+        }
+        (None, b'"') => with_string(cur, ctx, |t| parse_decimal128(t, true))?,
+        (None, b'-' | b'0'..=b'9') => {
+            let n = cur.number()?;
+            parse_decimal128(&cur.buf[n.start..n.end], false)?
+        }
+        _ => return mismatch(cur, b, "NUMERIC"),
+    };
+    let v = params::fit_decimal128(v, &node.params)?;
+    let Col::I128(vs) = &mut node.col else { unreachable!() };
+    vs.push(v);
+    Ok(())
+}
+
+/// A BIGNUMERIC value, as [`decode_numeric`] reads a NUMERIC.
+#[inline(always)]
+fn decode_bignumeric(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
+    let v = match (json_decimal256_fast(cur.buf, cur.pos), b) {
+        (Some((v, end)), _) => {
+            cur.pos = end;
+            v
+        }
+        (None, b'"') => with_string(cur, ctx, |t| parse_decimal256(t, true))?,
+        (None, b'-' | b'0'..=b'9') => {
+            let n = cur.number()?;
+            parse_decimal256(&cur.buf[n.start..n.end], false)?
+        }
+        _ => return mismatch(cur, b, "BIGNUMERIC"),
+    };
+    let v = params::fit_decimal256(v, &node.params)?;
+    let Col::I256(vs) = &mut node.col else { unreachable!() };
+    vs.push(v);
+    Ok(())
+}
+
+/// A TIMESTAMP (read where it stands in its common forms), DATETIME or TIME value.
+#[inline(always)]
+fn decode_time(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
+    if b != b'"' {
+        return mismatch(cur, b, node.ty.name());
+    }
+    let fast = match node.ty {
+        FieldType::Timestamp => json_timestamp_fast(cur.buf, cur.pos),
+        _ => None,
+    };
+    let v = match fast {
+        Some((v, end)) => {
+            cur.pos = end;
+            v
+        }
+        None => with_string(
+            cur,
+            ctx,
+            match node.ty {
+                FieldType::Timestamp => parse_timestamp,
+                FieldType::DateTime => parse_datetime,
+                _ => parse_time,
+            },
+        )?,
+    };
+    push_i64(node, v);
     Ok(())
 }
 

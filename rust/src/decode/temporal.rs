@@ -97,16 +97,26 @@ fn fraction(b: &[u8], what: &str, text: &[u8]) -> Res<(i64, usize)> {
     if b.first() != Some(&b'.') {
         return Ok((0, 0));
     }
-    let n = b[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-    if n == 0 {
-        return bad(what, text, "expected digits after '.'");
+    match fraction_digits(b) {
+        Some(v) => Ok(v),
+        None if b.get(1).is_some_and(u8::is_ascii_digit) => {
+            bad(what, text, "more than 6 fractional digits (precision is microseconds)")
+        }
+        None => bad(what, text, "expected digits after '.'"),
     }
-    if n > 6 {
-        return bad(what, text, "more than 6 fractional digits (precision is microseconds)");
+}
+
+/// `.f` to `.ffffff` at the start of `b` (on the point): (microseconds, bytes used), or `None` for no digits or
+/// more than six.
+#[inline(always)]
+fn fraction_digits(b: &[u8]) -> Option<(i64, usize)> {
+    let n = b[1..].iter().take(7).take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 6 {
+        return None;
     }
     const SCALE: [i64; 6] = [100_000, 10_000, 1_000, 100, 10, 1];
     let micros = b[1..=n].iter().fold(0i64, |v, &c| v * 10 + (c - b'0') as i64);
-    Ok((micros * SCALE[n - 1], 1 + n))
+    Some((micros * SCALE[n - 1], 1 + n))
 }
 
 /// `HH:MM:SS[.ffffff]` at the start of `b`: (micros since midnight, bytes used).
@@ -217,39 +227,74 @@ pub fn parse_timestamp(text: &[u8]) -> Res<i64> {
     }
     let (days, secs) = date_clock(text, "TIMESTAMP", true)?;
     let (micros, used) = fraction(&text[19..], "TIMESTAMP", text)?;
-    let offset = zone_offset(&text[19 + used..], text)?;
-    let utc = days * MICROS_PER_DAY + (secs - offset * 60) * MICROS_PER_SECOND + micros;
-    if !(MIN_TIMESTAMP_MICROS..=MAX_TIMESTAMP_MICROS).contains(&utc) {
-        return err(
+    let Some(offset) = zone_offset(&text[19 + used..]) else {
+        return bad("TIMESTAMP", text, "expected 'Z' or an offset such as +05:30");
+    };
+    match utc_micros(days, secs, micros, offset) {
+        Some(utc) => Ok(utc),
+        None => err(
             RejectCode::OutOfRange,
             format!("TIMESTAMP {} is outside 0001-01-01 to 9999-12-31 UTC", preview(text)),
-        );
+        ),
     }
-    Ok(utc)
 }
 
-/// A zone suffix in minutes east of UTC.
-fn zone_offset(z: &[u8], text: &[u8]) -> Res<i64> {
+/// A TIMESTAMP string read where it stands at `pos` (its opening quote) of a JSON text, in one pass:
+/// `YYYY-MM-DD[Tt ]HH:MM:SS`, up to six fractional digits, any zone [`parse_timestamp`] takes, and no escape.
+/// `(UTC microseconds, end past the closing quote)`, or `None` for [`parse_timestamp`] on the decoded string,
+/// which takes the other forms and words the errors.
+#[inline]
+pub fn json_timestamp_fast(buf: &[u8], pos: usize) -> Option<(i64, usize)> {
+    let b = buf.get(pos + 1..)?;
+    if b.len() < 19 || !is_date_time_sep(b[10]) {
+        return None;
+    }
+    let (days, secs) = date_clock_fast(b, true)?;
+    let (micros, used) = match b.get(19) {
+        Some(b'.') => fraction_digits(&b[19..])?,
+        _ => (0, 0),
+    };
+    // The zone runs to the closing quote: seven bytes at most (" +05:30").
+    let zone_at = 19 + used;
+    let zone_len = b.get(zone_at..)?.iter().take(8).position(|&c| c == b'"')?;
+    let offset = zone_offset(&b[zone_at..zone_at + zone_len])?;
+    Some((
+        utc_micros(days, secs, micros, offset)?,
+        pos + 1 + zone_at + zone_len + 1,
+    ))
+}
+
+/// UTC microseconds of a local date and time at an offset (minutes east of UTC), when within 0001-01-01 to
+/// 9999-12-31 UTC.
+#[inline(always)]
+fn utc_micros(days: i64, secs: i64, micros: i64, offset: i64) -> Option<i64> {
+    let utc = days * MICROS_PER_DAY + (secs - offset * 60) * MICROS_PER_SECOND + micros;
+    (MIN_TIMESTAMP_MICROS..=MAX_TIMESTAMP_MICROS)
+        .contains(&utc)
+        .then_some(utc)
+}
+
+/// A zone suffix (`Z`, `z`, `UTC`, `±HH:MM`, `±HHMM` or `±HH`, after an optional space; or nothing) in minutes east
+/// of UTC.
+#[inline(always)]
+fn zone_offset(z: &[u8]) -> Option<i64> {
     let z = z.strip_prefix(b" ").unwrap_or(z);
     match z {
-        b"" | b"Z" | b"z" | b"UTC" => return Ok(0),
+        b"" | b"Z" | b"z" | b"UTC" => return Some(0),
         _ => {}
     }
     let sign = match z[0] {
         b'+' => 1,
         b'-' => -1,
-        _ => return bad("TIMESTAMP", text, "expected 'Z' or an offset such as +05:30"),
+        _ => return None,
     };
     let (h, m) = match z.len() {
-        3 => (digits(z, 1, 2), Some(0)),
-        5 => (digits(z, 1, 2), digits(z, 3, 2)),
-        6 if z[3] == b':' => (digits(z, 1, 2), digits(z, 4, 2)),
-        _ => (None, None),
+        3 => (digits(z, 1, 2)?, 0),
+        5 => (digits(z, 1, 2)?, digits(z, 3, 2)?),
+        6 if z[3] == b':' => (digits(z, 1, 2)?, digits(z, 4, 2)?),
+        _ => return None,
     };
-    match (h, m) {
-        (Some(h), Some(m)) if h <= 23 && m <= 59 => Ok(sign * (h * 60 + m) as i64),
-        _ => bad("TIMESTAMP", text, "expected 'Z' or an offset such as +05:30"),
-    }
+    (h <= 23 && m <= 59).then(|| sign * (h * 60 + m) as i64)
 }
 
 #[cfg(test)]
@@ -360,6 +405,66 @@ mod tests {
             }
         }
         assert!(checked > 2_000, "too few valid samples: {checked}");
+    }
+
+    /// A TIMESTAMP read in place from a JSON text is the exact path's reading of the decoded string, or no answer;
+    /// it answers for the common forms, and never for a string with an escape.
+    #[test]
+    fn timestamps_read_in_place_equal_the_exact_path() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let fractions = ["", ".5", ".123", ".123456", ".1234567", ".", ".12a"];
+        let zones = [
+            "", "Z", "z", " UTC", "UTC", "+05:30", "-08:00", "+0530", "+05", "+24:00", "+05:60", " +01:00", "+5:30",
+            "Q", "Z ", "\\u005a", "\\t",
+        ];
+        let replacements = b"0123456789:-/T .\\\x00\xff+Z";
+        let (mut answered, mut common) = (0, 0);
+        for _ in 0..30_000 {
+            let (y, m, d) = (1 + next(9_999), 1 + next(12), 1 + next(28));
+            let (h, mi, s) = (next(24), next(60), next(60));
+            let sep = ["T", "t", " "][next(3) as usize];
+            let (fraction, zone) = (fractions[next(7) as usize], zones[next(17) as usize]);
+            let mut content = format!("{y:04}-{m:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{fraction}{zone}").into_bytes();
+            if next(4) == 0 {
+                let at = next(content.len() as u64) as usize;
+                content[at] = replacements[next(replacements.len() as u64) as usize];
+            }
+            let mut json = b"\"".to_vec();
+            json.extend_from_slice(&content);
+            json.extend_from_slice(b"\",\"next\":1}");
+            let is_common = fraction.len() <= 7 && fraction != "." && !fraction.ends_with('a');
+            match json_timestamp_fast(&json, 0) {
+                Some((v, end)) => {
+                    answered += 1;
+                    assert_eq!(end, content.len() + 2, "{}", String::from_utf8_lossy(&json));
+                    assert!(!content.contains(&b'\\') && !content.contains(&b'"'));
+                    assert_eq!(
+                        Ok(v),
+                        parse_timestamp(&content).map_err(|f| f.code),
+                        "{}",
+                        String::from_utf8_lossy(&json)
+                    );
+                }
+                None => {
+                    let clean = !content.contains(&b'\\') && !content.contains(&b'"');
+                    if clean && is_common && fraction != ".1234567" {
+                        // Only a refusal of the exact path itself may go unanswered in the common forms.
+                        assert!(parse_timestamp(&content).is_err(), "{}", String::from_utf8_lossy(&json));
+                    }
+                }
+            }
+            common += is_common as usize;
+        }
+        assert!(
+            answered > 6_000,
+            "too few answered in place: {answered} of {common} in common forms"
+        );
     }
 
     #[test]

@@ -925,11 +925,10 @@ const F64_EXACT: u64 = 1 << 53;
 
 /// One pass over a plain JSON number literal at `pos` for FLOAT64, of at most 19 significant digits. Clinger's fast
 /// path when the digits make an integer of at most 2^53 and the power of ten is within ±22 (both are exact f64s, so
-/// one multiplication or division is correctly rounded); Eisel–Lemire on the same digits for powers of ten in
-/// [-27, 55] otherwise, when `LEMIRE` (the decoder's inline path leaves it out, and so stays small: the general path
-/// calls it again with it). `(value, end)`, or `None` to take the general path.
+/// one multiplication or division is correctly rounded); Eisel–Lemire on the same digits (out of line) for powers
+/// of ten in [-27, 55] otherwise. `(value, end)`, or `None` to take the general path.
 #[inline(always)]
-pub fn json_f64_fast<const LEMIRE: bool>(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
+pub fn json_f64_fast(buf: &[u8], pos: usize) -> Option<(f64, usize)> {
     let neg = buf.get(pos) == Some(&b'-');
     let start = pos + neg as usize;
     let mut m = 0u64;
@@ -961,10 +960,8 @@ pub fn json_f64_fast<const LEMIRE: bool>(buf: &[u8], pos: usize) -> Option<(f64,
         } else {
             m as f64 / F64_POW10[(-scale) as usize]
         }
-    } else if LEMIRE {
-        lemire::to_f64(m, scale)?
     } else {
-        return None;
+        lemire::to_f64(m, scale)?
     };
     Some((if neg { -v } else { v }, i))
 }
@@ -1019,7 +1016,7 @@ mod fast_tests {
             "9007199254.991",
             "1.7976931",
         ] {
-            let (v, end) = json_f64_fast::<true>(text.as_bytes(), 0).unwrap();
+            let (v, end) = json_f64_fast(text.as_bytes(), 0).unwrap();
             assert_eq!(
                 (v.to_bits(), end),
                 (text.parse::<f64>().unwrap().to_bits(), text.len()),
@@ -1044,7 +1041,7 @@ mod fast_tests {
             "1.5e-22",
             "1234567890123456789e36",
         ] {
-            let (v, end) = json_f64_fast::<true>(text.as_bytes(), 0).unwrap();
+            let (v, end) = json_f64_fast(text.as_bytes(), 0).unwrap();
             let want = text.parse::<f64>().unwrap();
             assert_eq!((v.to_bits(), end), (want.to_bits(), text.len()), "{text}");
         }
@@ -1061,7 +1058,7 @@ mod fast_tests {
             "1.5e-27",
             "1e1000",
         ] {
-            assert_eq!(json_f64_fast::<true>(text.as_bytes(), 0), None, "{text}");
+            assert_eq!(json_f64_fast(text.as_bytes(), 0), None, "{text}");
         }
         // Wherever the fast path answers, it answers as Rust's own correctly rounded parser does.
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -1079,7 +1076,7 @@ mod fast_tests {
             if state & 0x10 != 0 {
                 text = format!("{text}e{}", ((state >> 20) % 120) as i64 - 60);
             }
-            if let Some((v, end)) = json_f64_fast::<true>(text.as_bytes(), 0) {
+            if let Some((v, end)) = json_f64_fast(text.as_bytes(), 0) {
                 answered += 1;
                 assert_eq!(
                     (v.to_bits(), end),

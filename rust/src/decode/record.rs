@@ -336,7 +336,7 @@ fn decode_any(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Re
             }
             None => decode_value(node, cur, ctx, b),
         },
-        (Fast::Float64, b'-' | b'0'..=b'9') => match json_f64_fast::<false>(cur.buf, cur.pos) {
+        (Fast::Float64, b'-' | b'0'..=b'9') => match json_f64_fast(cur.buf, cur.pos) {
             Some((v, end)) => {
                 cur.pos = end;
                 let Col::F64(vs) = &mut node.col else { unreachable!() };
@@ -425,16 +425,11 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
         FieldType::Float64 => {
             let v = match b {
                 b'"' => with_string(cur, ctx, parse_f64_string)?,
-                b'-' | b'0'..=b'9' => match json_f64_fast::<true>(cur.buf, cur.pos) {
-                    Some((v, end)) => {
-                        cur.pos = end;
-                        v
-                    }
-                    None => {
-                        let n = cur.number()?;
-                        parse_f64(&cur.buf[n.start..n.end])?
-                    }
-                },
+                // [`decode_any`] tried the one-pass reader already.
+                b'-' | b'0'..=b'9' => {
+                    let n = cur.number()?;
+                    parse_f64(&cur.buf[n.start..n.end])?
+                }
                 _ => return mismatch(cur, b, "FLOAT64"),
             };
             let Col::F64(vs) = &mut node.col else { unreachable!() };

@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::decode::{copy_value, enter, is_utf8, skip_value, Ctx, Cursor};
+use crate::decode::{copy_value, enter, skip_value, Ctx, Cursor};
 
 /// The transform as configured (the Python layer reads it from TOML and passes it on as JSON).
 #[derive(Debug, Default, Deserialize)]
@@ -139,7 +139,7 @@ impl Transform {
     /// The event rewritten; unchanged when it is not well-formed JSON (the codec then rejects it with the precise
     /// reason). `seq` advances once for each `event_id` derived.
     pub fn apply<'m>(&self, msg: &'m [u8], derived: Derived<'_>, seq: &mut u64, max_depth: usize) -> Cow<'m, [u8]> {
-        if !is_utf8(msg) {
+        if simdutf8::basic::from_utf8(msg).is_err() {
             return Cow::Borrowed(msg);
         }
         let mut cur = Cursor::new(msg);

@@ -164,7 +164,6 @@ impl Codec {
         self.decode_iter(
             messages.len(),
             total_bytes,
-            false,
             messages.iter().map(AsRef::as_ref).enumerate(),
         )
     }
@@ -172,19 +171,15 @@ impl Codec {
     /// Decode newline-delimited JSON; blank lines are skipped, reject indexes are 0-based line numbers.
     pub fn decode_ndjson(&self, buf: &[u8]) -> Result<DecodeOutput, DecodeError> {
         let estimate = buf.len() / 256 + 1;
-        // One validation of the whole buffer, fast on long runs; only when it fails is each line checked, to find
-        // the lines at fault.
-        let utf8_checked = simdutf8::basic::from_utf8(buf).is_ok();
-        self.decode_iter(estimate, buf.len(), utf8_checked, ndjson_lines(buf))
+        self.decode_iter(estimate, buf.len(), ndjson_lines(buf))
     }
 
     /// `estimate` is a first guess of the number of rows; after a sample of rows the builders are sized from the
-    /// bytes consumed so far against `total_bytes`. `utf8_checked`: every message is known to be UTF-8.
+    /// bytes consumed so far against `total_bytes`.
     fn decode_iter<'m>(
         &self,
         estimate: usize,
         total_bytes: usize,
-        utf8_checked: bool,
         messages: impl Iterator<Item = (usize, &'m [u8])>,
     ) -> Result<DecodeOutput, DecodeError> {
         let mut root = Node::root(&self.schema.fields, estimate);
@@ -204,7 +199,7 @@ impl Codec {
                 }
             }
             consumed += msg.len() + 1;
-            match self.decode_one(&mut root, msg, &mut ctx, utf8_checked) {
+            match self.decode_one(&mut root, msg, &mut ctx) {
                 Ok(()) => rows += 1,
                 Err(f) => {
                     root.truncate(rows);
@@ -235,7 +230,7 @@ impl Codec {
         Ok(DecodeOutput { batch, rejects })
     }
 
-    fn decode_one(&self, root: &mut Node, msg: &[u8], ctx: &mut Ctx, utf8_checked: bool) -> fail::Res<()> {
+    fn decode_one(&self, root: &mut Node, msg: &[u8], ctx: &mut Ctx) -> fail::Res<()> {
         if msg.len() > self.options.max_message_bytes {
             return fail::err(
                 RejectCode::MessageTooLarge,
@@ -246,7 +241,7 @@ impl Codec {
                 ),
             );
         }
-        if !utf8_checked && !is_utf8(msg) {
+        if simdutf8::basic::from_utf8(msg).is_err() {
             let at = simdutf8::compat::from_utf8(msg).err().map_or(0, |e| e.valid_up_to());
             return fail::err(RejectCode::InvalidUtf8, format!("invalid UTF-8 at byte {at}"));
         }
@@ -260,29 +255,6 @@ impl Codec {
             syntax::syntax_error(msg).unwrap_or(f)
         })
     }
-}
-
-/// Whether `msg` is UTF-8: an ASCII check first, which on a short message costs less than setting up the SIMD
-/// validator.
-#[inline]
-pub(crate) fn is_utf8(msg: &[u8]) -> bool {
-    is_ascii(msg) || simdutf8::basic::from_utf8(msg).is_ok()
-}
-
-/// Whether every byte is below 0x80: the bytes OR-ed together sixteen at a time, with no early exit, so that the
-/// loop vectorizes (the standard library's `is_ascii` goes byte by byte here).
-#[inline]
-fn is_ascii(msg: &[u8]) -> bool {
-    let mut chunks = msg.chunks_exact(16);
-    let mut acc = 0u64;
-    for c in &mut chunks {
-        let (a, b) = c.split_at(8);
-        acc |= u64::from_le_bytes(a.try_into().expect("8 bytes")) | u64::from_le_bytes(b.try_into().expect("8 bytes"));
-    }
-    for &b in chunks.remainder() {
-        acc |= b as u64;
-    }
-    acc & 0x8080_8080_8080_8080 == 0
 }
 
 /// The non-blank lines of an NDJSON buffer with their 0-based line numbers (a trailing '\r' is dropped).

@@ -375,17 +375,6 @@ fn leading_digits(text: &[u8], i: usize) -> Option<(usize, u64)> {
     Some((n, combine_eight((t & 0x0f0f_0f0f_0f0f_0f0f) << (8 * (8 - n)))))
 }
 
-/// 10^0 ..= 10^19 as u64.
-const POW10_U64: [u64; 20] = {
-    let mut t = [1u64; 20];
-    let mut i = 1;
-    while i < 20 {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
-
 /// Gather the digits at `i` (at most `MAX` significant in all); the end of the digits, or `None` past `MAX`.
 #[inline(always)]
 fn gather_digits<D: Digits, const MAX: usize>(text: &[u8], mut i: usize, g: &mut Gather<D>) -> Option<usize> {
@@ -418,7 +407,7 @@ fn gather_digits<D: Digits, const MAX: usize>(text: &[u8], mut i: usize, g: &mut
             g.acc = g.acc.fold(g.chunk, g.in_chunk);
             (g.chunk, g.in_chunk) = (0, 0);
         }
-        g.chunk = g.chunk * POW10_U64[n] + v;
+        g.chunk = g.chunk * POW10_38[n] as u64 + v;
         g.in_chunk += n;
         g.significant += n;
         return Some(i + n);

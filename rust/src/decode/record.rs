@@ -435,8 +435,18 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
             let Col::F64(vs) = &mut node.col else { unreachable!() };
             vs.push(v);
         }
-        FieldType::Numeric => return decode_numeric(node, cur, ctx, b),
-        FieldType::BigNumeric => return decode_bignumeric(node, cur, ctx, b),
+        FieldType::Numeric => {
+            let v = decimal(cur, ctx, b, "NUMERIC", json_decimal128_fast, parse_decimal128)?;
+            let v = params::fit_decimal128(v, &node.params)?;
+            let Col::I128(vs) = &mut node.col else { unreachable!() };
+            vs.push(v);
+        }
+        FieldType::BigNumeric => {
+            let v = decimal(cur, ctx, b, "BIGNUMERIC", json_decimal256_fast, parse_decimal256)?;
+            let v = params::fit_decimal256(v, &node.params)?;
+            let Col::I256(vs) = &mut node.col else { unreachable!() };
+            vs.push(v);
+        }
         FieldType::Bool => {
             let v = match b {
                 b't' => {
@@ -471,47 +481,29 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
     Ok(())
 }
 
-/// A NUMERIC value: read where it stands when plain (a number, or a string holding one), else by the exact general
-/// path.
+/// A NUMERIC or BIGNUMERIC value: read where it stands when plain (a number, or a string holding one) by `fast`,
+/// else by the exact general path, `exact`.
 #[inline(always)]
-fn decode_numeric(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
-    let v = match (json_decimal128_fast(cur.buf, cur.pos), b) {
+fn decimal<V>(
+    cur: &mut Cursor<'_>,
+    ctx: &mut Ctx,
+    b: u8,
+    what: &str,
+    fast: impl FnOnce(&[u8], usize) -> Option<(V, usize)>,
+    exact: impl FnOnce(&[u8], bool) -> Res<V>,
+) -> Res<V> {
+    match (fast(cur.buf, cur.pos), b) {
         (Some((v, end)), _) => {
             cur.pos = end;
-            v
+            Ok(v)
         }
-        (None, b'"') => with_string(cur, ctx, |t| parse_decimal128(t, true))?,
+        (None, b'"') => with_string(cur, ctx, |t| exact(t, true)),
         (None, b'-' | b'0'..=b'9') => {
             let n = cur.number()?;
-            parse_decimal128(&cur.buf[n.start..n.end], false)?
+            exact(&cur.buf[n.start..n.end], false)
         }
-        _ => return mismatch(cur, b, "NUMERIC"),
-    };
-    let v = params::fit_decimal128(v, &node.params)?;
-    let Col::I128(vs) = &mut node.col else { unreachable!() };
-    vs.push(v);
-    Ok(())
-}
-
-/// A BIGNUMERIC value, as [`decode_numeric`] reads a NUMERIC.
-#[inline(always)]
-fn decode_bignumeric(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
-    let v = match (json_decimal256_fast(cur.buf, cur.pos), b) {
-        (Some((v, end)), _) => {
-            cur.pos = end;
-            v
-        }
-        (None, b'"') => with_string(cur, ctx, |t| parse_decimal256(t, true))?,
-        (None, b'-' | b'0'..=b'9') => {
-            let n = cur.number()?;
-            parse_decimal256(&cur.buf[n.start..n.end], false)?
-        }
-        _ => return mismatch(cur, b, "BIGNUMERIC"),
-    };
-    let v = params::fit_decimal256(v, &node.params)?;
-    let Col::I256(vs) = &mut node.col else { unreachable!() };
-    vs.push(v);
-    Ok(())
+        _ => mismatch(cur, b, what),
+    }
 }
 
 /// A TIMESTAMP (read where it stands in its common forms), DATETIME or TIME value.

@@ -114,6 +114,7 @@ pub fn to_f64(m: u64, q: i64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::test_rng::Rng;
 
     /// The table built here equals Rust's own (`core/src/num/dec2flt/table.rs`) at its ends and around q = 0.
     #[test]
@@ -158,13 +159,8 @@ mod tests {
         assert_eq!(to_f64(0, 1000).map(f64::to_bits), Some(0));
         // Random mantissas of every length at every exponent of the range, and integers at or next to the
         // midpoint between two floats (ties, from 2^53 up).
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
         let mut ties = 0;
         for _ in 0..300_000 {
             let r = next();

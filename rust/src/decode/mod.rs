@@ -13,6 +13,8 @@ mod params;
 mod record;
 mod syntax;
 mod temporal;
+#[cfg(test)]
+mod test_rng;
 
 use std::sync::Arc;
 

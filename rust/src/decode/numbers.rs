@@ -602,16 +602,12 @@ const POW10_38: [i128; 39] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::test_rng::Rng;
 
     #[test]
     fn widening_mul_matches_i256() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         let mut cases = vec![(0, 0), (u128::MAX, u128::MAX), (u128::MAX, 1), (1 << 64, 1 << 64)];
         for _ in 0..2_000 {
             let a = ((next() as u128) << 64 | next() as u128) >> (next() % 128);
@@ -719,13 +715,8 @@ mod tests {
     /// path answers, it agrees with the general one, and both agree on what is refused.
     #[test]
     fn fast_decimals_agree_with_the_general_path_on_random_text() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| rng.below(n);
         let general128 = |b: &[u8], is_string: bool| {
             unscaled_digits(b, NUMERIC, is_string).map(|(neg, digits, zeros)| {
                 let v = digits.iter().fold(0i128, |v, &d| v * 10 + d as i128) * 10i128.pow(zeros as u32);

@@ -300,6 +300,7 @@ fn zone_offset(z: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::test_rng::Rng;
 
     #[test]
     fn civil_days() {
@@ -375,13 +376,8 @@ mod tests {
             let date = date_part(t, "TIMESTAMP", t, slashes).ok()?;
             Some((date, clock_part(&t[11..], "TIMESTAMP", t).ok()?))
         };
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| rng.below(n);
         let replacements = b"0123456789:-/T /\x00\xff\x9a*";
         let mut checked = 0;
         for _ in 0..20_000 {
@@ -411,13 +407,8 @@ mod tests {
     /// it answers for the common forms, and never for a string with an escape.
     #[test]
     fn timestamps_read_in_place_equal_the_exact_path() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: u64| rng.below(n);
         let fractions = ["", ".5", ".123", ".123456", ".1234567", ".", ".12a"];
         let zones = [
             "", "Z", "z", " UTC", "UTC", "+05:30", "-08:00", "+0530", "+05", "+24:00", "+05:60", " +01:00", "+5:30",

@@ -11,6 +11,7 @@ use arrow_buffer::{i256, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Fields};
 
 use super::bits::Bits;
+use super::nulls::Nulls;
 use crate::schema::{arrow_field, FieldDef, FieldMode, FieldType, TypeParams};
 
 /// The values of one column.
@@ -58,7 +59,8 @@ pub struct Node {
     pub fast: Fast,
     pub mode: FieldMode,
     pub params: TypeParams,
-    pub validity: Option<Bits>,
+    /// A NULLABLE field's nulls; `None` for REQUIRED and REPEATED fields.
+    pub nulls: Option<Nulls>,
     pub col: Col,
     /// Boxed: read only when the batch is finished, so it does not spread the hot fields over more cache lines.
     field: Box<Field>,
@@ -98,7 +100,7 @@ impl Node {
             }
             _ => Col::new(def, cap),
         };
-        let validity = (def.mode == FieldMode::Nullable).then(|| Bits::with_capacity(cap));
+        let nulls = (def.mode == FieldMode::Nullable).then(Nulls::default);
         Node {
             name: def.name.as_bytes().into(),
             key_colon: if def.name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
@@ -116,7 +118,7 @@ impl Node {
             },
             mode: def.mode,
             params: def.params,
-            validity,
+            nulls,
             col,
             field,
         }
@@ -140,18 +142,10 @@ impl Node {
         self.col.len()
     }
 
-    /// Mark the value just pushed as present.
-    #[inline(always)]
-    pub fn mark_valid(&mut self) {
-        if let Some(v) = &mut self.validity {
-            v.append(true);
-        }
-    }
-
     /// Push a null (for NULLABLE) or the type's empty value (for REQUIRED under a null parent, or REPEATED).
     pub fn push_empty(&mut self) {
-        if let Some(v) = &mut self.validity {
-            v.append(false);
+        if let Some(v) = &mut self.nulls {
+            v.push(self.col.len());
         }
         self.col.push_default();
     }
@@ -160,9 +154,6 @@ impl Node {
     /// were a sample does not reallocate and copy as it grows.
     pub fn reserve_scaled(&mut self, scale: f64) {
         let extra = |len: usize| ((len as f64) * (scale - 1.0) * 1.1) as usize + 16;
-        if let Some(v) = &mut self.validity {
-            v.reserve(extra(v.len()));
-        }
         match &mut self.col {
             Col::Bool(b) => b.reserve(extra(b.len())),
             Col::I32(v) => v.reserve(extra(v.len())),
@@ -184,7 +175,7 @@ impl Node {
 
     /// Roll back to `n` values, dropping everything a failed row wrote.
     pub fn truncate(&mut self, n: usize) {
-        if let Some(v) = &mut self.validity {
+        if let Some(v) = &mut self.nulls {
             v.truncate(n);
         }
         self.col.truncate(n);
@@ -192,7 +183,8 @@ impl Node {
 
     /// Finish into an Arrow array, leaving the builders empty.
     pub fn finish(&mut self) -> ArrayRef {
-        let nulls = self.validity.as_mut().map(|v| NullBuffer::new(v.finish()));
+        let len = self.col.len();
+        let nulls = self.nulls.as_mut().and_then(|v| v.finish(len));
         self.col.finish(self.field.data_type(), nulls)
     }
 }

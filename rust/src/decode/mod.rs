@@ -8,6 +8,7 @@ mod fail;
 mod json_value;
 mod keys;
 mod lemire;
+mod nulls;
 mod numbers;
 mod params;
 mod record;

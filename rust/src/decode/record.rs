@@ -198,14 +198,13 @@ fn decode_slot(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> 
     match cur.peek() {
         Some(b'n') => {
             cur.literal(b"null")?;
-            if node.validity.is_none() {
+            if node.nulls.is_none() {
                 return err(RejectCode::MissingRequired, "required field is null");
             }
             node.push_empty();
         }
         Some(b) => {
             decode_any(node, cur, ctx, b)?;
-            node.mark_valid();
         }
         None => return cur.syntax("a JSON value"),
     }

@@ -1,7 +1,7 @@
 //! Arbitrary JSON values: validated and copied in compact form (JSON columns), or validated and skipped
 //! (unknown fields under `unknown_fields="ignore"`, and top-level values that are not objects).
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Str};
 use super::fail::{at_index, at_key, duplicate_key, err, Res};
 use super::keys::key_eq;
 use super::Ctx;
@@ -79,10 +79,39 @@ pub fn enter(ctx: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+/// Where one key of an object being validated is: in the message when it has no escapes, else decoded in
+/// `Ctx::keys` (so only escaped keys are copied), with a word of its bytes to compare first.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpan {
+    start: usize,
+    end: usize,
+    in_message: bool,
+    /// The length and first bytes: keys that differ here differ (most pairs, so most comparisons are one `cmp`).
+    tag: u64,
+}
+
+impl KeySpan {
+    fn new(key: &[u8], start: usize, in_message: bool) -> KeySpan {
+        let head = key.iter().take(7).fold(0u64, |w, &b| (w << 8) | b as u64);
+        KeySpan {
+            start,
+            end: start + key.len(),
+            in_message,
+            tag: head << 8 | (key.len() as u64 & 0xff),
+        }
+    }
+
+    #[inline(always)]
+    fn of<'a>(&self, msg: &'a [u8], keys: &'a [u8]) -> &'a [u8] {
+        let from = if self.in_message { msg } else { keys };
+        &from[self.start..self.end]
+    }
+}
+
 fn skip_object(cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
     enter(ctx)?;
     cur.pos += 1;
-    // This object's decoded keys go on top of the shared key stack, to find duplicates once the object is read.
+    // This object's keys go on top of the shared key stack, to find duplicates once the object is read.
     let (keys_base, spans_base) = (ctx.keys.len(), ctx.key_spans.len());
     if cur.peek() == Some(b'}') {
         cur.pos += 1;
@@ -91,13 +120,17 @@ fn skip_object(cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
             if cur.peek() != Some(b'"') {
                 return cur.syntax("a string key");
             }
-            let s = cur.string(&mut ctx.scratch)?;
-            let k0 = ctx.keys.len();
-            ctx.keys.extend_from_slice(cur.str_bytes(s, &ctx.scratch));
-            let k1 = ctx.keys.len();
-            ctx.key_spans.push((k0, k1));
+            let span = match cur.string(&mut ctx.scratch)? {
+                Str::Raw(a, b) => KeySpan::new(&cur.buf[a..b], a, true),
+                Str::Scratch => {
+                    let span = KeySpan::new(&ctx.scratch, ctx.keys.len(), false);
+                    ctx.keys.extend_from_slice(&ctx.scratch);
+                    span
+                }
+            };
+            ctx.key_spans.push(span);
             cur.expect(b':', "':'")?;
-            skip_value(cur, ctx).map_err(|e| at_key(e, &ctx.keys[k0..k1]))?;
+            skip_value(cur, ctx).map_err(|e| at_key(e, span.of(cur.buf, &ctx.keys)))?;
             match cur.peek() {
                 Some(b',') => cur.pos += 1,
                 Some(b'}') => {
@@ -109,7 +142,7 @@ fn skip_object(cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
         }
     }
     ctx.depth -= 1;
-    let checked = check_duplicates(&ctx.keys, &ctx.key_spans[spans_base..]);
+    let checked = check_duplicates(cur.buf, &ctx.keys, &ctx.key_spans[spans_base..]);
     ctx.keys.truncate(keys_base);
     ctx.key_spans.truncate(spans_base);
     checked
@@ -119,12 +152,12 @@ fn skip_object(cur: &mut Cursor<'_>, ctx: &mut Ctx) -> Res<()> {
 const PAIRWISE_KEYS: usize = 16;
 
 /// The first key (in document order) that repeats an earlier one is a `duplicate_key`.
-fn check_duplicates(keys: &[u8], spans: &[(usize, usize)]) -> Res<()> {
-    let key = |&(a, b): &(usize, usize)| &keys[a..b];
+fn check_duplicates(msg: &[u8], keys: &[u8], spans: &[KeySpan]) -> Res<()> {
+    let key = |s: &KeySpan| s.of(msg, keys);
     let duplicate = if spans.len() <= PAIRWISE_KEYS {
         (1..spans.len()).find_map(|j| {
-            let k = key(&spans[j]);
-            spans[..j].iter().any(|s| key_eq(key(s), k)).then_some(k)
+            let (t, k) = (spans[j].tag, key(&spans[j]));
+            spans[..j].iter().any(|s| s.tag == t && key_eq(key(s), k)).then_some(k)
         })
     } else {
         let mut seen = std::collections::HashSet::with_capacity(spans.len());
@@ -193,5 +226,33 @@ mod tests {
         assert_eq!(copy("[ ]").unwrap(), "prefix:[]");
         assert_eq!(copy(r#"{"a":{"k":1, "k":2}}"#), Err(RejectCode::DuplicateKey));
         assert_eq!(copy(r#"{"a":[1 2]}"#), Err(RejectCode::InvalidJson));
+    }
+
+    /// Duplicates are found by the whole key, whatever its first bytes, its length or its escapes.
+    #[test]
+    fn json_column_duplicate_keys() {
+        let same_head = r#"{"property_a":1,"property_b":2,"property_ab":3}"#;
+        assert!(copy(same_head).is_ok(), "same first bytes, different keys");
+        let dup_late = r#"{"property_a":1,"property_b":2,"property_a":3}"#;
+        assert_eq!(copy(dup_late), Err(RejectCode::DuplicateKey));
+        assert_eq!(
+            copy(r#"{"k0":1,"k\u0030":2}"#),
+            Err(RejectCode::DuplicateKey),
+            "escaped = raw"
+        );
+        assert_eq!(
+            copy(r#"{"k\u0030":1,"k0":2}"#),
+            Err(RejectCode::DuplicateKey),
+            "raw = escaped"
+        );
+        assert_eq!(copy(r#"{"\u00e9":1,"é":2}"#), Err(RejectCode::DuplicateKey));
+        assert!(copy(r#"{"":1,"a":{"":2}}"#).is_ok(), "the same key in a nested object");
+        for n in [16, 17, 40] {
+            let keys: Vec<String> = (0..n).map(|i| format!(r#""key_{i:03}":{i}"#)).collect();
+            let text = format!("{{{}}}", keys.join(","));
+            assert!(copy(&text).is_ok(), "{n} distinct keys");
+            let text = format!("{{{},\"key_{:03}\":0}}", keys.join(","), n / 2);
+            assert_eq!(copy(&text), Err(RejectCode::DuplicateKey), "{n} keys and a repeat");
+        }
     }
 }

@@ -111,9 +111,11 @@ pub(crate) struct Ctx {
     pub max_depth: usize,
     pub depth: usize,
     pub scratch: Vec<u8>,
-    /// Decoded keys of the JSON objects being copied (a stack: each object's keys above its parents').
+    /// Keys of the JSON objects being copied that had escapes, decoded (a stack: each object's keys above its
+    /// parents').
     pub keys: Vec<u8>,
-    pub key_spans: Vec<(usize, usize)>,
+    /// Each key of those objects: where it is (in the message when it has no escapes, else in `keys`).
+    pub key_spans: Vec<json_value::KeySpan>,
     pub overflow: bool,
 }
 

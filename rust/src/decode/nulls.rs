@@ -1,41 +1,51 @@
-//! A NULLABLE column's validity, kept as the positions of its nulls: a present value records nothing (no bit per
-//! value in the hot loop), a null one push, and the Arrow bitmap is written once, when the batch is finished, or
-//! not at all when the column has no nulls.
+//! A NULLABLE column's validity, kept as a bitmap of its nulls: a present value records nothing (no bit per value
+//! in the hot loop), a null sets its bit (the bitmap grows to it, zero-filled), and the Arrow validity bitmap is
+//! the complement, written once when the batch is finished, or not at all when the column has no nulls. At most a
+//! bit per value, like the validity bitmap itself, however many nulls there are.
 
-use arrow_buffer::{BooleanBufferBuilder, NullBuffer};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer};
 
-/// The positions of a column's nulls, ascending.
+/// Bit i set when value i is null (least significant first, 64 to a word); words past the last null are absent.
 #[derive(Debug, Default)]
 pub struct Nulls {
-    at: Vec<usize>,
+    words: Vec<u64>,
 }
 
 impl Nulls {
     /// A null at position `i`: the column's length before the null's placeholder value is pushed.
     #[inline]
     pub fn push(&mut self, i: usize) {
-        debug_assert!(self.at.last().is_none_or(|&last| last < i));
-        self.at.push(i);
+        let w = i / 64;
+        if w >= self.words.len() {
+            self.words.resize(w + 1, 0);
+        }
+        self.words[w] |= 1 << (i % 64);
     }
 
     /// Forget the nulls at positions `n` and beyond (a rejected row's).
     pub fn truncate(&mut self, n: usize) {
-        let keep = self.at.partition_point(|&i| i < n);
-        self.at.truncate(keep);
+        let keep = n.div_ceil(64);
+        if self.words.len() < keep {
+            return;
+        }
+        self.words.truncate(keep);
+        if n % 64 != 0 {
+            if let Some(w) = self.words.last_mut() {
+                *w &= (1u64 << (n % 64)) - 1;
+            }
+        }
     }
 
     /// The validity of a column of `len` values, leaving this empty; `None` when every value is present.
     pub fn finish(&mut self, len: usize) -> Option<NullBuffer> {
-        if self.at.is_empty() {
+        let mut words = std::mem::take(&mut self.words);
+        if words.iter().all(|&w| w == 0) {
             return None;
         }
-        let mut bits = BooleanBufferBuilder::new(len);
-        bits.append_n(len, true);
-        for &i in &self.at {
-            bits.set_bit(i, false);
-        }
-        self.at.clear();
-        Some(NullBuffer::new(bits.finish()))
+        words.resize(len.div_ceil(64), 0);
+        // Valid is not null; Arrow's bitmap is little-endian bytes, least significant bit first.
+        words.iter_mut().for_each(|w| *w = (!*w).to_le());
+        Some(NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(words), 0, len)))
     }
 }
 
@@ -43,33 +53,51 @@ impl Nulls {
 mod tests {
     use super::*;
 
+    fn nulls_of(b: &NullBuffer) -> Vec<usize> {
+        (0..b.len()).filter(|&i| b.is_null(i)).collect()
+    }
+
     #[test]
     fn nulls_become_a_bitmap_only_when_there_are_any() {
         let mut n = Nulls::default();
         assert!(n.finish(5).is_none(), "no nulls, no bitmap");
-        for i in [0, 3, 64, 70] {
+        for i in [0, 3, 64, 70, 200] {
             n.push(i);
         }
         n.truncate(65);
-        let nb = n.finish(71).expect("nulls");
-        let valid: Vec<usize> = (0..71).filter(|&i| nb.is_valid(i)).collect();
-        assert_eq!(nb.null_count(), 3);
-        assert_eq!(valid.len(), 68);
-        assert!(nb.is_null(0) && nb.is_null(3) && nb.is_null(64) && nb.is_valid(70));
+        let b = n.finish(71).expect("nulls");
+        assert_eq!(nulls_of(&b), vec![0, 3, 64]);
+        assert_eq!(b.null_count(), 3);
         assert!(n.finish(3).is_none(), "finish leaves it empty");
     }
 
     #[test]
     fn truncate_keeps_the_nulls_before_the_cut() {
-        let mut n = Nulls::default();
-        for i in [1, 2, 5, 9] {
-            n.push(i);
+        for cut in [0, 1, 5, 63, 64, 65, 127, 128, 300] {
+            let mut n = Nulls::default();
+            let at = [1usize, 2, 5, 9, 63, 64, 100, 128, 129];
+            at.iter().for_each(|&i| n.push(i));
+            n.truncate(cut);
+            n.push(cut.max(1) + 200);
+            let b = n.finish(cut.max(1) + 201).expect("nulls");
+            let want: Vec<usize> = at
+                .iter()
+                .copied()
+                .filter(|&i| i < cut)
+                .chain([cut.max(1) + 200])
+                .collect();
+            assert_eq!(nulls_of(&b), want, "cut at {cut}");
         }
-        n.truncate(5);
-        assert_eq!(n.at, vec![1, 2]);
-        n.truncate(0);
-        assert!(n.at.is_empty());
+    }
+
+    #[test]
+    fn all_null_and_none_null_columns() {
+        let mut n = Nulls::default();
+        (0..130).for_each(|i| n.push(i));
+        assert_eq!(n.finish(130).map(|b| b.null_count()), Some(130));
+        let mut n = Nulls::default();
         n.push(0);
-        assert_eq!(n.finish(1).map(|b| b.null_count()), Some(1));
+        n.truncate(0);
+        assert!(n.finish(10).is_none(), "the only null was rolled back");
     }
 }

@@ -73,6 +73,8 @@ pub enum Fast {
     String,
     Int64,
     Float64,
+    /// A RECORD (not REPEATED): an object is decoded straight into the children.
+    Record,
     /// Everything else, and any value the inline paths decline: `record::decode_value`.
     General,
 }
@@ -114,6 +116,7 @@ impl Node {
                 (_, FieldType::String) if def.params.max_length.is_none() => Fast::String,
                 (_, FieldType::Int64) => Fast::Int64,
                 (_, FieldType::Float64) => Fast::Float64,
+                (_, FieldType::Record) => Fast::Record,
                 _ => Fast::General,
             },
             mode: def.mode,

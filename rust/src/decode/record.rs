@@ -344,6 +344,7 @@ fn decode_any(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Re
             }
             None => decode_value(node, cur, ctx, b),
         },
+        (Fast::Record, b'{') => decode_object(node, cur, ctx),
         _ => decode_value(node, cur, ctx, b),
     }
 }

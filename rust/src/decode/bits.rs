@@ -1,4 +1,4 @@
-//! A bitmap builder for validity and BOOL columns: a bit is appended with one shift and one `or` into a 64-bit
+//! A bitmap builder for BOOL columns (validity is `nulls.rs`): a bit is appended with one shift and one `or` into a 64-bit
 //! word (no per-bit capacity check or byte arithmetic), rolled back to a length, and finished into an Arrow
 //! `BooleanBuffer` without a copy.
 

@@ -1,6 +1,6 @@
-//! A bitmap builder for BOOL columns (validity is `nulls.rs`): a bit is appended with one shift and one `or` into a 64-bit
-//! word (no per-bit capacity check or byte arithmetic), rolled back to a length, and finished into an Arrow
-//! `BooleanBuffer` without a copy.
+//! A bitmap builder for BOOL columns (a column's validity is `nulls.rs`): a bit is appended with one shift and one
+//! `or` into a 64-bit word (no per-bit capacity check or byte arithmetic), rolled back to a length, and finished
+//! into an Arrow `BooleanBuffer` without a copy.
 
 use arrow_buffer::{BooleanBuffer, Buffer};
 

@@ -1,9 +1,18 @@
 # The two commands a fresh machine needs: `make demo` (the main job) and `make test`.
-# Both create the virtualenv and build the extension in release mode first.
+# Both create their virtualenvs from the locks in requirements/ and build the extension in release mode first.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Beam holds pyarrow and protobuf back (< 26, < 7): its transforms are tested in a virtualenv of their own.
+BEAM_VENV ?= .venv-beam
+BQEMU_VENV := .venv-bqemu
+# uv (installs the locks) and maturin (builds the extension), from requirements/tools.txt
+TOOLS := .venv-tools
+UV := $(abspath $(TOOLS))/bin/uv
+MATURIN := $(abspath $(TOOLS))/bin/maturin
+REQ := requirements
+export UV_PYTHON_DOWNLOADS := never
 # Rust builds are incremental in a cache outside the clone (speed only; a clean target dir works too).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/streamlake_fast/target
 # make demo: the demo's own default size (1,000,000 receipts; 20,000 with CLOUD=aws) unless EVENTS is given
@@ -16,55 +25,123 @@ BEAM_BENCH_EVENTS ?= 100000
 LAKE ?= lake
 DIST ?= dist
 
-BQEMU_VENV := .venv-bqemu
+.PHONY: venv build build-demo build-beam wheel wheel-abi3 wheel-smoke extras-smoke emulators test test-slow test-rust \
+	test-python test-beam bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-smoke \
+	fuzz lint fmt demo clean lock lock-upgrade drift test-latest versions
 
-.PHONY: venv build wheel wheel-abi3 wheel-smoke emulators test test-slow test-rust test-python bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-smoke fuzz lint fmt demo clean
+$(TOOLS)/.installed: $(REQ)/tools.txt
+	rm -rf $(TOOLS) && $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $<
+	touch $@
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "maturin>=1.7,<2" "ziglang>=0.13,<0.18"
+# $(call sync,VENV,LOCK): the virtualenv holds exactly the lock's packages (and, after a build, the project).
+define sync
+	test -x $(1)/bin/python || $(UV) venv -q --python $(PYTHON) $(1)
+	$(UV) pip sync -q --python $(1)/bin/python --require-hashes $(2)
+	touch $@
+endef
 
-venv: $(BIN)/python
+# $(call develop,VENV): the extension built (release) and the package installed in place (its dependencies are
+# the lock's already).
+define develop
+	PATH="$(abspath $(TOOLS))/bin:$$PATH" VIRTUAL_ENV=$(abspath $(1)) $(MATURIN) develop --release --uv -q
+endef
+
+$(VENV)/.synced: $(REQ)/dev.txt $(TOOLS)/.installed
+	$(call sync,$(VENV),$<)
+
+$(BEAM_VENV)/.synced: $(REQ)/beam.txt $(TOOLS)/.installed
+	$(call sync,$(BEAM_VENV),$<)
+
+venv: $(VENV)/.synced
+
+build: $(VENV)/.synced
+	$(call develop,$(VENV))
+
+# The demo needs only the gcp extra: added to .venv from demo.txt (the same versions as dev.txt, so a later
+# `make test` only adds packages, and a `make demo` after `make test` installs nothing).
+build-demo: $(TOOLS)/.installed
+	test -x $(BIN)/python || $(UV) venv -q --python $(PYTHON) $(VENV)
+	$(UV) pip install -q --python $(BIN)/python --require-hashes -r $(REQ)/demo.txt
+	$(call develop,$(VENV))
+
+# Beam's virtualenv uses the extension `build` made in place (python/streamlake_fast/_native*.so, the same
+# CPython): a path entry, as an editable install is, instead of a second maturin build (whose different
+# interpreter path makes cargo rebuild the crate each time the two alternate).
+build-beam: $(BEAM_VENV)/.synced build
+	$(BEAM_VENV)/bin/python -c "import site, sys; open(site.getsitepackages()[0] + '/streamlake_fast.pth', 'w')\
+		.write(sys.argv[1] + '\n')" "$(abspath python)"
 
 # bqemulator (BigQuery emulator) in a virtualenv of its own: it pins duckdb, which the benchmarks also use.
 # Google's Pub/Sub emulator ships with the machine (google-cloud-sdk, Java).
-$(BQEMU_VENV)/bin/bqemulator:
-	$(PYTHON) -m venv $(BQEMU_VENV)
-	$(BQEMU_VENV)/bin/python -m pip install -q --upgrade pip
-	$(BQEMU_VENV)/bin/python -m pip install -q "bqemulator==1.4.0" "duckdb==1.5.5" \
-		"duckdb-extension-spatial==1.5.5" "numpy>=1.26,<3"
+$(BQEMU_VENV)/.synced: $(REQ)/bqemulator.txt $(TOOLS)/.installed
+	$(call sync,$(BQEMU_VENV),$<)
 
-emulators: $(BQEMU_VENV)/bin/bqemulator
+# The locks (requirements/README.md): `make lock` after editing pyproject.toml or an .in file keeps every pin it can;
+# `make lock-upgrade` takes the newest versions the ranges allow.
+COMPILE = $(UV) pip compile -q --universal --generate-hashes --custom-compile-command "make lock" $(LOCK_FLAGS)
+lock: $(TOOLS)/.installed
+	$(COMPILE) $(REQ)/tools.in -o $(REQ)/tools.txt
+	$(COMPILE) pyproject.toml --extra gcp --extra aws --extra http --extra test --extra bench --extra lint \
+		-o $(REQ)/dev.txt
+	$(COMPILE) pyproject.toml --extra gcp -c $(REQ)/dev.txt -o $(REQ)/demo.txt
+	$(COMPILE) pyproject.toml --extra beam --extra test -o $(REQ)/beam.txt
+	$(COMPILE) $(REQ)/bqemulator.in -o $(REQ)/bqemulator.txt
 
-build: venv
-	PIP_QUIET=1 VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
-		$(BIN)/maturin develop --release --extras gcp,aws,beam,http,test,bench,lint -q
+lock-upgrade:
+	$(MAKE) lock LOCK_FLAGS=--upgrade
+
+# What today's newest allowed versions would change against the locks (installs nothing; CI prints it).
+drift: $(TOOLS)/.installed
+	PYTHON=$(PYTHON) UV=$(UV) bash $(REQ)/drift.sh
+
+# The tests on the newest versions pyproject.toml allows, in .venv-latest / .venv-latest-beam (not the locks).
+test-latest: $(TOOLS)/.installed
+	PYTHON=$(PYTHON) UV=$(UV) bash $(REQ)/drift.sh --install
+	$(call develop,.venv-latest)
+	.venv-latest/bin/python -m pytest tests -q -m "not slow" --ignore=tests/beam
+	.venv-latest-beam/bin/python -c "import site, sys; open(site.getsitepackages()[0] + '/streamlake_fast.pth', 'w')\
+		.write(sys.argv[1] + '\n')" "$(abspath python)"
+	STREAMLAKE_REQUIRE_BEAM=1 .venv-latest-beam/bin/python -m pytest tests/beam -q -m "not slow"
+
+# Each virtualenv's packages, checked against its lock.
+versions: $(VENV)/.synced $(BEAM_VENV)/.synced $(BQEMU_VENV)/.synced
+	UV=$(UV) bash $(REQ)/versions.sh $(VENV)=$(REQ)/dev.txt $(BEAM_VENV)=$(REQ)/beam.txt \
+		$(BQEMU_VENV)=$(REQ)/bqemulator.txt
+
+emulators: $(BQEMU_VENV)/.synced
 
 # The whole pipeline on this machine: the Pub/Sub emulator and bqemulator (started through the package's launcher
 # with its offline workarounds), publish → worker → ./lake + the table, then a summary.
-demo: build emulators
+demo: build-demo emulators
 	STREAMLAKE_BQEMULATOR_PYTHON="$(abspath $(BQEMU_VENV))/bin/python" \
 		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) --lake $(LAKE)
 
-test: build emulators test-rust test-python bench-smoke
+test: build build-beam emulators versions test-rust test-python test-beam bench-smoke
 
 test-rust:
 	cargo test -q
 
 # Every test but the full-volume end-to-end runs (marked slow, minutes each): make test-slow runs those; CI both.
+# Beam's tests run in Beam's own environment (test-beam).
 test-python:
-	$(BIN)/python -m pytest tests -q -m "not slow"
+	$(BIN)/python -m pytest tests -q -m "not slow" --ignore=tests/beam
 
-test-slow: build emulators
-	$(BIN)/python -m pytest tests -q -m slow
+test-beam:
+	STREAMLAKE_REQUIRE_BEAM=1 $(BEAM_VENV)/bin/python -m pytest tests/beam -q -m "not slow"
+	STREAMLAKE_REQUIRE_BEAM=1 STREAMLAKE_BEAM_BENCH_EVENTS=2000 $(BEAM_VENV)/bin/python -m pytest \
+		benches/test_beam_bench.py -q --benchmark-disable
 
-# Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set.
+test-slow: build build-beam emulators
+	$(BIN)/python -m pytest tests -q -m slow --ignore=tests/beam
+	STREAMLAKE_REQUIRE_BEAM=1 $(BEAM_VENV)/bin/python -m pytest tests/beam -q -m slow
+
+# Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set (Beam's: test-beam).
 bench-smoke:
 	STREAMLAKE_BENCH_EVENTS=20000 STREAMLAKE_WORKER_BENCH_EVENTS=3000 STREAMLAKE_SQS_BENCH_EVENTS=1000 \
-		STREAMLAKE_BEAM_BENCH_EVENTS=2000 STREAMLAKE_HTTP_BENCH_SINGLE=400 STREAMLAKE_HTTP_BENCH_BATCHED=2000 \
+		STREAMLAKE_HTTP_BENCH_SINGLE=400 STREAMLAKE_HTTP_BENCH_BATCHED=2000 \
 		STREAMLAKE_HTTP_BENCH_PUSHED=40 STREAMLAKE_TRANSFORM_BENCH_EVENTS=3000 STREAMLAKE_SHAPES_BENCH_EVENTS=2000 \
-		$(BIN)/python -m pytest benches -q \
+		$(BIN)/python -m pytest benches -q --ignore=benches/test_beam_bench.py \
 		--benchmark-disable
 
 # The full benchmarks behind the README's tables (several minutes each).
@@ -88,8 +165,9 @@ bench-sqs: build
 	STREAMLAKE_SQS_BENCH_EVENTS=$(SQS_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_sqs_bench.py -q
 
 # Beam's DirectRunner: our transforms vs json.loads + WriteToBigQuery(STREAMING_INSERTS), into bqemulator.
-bench-beam: build emulators
-	STREAMLAKE_BEAM_BENCH_EVENTS=$(BEAM_BENCH_EVENTS) $(BIN)/python -m pytest benches/test_beam_bench.py -q
+bench-beam: build-beam emulators
+	STREAMLAKE_REQUIRE_BEAM=1 STREAMLAKE_BEAM_BENCH_EVENTS=$(BEAM_BENCH_EVENTS) $(BEAM_VENV)/bin/python -m pytest \
+		benches/test_beam_bench.py -q
 
 bench-worker: build emulators
 	STREAMLAKE_WORKER_BENCH_EVENTS=$(WORKER_BENCH_EVENTS) STREAMLAKE_SQS_BENCH_EVENTS=$(SQS_BENCH_EVENTS) \
@@ -108,8 +186,8 @@ fuzz:
 	done
 
 lint: build
-	$(BIN)/ruff check python tests benches
-	$(BIN)/ruff format --check python tests benches
+	$(BIN)/ruff check python tests benches .ci
+	$(BIN)/ruff format --check python tests benches .ci
 	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest streamlake_fast._native
 	cargo fmt --check
@@ -117,27 +195,28 @@ lint: build
 	cargo clippy -q --all-targets --features python,mimalloc -- -D warnings
 
 fmt:
-	$(BIN)/ruff format python tests benches
-	$(BIN)/ruff check --fix python tests benches
+	$(BIN)/ruff format python tests benches .ci
+	$(BIN)/ruff check --fix python tests benches .ci
 	cargo fmt
 	cargo fmt --manifest-path fuzz/Cargo.toml
 
 # Installable artifacts: an sdist and a wheel for glibc >= 2.17 (manylinux2014: AWS Lambda's Amazon Linux 2 and 2023,
 # RHEL 7+, Debian 9+, Ubuntu 18.04+), linked by zig against that glibc whatever this machine's is.
-wheel: venv
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/maturin build --release --zig --compatibility manylinux2014 -o $(DIST)
-	$(BIN)/maturin sdist -o $(DIST)
+wheel: $(TOOLS)/.installed
+	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(MATURIN) build --release --zig --compatibility manylinux2014 -o $(DIST)
+	$(MATURIN) sdist -o $(DIST)
 
 # The wheel installed with plain pip into a fresh virtualenv (dependencies from PyPI), smoke-tested outside the tree.
 # One wheel for every CPython ≥ 3.10 (the limited API; measured 3-8% slower on the hot path, see the README).
-wheel-abi3: venv
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/maturin build --release --zig --compatibility manylinux2014 \
+wheel-abi3: $(TOOLS)/.installed
+	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(MATURIN) build --release --zig --compatibility manylinux2014 \
 		--features abi3 -o $(DIST)
 
-wheel-smoke: wheel
-	rm -rf $(DIST)/venv && python3 -m venv $(DIST)/venv
-	$(DIST)/venv/bin/pip install -q "$$(ls $(DIST)/streamlake_fast-*manylinux*.whl | head -1)[beam]"
-	cd $(DIST) && venv/bin/python $(abspath .ci/wheel_smoke.py)
+# Each extra alone (and the bare wheel), installed from the built wheel into a fresh virtualenv with the locks'
+# versions (the wheel's own metadata decides what is installed, so a missing dependency shows), then used outside
+# the tree: .ci/extras_smoke.py says what each one runs.
+wheel-smoke: wheel build emulators
+	UV=$(UV) PYTHON=$(PYTHON) $(BIN)/python .ci/extras_smoke.py $(DIST)
 
 clean:
-	rm -rf $(VENV) $(BQEMU_VENV) target $(LAKE) $(DIST)
+	rm -rf $(VENV) $(BEAM_VENV) $(BQEMU_VENV) $(TOOLS) .venv-latest .venv-latest-beam target $(LAKE) $(DIST)

@@ -15,6 +15,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +23,11 @@ from conftest import SUMMARY, Row
 
 from streamlake_fast.endpoints import bigquery_client
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from tests.servers.beam import require_beam
+from tests.servers.google_auth import token_server
 from tests.servers.processes import Server, ServerUnavailable, start_bigquery
 
-beam = pytest.importorskip("apache_beam")
+beam = require_beam()
 
 EVENTS = int(os.environ.get("STREAMLAKE_BEAM_BENCH_EVENTS", "100000"))
 PROJECT = "bench-project"
@@ -53,24 +56,23 @@ def messages() -> list[bytes]:
 
 
 @pytest.fixture
-def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+def bigquery(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Server]:
     try:
         server = start_bigquery(PROJECT)  # a fresh one per run: bqemulator copies the table on every write
     except ServerUnavailable as e:
         if os.environ.get("CI") == "true":
             pytest.fail(str(e))
         pytest.skip(str(e))
-    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", server.host)
-    monkeypatch.setenv("BIGQUERY_STORAGE_EMULATOR_HOST", server.extra_host)
-    # Beam's streaming inserts build a google-cloud-bigquery Client and an apitools client with default
-    # credentials (the latter starts an interactive OAuth flow on this offline machine); both are replaced by the
-    # emulator's anonymous client here (test side only; the inserts go through insert_rows_json either way).
-    from apache_beam.io.gcp import bigquery_tools
-
-    client = bigquery_client(PROJECT)
-    monkeypatch.setattr(bigquery_tools.gcp_bigquery, "Client", lambda *_, **__: client)
-    monkeypatch.setattr(bigquery_tools.BigQueryWrapper, "_bigquery_client", staticmethod(lambda *_: client))
-    yield server
+    # Beam's streaming inserts build their own google-cloud-bigquery client (and an apitools one) with the default
+    # credentials: a service-account key whose token endpoint is local (tests/servers/google_auth.py), found through
+    # GOOGLE_APPLICATION_CREDENTIALS; the client reaches bqemulator through BIGQUERY_EMULATOR_HOST, which
+    # google-cloud-bigquery reads as its endpoint (so it carries the scheme).
+    with token_server(tmp_path, PROJECT) as tokens:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tokens.key_file))
+        monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
+        monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", f"http://{server.host}")
+        monkeypatch.setenv("BIGQUERY_STORAGE_EMULATOR_HOST", server.extra_host)
+        yield server
     server.stop()
 
 

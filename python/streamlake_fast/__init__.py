@@ -66,5 +66,8 @@ def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        from streamlake_fast.extras import needs_extra
+
+        with needs_extra():
+            return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'streamlake_fast' has no attribute {name!r}")

@@ -8,17 +8,14 @@ from functools import partial
 
 from streamlake_fast.codec import Codec
 from streamlake_fast.config import WorkerConfig
-from streamlake_fast.endpoints import bigquery_client, check_endpoints
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.names import parse_table
 from streamlake_fast.schema import Schema
 from streamlake_fast.schema_evolution import Inference, narrowing
 from streamlake_fast.sinks.base import Sink
-from streamlake_fast.sinks.bigquery import BigQuerySink
-from streamlake_fast.sinks.deadletter import DeadLetterFiles, DeadLetterTable, DeadLetterTopic
+from streamlake_fast.sinks.deadletter import DeadLetterFiles
 from streamlake_fast.sinks.lake import LakeSink, lake_schema
 from streamlake_fast.sources.base import Source
-from streamlake_fast.sources.pubsub import PubSubSource
 from streamlake_fast.tables import split_metadata
 from streamlake_fast.worker import Worker
 from streamlake_fast.worker.schema_watch import SchemaWatch
@@ -39,6 +36,8 @@ log = logging.getLogger(__name__)
 
 def table_schema(table: str) -> Schema:
     """The table's schema, fetched once from BigQuery."""
+    from streamlake_fast.endpoints import bigquery_client
+
     project, dataset, name = parse_table(table)
     try:
         fields = bigquery_client(project).get_table(f"{project}.{dataset}.{name}").schema
@@ -95,6 +94,8 @@ def _source(config: WorkerConfig) -> Source:
                          visibility_timeout=sqs.visibility_timeout,
                          max_outstanding_messages=sqs.max_outstanding_messages,
                          max_outstanding_bytes=sqs.max_outstanding_bytes, max_lease=sqs.max_lease)  # fmt: skip
+    from streamlake_fast.sources.pubsub import PubSubSource
+
     pubsub = config.pubsub
     return PubSubSource(config.subscription, max_messages=pubsub.max_messages,
                         concurrent_pulls=pubsub.concurrent_pulls,
@@ -105,12 +106,16 @@ def _source(config: WorkerConfig) -> Source:
 
 def _dead_letter(config: WorkerConfig) -> Sink:
     if config.dead_letter_topic:
+        from streamlake_fast.sinks.deadletter.topic import DeadLetterTopic
+
         return DeadLetterTopic(config.dead_letter_topic)
     if config.dead_letter_queue:
         from streamlake_fast.sinks.deadletter.queue import DeadLetterQueue
 
         return DeadLetterQueue(config.dead_letter_queue)
     if config.table:
+        from streamlake_fast.sinks.deadletter.table import DeadLetterTable
+
         return DeadLetterTable(config.dead_letter_table or f"{config.table}_rejects")
     return DeadLetterFiles(config.lake.root)
 
@@ -135,6 +140,8 @@ def endpoints(config: WorkerConfig) -> list[str]:
         services += ["BigQuery", "BigQuery Storage Write"]
     if config.dead_letter_topic and config.queue:
         services.append("Pub/Sub")
+    if services:
+        from streamlake_fast.endpoints import check_endpoints
     lines = check_endpoints(services, allow_mixed=config.allow_mixed_endpoints) if services else []
     if config.queue or config.dead_letter_queue:
         lines.append(_sqs_endpoint())
@@ -169,6 +176,8 @@ def build_destinations(config: WorkerConfig) -> Destinations:
     )
     sinks: list[Sink] = []
     if full is not None:
+        from streamlake_fast.sinks.bigquery import BigQuerySink
+
         has_metadata = len(full.to_bigquery()) != len(data_schema.to_bigquery())
         sinks.append(BigQuerySink(config.table, mode=config.mode, schema=full.to_arrow() if has_metadata else None))
     if config.lake.root:

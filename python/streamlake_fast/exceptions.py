@@ -16,6 +16,7 @@ T = TypeVar("T")
 __all__ = [
     "ConfigError",
     "DecodeError",
+    "MissingExtra",
     "PublishError",
     "SchemaError",
     "ServerUnavailable",
@@ -43,6 +44,11 @@ class DecodeError(StreamlakeError, ValueError):
 class ConfigError(StreamlakeError, ValueError):
     """The configuration is invalid or inconsistent (a malformed resource name, a given schema that does not
     match the table, a missing file, ...)."""
+
+
+class MissingExtra(StreamlakeError, ImportError):
+    """A path that needs an optional extra (``gcp``, ``aws``, ``http``, ``beam``) was used without it installed;
+    the message names the extra to install."""
 
 
 class SourceError(StreamlakeError):

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from streamlake_fast.app import build_destinations
-from streamlake_fast.config import LakeConfig, WorkerConfig
-from streamlake_fast.http.auth import BearerAuth
-from streamlake_fast.http.push_app import PushApp, push_function
-from streamlake_fast.http.push_writer import PUSH_RETRY, PushWriter
+from streamlake_fast.extras import needs_extra
+
+with needs_extra():
+    from streamlake_fast.app import build_destinations
+    from streamlake_fast.config import LakeConfig, WorkerConfig
+    from streamlake_fast.http.auth import BearerAuth
+    from streamlake_fast.http.push_app import PushApp, push_function
+    from streamlake_fast.http.push_writer import PUSH_RETRY, PushWriter
 from streamlake_fast.retry import Retry
 
 __all__ = ["asgi_app", "function", "writer"]

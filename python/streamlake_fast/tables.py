@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from streamlake_fast.config import CreateTableConfig
-from streamlake_fast.endpoints import bigquery_client
 from streamlake_fast.exceptions import ConfigError, SinkError
 from streamlake_fast.messages import METADATA_BIGQUERY_TYPES
 from streamlake_fast.names import parse_table
@@ -101,6 +100,8 @@ def create_table(
     from google.cloud import bigquery
 
     t = table_resource(table, events, options, partition_by)
+    from streamlake_fast.endpoints import bigquery_client
+
     client: Any = bigquery_client(t.project)
     try:
         client.create_table(t, retry=bigquery.DEFAULT_RETRY.with_deadline(deadline), timeout=min(30.0, deadline))
@@ -133,6 +134,8 @@ def update_schema(
     from google.cloud import bigquery
 
     project, dataset, name = parse_table(table)
+    from streamlake_fast.endpoints import bigquery_client
+
     client: Any = bigquery_client(project)
     retry = bigquery.DEFAULT_RETRY.with_deadline(deadline)
     for attempt in range(attempts):

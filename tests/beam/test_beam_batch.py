@@ -13,7 +13,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-beam = pytest.importorskip("apache_beam")
+from tests.servers.beam import require_beam
+
+beam = require_beam()
 
 from apache_beam.io.gcp.pubsub import PubsubMessage  # noqa: E402
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # noqa: E402

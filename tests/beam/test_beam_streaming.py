@@ -15,10 +15,11 @@ import pytest
 
 from streamlake_fast.generate import INVALID_KINDS, RECEIPT_SCHEMA
 from streamlake_fast.sinks.lake.verify import verify_lake
+from tests.servers.beam import require_beam
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import expected_rows, publish_receipts, table_rows
 
-pytest.importorskip("apache_beam")
+require_beam()
 
 EVENTS = int(os.environ.get("STREAMLAKE_BEAM_EVENTS", "20000"))
 COMPARED = ["event_id", "event_time", "customer_id", "store_id", "currency", "total", "coupon", "items"]

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from streamlake_fast.codec import Codec
+from streamlake_fast.extras import needs_extra
 from streamlake_fast.messages import Messages
 from streamlake_fast.retry import Retry
 from streamlake_fast.schema import Schema
@@ -88,8 +89,7 @@ def sqs_handler(
     ``dead_letter_queue`` (an SQS queue URL), ``dead_letter_table``, or ``<lake>/_rejects`` files. Clients are made
     at the first invocation and reused while the Lambda environment lives.
     """
-    from streamlake_fast.sinks.bigquery import BigQuerySink
-    from streamlake_fast.sinks.deadletter import DeadLetterFiles, DeadLetterQueue, DeadLetterTable
+    from streamlake_fast.sinks.deadletter import DeadLetterFiles
     from streamlake_fast.sinks.lake import LakeSink, lake_schema
 
     if lake is None and table is None:
@@ -105,14 +105,20 @@ def sqs_handler(
             if not state:
                 sinks: list[Sink] = []
                 if table is not None:
+                    with needs_extra():
+                        from streamlake_fast.sinks.bigquery import BigQuerySink
                     sinks.append(BigQuerySink(table))
                 if lake is not None:
                     sinks.append(LakeSink(lake, schema=lake_schema(events.to_arrow()), partition_by=partition_by,
                                           max_file_age=3600.0))  # fmt: skip
                 dead: Sink
                 if dead_letter_queue is not None:
+                    from streamlake_fast.sinks.deadletter.queue import DeadLetterQueue
+
                     dead = DeadLetterQueue(dead_letter_queue)
                 elif dead_letter_table is not None:
+                    with needs_extra():
+                        from streamlake_fast.sinks.deadletter.table import DeadLetterTable
                     dead = DeadLetterTable(dead_letter_table)
                 else:
                     assert lake is not None, "without a lake, give dead_letter_queue or dead_letter_table"

@@ -12,10 +12,13 @@ with beam.Pipeline(options=options) as p:
 ``python -m streamlake_fast.beam`` runs that pipeline from the command line (:mod:`streamlake_fast.beam.pipeline`).
 """
 
-from streamlake_fast.beam.bigquery import WriteToBigQueryArrow
-from streamlake_fast.beam.deadletter import WriteDeadLetters
-from streamlake_fast.beam.decode import REJECTS, VALID, DecodeEvents, messages_of
-from streamlake_fast.beam.lake import WriteToLake
+from streamlake_fast.extras import needs_extra
+
+with needs_extra():
+    from streamlake_fast.beam.bigquery import WriteToBigQueryArrow
+    from streamlake_fast.beam.deadletter import WriteDeadLetters
+    from streamlake_fast.beam.decode import REJECTS, VALID, DecodeEvents, messages_of
+    from streamlake_fast.beam.lake import WriteToLake
 
 __all__ = [
     "REJECTS",

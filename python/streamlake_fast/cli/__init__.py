@@ -12,6 +12,7 @@ from pathlib import Path
 from streamlake_fast import __version__
 from streamlake_fast.cli import http
 from streamlake_fast.exceptions import StreamlakeError
+from streamlake_fast.extras import missing_extra
 
 __all__ = ["main"]
 
@@ -186,4 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return codec.codec_demo(args) if args.command == "codec-demo" else codec.decode(args)
     except (StreamlakeError, OSError) as e:
         print(f"streamlake: error: {e}", file=sys.stderr)
+        return 2
+    except ImportError as e:
+        missing = missing_extra(e)
+        if missing is None:
+            raise
+        print(f"streamlake: error: {missing}", file=sys.stderr)
         return 2

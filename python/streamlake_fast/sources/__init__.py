@@ -1,6 +1,6 @@
-"""Where events come from."""
+"""Where events come from: the :class:`Source` protocol; the sources themselves live in their modules
+(``sources.pubsub`` needs the gcp extra, ``sources.sqs`` the aws extra, ``sources.memory`` nothing)."""
 
 from streamlake_fast.sources.base import Source
-from streamlake_fast.sources.pubsub import PubSubSource
 
-__all__ = ["PubSubSource", "Source"]
+__all__ = ["Source"]

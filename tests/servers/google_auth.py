@@ -1,0 +1,110 @@
+"""Google credentials that work offline, through google-auth's public paths only.
+
+A service-account key file made here (an RSA key of the test's own) whose ``token_uri`` is a local OAuth 2.0 token
+endpoint: a real HTTP server on a free port that checks each JWT-bearer grant's signature (with the key's public
+half) and audience and hands out access tokens. ``GOOGLE_APPLICATION_CREDENTIALS`` pointing at the file makes
+``google.auth.default()`` — and so every Google client that a library builds for itself (Beam's among them) —
+authenticate against it, with no patching of anyone's internals.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+__all__ = ["RsaKey", "TokenServer", "token_server"]
+
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: google-auth addresses every service-account grant to Google's token endpoint, whatever the file's token_uri.
+GRANT_AUDIENCE = "https://oauth2.googleapis.com/token"
+
+
+@dataclass(frozen=True)
+class RsaKey:
+    """An RSA key pair made for one test run: the private half as PEM (what a service-account file holds)."""
+
+    private_pem: str
+    public_pem: str
+
+    @classmethod
+    def generate(cls) -> RsaKey:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return cls(private.decode(), public.decode())
+
+
+@dataclass
+class TokenServer:
+    """The local token endpoint and the key file that names it."""
+
+    url: str
+    key_file: Path
+    granted: list[str] = field(default_factory=list)  # the service-account emails given a token, in order
+
+
+def _handler(server: TokenServer, key: RsaKey) -> type[BaseHTTPRequestHandler]:
+    from google.auth import jwt
+
+    class Token(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+            try:
+                if form.get("grant_type") != [JWT_BEARER]:
+                    raise ValueError(f"unsupported grant {form.get('grant_type')}")
+                claims = jwt.decode(form["assertion"][0], certs=key.public_pem, audience=GRANT_AUDIENCE)
+            except (ValueError, KeyError) as e:
+                self._answer(400, {"error": "invalid_grant", "error_description": str(e)})
+                return
+            server.granted.append(str(claims["iss"]))
+            self._answer(200, {"access_token": f"local-{len(server.granted)}", "expires_in": 3600,
+                               "token_type": "Bearer"})  # fmt: skip
+
+        def _answer(self, status: int, body: dict[str, object]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Token
+
+
+@contextmanager
+def token_server(directory: Path, project: str) -> Iterator[TokenServer]:
+    """A token endpoint on a free loopback port and a service-account key file for ``project`` that uses it."""
+    key = RsaKey.generate()
+    http = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    url = f"http://127.0.0.1:{http.server_address[1]}/token"
+    key_file = directory / "service-account.json"
+    server = TokenServer(url, key_file)
+    http.RequestHandlerClass = _handler(server, key)
+    email = f"tests@{project}.iam.gserviceaccount.com"
+    key_file.write_text(json.dumps({
+        "type": "service_account", "project_id": project, "private_key_id": "local", "private_key": key.private_pem,
+        "client_email": email, "client_id": "1", "token_uri": url,
+    }))  # fmt: skip
+    thread = threading.Thread(target=http.serve_forever, name="token-server", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        http.shutdown()
+        http.server_close()

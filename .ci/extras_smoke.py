@@ -111,7 +111,7 @@ def check_bare(env: Path, work: Path) -> None:
         assert answer == {{"batchItemFailures": []}}, answer
     """,
     )
-    queue = cli(env, "run", "--queue", "http://127.0.0.1:1/q", "--schema", str(schema), "--lake", "x")
+    queue = cli(env, "run", "--queue", "http://127.0.0.1:1/123456789012/q", "--schema", str(schema), "--lake", "x")
     assert queue.returncode == 2 and "streamlake_fast[aws]" in queue.stderr, queue.stderr
     worker = cli(env, "run", "--subscription", "projects/p/subscriptions/s", "--schema", str(schema), "--lake", "x")
     assert worker.returncode == 2 and "streamlake_fast[gcp]" in worker.stderr, worker.stderr

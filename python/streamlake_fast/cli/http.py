@@ -66,12 +66,13 @@ def _auth(args: argparse.Namespace) -> Any:
 def serve(args: argparse.Namespace) -> int:
     from streamlake_fast.exceptions import ConfigError
     from streamlake_fast.http.serve import ProcessorApp
-    from streamlake_fast.http.server import serve_app
+    from streamlake_fast.http.server import require_server, serve_app
     from streamlake_fast.publisher import Publisher
     from streamlake_fast.retry import Retry
     from streamlake_fast.schema import Schema
     from streamlake_fast.transform import Transform
 
+    require_server()
     _logging(args)
     if not 1 <= args.max_events <= 1000:
         raise ConfigError("--max-events must be 1 to 1,000 (one Publish call takes 1,000 messages)")
@@ -130,10 +131,11 @@ def _check_queue(url: str) -> None:
 
 def push_handler(args: argparse.Namespace) -> int:
     from streamlake_fast.http.push_app import PushApp
-    from streamlake_fast.http.server import serve_app
+    from streamlake_fast.http.server import require_server, serve_app
     from streamlake_fast.push import writer
     from streamlake_fast.retry import Retry
 
+    require_server()
     _logging(args)
     w = writer(table=args.table, lake=args.lake, schema=args.schema, partition_by=args.partition_by,
                dead_letter_topic=args.dead_letter_topic, dead_letter_table=args.dead_letter_table,

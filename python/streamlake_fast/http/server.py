@@ -8,7 +8,7 @@ import os
 import signal
 from typing import Any
 
-__all__ = ["default_host", "default_port", "serve_app"]
+__all__ = ["default_host", "default_port", "require_server", "serve_app"]
 
 
 def default_port() -> int:
@@ -19,6 +19,15 @@ def default_port() -> int:
 def default_host() -> str:
     """Every interface in a container (``$PORT`` set, as on Cloud Run), else loopback only."""
     return "0.0.0.0" if "PORT" in os.environ else "127.0.0.1"
+
+
+def require_server() -> None:
+    """The HTTP server's packages are installed (raises :class:`MissingExtra` naming the http extra)."""
+    from streamlake_fast.extras import needs_extra
+
+    with needs_extra():
+        import httptools  # noqa: F401
+        import uvicorn  # noqa: F401
 
 
 def serve_app(app: Any, host: str, port: int, *, graceful_seconds: float = 25.0) -> None:

@@ -4,6 +4,7 @@ bearer tokens."""
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 
 import pytest
 import zstandard
@@ -42,6 +43,39 @@ def test_bad_and_unknown_encodings() -> None:
     with pytest.raises(HttpError) as e:
         decompress(b"x", b"br", 100)
     assert e.value.status == 415 and e.value.body == {"error": str(e.value)}
+
+
+GZIP, ZSTD = gzip.compress, zstandard.ZstdCompressor().compress
+A, B = b'{"id": "a"}\n' * 10, b'{"id": "b"}\n' * 10
+
+
+@pytest.mark.parametrize(("compress", "encoding"), [(GZIP, b"gzip"), (ZSTD, b"zstd")])
+def test_every_member_or_frame_is_decompressed(compress: Callable[[bytes], bytes], encoding: bytes) -> None:
+    """``cat a.gz b.gz`` is one valid gzip stream (RFC 1952: a series of members), and several zstd frames one
+    valid zstd stream: all of it is the body, not its first member."""
+    assert decompress(compress(A) + compress(B), encoding, 1000) == A + B
+    assert decompress(compress(A) + compress(b"") + compress(B), encoding, 1000) == A + B
+    with pytest.raises(HttpError) as e:  # the limit counts every member
+        decompress(compress(A) + compress(B), encoding, len(A) + 5)
+    assert e.value.status == 413
+
+
+@pytest.mark.parametrize(("compress", "encoding"), [(GZIP, b"gzip"), (ZSTD, b"zstd")])
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda c: c[:-3], "truncated"),
+        (lambda c: c[: len(c) * 3 // 4], "truncated"),
+        (lambda c: c + b"junk!", "not valid"),
+    ],
+)
+def test_a_truncated_or_trailed_body_is_refused_whole(
+    compress: Callable[[bytes], bytes], encoding: bytes, damage: Callable[[bytes], bytes], why: str
+) -> None:
+    body = damage(compress(A) + compress(B))
+    with pytest.raises(HttpError) as e:
+        decompress(body, encoding, 1000)
+    assert e.value.status == 400 and why in str(e.value), str(e.value)
 
 
 def test_bearer_tokens() -> None:

@@ -128,6 +128,25 @@ def test_answers_for_bad_requests(serve: tuple[Service, str], pubsub_only: Cloud
     assert pull_all(pubsub_only, subscription, idle_seconds=2) == []  # nothing of those was published
 
 
+def test_concatenated_members_and_frames_publish_every_event(serve: tuple[Service, str], pubsub_only: Cloud) -> None:
+    """``cat a.gz b.gz`` (and two zstd frames) is one body: all 20 events are published, not the first 10; a body
+    with junk after its last member, or cut short, is refused whole (400, nothing published)."""
+    service, subscription = serve
+    events = [e for e, _ in receipts(20, seed=11, invalid_fraction=0.0)]
+    a, b = b"\n".join(events[:10]) + b"\n", b"\n".join(events[10:]) + b"\n"
+    zstd = zstandard.ZstdCompressor().compress
+    with httpx.Client(base_url=service.url, timeout=30) as c:
+        for compress, encoding in [(gzip.compress, "gzip"), (zstd, "zstd")]:
+            headers = auth({**NDJSON, "content-encoding": encoding})
+            r = c.post("/v1/events", content=compress(a) + compress(b), headers=headers)
+            assert r.status_code == 200 and r.json()["accepted"] == 20, r.text
+            assert len(pull_all(pubsub_only, subscription, idle_seconds=2)) == 20
+            for bad in [compress(a) + compress(b) + b"trailing junk", (compress(a) + compress(b))[:-4]]:
+                r = c.post("/v1/events", content=bad, headers=headers)
+                assert r.status_code == 400, r.text
+    assert pull_all(pubsub_only, subscription, idle_seconds=2) == []
+
+
 def test_pubsub_unreachable_is_503_and_nothing_is_half_published(pubsub_only: Cloud, tmp_path: Path) -> None:
     topic, subscription = pubsub_only.create_topic_and_subscription()
     schema = tmp_path / "receipts.json"

@@ -58,35 +58,81 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+#: Compressed input fed to the zstd decompressor per step, so that what one step makes stays bounded however
+#: compressible the body (a zstd block expands at most ~32,000 times: 1 KiB in, at most ~32 MiB out before the
+#: limit is checked). gzip's decompressor takes the output limit itself.
+_ZSTD_STEP = 1024
+
+
 def decompress(body: bytes, encoding: bytes | None, limit: int) -> bytes:
-    """``body`` decoded per ``Content-Encoding`` (gzip, zstd or identity); 413 when it grows past ``limit``,
-    415 for another encoding, 400 when it is not what it says."""
+    """``body`` decoded per ``Content-Encoding`` (gzip, zstd or identity): every gzip member and every zstd frame
+    (what ``cat a.gz b.gz`` makes is one gzip body), or an error for the whole body — 413 when it grows past
+    ``limit``, 415 for another encoding, 400 when it is not what it says (truncated, or bytes after the last
+    member that are not another one)."""
     enc = (encoding or b"identity").strip().lower()
     if enc == b"identity":
         return body
     if enc in (b"gzip", b"x-gzip"):
+        return _gunzip(body, limit)
+    if enc == b"zstd":
+        return _unzstd(body, limit)
+    raise HttpError(415, f"Content-Encoding {enc.decode(errors='replace')!r} is not supported (gzip, zstd, identity)")
+
+
+def _over(limit: int) -> HttpError:
+    return HttpError(413, f"decompressed body over {limit:,} bytes")
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size, rest, members = 0, body, 0
+    while True:
         d = zlib.decompressobj(wbits=31)
         try:
-            out = d.decompress(body, limit + 1)
+            out = d.decompress(rest, limit + 1 - size)
         except zlib.error as e:
-            raise HttpError(400, f"the body is not valid gzip: {e}") from e
-        if len(out) > limit:
-            raise HttpError(413, f"decompressed body over {limit:,} bytes")
+            raise HttpError(400, f"the body is not valid gzip (member {members + 1}): {e}") from e
+        size += len(out)
+        if size > limit:
+            raise _over(limit)
         if not d.eof:
-            raise HttpError(400, "the gzip body is truncated")
-        return out
-    if enc == b"zstd":
-        import zstandard
+            raise HttpError(400, f"the gzip body is truncated (in member {members + 1})")
+        parts.append(out)
+        members += 1
+        rest = d.unused_data
+        if not rest.strip(b"\0"):  # the end, or the zero padding gzip tools accept after the last member
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+        if not rest.startswith(b"\x1f\x8b"):
+            raise HttpError(400, f"the body is not valid gzip: {len(rest):,} bytes after member {members} are not "
+                                 "another member")  # fmt: skip
 
+
+def _unzstd(body: bytes, limit: int) -> bytes:
+    import zstandard
+
+    parts: list[bytes] = []
+    size, pos, frames = 0, 0, 0
+    new = zstandard.ZstdDecompressor().decompressobj
+    d, in_frame = new(), False
+    while pos < len(body):
+        chunk = body[pos : pos + _ZSTD_STEP]
+        pos += len(chunk)
         try:
-            with zstandard.ZstdDecompressor().stream_reader(body) as reader:
-                out = reader.read(limit + 1)
+            out = d.decompress(chunk)
         except zstandard.ZstdError as e:
-            raise HttpError(400, f"the body is not valid zstd: {e}") from e
-        if len(out) > limit:
-            raise HttpError(413, f"decompressed body over {limit:,} bytes")
-        return out
-    raise HttpError(415, f"Content-Encoding {enc.decode(errors='replace')!r} is not supported (gzip, zstd, identity)")
+            raise HttpError(400, f"the body is not valid zstd (frame {frames + 1}): {e}") from e
+        in_frame = True
+        size += len(out)
+        if size > limit:
+            raise _over(limit)
+        parts.append(out)
+        if d.eof:  # a frame ended within this step: what followed it starts the next one
+            frames += 1
+            pos -= len(d.unused_data)
+            d, in_frame = new(), False
+    if in_frame:
+        raise HttpError(400, f"the zstd body is truncated (in frame {frames + 1})")
+    return b"".join(parts)
 
 
 async def respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:

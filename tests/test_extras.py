@@ -22,7 +22,12 @@ def _without(extras: set[str], code: str, *argv: str) -> subprocess.CompletedPro
     """``code`` in a fresh interpreter where every package of ``extras`` fails to import."""
     blocked = sorted(module for module, extra in EXTRA_OF.items() if extra in extras)
     prelude = f"import sys\nfor m in {blocked!r}:\n    sys.modules[m] = None\n"
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    env = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
     return subprocess.run([sys.executable, "-c", prelude + code, *argv], capture_output=True, text=True, cwd=ROOT,
                           env=env)  # fmt: skip
 

@@ -222,5 +222,11 @@ def _schema_watch(config: WorkerConfig, full: Schema | None) -> SchemaWatch | No
         interval=update.check_interval,
         add_columns=update.mode == "add_columns",
         relax_required=update.relax_required,
-        inference=Inference(types_from, update.numbers, update.objects),
+        inference=Inference(
+            types_from,
+            update.numbers,
+            update.objects,
+            max_new_columns=update.max_new_columns,
+            max_columns=update.max_columns,
+        ),
     )

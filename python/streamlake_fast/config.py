@@ -95,6 +95,8 @@ class SchemaUpdateConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     relax_required: bool = False  # REQUIRED columns the events leave out become NULLABLE (add_columns only)
     types_from: str | None = None  # a newer BigQuery schema file (the producer's): new columns' types from it
     numbers: Literal["FLOAT64", "NUMERIC"] = "FLOAT64"  # inferred type of non-integer numbers
+    max_new_columns: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 50  # columns one change adds at most
+    max_columns: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 2000  # the table's columns, nested included
     objects: Literal["RECORD", "JSON"] = "RECORD"  # inferred type of JSON objects
 
 

@@ -18,6 +18,7 @@ from google.cloud import bigquery
 from streamlake_fast import Codec, Messages, Schema
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 from streamlake_fast.schema_evolution import Inference
+from streamlake_fast.tables import split_metadata
 from streamlake_fast.worker.schema_watch import SchemaWatch
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import Running, pull_all, table_rows
@@ -187,3 +188,28 @@ def test_new_column_types_from_the_producers_schema(cloud: Cloud) -> None:
     new = watch.check(messages, Codec(watch.current).decode(messages).rejects)
     assert new is not None and new.to_bigquery() == newer  # "other" is not in the producer's schema: left out
     assert [f.name for f in cloud.bigquery().get_table(table).schema] == ["id", "at"]
+
+
+def test_add_columns_never_adds_a_metadata_or_refused_name_and_still_adds_the_rest(
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Events that name a metadata column (``publish_time``: a worker that added it as STRING could never start
+    again), or a key BigQuery refuses, leave those keys out; the good key beside them is still added, the table
+    keeps opening, and each refused key is logged once, quoted."""
+    fields = [{"name": "id", "type": "STRING", "mode": "REQUIRED"},
+              {"name": "publish_time", "type": "TIMESTAMP", "mode": "NULLABLE"}]  # fmt: skip
+    table, watch = _watch_on(cloud, fields, add_columns=True)
+    events = [b'{"id": "a", "attributes": {"k": "v"}, "message_id": "m", "good": 1}',
+              b'{"id": "b", "bad\\nname": 1, "_PARTITIONTIME": 2, "Good": 3}']  # fmt: skip
+    messages = Messages.from_data(events)
+    with caplog.at_level("WARNING"):
+        new = watch.check(messages, Codec(watch.current).decode(messages).rejects)
+        watch.check(messages, Codec(watch.current).decode(messages).rejects)  # the same keys again: not logged again
+    assert new is not None and [f["name"] for f in new.to_bigquery()] == ["id", "publish_time", "good"]
+    stored = Schema.from_bigquery(list(cloud.bigquery().get_table(table).schema))
+    assert [f["name"] for f in stored.to_bigquery()] == ["id", "publish_time", "good"]
+    data, metadata = split_metadata(stored)  # the worker's start-up check: it opens
+    assert metadata == ("publish_time",) and [f["name"] for f in data.to_bigquery()] == ["id", "good"]
+    refused = [r.getMessage() for r in caplog.records if "not adding" in r.getMessage()]
+    assert len(refused) == 5 and "'bad\\nname'" in " ".join(refused) and "\n" not in " ".join(refused)
+    assert watch.refused_columns == 5

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 SCHEMA_TRIGGERS = frozenset({"unknown_field", "missing_required"})
 #: Rejected events read to infer new columns, per check (the rest wait for the next batch).
 MAX_EVENTS_INFERRED = 1000
+#: Keys refused as new columns that are logged per check, and remembered (so as to be logged once).
+MAX_REFUSED_LOGGED = 10
+MAX_REFUSED_REMEMBERED = 10_000
 _INDEX = re.compile(r"\[\d+\]")
 
 
@@ -67,9 +70,11 @@ class SchemaWatch:
         self._last = clock()  # the last check, for the timer
         self._last_on_rejects = float("-inf")  # the last check rejects called for: the first is never held back
         self._refused: set[str] = set()  # fingerprints of narrowing schemas, logged once
+        self._refused_columns: dict[str, str] = {}
         self.checks = 0
         self.changes = 0
         self.failures = 0
+        self.refused_columns = 0  # distinct keys not added as columns (bad names, caps)
 
     def timer_due(self) -> bool:
         return self.interval > 0 and self._clock() - self._last >= self.interval
@@ -120,13 +125,32 @@ class SchemaWatch:
         changed: list[str] = []
         if self.add_columns:
             unknown = [r.index for r in rejects if r.code == "unknown_field"][:MAX_EVENTS_INFERRED]
-            fields, added = widen_for_events(fields, (messages.message(i).data for i in unknown), self.inference)
-            changed += added
+            widening = widen_for_events(fields, (messages.message(i).data for i in unknown), self.inference)
+            fields = widening.fields
+            changed += widening.added
+            self._log_refused(widening.refused)
         if self.relax_required:
             missing = [_INDEX.sub("", r.path) for r in rejects if r.code == "missing_required"]
             fields, relaxed = relax(fields, missing)
             changed += [f"{p} (relaxed)" for p in relaxed]
         if not changed:
             return None
-        log.info("table %s: adding %s", self.table, ", ".join(changed))
+        log.info("table %s: adding %s", self.table, ", ".join(_shown(c) for c in changed))
         return fields
+
+    def _log_refused(self, refused: dict[str, str]) -> None:
+        """Each refused key once (its events stay rejects, dead-lettered with ``unknown_field``)."""
+        new = {path: why for path, why in refused.items() if path not in self._refused_columns}
+        if len(self._refused_columns) < MAX_REFUSED_REMEMBERED:
+            self._refused_columns.update(new)
+        self.refused_columns += len(new)
+        for path, why in list(new.items())[:MAX_REFUSED_LOGGED]:
+            log.warning("table %s: not adding %s: %s", self.table, _shown(path), why)
+        if len(new) > MAX_REFUSED_LOGGED:
+            log.warning("table %s: %d more keys not added", self.table, len(new) - MAX_REFUSED_LOGGED)
+
+
+def _shown(name: str) -> str:
+    """A key as a log line may hold it: printable, quoted, at most 80 characters."""
+    text = repr(name)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -128,7 +128,7 @@ test-python:
 	$(BIN)/python -m pytest tests -q -m "not slow" --ignore=tests/beam
 
 test-beam:
-	STREAMLAKE_REQUIRE_BEAM=1 $(BEAM_VENV)/bin/python -m pytest tests/beam -q -m "not slow"
+	STREAMLAKE_REQUIRE_BEAM=1 $(BEAM_VENV)/bin/python -m pytest tests/beam tests/test_boundaries.py -q -m "not slow"
 	STREAMLAKE_REQUIRE_BEAM=1 STREAMLAKE_BEAM_BENCH_EVENTS=2000 $(BEAM_VENV)/bin/python -m pytest \
 		benches/test_beam_bench.py -q --benchmark-disable
 

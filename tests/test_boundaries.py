@@ -48,7 +48,11 @@ def test_every_module_imports_first() -> None:
 
     def first_import(module: str) -> str | None:  # one interpreter each: every module gets to be the first one
         done = subprocess.run([sys.executable, "-c", script, module], capture_output=True, text=True)
-        return f"{module}: {done.stderr.strip().splitlines()[-1]}" if done.returncode != 0 else None
+        if done.returncode == 0:
+            return None
+        last = done.stderr.strip().splitlines()[-1]
+        # An extra this environment lacks (Beam's modules in the core environment; make test-beam imports them)
+        return None if last.startswith("streamlake_fast.exceptions.MissingExtra:") else f"{module}: {last}"
 
     with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
         failed = [f for f in pool.map(first_import, modules) if f is not None]

@@ -5,6 +5,8 @@ and the lake records each schema it used."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -40,9 +42,15 @@ class Table:
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
+        self.waited: list[float] = []
 
     def __call__(self) -> float:
         return self.now
+
+    def wait(self, seconds: float, abort: threading.Event) -> bool:
+        self.waited.append(seconds)
+        self.now += seconds
+        return abort.is_set()
 
 
 def setup(tmp_path: Path, interval: float = 60.0) -> tuple[Table, Clock, FanOut, LakeSink, LaggingSink]:
@@ -50,7 +58,8 @@ def setup(tmp_path: Path, interval: float = 60.0) -> tuple[Table, Clock, FanOut,
     schema = Schema.from_bigquery(BASE)
     lake = LakeSink(str(tmp_path / "lake"), schema=lake_schema(schema.to_arrow()), spool_dir=str(tmp_path / "spool"))
     dead = LaggingSink("dead", DEAD_LETTER_SCHEMA)
-    watch = SchemaWatch("p.d.t", schema, fetch=table.fetch, interval=interval, min_interval=5.0, clock=clock)
+    watch = SchemaWatch("p.d.t", schema, fetch=table.fetch, interval=interval, min_interval=5.0, clock=clock,
+                        wait=clock.wait)  # fmt: skip
     fanout = FanOut(Codec(schema), [lake], dead, source="s", abort=threading.Event(), schema_watch=watch)
     return table, clock, fanout, lake, dead
 
@@ -69,15 +78,15 @@ def test_a_widened_table_is_followed_without_losing_the_batch_that_needed_it(tmp
     assert [r.code for r in result.rejects] == ["unknown_field"] * 3 and table.reads == 1
     table.fields = WIDER  # someone ran ALTER TABLE … ADD COLUMN tier STRING
     clock.now = 3.0
-    assert fanout.write(batch(6, tier=True)).rejects  # within min_interval of the last look: not read again
-    assert table.reads == 1
-    clock.now = 20.0
-    result = fanout.write(batch(9, tier=True))
-    assert result.num_rows == 3 and not result.rejects and table.reads == 2
+    result = fanout.write(batch(6, tier=True))  # within min_interval of the last look: waits for its turn, looks
+    assert clock.waited == [2.5] and table.reads == 2
+    assert result.num_rows == 3 and not result.rejects
     assert result.batch.column("tier").to_pylist() == ["gold"] * 3
+    clock.now = 20.0
+    assert not fanout.write(batch(9, tier=True)).rejects and table.reads == 2
     assert fanout.write(batch(12, tier=False)).batch.column("tier").to_pylist() == [None] * 3
     fanout.durable(force=True)
-    assert sum(len(b) for b in dead.batches) == 6
+    assert sum(len(b) for b in dead.batches) == 3
     files = sorted((tmp_path / "lake").rglob("*.parquet"))
     assert [pq.read_schema(f).names for f in files] == [["id", "n", "message_id", "publish_time"],
                                                         ["id", "n", "tier", "message_id", "publish_time"]]  # fmt: skip
@@ -120,3 +129,48 @@ def test_a_failed_read_is_survived_and_the_events_dead_lettered(tmp_path: Path) 
     assert len(fanout.write(batch(0, tier=True)).rejects) == 3
     assert fanout.schema_watch is not None and fanout.schema_watch.failures == 1
     assert sum(len(b) for b in dead.batches) == 3
+
+
+def test_a_field_looked_for_in_vain_twice_no_longer_holds_batches_back(tmp_path: Path) -> None:
+    """A producer that keeps sending a field no one adds: two looks wait for their turn, then its batches pass
+    at once (dead-lettered), and the look comes back with the next window."""
+    table, clock, fanout, _, _ = setup(tmp_path)
+    for now in (0.5, 1.0, 6.0, 7.0):
+        clock.now = max(clock.now, now)
+        assert len(fanout.write(batch(int(now * 10), tier=True)).rejects) == 3
+    assert clock.waited == [4.5] and table.reads == 2 and clock.now == 7.0
+    clock.now = 11.0  # min_interval after the last look: looked at again (no wait)
+    fanout.write(batch(110, tier=True))
+    assert table.reads == 3 and clock.waited == [4.5]
+    assert fanout.schema_watch is not None and fanout.schema_watch.deferred == 1
+
+
+def test_the_timer_runs_while_no_events_arrive(tmp_path: Path) -> None:
+    """A worker with nothing to read still follows the table on its timer, so the first events after a change are
+    rows, not dead letters."""
+    from streamlake_fast.sources.memory import MemorySource
+    from streamlake_fast.worker import Worker
+
+    table = Table()
+    schema = Schema.from_bigquery(BASE)
+    watch = SchemaWatch("p.d.t", schema, fetch=table.fetch, interval=0.2)
+    lake = LakeSink(str(tmp_path / "lake"), schema=lake_schema(schema.to_arrow()), spool_dir=str(tmp_path / "spool"))
+    release = threading.Event()
+
+    def batches() -> Iterator[list[bytes]]:
+        release.wait(30)
+        yield [b'{"id": "a", "tier": "gold"}']
+
+    worker = Worker(MemorySource(batches()), [lake], Codec(schema), dead_letter=LaggingSink("dead", DEAD_LETTER_SCHEMA),
+                    max_latency=0.05, exit_when_drained=True, schema_watch=watch, progress_interval=60)  # fmt: skip
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    table.fields = WIDER
+    deadline = time.monotonic() + 10
+    while table.reads == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    read_while_idle = table.reads
+    release.set()
+    runner.join(30)
+    assert read_while_idle >= 1, "the timer did not run while idle"
+    assert worker.stats.rows == 1 and worker.stats.rejects == 0

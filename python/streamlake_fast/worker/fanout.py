@@ -84,14 +84,12 @@ class FanOut:
         destination fails for good (or a transient failure outlasts an abort). The result's rejects include the
         rows a sink refused (dead-lettered too, with the sink's reason)."""
         watch = self.schema_watch
-        if watch is not None and watch.timer_due():
-            self._follow(watch.check())
+        self.follow_timer()
         result = self._decode(messages)
         if (
             watch is not None
             and result.rejects
-            and watch.wants(result.rejects)
-            and self._follow(watch.check(messages, result.rejects))
+            and self._follow(watch.on_rejects(messages, result.rejects, self._abort))
         ):
             result = self._decode(messages)  # the rejects that fit the wider schema become rows
         refused: list[Refusal] = []
@@ -109,6 +107,12 @@ class FanOut:
             raise SinkError(f"{self.dead_letter.name} refused dead letters")
         self.written += 1
         return DecodeResult(result.batch, rejects)
+
+    def follow_timer(self) -> None:
+        """The schema watch's timed look, when due (the worker calls it while idle too)."""
+        watch = self.schema_watch
+        if watch is not None and watch.timer_due():
+            self._follow(watch.check())
 
     def _decode(self, messages: Messages) -> DecodeResult:
         cpu0 = time.thread_time()

@@ -116,6 +116,8 @@ class Worker:
                         self._write(deliveries)
                     elif self.exit_when_drained and self.source.drained():
                         break
+                    else:
+                        self.fanout.follow_timer()  # a table changed while no events came is seen before they do
                     self._settle(force=self._window_full())
                     if time.perf_counter() - last_report >= self.progress_interval:
                         last_report = time.perf_counter()

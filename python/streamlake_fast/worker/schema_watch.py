@@ -1,8 +1,11 @@
 """Live schema pickup: notice that the table's schema changed under the running worker, and (opt-in) change it.
 
 The table's schema is read again when a batch has rejects a wider schema could take (``unknown_field``,
-``missing_required``; at most every ``min_interval`` seconds) and on a slow timer (``interval``). A widened schema
-(new NULLABLE or REPEATED columns, REQUIRED relaxed to NULLABLE) is adopted; anything else (a dropped column, a
+``missing_required``) and on a slow timer (``interval``, idle or not). Looks caused by rejects are at least
+``min_interval`` seconds apart: a batch whose look falls sooner waits for its turn (a schema change made just after
+a look is still picked up for the burst that needs it), unless its fields were already looked for
+``MAX_FRUITLESS`` times in vain (a producer that keeps sending a field no one will add costs no waiting). A widened
+schema (new NULLABLE or REPEATED columns, REQUIRED relaxed to NULLABLE) is adopted; anything else (a dropped column, a
 changed type) is logged and not adopted. With ``add_columns``, the worker adds NULLABLE columns for the rejected
 events' unknown fields itself (types from a newer schema, or inferred from the values); with ``relax_required``, it
 relaxes REQUIRED columns the events leave out. Nothing here runs per event: only rejects are looked at.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -30,6 +34,10 @@ log = logging.getLogger(__name__)
 SCHEMA_TRIGGERS = frozenset({"unknown_field", "missing_required"})
 #: Rejected events read to infer new columns, per check (the rest wait for the next batch).
 MAX_EVENTS_INFERRED = 1000
+#: Looks for a field that found no column for it, after which a batch with it no longer waits for a look.
+MAX_FRUITLESS = 2
+#: Fields whose fruitless looks are counted (beyond it, the oldest are forgotten).
+MAX_FIELDS_TRACKED = 10_000
 #: Keys refused as new columns that are logged per check, and remembered (so as to be logged once).
 MAX_REFUSED_LOGGED = 10
 MAX_REFUSED_REMEMBERED = 10_000
@@ -57,6 +65,7 @@ class SchemaWatch:
         relax_required: bool = False,
         inference: Inference | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float, threading.Event], object] | None = None,
     ) -> None:
         self.table = table
         self.current = current
@@ -67,6 +76,8 @@ class SchemaWatch:
         self.relax_required = relax_required
         self.inference = inference or Inference()
         self._clock = clock
+        self._wait = wait or (lambda seconds, abort: abort.wait(seconds))
+        self._fruitless: dict[str, int] = {}  # field path → looks for it that found no column
         self._last = clock()  # the last check, for the timer
         self._last_on_rejects = float("-inf")  # the last check rejects called for: the first is never held back
         self._refused: set[str] = set()  # fingerprints of narrowing schemas, logged once
@@ -75,15 +86,32 @@ class SchemaWatch:
         self.changes = 0
         self.failures = 0
         self.refused_columns = 0  # distinct keys not added as columns (bad names, caps)
+        self.deferred = 0  # looks that waited for their turn
 
     def timer_due(self) -> bool:
         return self.interval > 0 and self._clock() - self._last >= self.interval
 
-    def wants(self, rejects: Sequence[Reject]) -> bool:
-        """Whether these rejects call for a look at the table now."""
-        return self._clock() - self._last_on_rejects >= self.min_interval and any(
-            r.code in SCHEMA_TRIGGERS for r in rejects
-        )
+    def on_rejects(self, messages: Messages, rejects: Sequence[Reject], abort: threading.Event) -> Schema | None:
+        """A look at the table for these rejects, if they call for one (waiting for its turn when the last look was
+        under ``min_interval`` ago; at most that long, or until ``abort``): the widened schema, or None."""
+        fields = {_INDEX.sub("", r.path) for r in rejects if r.code in SCHEMA_TRIGGERS}
+        if not fields:
+            return None
+        delay = self._last_on_rejects + self.min_interval - self._clock()
+        if delay > 0:
+            if all(self._fruitless.get(f, 0) >= MAX_FRUITLESS for f in fields):
+                return None
+            self.deferred += 1
+            self._wait(delay, abort)
+        new = self.check(messages, rejects)
+        for f in fields:
+            if new is None:
+                self._fruitless[f] = self._fruitless.pop(f, 0) + 1
+            else:
+                self._fruitless.pop(f, None)
+        while len(self._fruitless) > MAX_FIELDS_TRACKED:
+            del self._fruitless[next(iter(self._fruitless))]
+        return new
 
     def check(self, messages: Messages | None = None, rejects: Sequence[Reject] = ()) -> Schema | None:
         """Read the table's schema (changing it first, with ``add_columns``/``relax_required`` and rejects that

@@ -128,6 +128,7 @@ def lake_sink(config: WorkerConfig, events: Schema) -> LakeSink:
         partition_by=lake.partition_by,
         target_file_bytes=lake.target_file_bytes,
         max_file_age=lake.max_file_age,
+        max_open_files=lake.max_open_files,
         compression=lake.compression,
     )
 

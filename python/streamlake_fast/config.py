@@ -67,6 +67,7 @@ class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     partition_by: str | None = None  # a TIMESTAMP/DATETIME/DATE field; default: the publish time
     target_file_bytes: Positive = 128 << 20
     max_file_age: PositiveSeconds = 60.0
+    max_open_files: Positive = 32  # files open at once (one per partition); a new one rolls the least recent
     compression: str = "zstd"
 
 

@@ -115,3 +115,37 @@ def test_fan_out_acks_only_when_both_sinks_are_durable(cloud: Cloud, tmp_path: P
     assert worker.stats.acked == n  # stopping flushed the lake; then both were durable
     assert _event_ids(read_lake(tmp_path)) == _event_ids(expected_rows(pairs)) == _event_ids(table_rows(cloud, table))
     assert pull_all(cloud, subscription, idle_seconds=3) == []  # nothing comes back
+
+
+def test_many_dates_under_a_low_file_descriptor_limit(pubsub_only: Cloud, tmp_path: Path) -> None:
+    """400 receipts over 240 event dates, ``--partition-by event_time``, under ``ulimit -n 128``: the lake keeps
+    at most 32 files open (was: one per date, "cannot create a file", exit 2, a crash loop), and every receipt
+    lands once."""
+    import resource
+    import subprocess
+
+    from streamlake_fast.generate import receipts
+    from tests.worker.helpers import worker_command, worker_env
+
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    publisher = pubsub_only.publisher()
+    ids = []
+    for i, (data, _) in enumerate(receipts(400, seed=3, invalid_fraction=0.0)):
+        event = json.loads(data)
+        event["event_time"] = f"2026-{1 + (i % 240) // 28:02d}-{1 + (i % 240) % 28:02d}T12:00:00Z"
+        ids.append(event["event_id"])
+        publisher.publish(topic, json.dumps(event).encode())
+    publisher.stop()
+    lake = tmp_path / "lake"
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+    command = worker_command(pubsub_only, "--exit-when-drained", "--subscription", subscription, "--lake", str(lake),
+                             "--schema", _schema_file(tmp_path), "--partition-by", "event_time")  # fmt: skip
+    done = subprocess.run(command, env=worker_env(pubsub_only), capture_output=True, text=True, timeout=300,
+                          preexec_fn=low_limit)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _event_ids(read_lake(lake)) == sorted(ids)
+    report = verify_lake(str(lake))
+    assert report.duplicate_ids == 0 and len(report.partitions) == 240

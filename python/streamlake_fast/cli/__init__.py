@@ -110,6 +110,11 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--max-bytes", type=int, help="message bytes per write (default 8,000,000)")
     run.add_argument("--max-latency", type=float, help="seconds from pull to written (default 1.0)")
     run.add_argument("--max-file-age", type=float, help="lake: seconds before an open file rolls (default 60)")
+    run.add_argument(
+        "--max-open-files",
+        type=int,
+        help="lake: files open at once, one per partition; more roll the least recent (default 32)",
+    )
     run.add_argument("--target-file-bytes", type=int, help="lake: Parquet file size to roll at (default 128 MiB)")
     run.add_argument("--concurrent-pulls", type=int, help="Pull calls in flight (default 3)")
     run.add_argument("--ack-deadline", type=int, help="seconds each lease extension asks for (default 60)")

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
            "metrics_port": args.metrics_port, "metrics_address": args.metrics_address,
            "shutdown_timeout": args.shutdown_timeout}  # fmt: skip
     lake = {"root": args.lake, "partition_by": args.partition_by, "max_file_age": args.max_file_age,
-            "target_file_bytes": args.target_file_bytes}  # fmt: skip
+            "target_file_bytes": args.target_file_bytes, "max_open_files": args.max_open_files}  # fmt: skip
     sqs = {"visibility_timeout": args.visibility_timeout, "wait_time": args.wait_time,
            "concurrent_receives": args.concurrent_receives}  # fmt: skip
     batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}

@@ -1,7 +1,8 @@
 """The lake sink: the worker's Arrow batches as Parquet files, partitioned by event date.
 
-Rows are buffered per partition into one open file each (row groups written to a local spool as they fill).
-A file rolls — becomes visible — when it reaches ``target_file_bytes`` or ``max_file_age`` seconds, on
+Rows are buffered per partition into one open file each (row groups written to a local spool as they fill), at
+most ``max_open_files`` at once. A file rolls — becomes visible — when it reaches ``target_file_bytes`` or
+``max_file_age`` seconds, when a new partition needs its place (the least recently written file rolls first), on
 :meth:`LakeSink.flush`, or when the schema changes. Visible means whole: on local disk the spool sits beside its
 final name under a hidden name, is fsynced and renamed; on GCS/S3 the spool is local, uploaded under a hidden
 key and moved to its final key once whole (:meth:`~streamlake_fast.storage.Root.publish`). A batch counts as
@@ -72,6 +73,16 @@ class LakeSink:
     :param target_file_bytes: roll a file when its estimated Parquet size reaches this.
     :param max_file_age: roll a file this many seconds after its first row.
     :param row_group_bytes: Arrow bytes buffered per file before a row group is written.
+    :param max_open_files: files open at once (one per partition being written); a new partition beyond it rolls
+        the least recently written file first. Bounds the file descriptors and memory however many dates a batch
+        spans.
+
+    Storage errors, a full disk (ENOSPC, EDQUOT) included, are handled by where the rows are, not by the error:
+    while a batch is being written into open files (creating, writing, finishing a file), any failure raises
+    :class:`~streamlake_fast.exceptions.SinkError` — the rows are half taken, so a retry could write them twice;
+    the worker stops and their messages are redelivered after a restart (which frees the spool). Once a file is
+    finished, making it visible (rename, upload) is retried while the error may heal
+    (:func:`~streamlake_fast.storage.is_permanent`), since the rows are safe in the spool.
     """
 
     def __init__(
@@ -84,6 +95,7 @@ class LakeSink:
         max_file_age: float = 60.0,
         compression: str = "zstd",
         row_group_bytes: int = 64 << 20,
+        max_open_files: int = 32,
         spool_dir: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -96,8 +108,8 @@ class LakeSink:
             t = schema.field(partition_by).type
             if not (pa.types.is_timestamp(t) or pa.types.is_date32(t)):
                 raise ConfigError(f"partition_by: {partition_by!r} is {t}; it must be a TIMESTAMP, DATETIME or DATE")
-        if target_file_bytes <= 0 or max_file_age <= 0:
-            raise ConfigError("target_file_bytes and max_file_age must be positive")
+        if target_file_bytes <= 0 or max_file_age <= 0 or max_open_files <= 0:
+            raise ConfigError("target_file_bytes, max_file_age and max_open_files must be positive")
         self.root = root
         self.name = f"lake:{root}"
         self._root = Root(root, "lake root")
@@ -111,12 +123,13 @@ class LakeSink:
         self.max_file_age = max_file_age
         self.compression = compression
         self.row_group_bytes = row_group_bytes
+        self.max_open_files = max_open_files
         self._clock = clock
         self._spool_dir = Path(spool_dir) if spool_dir else spool_dir_for("spool")
         self._own_spool = spool_dir is None
         self._writer_id = secrets.token_hex(4)
         self._files_made = 0
-        self._open: dict[str, _OpenFile] = {}
+        self._open: dict[str, _OpenFile] = {}  # least recently written first
         self._closed: list[_Closed] = []
         self._written = 0  # batches accepted
         self._ratio = 0.25  # Parquet bytes per Arrow byte, learned from the files written
@@ -125,6 +138,7 @@ class LakeSink:
         self.rows_written = 0  # rows in visible files
         self.bytes_written = 0
         self.files_written = 0
+        self.files_evicted = 0  # files rolled early to make room for another partition
 
     def _set_schema(self, schema: pa.Schema) -> None:
         fingerprint = Schema.from_arrow(schema).fingerprint
@@ -157,7 +171,7 @@ class LakeSink:
         seq = self._written
         self._written += 1
         for partition, rows in partitions(batch, self.partition_by):
-            f = self._open.get(partition) or self._start(partition, seq, rows)
+            f = self._file_for(partition, seq, rows)
             f.buffered.append(rows)
             f.buffered_bytes += rows.nbytes
             f.arrow_bytes += rows.nbytes
@@ -210,6 +224,22 @@ class LakeSink:
             shutil.rmtree(self._spool_dir, ignore_errors=True)
 
     # -- files
+
+    @property
+    def open_files(self) -> int:
+        return len(self._open)
+
+    def _file_for(self, partition: str, seq: int, rows: pa.RecordBatch) -> _OpenFile:
+        """The open file of ``partition`` (made the most recently used), or a new one (rolling the least recently
+        used file first when ``max_open_files`` are open)."""
+        f = self._open.pop(partition, None)
+        if f is None:
+            while len(self._open) >= self.max_open_files:
+                self._roll(next(iter(self._open.values())))
+                self.files_evicted += 1
+            return self._start(partition, seq, rows)
+        self._open[partition] = f
+        return f
 
     def _start(self, partition: str, seq: int, rows: pa.RecordBatch) -> _OpenFile:
         self._files_made += 1

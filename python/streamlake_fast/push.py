@@ -26,12 +26,12 @@ from streamlake_fast.extras import needs_extra
 with needs_extra():
     from streamlake_fast.app import build_destinations
     from streamlake_fast.config import LakeConfig, WorkerConfig
-    from streamlake_fast.http.auth import BearerAuth
+    from streamlake_fast.http.auth import Authenticator, BearerAuth
     from streamlake_fast.http.push_app import PushApp, push_function
     from streamlake_fast.http.push_writer import PUSH_RETRY, PushWriter
 from streamlake_fast.retry import Retry
 
-__all__ = ["asgi_app", "function", "writer"]
+__all__ = ["asgi_app", "authenticator", "function", "writer"]
 
 
 def _config(
@@ -69,13 +69,33 @@ def writer(
     return PushWriter(d.codec, d.sinks, d.dead_letter, source=subscription, retry=retry, schema_watch=d.schema_watch)
 
 
-def function(*, unwrapped: bool = False, max_messages: int = 1000, **destinations: Any) -> Any:
+def authenticator(
+    *, auth_token: str | None = None, push_audience: str | None = None, push_service_account: str | None = None,
+    push_certs_url: str | None = None,
+) -> Authenticator | None:  # fmt: skip
+    """How push requests are authenticated: Pub/Sub's Google-signed OIDC token (``push_audience`` and
+    ``push_service_account``, as the push subscription names them), or a static ``auth_token``; None for none."""
+    if push_audience or push_service_account:
+        from streamlake_fast.http.oidc import GOOGLE_CERTS_URL, PushTokenVerifier
+
+        return PushTokenVerifier(push_audience or "", push_service_account or "",
+                                 certs_url=push_certs_url or GOOGLE_CERTS_URL)  # fmt: skip
+    return BearerAuth(auth_token) if auth_token else None
+
+
+def function(
+    *, unwrapped: bool = False, max_messages: int = 1000, auth_token: str | None = None,
+    push_audience: str | None = None, push_service_account: str | None = None, **destinations: Any,
+) -> Any:  # fmt: skip
     """A Functions Framework HTTP function writing push deliveries (``destinations``: as :func:`writer`);
-    ``unwrapped`` for a subscription with ``--push-no-wrapper`` (and ``--push-no-wrapper-write-metadata``). The
-    settings are checked now; the clients are made on the first delivery (after the framework's server forked)."""
-    settings = {k: v for k, v in destinations.items() if k not in ("subscription", "retry")}
+    ``unwrapped`` for a subscription with ``--push-no-wrapper`` (and ``--push-no-wrapper-write-metadata``);
+    authentication as :func:`authenticator`. The settings are checked now; the clients are made on the first
+    delivery (after the framework's server forked)."""
+    settings = {k: v for k, v in destinations.items() if k not in ("subscription", "retry", "push_certs_url")}
     _config(**{**_DEFAULTS, **settings})
-    return push_function(lambda: writer(**destinations), unwrapped=unwrapped, max_messages=max_messages)
+    auth = authenticator(auth_token=auth_token, push_audience=push_audience, push_service_account=push_service_account,
+                         push_certs_url=destinations.pop("push_certs_url", None))  # fmt: skip
+    return push_function(lambda: writer(**destinations), auth=auth, unwrapped=unwrapped, max_messages=max_messages)
 
 
 _DEFAULTS: dict[str, Any] = {"table": "", "lake": "", "schema": None, "partition_by": None, "dead_letter_topic": None,
@@ -83,8 +103,11 @@ _DEFAULTS: dict[str, Any] = {"table": "", "lake": "", "schema": None, "partition
 
 
 def asgi_app(
-    *, auth_token: str | None = None, unwrapped: bool = False, max_messages: int = 1000, **destinations: Any
-) -> PushApp:
-    """An ASGI app writing push deliveries posted to ``/`` (``destinations``: as :func:`writer`)."""
-    auth = BearerAuth(auth_token) if auth_token else None
+    *, auth_token: str | None = None, push_audience: str | None = None, push_service_account: str | None = None,
+    push_certs_url: str | None = None, unwrapped: bool = False, max_messages: int = 1000, **destinations: Any,
+) -> PushApp:  # fmt: skip
+    """An ASGI app writing push deliveries posted to ``/`` (``destinations``: as :func:`writer`; authentication as
+    :func:`authenticator`)."""
+    auth = authenticator(auth_token=auth_token, push_audience=push_audience, push_service_account=push_service_account,
+                         push_certs_url=push_certs_url)  # fmt: skip
     return PushApp(writer(**destinations), auth=auth, unwrapped=unwrapped, max_messages=max_messages)

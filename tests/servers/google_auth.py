@@ -1,4 +1,4 @@
-"""Google credentials that work offline, through google-auth's public paths only.
+"""Google credentials and Google-signed tokens that work offline, through google-auth's public paths only.
 
 A service-account key file made here (an RSA key of the test's own) whose ``token_uri`` is a local OAuth 2.0 token
 endpoint: a real HTTP server on a free port that checks each JWT-bearer grant's signature (with the key's public
@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-__all__ = ["RsaKey", "TokenServer", "token_server"]
+__all__ = ["OidcIssuer", "RsaKey", "TokenServer", "oidc_issuer", "token_server"]
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: google-auth addresses every service-account grant to Google's token endpoint, whatever the file's token_uri.
@@ -105,6 +105,80 @@ def token_server(directory: Path, project: str) -> Iterator[TokenServer]:
     thread.start()
     try:
         yield server
+    finally:
+        http.shutdown()
+        http.server_close()
+
+
+@dataclass
+class OidcIssuer:
+    """Google's side of Pub/Sub push authentication, made locally: signing keys (each with a self-signed
+    certificate, as Google publishes them) served as a certs document at ``certs_url``, and tokens signed the way
+    Pub/Sub signs a push's (RS256, ``iss`` accounts.google.com, ``aud``, ``email``, ``email_verified``)."""
+
+    certs_url: str
+    keys: dict[str, RsaKey] = field(default_factory=dict)
+    certs: dict[str, str] = field(default_factory=dict)
+    fetches: int = 0
+
+    def add_key(self, kid: str) -> None:
+        """A new signing key, published from now on (Google rotates its keys)."""
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import NameOID
+
+        key = RsaKey.generate()
+        private = serialization.load_pem_private_key(key.private_pem.encode(), password=None)
+        assert isinstance(private, rsa.RSAPrivateKey)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, kid)])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=2)).sign(private, hashes.SHA256()))  # fmt: skip
+        self.keys[kid] = key
+        self.certs[kid] = cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def token(self, kid: str, *, audience: str, email: str, lifetime: int = 3600, issuer: str = "https://accounts.google.com",
+              verified: bool = True, issued: float | None = None) -> str:  # fmt: skip
+        import time
+
+        from google.auth import crypt, jwt
+
+        now = int(issued if issued is not None else time.time())
+        signer = crypt.RSASigner.from_string(self.keys[kid].private_pem, key_id=kid)
+        claims = {"iss": issuer, "aud": audience, "azp": "1", "sub": "1", "email": email,
+                  "email_verified": verified, "iat": now, "exp": now + lifetime}  # fmt: skip
+        return jwt.encode(signer, claims).decode()  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def oidc_issuer() -> Iterator[OidcIssuer]:
+    """A certs endpoint on a free loopback port with one key, ``k1``."""
+    http = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    issuer = OidcIssuer(f"http://127.0.0.1:{http.server_address[1]}/oauth2/v1/certs")
+    issuer.add_key("k1")
+
+    class Certs(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            issuer.fetches += 1
+            data = json.dumps(issuer.certs).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=3600")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    http.RequestHandlerClass = Certs
+    thread = threading.Thread(target=http.serve_forever, name="oidc-certs", daemon=True)
+    thread.start()
+    try:
+        yield issuer
     finally:
         http.shutdown()
         http.server_close()

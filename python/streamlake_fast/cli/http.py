@@ -8,6 +8,8 @@ import logging
 import sys
 from typing import Any
 
+log = logging.getLogger("streamlake_fast.push")
+
 __all__ = ["add_parsers", "push_handler", "serve"]
 
 
@@ -40,6 +42,9 @@ def add_parsers(sub: Any) -> None:
                       "under the push subscription's ack deadline)")  # fmt: skip
     push.add_argument("--push-no-wrapper", action="store_true",
                       help="the subscription delivers raw data (--push-no-wrapper, metadata in headers)")  # fmt: skip
+    push.add_argument("--push-audience", help="verify Pub/Sub's OIDC token: the audience the subscription names")
+    push.add_argument("--push-service-account", help="verify Pub/Sub's OIDC token: the push service account's email")
+    push.add_argument("--push-certs-url", help="where the token signing keys are published (default Google's)")
     _common(push)
 
 
@@ -130,9 +135,10 @@ def _check_queue(url: str) -> None:
 
 
 def push_handler(args: argparse.Namespace) -> int:
+    from streamlake_fast.exceptions import ConfigError
     from streamlake_fast.http.push_app import PushApp
     from streamlake_fast.http.server import require_server, serve_app
-    from streamlake_fast.push import writer
+    from streamlake_fast.push import authenticator, writer
     from streamlake_fast.retry import Retry
 
     require_server()
@@ -141,7 +147,17 @@ def push_handler(args: argparse.Namespace) -> int:
                dead_letter_topic=args.dead_letter_topic, dead_letter_table=args.dead_letter_table,
                subscription=args.subscription,
                retry=Retry(initial=0.2, maximum=2.0, deadline=args.write_deadline))  # fmt: skip
-    app = PushApp(w, auth=_auth(args), unwrapped=args.push_no_wrapper)
+    auth = _auth(args)
+    if args.push_audience or args.push_service_account:
+        if auth is not None:
+            raise ConfigError("give --auth-token-file or --push-audience/--push-service-account, not both")
+        auth = authenticator(push_audience=args.push_audience, push_service_account=args.push_service_account,
+                             push_certs_url=args.push_certs_url)  # fmt: skip
+    elif auth is None:
+        log.warning("push-handler: requests are not authenticated (give --push-audience and --push-service-account "
+                    "to verify Pub/Sub's OIDC token); the message ids, publish times and subscription names in the "
+                    "bodies are whatever the caller sent")  # fmt: skip
+    app = PushApp(w, auth=auth, unwrapped=args.push_no_wrapper)
     print(f"streamlake push-handler: http://{args.host}:{args.port}/ → {', '.join(s.name for s in w.sinks)}",
           file=sys.stderr, flush=True)  # fmt: skip
     serve_app(app, args.host, args.port)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from streamlake_fast.http.asgi import HttpError, Receive, Scope, Send, header, read_body, respond, respond_json
-from streamlake_fast.http.auth import BearerAuth
+from streamlake_fast.http.auth import Authenticator
 from streamlake_fast.http.microbatch import LoopBatcher, MicroBatcher
 from streamlake_fast.http.push_writer import Delivery, PushWriter
 
@@ -49,7 +49,7 @@ class PushApp:
         self,
         writer: PushWriter,
         *,
-        auth: BearerAuth | None = None,
+        auth: Authenticator | None = None,
         unwrapped: bool = False,
         max_messages: int = 1000,
         max_wait: float = 0.0,
@@ -103,7 +103,12 @@ class PushApp:
 
 
 def push_function(
-    make_writer: Callable[[], PushWriter], *, unwrapped: bool = False, max_messages: int = 1000, max_wait: float = 0.0
+    make_writer: Callable[[], PushWriter],
+    *,
+    auth: Authenticator | None = None,
+    unwrapped: bool = False,
+    max_messages: int = 1000,
+    max_wait: float = 0.0,
 ) -> Callable[[Any], tuple[str, int]]:
     """A function for the Functions Framework's HTTP signature (a Flask request in, ``(body, status)`` out), or
     any WSGI framework handing it a request with ``get_data()`` and ``headers``: concurrent invocations (the
@@ -121,8 +126,17 @@ def push_function(
         return made[pid]
 
     def handle(request: Any) -> tuple[str, int]:
-        body = request.get_data()
-        delivery = unwrapped_delivery(body, request.headers) if unwrapped else Delivery(body)
+        try:
+            if auth is not None:
+                auth.check_header(request.headers.get("Authorization"))
+            if (request.content_length or 0) > MAX_PUSH_BYTES:
+                raise HttpError(413, f"request body over {MAX_PUSH_BYTES:,} bytes")
+            body = request.get_data()
+            if len(body) > MAX_PUSH_BYTES:
+                raise HttpError(413, f"request body over {MAX_PUSH_BYTES:,} bytes")
+            delivery = unwrapped_delivery(body, request.headers) if unwrapped else Delivery(body)
+        except HttpError as e:
+            return str(e), e.status
         status, why = batcher().submit(delivery).result()
         return why, status
 

@@ -105,3 +105,10 @@ def test_create_table_needs_a_schema(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="--create-table needs --table and the events' --schema"):
         config.validate()
+
+
+def test_sqs_max_lease_is_capped_at_sqs_twelve_hours() -> None:
+    """SQS refuses a visibility past 12 h from the first receive: a longer lease would only look held."""
+    assert msgspec.convert({"sqs": {"max_lease": 43_200}}, WorkerConfig).sqs.max_lease == 43_200
+    with pytest.raises(msgspec.ValidationError, match=r"sqs\.max_lease"):
+        msgspec.convert({"sqs": {"max_lease": 43_201}}, WorkerConfig)

@@ -50,7 +50,9 @@ class SqsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     visibility_timeout: Annotated[int, msgspec.Meta(ge=1, le=43_200)] = 60  # seconds; extended while held
     max_outstanding_messages: Positive = 100_000
     max_outstanding_bytes: Positive = 256 << 20
-    max_lease: PositiveSeconds = 3600.0
+    # seconds a message is held, not yet durable, before it is handed back: at most SQS's own 12 h, after which a
+    # visibility extension is refused and the message comes back anyway
+    max_lease: Annotated[float, msgspec.Meta(gt=0, le=43_200)] = 3600.0
 
 
 class CodecConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -26,7 +26,7 @@ import pyarrow.fs as pafs
 
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 
-__all__ = ["Root", "check_uri", "fsync_path", "is_permanent", "make_dirs", "sink_error", "spool_dir"]
+__all__ = ["Root", "check_uri", "fsync_path", "is_permanent", "make_dirs", "shown_uri", "sink_error", "spool_dir"]
 
 _REMOTE = ("gs", "gcs", "s3")
 
@@ -50,6 +50,20 @@ def sink_error(e: OSError, what: str) -> SinkError:
     """``e`` as the sink error the worker acts on: :class:`TransientSinkError` (retried) unless permanent."""
     kind = SinkError if is_permanent(e) else TransientSinkError
     return kind(f"{what}: {e}")
+
+
+def shown_uri(uri: str) -> str:
+    """``uri`` as it may be printed: credentials in it (``s3://KEY:SECRET@bucket/...``) replaced by ``***``."""
+    parsed = urlparse(uri)
+    if "@" not in parsed.netloc:
+        return uri
+    return uri.replace(parsed.netloc.rsplit("@", 1)[0], "***", 1)
+
+
+def _without_secrets(text: str, uri: str) -> str:
+    """``text`` (an error message about ``uri``) without the credentials ``uri`` holds."""
+    secret = urlparse(uri).netloc.rsplit("@", 1)[0] if "@" in urlparse(uri).netloc else ""
+    return text.replace(secret, "***") if secret else text
 
 
 def check_uri(uri: str, what: str = "storage root") -> bool:
@@ -108,7 +122,8 @@ class Root:
 
     def __init__(self, uri: str, what: str = "storage root") -> None:
         self.uri = uri.rstrip("/") or uri
-        self.local = check_uri(uri, what)
+        self.shown = shown_uri(self.uri)  # what messages print: no credentials
+        self.local = check_uri(shown_uri(uri), what)
         if self.local:
             path = uri[len("file://") :] if uri.startswith("file://") else uri
             self.fs: pafs.FileSystem = pafs.LocalFileSystem()
@@ -117,7 +132,7 @@ class Root:
         try:
             self.fs, path = pafs.FileSystem.from_uri(uri)
         except (OSError, pa.ArrowInvalid) as e:
-            raise ConfigError(f"cannot open {what} {uri}: {e}") from e
+            raise ConfigError(f"cannot open {what} {self.shown}: {_without_secrets(str(e), uri)}") from e
         self.path = path.rstrip("/")
 
     def spool_path(self, directory: str, name: str, spool_dir: Path) -> Path:

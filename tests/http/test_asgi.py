@@ -12,6 +12,7 @@ import zstandard
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.http.asgi import HttpError, decompress
 from streamlake_fast.http.auth import BearerAuth
+from streamlake_fast.http.push_app import unwrapped_delivery
 
 BODY = b'{"id": "a"}\n' * 1000
 
@@ -92,3 +93,22 @@ def test_bearer_tokens() -> None:
         assert e.value.status == status
     with pytest.raises(ConfigError, match="empty"):
         BearerAuth("")
+
+
+@pytest.mark.parametrize(
+    ("when", "micros"),
+    [
+        ("2026-12-06T10:00:00.123456789Z", 1_796_551_200_123_456),  # Pub/Sub writes nanoseconds
+        ("2026-12-06T10:00:00Z", 1_796_551_200_000_000),
+        ("2026-12-06T11:00:00.5+01:00", 1_796_551_200_500_000),
+        ("1969-12-31T23:59:59.5Z", -500_000),
+    ],
+)
+def test_push_publish_times_as_pubsub_writes_them(when: str, micros: int) -> None:
+    """The unwrapped push's ``x-goog-pubsub-publish-time``, on every Python the package supports (3.10's
+    ``fromisoformat`` refuses nine fraction digits: those deliveries were answered 400 and redelivered forever)."""
+    delivery = unwrapped_delivery(b"{}", {"x-goog-pubsub-publish-time": when, "x-goog-pubsub-message-id": "7"})
+    assert delivery.unwrapped == ("7", micros, {})
+    with pytest.raises(HttpError) as e:
+        unwrapped_delivery(b"{}", {"x-goog-pubsub-publish-time": "2026-12-06T10:00:00"})  # no zone: not a time
+    assert e.value.status == 400

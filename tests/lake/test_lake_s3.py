@@ -137,3 +137,21 @@ def test_a_missing_bucket_is_a_permanent_error_not_an_endless_retry(s3_server: s
     assert not isinstance(raised.value, TransientSinkError)
     sink.close()
     files.close()
+
+
+def test_credentials_in_a_lake_uri_are_never_printed(s3_server: str, tmp_path: Path) -> None:  # noqa: F811
+    """``s3://KEY:SECRET@bucket/prefix`` works as pyarrow reads it, and neither the sink's name (the start banner,
+    every error) nor a refusal shows the secret."""
+    from streamlake_fast.exceptions import ConfigError
+    from streamlake_fast.storage import shown_uri
+
+    bucket = s3_server.removeprefix("s3://")
+    endpoint = os.environ["AWS_ENDPOINT_URL"].removeprefix("http://")
+    root = f"s3://test:SeCrEt-42@{bucket}/lake?endpoint_override={endpoint}&scheme=http"
+    sink = LakeSink(root, schema=lake_schema(receipt_schema().to_arrow()), spool_dir=str(tmp_path / "spool"))
+    assert "SeCrEt-42" not in sink.name and "SeCrEt-42" not in repr(sink) and "***@" in sink.name
+    assert "SeCrEt-42" not in DeadLetterFiles(root).name
+    assert shown_uri("s3://bucket/x") == "s3://bucket/x"
+    with pytest.raises(ConfigError) as e:
+        LakeSink("s3://test:SeCrEt-42@bucket/x?scheme=bogus-scheme", schema=lake_schema(receipt_schema().to_arrow()))
+    assert "SeCrEt-42" not in str(e.value)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,14 +33,28 @@ def _batcher(writer: PushWriter, max_messages: int, max_wait: float) -> MicroBat
 def unwrapped_delivery(body: bytes, headers: Mapping[str, str]) -> Delivery:
     """A ``--push-no-wrapper`` delivery: the data, and the metadata Pub/Sub writes as headers with
     ``write_metadata`` (none without it: the message id is then empty)."""
-    from datetime import datetime
-
     when = headers.get(_TIME_HEADER, "")
     try:
-        micros = int(datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp() * 1_000_000) if when else 0
+        micros = rfc3339_micros(when) if when else 0
     except ValueError as e:
         raise HttpError(400, f"{_TIME_HEADER} {when!r} is not a time") from e
     return Delivery(body, (headers.get(_ID_HEADER, ""), micros, {}))
+
+
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def rfc3339_micros(when: str) -> int:
+    """Microseconds since the epoch of an RFC 3339 time as Pub/Sub writes it (``2026-12-06T10:00:00.123456789Z``:
+    nanoseconds, which ``datetime.fromisoformat`` refuses before Python 3.11; digits past the microsecond are cut)."""
+    from datetime import datetime, timezone
+
+    text = _FRACTION.sub(r"\1", when.strip(), count=1).replace("Z", "+00:00").replace("z", "+00:00")
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("no time zone")
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 class PushApp:

@@ -31,7 +31,7 @@ class DeadLetterFiles(WriteIsDurable):
     def __init__(self, root: str) -> None:
         self._root = Root(root)
         self.directory = f"{self._root.path}/_rejects"
-        self.name = f"files:{self._root.uri}/_rejects"
+        self.name = f"files:{self._root.shown}/_rejects"
         self._token = secrets.token_hex(4)
         self._spool = spool_dir("rejects")
         self._count = 0

@@ -111,8 +111,8 @@ class LakeSink:
         if target_file_bytes <= 0 or max_file_age <= 0 or max_open_files <= 0:
             raise ConfigError("target_file_bytes, max_file_age and max_open_files must be positive")
         self.root = root
-        self.name = f"lake:{root}"
         self._root = Root(root, "lake root")
+        self.name = f"lake:{self._root.shown}"
         self._base = self._root.path
         try:
             self._root.fs.create_dir(self._base, recursive=True)
@@ -304,4 +304,4 @@ class LakeSink:
             self.files_written += 1
 
     def __repr__(self) -> str:
-        return f"LakeSink({self.root!r}, partition_by={self.partition_by!r})"
+        return f"LakeSink({self._root.shown!r}, partition_by={self.partition_by!r})"

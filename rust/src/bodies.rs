@@ -25,18 +25,34 @@ impl BodyKind {
     }
 }
 
+/// A body's events: the first ones (up to the caller's `keep`) and how many there are in all.
+#[derive(Debug, Default)]
+pub struct BodyEvents<'a> {
+    /// `(index, bytes)` of the first `keep` events.
+    pub events: Vec<(usize, &'a [u8])>,
+    /// Every event of the body, kept or not.
+    pub total: usize,
+}
+
 /// The events of `body`: `(index, bytes)` — the position in the array, or the line number of NDJSON (blank lines
 /// are skipped but counted). A JSON body that starts with `[` must be a well-formed array around its elements
-/// (each element is then checked by the codec); any other JSON body is one event.
-pub fn body_events(body: &[u8], kind: BodyKind) -> Result<Vec<(usize, &[u8])>, String> {
+/// (each element is then checked by the codec); any other JSON body is one event. At most `keep` are collected
+/// (the rest only counted), so a body of millions of tiny elements costs no memory per element past the limit.
+pub fn body_events(body: &[u8], kind: BodyKind, keep: usize) -> Result<BodyEvents<'_>, String> {
     match kind {
-        BodyKind::Ndjson => Ok(ndjson_lines(body).collect()),
+        BodyKind::Ndjson => {
+            let mut lines = ndjson_lines(body);
+            let events: Vec<_> = lines.by_ref().take(keep).collect();
+            let total = events.len() + lines.count();
+            Ok(BodyEvents { events, total })
+        }
         BodyKind::Json => {
             let start = skip_ws(body, 0);
             if body.get(start) == Some(&b'[') {
-                split_array(body, start + 1)
+                split_array(body, start + 1, keep)
             } else {
-                Ok(vec![(0, body)])
+                let events = if keep > 0 { vec![(0, body)] } else { Vec::new() };
+                Ok(BodyEvents { events, total: 1 })
             }
         }
     }
@@ -49,9 +65,9 @@ fn skip_ws(buf: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The elements of the array whose `[` is just before `pos`.
-fn split_array(buf: &[u8], pos: usize) -> Result<Vec<(usize, &[u8])>, String> {
-    let mut out = Vec::new();
+/// The elements of the array whose `[` is just before `pos` (the first `keep` of them collected).
+fn split_array(buf: &[u8], pos: usize, keep: usize) -> Result<BodyEvents<'_>, String> {
+    let mut out = BodyEvents::default();
     let mut i = skip_ws(buf, pos);
     if buf.get(i) == Some(&b']') {
         return trailing(buf, i + 1).map(|()| out);
@@ -63,11 +79,11 @@ fn split_array(buf: &[u8], pos: usize) -> Result<Vec<(usize, &[u8])>, String> {
             let Some(&c) = buf.get(i) else {
                 return Err(format!(
                     "the JSON array is not closed (element {} unterminated)",
-                    out.len()
+                    out.total
                 ));
             };
             match c {
-                b'"' => i = string_end(buf, i + 1).ok_or_else(|| unterminated(out.len()))?,
+                b'"' => i = string_end(buf, i + 1).ok_or_else(|| unterminated(out.total))?,
                 b'{' | b'[' => {
                     depth += 1;
                     i += 1;
@@ -84,7 +100,10 @@ fn split_array(buf: &[u8], pos: usize) -> Result<Vec<(usize, &[u8])>, String> {
         while end > start && matches!(buf[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
             end -= 1;
         }
-        out.push((out.len(), &buf[start..end]));
+        if out.events.len() < keep {
+            out.events.push((out.total, &buf[start..end]));
+        }
+        out.total += 1;
         if buf[i] == b']' {
             return trailing(buf, i + 1).map(|()| out);
         }
@@ -123,8 +142,9 @@ mod tests {
     use super::*;
 
     fn texts(body: &str) -> Vec<(usize, String)> {
-        body_events(body.as_bytes(), BodyKind::Json)
+        body_events(body.as_bytes(), BodyKind::Json, usize::MAX)
             .unwrap()
+            .events
             .into_iter()
             .map(|(i, b)| (i, String::from_utf8(b.to_vec()).unwrap()))
             .collect()
@@ -153,13 +173,26 @@ mod tests {
     #[test]
     fn malformed_arrays_are_errors() {
         for body in ["[{}", "[{\"a\": \"x]", "[1] x", "[\"\\"] {
-            assert!(body_events(body.as_bytes(), BodyKind::Json).is_err(), "{body}");
+            assert!(body_events(body.as_bytes(), BodyKind::Json, usize::MAX).is_err(), "{body}");
         }
     }
 
     #[test]
     fn ndjson_lines_keep_their_numbers() {
-        let got = body_events(b"{}\n\n{\"a\":1}\r\n", BodyKind::Ndjson).unwrap();
+        let got = body_events(b"{}\n\n{\"a\":1}\r\n", BodyKind::Ndjson, usize::MAX).unwrap().events;
         assert_eq!(got, vec![(0, &b"{}"[..]), (2, &b"{\"a\":1}"[..])]);
+    }
+
+    #[test]
+    fn past_the_limit_events_are_counted_not_kept() {
+        let array = format!("[{}1]", "1,".repeat(99_999));
+        let got = body_events(array.as_bytes(), BodyKind::Json, 1000).unwrap();
+        assert_eq!((got.events.len(), got.total), (1000, 100_000));
+        assert_eq!(got.events[999], (999, &b"1"[..]));
+        let lines = "{}\n".repeat(5000);
+        let got = body_events(lines.as_bytes(), BodyKind::Ndjson, 10).unwrap();
+        assert_eq!((got.events.len(), got.total), (10, 5000));
+        let got = body_events(b"{}", BodyKind::Json, 0).unwrap();
+        assert_eq!((got.events.len(), got.total), (0, 1));
     }
 }

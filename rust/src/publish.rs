@@ -316,14 +316,14 @@ pub fn prepare_bodies(
     let mut seq = enrich.next_seq;
     for (b, &(body, kind, _)) in bodies.iter().enumerate() {
         let mut outcome = BodyOutcome::default();
-        match body_events(body, kind) {
-            Ok(found) if found.len() > max_events => {
-                let why = format!("{} events in one request; at most {max_events}", found.len());
+        match body_events(body, kind, max_events) {
+            Ok(found) if found.total > max_events => {
+                let why = format!("{} events in one request; at most {max_events}", found.total);
                 outcome.error = Some((413, why));
             }
             Ok(found) => {
-                outcome.events = found.len();
-                for (i, e) in found {
+                outcome.events = found.total;
+                for (i, e) in found.events {
                     owner.push((b, i));
                     events.push(enrich_one(e, enrich, &mut seq, max_depth));
                 }

@@ -7,6 +7,8 @@ import gzip
 import hashlib
 import json
 import re
+import socket
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -209,3 +211,46 @@ def test_a_transform_turns_raw_events_into_the_schemas(pubsub_only: Cloud, tmp_p
         assert all("internal" not in item for item in out["items"])
         if e["payment"].get("card_last4") is not None:
             assert out["payment"]["card_last4"] == hashlib.sha256(e["payment"]["card_last4"].encode()).hexdigest()
+
+
+def _slow_request(url: str, path: str = "/v1/events", length: int = 1000) -> socket.socket:
+    """A client that sends its headers and a few body bytes, then nothing: it holds a place."""
+    host, port = url.removeprefix("http://").split(":")
+    s = socket.create_connection((host, int(port)), timeout=30)
+    s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+              f"Content-Length: {length}\r\n\r\n{{".encode())  # fmt: skip
+    return s
+
+
+def _status_of(s: socket.socket) -> tuple[int, str]:
+    head = s.recv(65536).decode(errors="replace")
+    return int(head.split(" ", 2)[1]), head
+
+
+def test_slow_clients_time_out_and_a_flood_is_shed_with_retry_after(pubsub_only: Cloud, tmp_path: Path) -> None:
+    """A client trickling its body gets 408 after --body-timeout instead of holding a place for ever; past
+    --max-inflight-requests a request is answered 503 with Retry-After at once; the service keeps answering."""
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    schema = tmp_path / "receipts.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    service = Service("serve", "--topic", topic, "--schema", str(schema), "--max-inflight-requests", "2",
+                      "--body-timeout", "3", env={"PUBSUB_EMULATOR_HOST": pubsub_only.pubsub_host})  # fmt: skip
+    try:
+        started = time.monotonic()
+        slow = [_slow_request(service.url) for _ in range(2)]
+        time.sleep(0.5)
+        with httpx.Client(base_url=service.url, timeout=30) as c:
+            event = next(receipts(1, seed=7))[0]
+            r = c.post("/v1/events", content=event, headers=JSON)
+            assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text
+            assert "over capacity" in r.json()["error"]
+            for s in slow:
+                status, head = _status_of(s)
+                assert status == 408 and "did not arrive within 3 s" in head, head
+                s.close()
+            assert 3 <= time.monotonic() - started < 20
+            r = c.post("/v1/events", content=event, headers=JSON)  # the places are free again
+            assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    finally:
+        assert service.stop() == 0, "".join(service.lines)
+    assert len(pull_all(pubsub_only, subscription, idle_seconds=2)) == 1

@@ -54,12 +54,39 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=default_port(), help="default $PORT, else 8080")
     p.add_argument("--host", default=default_host(), help="default 0.0.0.0 when $PORT is set, else 127.0.0.1")
     p.add_argument("--auth-token-file", help="require Authorization: Bearer <the file's token>")
+    p.add_argument(
+        "--max-inflight-requests",
+        type=int,
+        default=1024,
+        help="requests read or handled at once; more are answered 503 + Retry-After (default 1024)",
+    )
+    p.add_argument(
+        "--max-inflight-bytes",
+        type=int,
+        default=512 << 20,
+        help="their body bytes (by Content-Length); more are answered 503 + Retry-After (default 512 MiB)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a request body may take to arrive; later is answered 408 (default 30)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
 
 
 def _logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)  # fmt: skip
+
+
+def _limits(args: argparse.Namespace) -> Any:
+    from streamlake_fast.exceptions import ConfigError
+    from streamlake_fast.http.admission import Limits
+
+    if args.max_inflight_requests < 1 or args.max_inflight_bytes < 1 or args.body_timeout <= 0:
+        raise ConfigError("--max-inflight-requests, --max-inflight-bytes and --body-timeout must be positive")
+    return Limits(args.max_inflight_requests, args.max_inflight_bytes, args.body_timeout)
 
 
 def _auth(args: argparse.Namespace) -> Any:
@@ -92,7 +119,8 @@ def serve(args: argparse.Namespace) -> int:
     retry = Retry(initial=0.1, maximum=1.0, deadline=args.publish_timeout)
     publisher = Publisher(args.topic, schema, queue=args.queue, retry=retry, timeout=args.publish_timeout,
                           max_in_flight=8, transform=transform)  # fmt: skip
-    app = ProcessorApp(publisher, auth=_auth(args), max_body_bytes=args.max_body_bytes, max_events=args.max_events)
+    app = ProcessorApp(publisher, auth=_auth(args), max_body_bytes=args.max_body_bytes, max_events=args.max_events,
+                       limits=_limits(args))  # fmt: skip
     destination = args.topic or args.queue
     print(f"streamlake serve: http://{args.host}:{args.port}/v1/events → {destination}", file=sys.stderr, flush=True)
     serve_app(app, args.host, args.port)
@@ -157,7 +185,7 @@ def push_handler(args: argparse.Namespace) -> int:
         log.warning("push-handler: requests are not authenticated (give --push-audience and --push-service-account "
                     "to verify Pub/Sub's OIDC token); the message ids, publish times and subscription names in the "
                     "bodies are whatever the caller sent")  # fmt: skip
-    app = PushApp(w, auth=auth, unwrapped=args.push_no_wrapper)
+    app = PushApp(w, auth=auth, unwrapped=args.push_no_wrapper, limits=_limits(args))
     print(f"streamlake push-handler: http://{args.host}:{args.port}/ → {', '.join(s.name for s in w.sinks)}",
           file=sys.stderr, flush=True)  # fmt: skip
     serve_app(app, args.host, args.port)

@@ -3,6 +3,7 @@ JSON responses, and errors that are answers (:class:`HttpError`)."""
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -37,16 +38,21 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+async def read_body(scope: Scope, receive: Receive, limit: int, seconds: float = 30.0) -> bytes:
     """The request body; 413 beyond ``limit`` bytes (told by Content-Length before reading, or found while
-    reading)."""
+    reading), 408 when it has not all arrived within ``seconds`` (a client trickling bytes holds a place)."""
     length = header(scope, b"content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise HttpError(413, f"request body of {int(length):,} bytes; at most {limit:,}")
     parts: list[bytes] = []
     size = 0
+    deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+        except asyncio.TimeoutError:
+            raise HttpError(408, f"the request body did not arrive within {seconds:g} s",
+                            headers=[(b"connection", b"close")]) from None  # fmt: skip
         if message["type"] == "http.disconnect":
             raise HttpError(499, "client disconnected")
         chunk = message.get("body", b"")

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
@@ -151,7 +152,7 @@ class LoopBatcher(_Batching[T, R]):
         self.linger = linger
         self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._pending: deque[tuple[T, asyncio.Future[R]]] = deque()  # bounded by the service's admission
         self._running = 0
         self._scheduled = False
 
@@ -173,7 +174,7 @@ class LoopBatcher(_Batching[T, R]):
                 w = self._weight(self._pending[0][0])
                 if batch and weight + w > self.max_weight:
                     break
-                batch.append(self._pending.pop(0))
+                batch.append(self._pending.popleft())
                 weight += w
             self._running += 1
             asyncio.get_running_loop().create_task(self._run(batch))

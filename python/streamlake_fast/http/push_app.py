@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from streamlake_fast.http.admission import Admission, Limits
 from streamlake_fast.http.asgi import HttpError, Receive, Scope, Send, header, read_body, respond, respond_json
 from streamlake_fast.http.auth import Authenticator
 from streamlake_fast.http.microbatch import LoopBatcher, MicroBatcher
@@ -68,9 +69,11 @@ class PushApp:
         unwrapped: bool = False,
         max_messages: int = 1000,
         max_wait: float = 0.0,
+        limits: Limits | None = None,
     ) -> None:
         self.writer = writer
         self.auth = auth
+        self.admission = Admission(limits)
         self.unwrapped = unwrapped
         self._batcher: LoopBatcher[Delivery, tuple[int, str]] = LoopBatcher(
             writer.write, max_items=max_messages, max_weight=64 << 20, weight=lambda d: len(d.body), workers=1,
@@ -103,14 +106,15 @@ class PushApp:
             raise HttpError(405, "POST push deliveries here", headers=[(b"allow", b"POST")])
         if self.auth is not None:
             self.auth.check(scope)
-        body = await read_body(scope, receive, MAX_PUSH_BYTES)
-        if self.unwrapped:
-            names = (_TIME_HEADER, _ID_HEADER)
-            found = {n: v.decode() for n in names if (v := header(scope, n.encode())) is not None}
-            delivery = unwrapped_delivery(body, found)
-        else:
-            delivery = Delivery(body)
-        return await self._batcher.submit(delivery)
+        with self.admission.admit(scope, MAX_PUSH_BYTES):
+            body = await read_body(scope, receive, MAX_PUSH_BYTES, self.admission.limits.body_seconds)
+            if self.unwrapped:
+                names = (_TIME_HEADER, _ID_HEADER)
+                found = {n: v.decode() for n in names if (v := header(scope, n.encode())) is not None}
+                delivery = unwrapped_delivery(body, found)
+            else:
+                delivery = Delivery(body)
+            return await self._batcher.submit(delivery)
 
     def close(self) -> None:
         self._batcher.close()

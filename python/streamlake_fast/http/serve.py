@@ -18,8 +18,9 @@ import time
 from collections.abc import Sequence
 from urllib.parse import parse_qs
 
+from streamlake_fast.http.admission import Admission, Limits
 from streamlake_fast.http.asgi import HttpError, Receive, Scope, Send, decompress, header, read_body, respond_json
-from streamlake_fast.http.auth import BearerAuth
+from streamlake_fast.http.auth import Authenticator
 from streamlake_fast.http.microbatch import LoopBatcher
 from streamlake_fast.publisher import BodyResult, Publisher
 from streamlake_fast.pubsub_wire import JSON_BODY, NDJSON_BODY
@@ -44,20 +45,23 @@ class ProcessorApp:
         calls: every request that arrives while one is in flight goes in the next.
     :param linger: under load, seconds to wait after a publish before the next (larger batches, fewer calls: each
         ``Publish`` call costs this client ~0.6 ms of CPU whatever its size); an idle server publishes at once.
+    :param limits: requests and body bytes in flight, and the time a body may take (503 / 408 beyond).
     """
 
     def __init__(
         self,
         publisher: Publisher,
         *,
-        auth: BearerAuth | None = None,
+        auth: Authenticator | None = None,
         max_body_bytes: int = 8_000_000,
         max_events: int = 1000,
         workers: int = 1,
         linger: float = 0.002,
+        limits: Limits | None = None,
     ) -> None:
         self.publisher = publisher
         self.auth = auth
+        self.admission = Admission(limits)
         self.max_body_bytes = max_body_bytes
         self.max_events = max_events
         self._batcher: LoopBatcher[Body, BodyResult] = LoopBatcher(
@@ -112,9 +116,10 @@ class ProcessorApp:
         kind = _kind(header(scope, b"content-type"))
         query = scope.get("query_string", b"")
         atomic = bool(query) and parse_qs(query.decode()).get("atomic", ["false"])[-1] == "true"
-        body = await read_body(scope, receive, self.max_body_bytes)
-        body = decompress(body, header(scope, b"content-encoding"), self.max_body_bytes)
-        result = await self._batcher.submit((body, kind, atomic))
+        with self.admission.admit(scope, self.max_body_bytes):
+            body = await read_body(scope, receive, self.max_body_bytes, self.admission.limits.body_seconds)
+            body = decompress(body, header(scope, b"content-encoding"), self.max_body_bytes)
+            result = await self._batcher.submit((body, kind, atomic))
         return self._answer(result, atomic)
 
     def _answer(self, result: BodyResult, atomic: bool) -> tuple[int, object, list[tuple[bytes, bytes]]]:

@@ -109,3 +109,21 @@ def test_cli_publish_checks_events_against_the_table(cloud: Cloud, tmp_path: Pat
     other.write_text(json.dumps([{"name": "device", "type": "INT64", "mode": "REQUIRED"}]))
     done = subprocess.run([*cli, "--schema", str(other)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "does not match table" in done.stderr and "'device'" in done.stderr, done.stderr
+
+
+def test_a_fault_in_one_send_fails_that_call_alone_with_its_outcome_unknown() -> None:
+    """A sender that raises something other than PublishError does not turn the other calls' results into
+    failures (it was: every body of the micro-batch answered 500, published ones included)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streamlake_fast.exceptions import PublishError, outcomes
+
+    def send(n: int) -> int:
+        if n == 2:
+            raise KeyError("a bug")
+        return n
+
+    with ThreadPoolExecutor(2) as pool:
+        got = outcomes([pool.submit(send, n) for n in (1, 2, 3)])
+    assert got[0] == 1 and got[2] == 3
+    assert isinstance(got[1], PublishError) and got[1].maybe_published and "KeyError" in str(got[1])

@@ -64,22 +64,29 @@ class TransientSinkError(SinkError):
 
 
 class PublishError(StreamlakeError):
-    """Pub/Sub refused or kept failing a publish; ``published`` events of the call went out before it."""
+    """Pub/Sub or SQS refused or kept failing a publish; ``published`` events of the call are known to have gone
+    out before it, and with ``maybe_published`` the service may have taken the failed call too (it timed out or
+    the connection broke after the request was sent: the outcome is unknown)."""
 
-    def __init__(self, message: str, published: int = 0, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, published: int = 0, *, retryable: bool = True, maybe_published: bool = False):
         super().__init__(message)
         self.published = published
         self.retryable = retryable  # False: Pub/Sub refused for good (a missing topic, an invalid message, ...)
+        self.maybe_published = maybe_published
 
 
 def outcomes(futures: Sequence[Future[T]]) -> list[T | PublishError]:
-    """Each future's result, or the :class:`PublishError` it raised (other errors propagate), in order."""
+    """Each future's result, or the :class:`PublishError` it failed with, in order. Any other exception (a fault
+    in the sending code) becomes a :class:`PublishError` of that call alone, its outcome unknown: the calls that
+    succeeded beside it keep their results."""
     out: list[T | PublishError] = []
     for f in futures:
         try:
             out.append(f.result())
         except PublishError as e:
             out.append(e)
+        except Exception as e:
+            out.append(PublishError(f"unexpected {type(e).__name__}: {e}", maybe_published=True))
     return out
 
 

@@ -64,6 +64,8 @@ class RequestSender:
                 return [self._send(requests[0], counts[0])]
             except PublishError as e:
                 return [e]
+            except Exception as e:
+                return [PublishError(f"unexpected {type(e).__name__}: {e}", maybe_published=True)]
         futures: list[Future[int]] = [
             self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
         ]
@@ -76,7 +78,7 @@ class RequestSender:
             )
         except grpc.RpcError as e:
             message = f"publish to {self.topic} failed: {e.code().name}: {e.details()}"
-            raise PublishError(message, retryable=is_retryable(e)) from e
+            raise PublishError(message, retryable=is_retryable(e), maybe_published=_maybe_sent(e)) from e
         try:
             ids = publish_response_ids(response)
         except DecodeError as e:
@@ -87,3 +89,15 @@ class RequestSender:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def _maybe_sent(e: grpc.RpcError) -> bool:
+    """Whether Pub/Sub may have published a call that failed with ``e``: it timed out, was cancelled or broke
+    after the request went out. A refusal (NOT_FOUND, INVALID_ARGUMENT, PERMISSION_DENIED, ...) or a connection
+    that never opened published nothing."""
+    code = e.code()
+    if code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN):
+        return True
+    details = (e.details() or "").lower()
+    return code == grpc.StatusCode.UNAVAILABLE and "failed to connect" not in details and "connection refused" \
+        not in details  # fmt: skip

@@ -378,6 +378,12 @@ pub fn prepare_bodies(
             continue;
         }
         let valid: Vec<usize> = range.filter(|&i| !bad[i]).collect();
+        if let (Target::Topic(_), Some(why)) = (target, over_one_request(&valid, &events)) {
+            // Published whole or not at all holds only within one Publish call: a body that enrichment or a
+            // transform grew past one is refused before anything of it is sent.
+            outcomes[b].error = Some((413, why));
+            continue;
+        }
         if !valid.is_empty() {
             groups.push((b, valid));
         }
@@ -437,6 +443,21 @@ pub fn prepare_bodies(
     }
     prepared.outcomes = outcomes;
     Ok(prepared)
+}
+
+/// Why the events at `valid` cannot go in one `Publish` call (its message count or bytes), if they cannot.
+fn over_one_request(valid: &[usize], events: &[Cow<'_, [u8]>]) -> Option<String> {
+    let bytes: usize = valid.iter().map(|&i| events[i].len() + 16).sum();
+    if valid.len() > MAX_REQUEST_MESSAGES || bytes > MAX_REQUEST_BYTES {
+        Some(format!(
+            "the request's {} events take {bytes} bytes once prepared (event_id, ingest_time, the transform); one \
+             publish takes at most {MAX_REQUEST_MESSAGES} events and {MAX_REQUEST_BYTES} bytes, and a request is \
+             published whole or not at all: send fewer events per request",
+            valid.len()
+        ))
+    } else {
+        None
+    }
 }
 
 fn not_text(index: usize) -> Reject {
@@ -621,5 +642,31 @@ mod tests {
             (v["Entries"][1]["Id"].as_str(), v["Entries"][1]["MessageBody"].as_str()),
             (Some("8"), Some("{\"n\":9}"))
         );
+    }
+
+    #[test]
+    fn a_body_grown_past_one_publish_is_refused_whole() {
+        // Under the HTTP size check as sent, over one Publish once each event gets its event_id and ingest_time.
+        let event = format!("{{\"pad\":\"{}\"}}", "x".repeat(8_900));
+        let body = vec![event.as_str(); 1000].join("\n");
+        let small = "{\"pad\":\"y\"}";
+        let bodies: Vec<(&[u8], BodyKind, bool)> = vec![
+            (body.as_bytes(), BodyKind::Ndjson, false),
+            (small.as_bytes(), BodyKind::Json, false),
+        ];
+        let enrich = Enrich {
+            event_id_prefix: Some("0123456789abcdef".into()),
+            next_seq: 0,
+            ingest_time: Some("2026-12-06T00:00:00.000000Z".into()),
+            transform: None,
+        };
+        assert!(body.len() + 16 * 1000 < MAX_REQUEST_BYTES);
+        let p = prepare_bodies(None, &bodies, Target::Topic("projects/p/topics/t"), &enrich, 64, 1000).unwrap();
+        let error = p.outcomes[0].error.clone().expect("refused");
+        assert_eq!(error.0, 413);
+        assert!(error.1.contains("published whole or not at all"), "{}", error.1);
+        assert!(p.outcomes[0].requests.is_empty());
+        assert_eq!(p.counts, vec![1]); // only the small body goes out
+        assert_eq!(p.outcomes[1].requests, 0..1);
     }
 }

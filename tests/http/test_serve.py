@@ -179,6 +179,35 @@ def test_pubsub_unreachable_is_503_and_nothing_is_half_published(pubsub_only: Cl
     assert ids == sorted(json.loads(e)["event_id"] for e in events)  # each once: none lost, none twice
 
 
+def test_a_publish_not_confirmed_in_time_says_it_may_have_gone_out(pubsub_only: Cloud, tmp_path: Path) -> None:
+    """Pub/Sub not answering within --publish-timeout (the request was sent; whether it was published is unknown):
+    503 that says so, never "nothing was published"; the client's event_ids make its retry recognisable."""
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    schema = tmp_path / "receipts.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    proxy = TcpProxy(pubsub_only.pubsub_host)
+    service = Service("serve", "--topic", topic, "--schema", str(schema), "--publish-timeout", "2",
+                      env={"PUBSUB_EMULATOR_HOST": proxy.host})  # fmt: skip
+    events = [d for d, _ in receipts(20, seed=9, invalid_fraction=0.0)]
+    try:
+        with httpx.Client(base_url=service.url, timeout=60) as c:
+            assert c.post("/v1/events", content=b"\n".join(events[:10]), headers=NDJSON).status_code == 200
+            proxy.stall()
+            down = c.post("/v1/events", content=b"\n".join(events[10:]), headers=NDJSON)
+            assert down.status_code == 503, down.text
+            error = down.json()["error"]
+            assert "may or may not have been published" in error and "nothing of this request" not in error
+            proxy.restore()
+            again = c.post("/v1/events", content=b"\n".join(events[10:]), headers=NDJSON)
+            assert again.status_code == 200, again.text
+    finally:
+        proxy.restore()
+        assert service.stop() == 0, "".join(service.lines)
+        proxy.close()
+    ids = [json.loads(m.message.data)["event_id"] for m in pull_all(pubsub_only, subscription)]
+    assert set(ids) == {json.loads(e)["event_id"] for e in events}  # the retry's repeats carry the same ids
+
+
 def test_a_transform_turns_raw_events_into_the_schemas(pubsub_only: Cloud, tmp_path: Path) -> None:
     topic, subscription = pubsub_only.create_topic_and_subscription()
     schema = tmp_path / "receipts.json"

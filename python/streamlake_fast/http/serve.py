@@ -128,6 +128,11 @@ class ProcessorApp:
         if result.failure is not None:
             self.counts["unavailable"] += 1
             message = f"the message service is unavailable, nothing of this request was published: {result.failure}"
+            if result.failure.maybe_published:
+                message = ("the message service did not confirm this request (it timed out or the connection broke "
+                           "after it was sent): its events may or may not have been published, and sending it again "
+                           "may publish them twice (an event_id in each event lets the reader drop the repeats): "
+                           f"{result.failure}")  # fmt: skip
             if result.queued_before_failure:
                 message = (f"the queue is unavailable; {result.queued_before_failure} of this request's events were "
                            "queued before the failure, and sending it again queues them again (an event_id in "

@@ -120,3 +120,22 @@ def test_replay_from_the_rejects_table(cloud: Cloud) -> None:
     originals = _dead_letters(cloud, "", DeadLetterTable(table))
     subscription, done = _replay_stored(cloud, "--from-table", table)
     _check_home(cloud, subscription, done, originals, table)
+
+
+def test_a_cut_row_of_the_rejects_table_is_not_replayed(cloud: Cloud) -> None:
+    """The rejects table keeps only the first 1 MB of a larger message: replaying that would publish a truncated
+    event as if it were the original, so it is counted "not replayable" and left where it is."""
+    table = cloud.create_table(DEAD_LETTER_FIELDS, name="receipts_rejects")
+    big = json.dumps({"id": "big", "loyalty_tier": "x" * 1_200_000}).encode()
+    small = b'{"id": "e", "loyalty_tier": "gold"}'
+    messages = Messages.from_parts([(big, {}, "m-big", 1_700_000_000_000_000, ""),
+                                    (small, {}, "m-e", 1_700_000_000_000_000, "")])  # fmt: skip
+    result = Codec(OLD).decode(messages)
+    records = dead_letter_records(messages, result.rejects, source="s", schema_fingerprint=OLD.fingerprint)
+    sink = DeadLetterTable(table)
+    sink.write(records)
+    sink.close()
+    subscription, done = _replay_stored(cloud, "--from-table", table)
+    assert done.returncode == 0, done.stderr
+    assert "replayed: unknown_field 1" in done.stdout and "not replayable: unknown_field 1" in done.stdout, done.stdout
+    assert [m.message.data for m in pull_all(cloud, subscription)] == [small]

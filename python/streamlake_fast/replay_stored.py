@@ -20,6 +20,7 @@ from streamlake_fast.names import check_topic, parse_table
 from streamlake_fast.pubsub_publish import RequestSender
 from streamlake_fast.pubsub_wire import publish_requests
 from streamlake_fast.replay import REPLAYED_FROM, ReplayCounts, ReplayFilter
+from streamlake_fast.sinks.deadletter.record import CUT_MARK
 from streamlake_fast.storage import Root
 
 __all__ = ["file_records", "replay_records", "table_records"]
@@ -53,6 +54,9 @@ def replay_records(
             full = flt.limit is not None and sum(counts.replayed.values()) + len(chunk) >= flt.limit
             if full or not flt.accepts(code, at):
                 counts.left[code] += 1
+                continue
+            if CUT_MARK in str(record.get("message") or ""):  # the rejects table kept only the data's first 1 MB
+                counts.unreplayable[code] += 1
                 continue
             attributes = record.get("attributes") or {}
             attrs = dict(json.loads(attributes) if isinstance(attributes, str) else attributes)

@@ -69,15 +69,16 @@ class QueueSender:
                 if e.code not in _ENTRY_CONTENT_ERRORS or len(entries) == 1:
                     if len(entries) == 1 and e.code in _ENTRY_CONTENT_ERRORS:
                         return published, [*refused, (int(entries[0]["Id"]), f"SQS refused it ({e.code}): {e}")]
-                    raise PublishError(f"send to {self.queue_url} failed: {e}", published, retryable=e.retryable,
-                                       maybe_published=e.retryable) from e  # fmt: skip
+                    raise PublishError(f"send to {self.queue_url} failed: {e}", published,
+                                       retryable=e.retryable) from e  # fmt: skip
                 for entry in entries:  # find the entry at fault: one by one
                     ok, bad = self._send(json.dumps({"QueueUrl": self.queue_url, "Entries": [entry]}).encode())
                     published += ok
                     refused += bad
                 return published, refused
-            except ConnectionError as e:
-                raise PublishError(f"send to {self.queue_url} failed: {e}", published, maybe_published=True) from e
+            except ConnectionError as e:  # SQS answered nothing: it may have queued the call unless never reached
+                sent = "refused" not in str(e).lower()
+                raise PublishError(f"send to {self.queue_url} failed: {e}", published, maybe_published=sent) from e
             ok, failed = batch_failures(answer)
             published += ok
             refused += [(f.index, f"SQS refused it ({f.code}): {f.message}") for f in failed if f.sender_fault]

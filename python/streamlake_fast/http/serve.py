@@ -69,12 +69,14 @@ class ProcessorApp:
             workers=workers, linger=linger, name="publish",
         )  # fmt: skip
         self._failing_since: float | None = None
+        self._failed_at = 0.0
         self.counts = {"requests": 0, "accepted": 0, "rejected": 0, "unavailable": 0}
 
     def _publish(self, bodies: Sequence[Body]) -> list[BodyResult]:
         results = self.publisher.publish_bodies(bodies, max_events=self.max_events)
         if any(r.failure for r in results):
             self._failing_since = self._failing_since or time.monotonic()
+            self._failed_at = time.monotonic()
             log.warning("publish failed: %s", next(r.failure for r in results if r.failure))
         elif any(r.accepted for r in results):
             self._failing_since = None
@@ -82,8 +84,12 @@ class ProcessorApp:
 
     @property
     def ready(self) -> bool:
-        """Not ready while publishing fails (since the last failure, until a publish succeeds)."""
-        return self._failing_since is None
+        """Not ready while publishing fails: from a failed publish until one succeeds, or until ``RETRY_AFTER``
+        seconds pass without another failure — a service taken out of rotation gets no publish to succeed, so it
+        comes back to try again instead of staying out for good."""
+        if self._failing_since is None:
+            return True
+        return time.monotonic() - self._failed_at >= RETRY_AFTER
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -29,10 +29,13 @@ from streamlake_fast.codec import Reject
 from streamlake_fast.messages import METADATA_BIGQUERY_TYPES, METADATA_SCHEMA, Messages
 from streamlake_fast.schema import BigQueryField
 
-__all__ = ["DEAD_LETTER_FIELDS", "DEAD_LETTER_SCHEMA", "REASON_FIELDS", "as_json", "dead_letter_records"]
+__all__ = ["CUT_MARK", "DEAD_LETTER_FIELDS", "DEAD_LETTER_SCHEMA", "REASON_FIELDS", "as_json", "dead_letter_records"]
 
 #: The fields added to a rejected message's own (metadata and data).
 REASON_FIELDS = ("reason_code", "path", "message", "schema_fingerprint", "rejected_at")
+#: What a dead-letter destination that keeps only the first part of a large message's data (the rejects table)
+#: adds to ``message``: replay recognises it and leaves such a record where it is ("not replayable").
+CUT_MARK = "(data cut to its first "
 
 #: The record as BigQuery columns (the rejects table).
 _TYPES = {

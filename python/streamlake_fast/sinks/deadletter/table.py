@@ -12,7 +12,7 @@ from streamlake_fast.names import parse_table
 from streamlake_fast.schema import Schema
 from streamlake_fast.sinks.base import Refusal
 from streamlake_fast.sinks.bigquery import BigQuerySink
-from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_FIELDS, DEAD_LETTER_SCHEMA
+from streamlake_fast.sinks.deadletter.record import CUT_MARK, DEAD_LETTER_FIELDS, DEAD_LETTER_SCHEMA
 
 __all__ = ["DeadLetterTable"]
 
@@ -50,7 +50,7 @@ def _cut_large_data(batch: pa.RecordBatch) -> pa.RecordBatch:
     for i, d in enumerate(data):
         if len(d) > MAX_DATA_BYTES:
             digest = hashlib.sha256(d).hexdigest()
-            messages[i] += f" (data cut to its first {MAX_DATA_BYTES:,} of {len(d):,} bytes; sha256 {digest})"
+            messages[i] += f" {CUT_MARK}{MAX_DATA_BYTES:,} of {len(d):,} bytes; sha256 {digest})"
             data[i] = d[:MAX_DATA_BYTES]
     columns = dict(zip(batch.schema.names, batch.columns, strict=True))
     columns |= {"data": pa.array(data, pa.binary()), "message": pa.array(messages, pa.string())}

@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -149,34 +150,42 @@ def test_concatenated_members_and_frames_publish_every_event(serve: tuple[Servic
     assert pull_all(pubsub_only, subscription, idle_seconds=2) == []
 
 
-def test_pubsub_unreachable_is_503_and_nothing_is_half_published(pubsub_only: Cloud, tmp_path: Path) -> None:
-    topic, subscription = pubsub_only.create_topic_and_subscription()
+@contextmanager
+def _serve_behind_proxy(cloud: Cloud, tmp_path: Path) -> Iterator[tuple[httpx.Client, TcpProxy, str]]:
+    """``streamlake serve`` reaching the emulator through a proxy the test cuts or stalls: (a client of it, the
+    proxy, the subscription)."""
+    topic, subscription = cloud.create_topic_and_subscription()
     schema = tmp_path / "receipts.json"
     schema.write_text(json.dumps(RECEIPT_SCHEMA))
-    proxy = TcpProxy(pubsub_only.pubsub_host)
+    proxy = TcpProxy(cloud.pubsub_host)
     service = Service("serve", "--topic", topic, "--schema", str(schema), "--publish-timeout", "2",
                       env={"PUBSUB_EMULATOR_HOST": proxy.host})  # fmt: skip
-    events = [d for d, _ in receipts(600, seed=8)]
     try:
-        with httpx.Client(base_url=service.url, timeout=60) as c:
-            first = c.post("/v1/events", content=b"\n".join(events[:200]), headers=NDJSON)
-            assert first.status_code == 200 and first.json()["accepted"] == 200
-            proxy.cut()
-            down = c.post("/v1/events", content=b"\n".join(events[200:400]), headers=NDJSON)
-            assert down.status_code == 503 and down.headers["retry-after"] == "5", down.text
-            assert "nothing of this request was published" in down.json()["error"]
-            assert c.get("/readyz").status_code == 503
-            proxy.restore()
-            time.sleep(5.5)  # Retry-After passed with no request: ready again, though no publish succeeded yet
-            assert c.get("/readyz").status_code == 200
-            again = c.post("/v1/events", content=b"\n".join(events[200:400]), headers=NDJSON)  # the client retries
-            assert again.status_code == 200, again.text
-            last = c.post("/v1/events", content=b"\n".join(events[400:]), headers=NDJSON)
-            assert last.status_code == 200 and c.get("/readyz").status_code == 200
+        with httpx.Client(base_url=service.url, timeout=60) as client:
+            yield client, proxy, subscription
     finally:
         proxy.restore()
         assert service.stop() == 0, "".join(service.lines)
         proxy.close()
+
+
+def test_pubsub_unreachable_is_503_and_nothing_is_half_published(pubsub_only: Cloud, tmp_path: Path) -> None:
+    events = [d for d, _ in receipts(600, seed=8)]
+    with _serve_behind_proxy(pubsub_only, tmp_path) as (c, proxy, subscription):
+        first = c.post("/v1/events", content=b"\n".join(events[:200]), headers=NDJSON)
+        assert first.status_code == 200 and first.json()["accepted"] == 200
+        proxy.cut()
+        down = c.post("/v1/events", content=b"\n".join(events[200:400]), headers=NDJSON)
+        assert down.status_code == 503 and down.headers["retry-after"] == "5", down.text
+        assert "nothing of this request was published" in down.json()["error"]
+        assert c.get("/readyz").status_code == 503
+        proxy.restore()
+        time.sleep(5.5)  # Retry-After passed with no request: ready again, though no publish succeeded yet
+        assert c.get("/readyz").status_code == 200
+        again = c.post("/v1/events", content=b"\n".join(events[200:400]), headers=NDJSON)  # the client retries
+        assert again.status_code == 200, again.text
+        last = c.post("/v1/events", content=b"\n".join(events[400:]), headers=NDJSON)
+        assert last.status_code == 200 and c.get("/readyz").status_code == 200
     ids = sorted(json.loads(m.message.data)["event_id"] for m in pull_all(pubsub_only, subscription))
     assert ids == sorted(json.loads(e)["event_id"] for e in events)  # each once: none lost, none twice
 
@@ -184,28 +193,17 @@ def test_pubsub_unreachable_is_503_and_nothing_is_half_published(pubsub_only: Cl
 def test_a_publish_not_confirmed_in_time_says_it_may_have_gone_out(pubsub_only: Cloud, tmp_path: Path) -> None:
     """Pub/Sub not answering within --publish-timeout (the request was sent; whether it was published is unknown):
     503 that says so, never "nothing was published"; the client's event_ids make its retry recognisable."""
-    topic, subscription = pubsub_only.create_topic_and_subscription()
-    schema = tmp_path / "receipts.json"
-    schema.write_text(json.dumps(RECEIPT_SCHEMA))
-    proxy = TcpProxy(pubsub_only.pubsub_host)
-    service = Service("serve", "--topic", topic, "--schema", str(schema), "--publish-timeout", "2",
-                      env={"PUBSUB_EMULATOR_HOST": proxy.host})  # fmt: skip
     events = [d for d, _ in receipts(20, seed=9, invalid_fraction=0.0)]
-    try:
-        with httpx.Client(base_url=service.url, timeout=60) as c:
-            assert c.post("/v1/events", content=b"\n".join(events[:10]), headers=NDJSON).status_code == 200
-            proxy.stall()
-            down = c.post("/v1/events", content=b"\n".join(events[10:]), headers=NDJSON)
-            assert down.status_code == 503, down.text
-            error = down.json()["error"]
-            assert "may or may not have been published" in error and "nothing of this request" not in error
-            proxy.restore()
-            again = c.post("/v1/events", content=b"\n".join(events[10:]), headers=NDJSON)
-            assert again.status_code == 200, again.text
-    finally:
+    with _serve_behind_proxy(pubsub_only, tmp_path) as (c, proxy, subscription):
+        assert c.post("/v1/events", content=b"\n".join(events[:10]), headers=NDJSON).status_code == 200
+        proxy.stall()
+        down = c.post("/v1/events", content=b"\n".join(events[10:]), headers=NDJSON)
+        assert down.status_code == 503, down.text
+        error = down.json()["error"]
+        assert "may or may not have been published" in error and "nothing of this request" not in error
         proxy.restore()
-        assert service.stop() == 0, "".join(service.lines)
-        proxy.close()
+        again = c.post("/v1/events", content=b"\n".join(events[10:]), headers=NDJSON)
+        assert again.status_code == 200, again.text
     ids = [json.loads(m.message.data)["event_id"] for m in pull_all(pubsub_only, subscription)]
     assert set(ids) == {json.loads(e)["event_id"] for e in events}  # the retry's repeats carry the same ids
 

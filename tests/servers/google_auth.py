@@ -74,17 +74,39 @@ def _handler(server: TokenServer, key: RsaKey) -> type[BaseHTTPRequestHandler]:
                                "token_type": "Bearer"})  # fmt: skip
 
         def _answer(self, status: int, body: dict[str, object]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            _answer_json(self, status, body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Token
+
+
+def _answer_json(
+    handler: BaseHTTPRequestHandler, status: int, body: object, headers: dict[str, str] | None = None
+) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    for name, value in {
+        "Content-Type": "application/json",
+        "Content-Length": str(len(data)),
+        **(headers or {}),
+    }.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+@contextmanager
+def _serving(http: ThreadingHTTPServer, name: str) -> Iterator[None]:
+    """``http`` serving on its own thread while the block runs."""
+    thread = threading.Thread(target=http.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        http.shutdown()
+        http.server_close()
 
 
 @contextmanager
@@ -101,13 +123,8 @@ def token_server(directory: Path, project: str) -> Iterator[TokenServer]:
         "type": "service_account", "project_id": project, "private_key_id": "local", "private_key": key.private_pem,
         "client_email": email, "client_id": "1", "token_uri": url,
     }))  # fmt: skip
-    thread = threading.Thread(target=http.serve_forever, name="token-server", daemon=True)
-    thread.start()
-    try:
+    with _serving(http, "token-server"):
         yield server
-    finally:
-        http.shutdown()
-        http.server_close()
 
 
 @dataclass
@@ -163,22 +180,11 @@ def oidc_issuer() -> Iterator[OidcIssuer]:
     class Certs(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             issuer.fetches += 1
-            data = json.dumps(issuer.certs).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "public, max-age=3600")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            _answer_json(self, 200, issuer.certs, {"Cache-Control": "public, max-age=3600"})
 
         def log_message(self, format: str, *args: object) -> None:
             pass
 
     http.RequestHandlerClass = Certs
-    thread = threading.Thread(target=http.serve_forever, name="oidc-certs", daemon=True)
-    thread.start()
-    try:
+    with _serving(http, "oidc-certs"):
         yield issuer
-    finally:
-        http.shutdown()
-        http.server_close()

@@ -15,14 +15,20 @@ from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 from tests.servers.aws import moto_server, sqs  # noqa: F401 (fixtures)
 
 
-def _lambda_event(sqs: Any, n: int, invalid_fraction: float) -> tuple[dict[str, Any], list[Any]]:  # noqa: F811
-    """Send ``n`` receipts to a new queue and receive them as Lambda's poller would; the event it would pass."""
-    url = sqs.create_queue(QueueName=f"lambda-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+def _lambda_event(sqs: Any, n: int, invalid_fraction: float, groups: int = 0) -> tuple[dict[str, Any], list[Any]]:  # noqa: F811
+    """Send ``n`` receipts to a new queue (FIFO with ``groups`` message groups) and receive them as Lambda's
+    poller would; the event it would pass."""
+    name, attributes = f"lambda-{uuid.uuid4().hex[:8]}", {}
+    if groups:
+        name, attributes = f"{name}.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     pairs = list(receipts(n, seed=11, invalid_fraction=invalid_fraction))
     for i in range(0, n, 10):
+        fifo = [{"MessageGroupId": f"g{(i + j) % groups}"} if groups else {} for j in range(10)]
         sqs.send_message_batch(QueueUrl=url, Entries=[
             {"Id": str(j), "MessageBody": m.decode(), "MessageAttributes": {"shop": {"DataType": "String",
-                                                                                      "StringValue": "s1"}}}
+                                                                                      "StringValue": "s1"}},
+             **fifo[j]}
             for j, (m, _) in enumerate(pairs[i : i + 10])])  # fmt: skip
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     records = []
@@ -69,6 +75,26 @@ def test_a_dead_letter_queue_that_fails_returns_only_the_rejected_messages(sqs: 
     assert len(failed) == 5
     table = ds.dataset(tmp_path / "lake", format="parquet", partitioning="hive").to_table()
     assert table.num_rows == 95  # the valid rows are in the lake: their messages are deleted
+
+
+def test_on_a_fifo_queue_a_failed_message_holds_back_its_groups_later_messages(sqs: Any, tmp_path: Path) -> None:  # noqa: F811
+    """The dead-letter queue fails: on a FIFO queue the rejected messages come back with every later message of
+    their message group (deleting those would break the group's order); other groups' messages are deleted."""
+    event, kinds = _lambda_event(sqs, 30, 0.2, groups=3)  # FIFO receives return each group whole: 10 per group
+    missing = sqs.create_queue(QueueName="gone-dlq-fifo")["QueueUrl"]
+    sqs.delete_queue(QueueUrl=missing)
+    handler = sqs_handler(schema=_schema(tmp_path), lake=str(tmp_path / "lake"), dead_letter_queue=missing)
+    failed = {f["itemIdentifier"] for f in handler(event, None)["batchItemFailures"]}
+    records = event["Records"]
+    first: dict[str, int] = {}
+    for i, (r, k) in enumerate(zip(records, kinds, strict=True)):
+        if k is not None:
+            first.setdefault(r["attributes"]["MessageGroupId"], i)
+    group = [r["attributes"]["MessageGroupId"] for r in records]
+    want = {r["messageId"] for i, r in enumerate(records) if group[i] in first and i >= first[group[i]]}
+    assert first and failed == want
+    assert any(kinds[i] is None for i, r in enumerate(records) if r["messageId"] in failed)  # valid ones held back
+    assert len(failed) < len(records)
 
 
 def test_a_sink_that_fails_returns_the_whole_batch(sqs: Any, tmp_path: Path) -> None:  # noqa: F811

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from streamlake_fast.codec import Codec
+from streamlake_fast.exceptions import SinkError
 from streamlake_fast.extras import needs_extra
 from streamlake_fast.messages import Messages
 from streamlake_fast.retry import Retry
@@ -66,6 +67,23 @@ def _as_receive_response(records: list[dict[str, Any]]) -> bytes:
                                        for k, v in (r.get("messageAttributes") or {}).items()}}
                 for r in records]  # fmt: skip
     return json.dumps({"Messages": messages}).encode()
+
+
+def _failures(records: list[dict[str, Any]], failed: list[int]) -> list[dict[str, str]]:
+    """``batchItemFailures`` for the records at ``failed``; on a FIFO queue, with every later record of the same
+    message group (Lambda must not delete a group's later messages before an earlier one, or the order breaks)."""
+    fifo = _queue_name(records).endswith(".fifo")
+    first: dict[str, int] = {}
+    if fifo:
+        for i in sorted(failed):
+            first.setdefault(str(records[i].get("attributes", {}).get("MessageGroupId", "")), i)
+    out = set(failed)
+    if first:
+        for i, r in enumerate(records):
+            group = str(r.get("attributes", {}).get("MessageGroupId", ""))
+            if group in first and i > first[group]:
+                out.add(i)
+    return [{"itemIdentifier": records[i]["messageId"]} for i in sorted(out)]
 
 
 def _queue_name(records: list[dict[str, Any]]) -> str:
@@ -143,10 +161,11 @@ def sqs_handler(
             return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
         try:
             for batch in collected.batches:
-                HANDLER_RETRY.call(partial(dead.write, batch), what=dead.name)
+                if HANDLER_RETRY.call(partial(dead.write, batch), what=dead.name):
+                    raise SinkError(f"{dead.name} refused dead letters")
         except Exception as e:
             log.error("%d dead letters not written (%s); their messages reported as failed", len(result.rejects), e)
-            return {"batchItemFailures": [{"itemIdentifier": records[r.index]["messageId"]} for r in result.rejects]}
+            return {"batchItemFailures": _failures(records, [r.index for r in result.rejects])}
         log.info("%d messages: %d rows, %d rejects", len(records), result.num_rows, len(result.rejects))
         return {"batchItemFailures": []}
 

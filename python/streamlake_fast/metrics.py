@@ -21,6 +21,10 @@ _COUNTERS = {
 _GAUGES = {
     "in_flight": ("streamlake_in_flight", "Messages being written now"),
     "awaiting_durable": ("streamlake_awaiting_durable", "Messages written, waiting for a sink to make them durable"),
+    "ack_lag_max": (
+        "streamlake_ack_lag_max_seconds",
+        "Longest time from durable everywhere to acknowledged: a crash within it rewrites those rows",
+    ),
 }
 
 

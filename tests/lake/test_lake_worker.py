@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -44,6 +45,8 @@ def test_run_into_the_lake_holds_exactly_the_valid_events(pubsub_only: Cloud, tm
     done = run_worker(pubsub_only, "--subscription", subscription, "--lake", str(lake), "--schema",
                       _schema_file(tmp_path), "--partition-by", "event_time", "--max-rows", "5000")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    lag = re.search(r"ack lag max ([\d,]+) ms", done.stderr)  # durable → acknowledged: the crash-duplicate window
+    assert lag is not None and int(lag.group(1).replace(",", "")) >= 0, done.stderr[-1000:]
 
     want = expected_rows(pairs)
     got = read_lake(lake)

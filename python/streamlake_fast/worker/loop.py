@@ -201,8 +201,14 @@ class Worker:
             nack_quietly(left)
 
     def _settle(self, force: bool = False) -> None:
-        """Acknowledge what every destination holds durably (after flushing everything, with ``force``)."""
-        self._count_acked(self.ledger.settle(self.fanout.durable(force)))
+        """Acknowledge what every destination holds durably (after flushing everything, with ``force``); the time
+        the acknowledgements take is the window in which a crash leaves durable rows to be written again."""
+        durable = self.fanout.durable(force)
+        started = time.perf_counter()
+        acked = self.ledger.settle(durable)
+        if acked:
+            self.stats.ack_lag_max = max(self.stats.ack_lag_max, time.perf_counter() - started)
+        self._count_acked(acked)
         if self.metrics is not None:
             self.metrics.update(self.stats)
 

@@ -22,6 +22,7 @@ class WorkerStats:
     awaiting_durable: int = 0
     sink_retries: int = 0
     ack_failures: int = 0  # durable messages whose acknowledgement failed: they may be delivered again
+    ack_lag_max: float = 0.0  # the longest from durable everywhere to acknowledged (the crash-duplicate window)
     decode_cpu: float = 0.0
     reject_codes: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.perf_counter)
@@ -53,5 +54,5 @@ class WorkerStats:
         return (
             f"events {self.events:,}  rows {self.rows:,}  rejects {self.rejects:,}  acked {self.acked:,}  "
             f"batches {self.batches:,}  sink retries {self.sink_retries:,}  ack failures {self.ack_failures:,}  "
-            f"CPU {self.cpu / max(self.events, 1) * 1e6:.1f} µs/event"
+            f"ack lag max {self.ack_lag_max * 1000:,.0f} ms  CPU {self.cpu / max(self.events, 1) * 1e6:.1f} µs/event"
         )

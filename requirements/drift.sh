@@ -7,13 +7,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-pins() { grep -oE '^[a-z0-9][a-z0-9._-]*==[^ ;\\]+' "$1" | sort -u; }
-report() {  # lock, fresh resolution
-    local changed
-    changed=$(join -j1 -a1 -a2 -e '(none)' -o 0,1.2,2.2 -t= \
-        <(pins "$1" | sed 's/==/=/' | sort -t= -k1,1) <(pins "$2" | sed 's/==/=/' | sort -t= -k1,1) \
-        | awk -F= '$2 != $3 {printf "  %-40s %s -> %s\n", $1, $2, $3}')
-    if [ -z "$changed" ]; then echo "$1: no drift"; else echo "$1: the newest allowed versions differ:"; echo "$changed"; fi
+report() {  # lock, fresh resolution: the packages whose versions differ (a package may hold several, by marker)
+    "$PYTHON" - "$1" "$2" <<'PY'
+import re, sys
+def pins(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r"([a-z0-9][a-z0-9._-]*)==([^\s;\\]+)", line)
+        if m:
+            out.setdefault(m.group(1), set()).add(m.group(2))
+    return out
+lock, fresh = pins(sys.argv[1]), pins(sys.argv[2])
+changed = [(n, ", ".join(sorted(lock.get(n, {"(none)"}))), ", ".join(sorted(fresh.get(n, {"(none)"}))))
+           for n in sorted(set(lock) | set(fresh)) if lock.get(n) != fresh.get(n)]
+if not changed:
+    print(f"{sys.argv[1]}: no drift")
+else:
+    print(f"{sys.argv[1]}: the newest allowed versions differ:")
+    for name, old, new in changed:
+        print(f"  {name:40} {old} -> {new}")
+PY
 }
 "$UV" pip compile -q --universal --upgrade pyproject.toml --extra gcp --extra aws --extra http --extra test \
     --extra bench --extra lint -o "$out/dev.txt"

@@ -173,13 +173,18 @@ mod tests {
     #[test]
     fn malformed_arrays_are_errors() {
         for body in ["[{}", "[{\"a\": \"x]", "[1] x", "[\"\\"] {
-            assert!(body_events(body.as_bytes(), BodyKind::Json, usize::MAX).is_err(), "{body}");
+            assert!(
+                body_events(body.as_bytes(), BodyKind::Json, usize::MAX).is_err(),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn ndjson_lines_keep_their_numbers() {
-        let got = body_events(b"{}\n\n{\"a\":1}\r\n", BodyKind::Ndjson, usize::MAX).unwrap().events;
+        let got = body_events(b"{}\n\n{\"a\":1}\r\n", BodyKind::Ndjson, usize::MAX)
+            .unwrap()
+            .events;
         assert_eq!(got, vec![(0, &b"{}"[..]), (2, &b"{\"a\":1}"[..])]);
     }
 

@@ -47,7 +47,7 @@ def venv(dist: Path, extra: str) -> Path:
     wheel = next(dist.glob("streamlake_fast-*manylinux*.whl"))
     path = dist / f"venv-{extra.replace(',', '-') or 'bare'}"
     lock = ROOT / "requirements" / ("beam.txt" if extra == "beam" else "dev.txt")
-    subprocess.run([UV, "venv", "-q", "--python", PYTHON, str(path)], check=True)
+    subprocess.run([UV, "venv", "-q", "--clear", "--python", PYTHON, str(path)], check=True)
     spec = f"{wheel}[{extra}]" if extra else str(wheel)
     subprocess.run([UV, "pip", "install", "-q", "--python", str(path / "bin/python"), "-c", str(lock), spec],
                    check=True)  # fmt: skip
@@ -94,10 +94,11 @@ def check_bare(env: Path, work: Path) -> None:
     data = work / "events.ndjson"
     data.write_bytes(b"\n".join(EVENTS) + b"\n")
     decoded = cli(env, "decode", "--schema", str(schema), str(data))
-    assert decoded.returncode == 0 and "20" in decoded.stdout, (decoded.stdout, decoded.stderr)
+    assert "21 events: 20 rows, 1 rejects" in decoded.stdout, (decoded.stdout, decoded.stderr)  # exit 1: a reject
     for needs, code in [("gcp", "import streamlake_fast; streamlake_fast.PubSubSource"),
                         ("beam", "from streamlake_fast.beam import DecodeEvents"),
-                        ("gcp", "from streamlake_fast.push import asgi_app")]:  # fmt: skip
+                        ("gcp", "from streamlake_fast.push import asgi_app; asgi_app(table='p.d.t')"),
+                        ("aws", "from streamlake_fast.aws import SqsClient; SqsClient()")]:  # fmt: skip
         done = run(env, code, check=False)
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
         assert done.returncode != 0 and f"streamlake_fast[{needs}]" in last, (needs, done.stderr)

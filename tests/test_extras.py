@@ -91,3 +91,20 @@ print(type(build_worker(config)).__name__)
     done = _without({"gcp", "http", "beam"}, code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Worker"
+
+
+@pytest.mark.parametrize(
+    ("extras", "code", "extra"),
+    [
+        ({"gcp"}, "from streamlake_fast.push import asgi_app; asgi_app(table='p.d.t')", "gcp"),
+        ({"gcp"}, "from streamlake_fast.sinks.bigquery import BigQuerySink", "gcp"),
+        ({"aws"}, "from streamlake_fast.aws import SqsClient; SqsClient()", "aws"),
+        ({"beam"}, "from streamlake_fast.beam import DecodeEvents", "beam"),
+    ],
+)
+def test_the_python_api_names_the_missing_extra(extras: set[str], code: str, extra: str) -> None:
+    done = _without(extras, code)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("streamlake_fast.exceptions.MissingExtra:"), done.stderr
+    assert f"pip install 'streamlake_fast[{extra}]'" in last

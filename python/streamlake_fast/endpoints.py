@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import grpc
-
 from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.extras import needs_extra
+
+with needs_extra():  # the gcp extra
+    import grpc
 
 __all__ = [
     "EMULATOR_HOSTS",

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import grpc
-
 from streamlake_fast.aws.client import SQS_RETRY
 from streamlake_fast.codec import Codec, Reject
 from streamlake_fast.exceptions import ConfigError, PublishError
+from streamlake_fast.extras import needs_extra
 from streamlake_fast.names import check_topic
 from streamlake_fast.pubsub_publish import PUBLISH_RETRY, RequestSender
 from streamlake_fast.pubsub_wire import prepare_publish, prepare_publish_bodies
@@ -29,6 +28,9 @@ from streamlake_fast.retry import Retry
 from streamlake_fast.schema import Schema
 from streamlake_fast.sqs_publish import QueueSender
 from streamlake_fast.transform import Transform
+
+with needs_extra():  # the gcp extra
+    import grpc
 
 __all__ = ["BodyResult", "PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
 

@@ -8,13 +8,15 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import grpc
-
 from streamlake_fast.endpoints import is_retryable, pubsub_channel
 from streamlake_fast.exceptions import DecodeError, PublishError, outcomes
+from streamlake_fast.extras import needs_extra
 from streamlake_fast.names import check_topic
 from streamlake_fast.pubsub_wire import publish_response_ids
 from streamlake_fast.retry import Retry
+
+with needs_extra():  # the gcp extra
+    import grpc
 
 __all__ = ["PUBLISH_RETRY", "RequestSender"]
 

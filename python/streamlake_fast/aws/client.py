@@ -65,10 +65,10 @@ class SqsClient:
         timeout: float = 60.0,
         max_connections: int = 16,
     ) -> None:
-        try:
+        from streamlake_fast.extras import needs_extra
+
+        with needs_extra():  # the aws extra
             import botocore.session  # type: ignore[import-untyped]
-        except ImportError as e:  # pragma: no cover - the extra is missing
-            raise ConfigError("SQS needs botocore: pip install 'streamlake_fast[aws]'") from e
         session = botocore.session.get_session()
         try:
             client: Any = session.create_client("sqs", region_name=region, endpoint_url=endpoint_url)

@@ -14,14 +14,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import grpc
 import pyarrow as pa
-from google.api_core import exceptions as gexc
 
 from streamlake_fast.endpoints import RETRYABLE_CODES, bigquery_write_client, is_retryable, status_code
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
+from streamlake_fast.extras import needs_extra
 from streamlake_fast.names import parse_table
 from streamlake_fast.sinks.base import Refusal, WriteIsDurable
+
+with needs_extra():  # the gcp extra
+    import grpc
+    from google.api_core import exceptions as gexc
 
 __all__ = ["BigQuerySink", "request_pieces"]
 

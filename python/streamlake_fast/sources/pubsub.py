@@ -11,16 +11,18 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-import grpc
-
 from streamlake_fast.endpoints import is_retryable, pubsub_channel
 from streamlake_fast.exceptions import SourceError
+from streamlake_fast.extras import needs_extra
 from streamlake_fast.messages import Messages
 from streamlake_fast.names import check_subscription
 from streamlake_fast.pubsub_wire import modify_deadline_requests, pull_request
 from streamlake_fast.retry import Retry
 from streamlake_fast.sources.polling import PollingSource
 from streamlake_fast.sources.pubsub_acks import SETTLE_RETRY, AckResults, acknowledge
+
+with needs_extra():  # the gcp extra
+    import grpc
 
 __all__ = ["PubSubSource"]
 

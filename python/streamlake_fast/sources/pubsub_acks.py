@@ -14,14 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status  # type: ignore[import-untyped]
-
 from streamlake_fast.endpoints import is_retryable
+from streamlake_fast.extras import needs_extra
 from streamlake_fast.messages import Messages
 from streamlake_fast.pubsub_wire import ack_ids, acknowledge_requests
 from streamlake_fast.retry import Retry
+
+with needs_extra():  # the gcp extra
+    import grpc
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status  # type: ignore[import-untyped]
 
 __all__ = ["AckResults", "ack_id_failures", "acknowledge"]
 

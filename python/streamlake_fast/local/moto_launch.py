@@ -9,6 +9,10 @@ what it answers: the same messages, visibility, receive counts, redrive and FIFO
 stand-in for the demo and the tests; a worker on AWS never runs it.
 
 Run as ``python -m streamlake_fast.local.moto_launch -H 127.0.0.1 -p PORT`` (needs ``moto[server]``).
+
+moto has no public way to change these, so this patches its internals, written against moto 5.2 — the version the
+project's locks pin (``requirements/dev.txt``: moto 5.2.6); another minor version is started with a warning, and
+``make test-latest`` shows whether the patches still hold.
 """
 
 from __future__ import annotations
@@ -24,6 +28,18 @@ from moto.sqs import models as _models
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
 models: Any = _models  # patched below: names moto does not export
+#: The moto minor version these patches were written against (and the locks pin).
+PATCHED_FOR = "5.2"
+
+
+def _check_version() -> None:
+    from importlib.metadata import version
+
+    found = version("moto")
+    if not found.startswith(PATCHED_FOR + "."):
+        print(f"moto_launch: patches written for moto {PATCHED_FOR}.x, found {found}; answers may differ",
+              file=sys.stderr)  # fmt: skip
+
 
 _original_unix_time = models.unix_time
 _original_unix_time_millis = models.unix_time_millis
@@ -165,5 +181,6 @@ def patch() -> None:
 
 
 if __name__ == "__main__":
+    _check_version()
     patch()
     main(sys.argv[1:])

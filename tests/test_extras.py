@@ -108,3 +108,13 @@ def test_the_python_api_names_the_missing_extra(extras: set[str], code: str, ext
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("streamlake_fast.exceptions.MissingExtra:"), done.stderr
     assert f"pip install 'streamlake_fast[{extra}]'" in last
+
+
+def test_serve_on_a_queue_needs_no_google_package(tmp_path: Path) -> None:
+    """``[http,aws]``: ``serve --queue`` gets as far as checking the queue (refused here: nothing listens), not to a
+    missing gcp extra."""
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps([{"name": "id", "type": "STRING"}]))
+    done = _cli({"gcp", "beam"}, "serve", "--queue", "http://127.0.0.1:1/123456789012/q", "--schema", str(schema))
+    assert done.returncode == 2 and "streamlake: error:" in done.stderr, done.stderr
+    assert "gcp" not in done.stderr and "123456789012/q" in done.stderr, done.stderr

@@ -16,21 +16,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from streamlake_fast.aws.client import SQS_RETRY
 from streamlake_fast.codec import Codec, Reject
 from streamlake_fast.exceptions import ConfigError, PublishError
-from streamlake_fast.extras import needs_extra
 from streamlake_fast.names import check_topic
-from streamlake_fast.pubsub_publish import PUBLISH_RETRY, RequestSender
 from streamlake_fast.pubsub_wire import prepare_publish, prepare_publish_bodies
 from streamlake_fast.retry import Retry
 from streamlake_fast.schema import Schema
-from streamlake_fast.sqs_publish import QueueSender
 from streamlake_fast.transform import Transform
 
-with needs_extra():  # the gcp extra
+if TYPE_CHECKING:  # each transport's sender is imported when it is used: a queue needs no gcp extra, a topic no aws
     import grpc
+
+    from streamlake_fast.pubsub_publish import RequestSender
+    from streamlake_fast.sqs_publish import QueueSender
 
 __all__ = ["BodyResult", "PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
 
@@ -111,10 +111,15 @@ class Publisher:
         self._sender: RequestSender | None = None
         self._queue_sender: QueueSender | None = None
         if topic is not None:
+            from streamlake_fast.pubsub_publish import PUBLISH_RETRY, RequestSender
+
             self._sender = RequestSender(topic, max_in_flight=max_in_flight, timeout=timeout, channel=channel,
                                          retry=retry or PUBLISH_RETRY)  # fmt: skip
         else:
             assert queue is not None
+            from streamlake_fast.aws.client import SQS_RETRY
+            from streamlake_fast.sqs_publish import QueueSender
+
             self._queue_sender = QueueSender(queue, max_in_flight=max_in_flight, timeout=timeout,
                                              retry=retry or SQS_RETRY)  # fmt: skip
         self.published = 0

@@ -119,3 +119,41 @@ def test_a_fifo_group_is_received_in_order_by_several_receivers(sqs: Any) -> Non
     finally:
         source.stop()
     assert seen == {"a": list(range(30)), "b": list(range(30))}
+
+
+class _FailingRefresh:
+    """AWS credentials whose refresh fails after the first read (an instance role's endpoint gone, an SSO session
+    expired): botocore's ``get_frozen_credentials()`` raising, as it does then."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def get_frozen_credentials(self) -> Any:
+        from botocore.credentials import ReadOnlyCredentials
+
+        self.reads += 1
+        if self.reads > 1:
+            raise RuntimeError("Error when retrieving credentials from container-role: connection refused")
+        return ReadOnlyCredentials("test", "test", None)
+
+
+def test_a_failed_credential_refresh_keeps_signing_with_the_current_ones(
+    sqs: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refresh that fails must not stop the receiver (it was: the exception ended the receiving thread): the
+    calls go on with the credentials in hand, and the refresh is tried again a few seconds later."""
+    from streamlake_fast.aws import client
+
+    monkeypatch.setattr(client, "CREDENTIALS_CHECK_SECONDS", 0.0)  # refresh before every call
+    url = sqs.create_queue(QueueName="refresh-fails")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody='{"n": 1}')
+    credentials = _FailingRefresh()
+    sqs_client = client.SqsClient(credentials=credentials)
+    with caplog.at_level("WARNING"):
+        answer = sqs_client.call_json("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10})
+        again = sqs_client.call_json("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})
+    assert [m["Body"] for m in answer["Messages"]] == ['{"n": 1}'] and "Attributes" in again
+    assert credentials.reads == 2  # the failed refresh waits CREDENTIALS_RETRY_SECONDS before the next try
+    assert "refreshing the AWS credentials failed" in caplog.text

@@ -5,6 +5,7 @@ them); the calls themselves are signed and sent in Rust (:class:`~streamlake_fas
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from typing import Any
@@ -15,11 +16,15 @@ from streamlake_fast.sqs_wire import AwsJsonClient
 
 __all__ = ["AwsError", "SqsClient"]
 
+log = logging.getLogger(__name__)
+
 #: SQS error codes worth retrying (besides HTTP 5xx and dropped connections).
 _RETRYABLE_CODES = frozenset({"ThrottlingException", "RequestThrottled", "ServiceUnavailable", "InternalError",
                               "InternalFailure", "OverLimit", "KmsThrottled", "RequestTimeout"})  # fmt: skip
 #: How often the credentials are read again from botocore (which refreshes temporary ones itself).
 CREDENTIALS_CHECK_SECONDS = 60.0
+#: After a failed refresh, how soon it is tried again.
+CREDENTIALS_RETRY_SECONDS = 5.0
 #: SQS calls: retried while transient, with backoff, until they succeed or the caller aborts.
 SQS_RETRY = Retry(initial=0.1, maximum=10.0)
 
@@ -55,6 +60,9 @@ class SqsClient:
 
     :param region: default: botocore's (``AWS_REGION`` / ``AWS_DEFAULT_REGION`` / the config file).
     :param endpoint_url: default: botocore's (``AWS_ENDPOINT_URL_SQS``, ``AWS_ENDPOINT_URL``, or AWS's own).
+    :param credentials: botocore credentials to sign with (default: botocore's chain, refreshed as it refreshes
+        them). A refresh that fails keeps the credentials in hand and is tried again shortly; only a call made
+        without any fails (retryably).
     """
 
     def __init__(
@@ -64,6 +72,7 @@ class SqsClient:
         endpoint_url: str | None = None,
         timeout: float = 60.0,
         max_connections: int = 16,
+        credentials: Any = None,
     ) -> None:
         from streamlake_fast.extras import needs_extra
 
@@ -77,7 +86,7 @@ class SqsClient:
         self.region: str = client.meta.region_name
         self.endpoint_url: str = client.meta.endpoint_url
         self.emulated = endpoint_url is not None or not self.endpoint_url.endswith(".amazonaws.com")
-        self._credentials = session.get_credentials()
+        self._credentials = credentials or session.get_credentials()
         if self._credentials is None:
             raise ConfigError("SQS: no AWS credentials found (environment, config files, instance role, ...)")
         self._http = AwsJsonClient(self.endpoint_url, self.region, "sqs", "AmazonSQS", timeout=timeout,
@@ -89,7 +98,15 @@ class SqsClient:
 
     def _refresh(self) -> None:
         with self._lock:
-            frozen = self._credentials.get_frozen_credentials()
+            try:
+                frozen = self._credentials.get_frozen_credentials()
+            except Exception as e:  # botocore's refresh (an instance role, SSO, a process) failed
+                if self._frozen is None:
+                    raise AwsError(f"SQS: cannot get AWS credentials: {e}", retryable=True) from e
+                log.warning("SQS: refreshing the AWS credentials failed (%s); signing with the current ones, trying "
+                            "again in %g s", e, CREDENTIALS_RETRY_SECONDS)  # fmt: skip
+                self._checked = time.monotonic() - CREDENTIALS_CHECK_SECONDS + CREDENTIALS_RETRY_SECONDS
+                return
             if frozen != self._frozen:
                 self._http.set_credentials(frozen.access_key, frozen.secret_key, frozen.token)
                 self._frozen = frozen

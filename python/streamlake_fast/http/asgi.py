@@ -44,15 +44,28 @@ async def read_body(scope: Scope, receive: Receive, limit: int, seconds: float =
     length = header(scope, b"content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise HttpError(413, f"request body of {int(length):,} bytes; at most {limit:,}")
+    try:
+        if _timeout is not None:  # one timer for the whole body (Python 3.11+: ~5 µs a request)
+            async with _timeout(seconds):
+                return await _receive_body(receive, limit, None)
+        return await _receive_body(receive, limit, asyncio.get_running_loop().time() + seconds)
+    except asyncio.TimeoutError:
+        raise HttpError(408, f"the request body did not arrive within {seconds:g} s",
+                        headers=[(b"connection", b"close")]) from None  # fmt: skip
+
+
+#: ``asyncio.timeout`` where it exists (3.11+); 3.10 times each ``receive()`` against the deadline instead.
+_timeout: Any = getattr(asyncio, "timeout", None)
+
+
+async def _receive_body(receive: Receive, limit: int, deadline: float | None) -> bytes:
     parts: list[bytes] = []
     size = 0
-    deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        try:
+        if deadline is None:
+            message = await receive()
+        else:
             message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
-        except asyncio.TimeoutError:
-            raise HttpError(408, f"the request body did not arrive within {seconds:g} s",
-                            headers=[(b"connection", b"close")]) from None  # fmt: skip
         if message["type"] == "http.disconnect":
             raise HttpError(499, "client disconnected")
         chunk = message.get("body", b"")

@@ -163,7 +163,7 @@ class SchemaWatch:
             changed += [f"{p} (relaxed)" for p in relaxed]
         if not changed:
             return None
-        log.info("table %s: adding %s", self.table, ", ".join(_shown(c) for c in changed))
+        log.info("table %s: adding %s", self.table, ", ".join(changed))  # names that passed name_problem: plain
         return fields
 
     def _log_refused(self, refused: dict[str, str]) -> None:

@@ -13,8 +13,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = streamlake_fast::pubsub::publish_response_ids(data);
     let _ = streamlake_fast::push::parse_push(data);
     for kind in [BodyKind::Json, BodyKind::Ndjson] {
-        if let Ok(events) = body_events(data, kind) {
-            for (_, e) in events {
+        if let Ok(found) = body_events(data, kind, 1000) {
+            assert!(
+                found.events.len() <= 1000 && found.events.len() <= found.total,
+                "at most `keep` kept"
+            );
+            for (_, e) in found.events {
                 let start = e.as_ptr() as usize - data.as_ptr() as usize;
                 assert!(start + e.len() <= data.len(), "an event is a slice of the body");
             }

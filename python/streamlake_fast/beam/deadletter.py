@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -39,8 +40,10 @@ class _Write(beam.DoFn):  # type: ignore[misc]
     def start_bundle(self) -> None:
         self._records = []
 
-    def process(self, record: dict[str, Any]) -> None:
+    def process(self, record: dict[str, Any]) -> Iterator[Any]:
+        # Nothing comes out (Beam 2.78 refuses a DoFn whose process is annotated to return None).
         self._records.append(record)
+        return iter(())
 
     def finish_bundle(self) -> None:
         # One write per bundle, durable before the runner commits the bundle.

@@ -141,9 +141,11 @@ def endpoints(config: WorkerConfig) -> list[str]:
         services += ["BigQuery", "BigQuery Storage Write"]
     if config.dead_letter_topic and config.queue:
         services.append("Pub/Sub")
-    if services:
+    lines: list[str] = []
+    if services:  # the gcp clients are imported only when a Google service is used
         from streamlake_fast.endpoints import check_endpoints
-    lines = check_endpoints(services, allow_mixed=config.allow_mixed_endpoints) if services else []
+
+        lines = check_endpoints(services, allow_mixed=config.allow_mixed_endpoints)
     if config.queue or config.dead_letter_queue:
         lines.append(_sqs_endpoint())
     return lines

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from streamlake_fast.config import CreateTableConfig, LakeConfig, PubSubConfig, WorkerConfig, load_config
+from streamlake_fast.destinations import DeadLetter, Destinations
 from streamlake_fast.exceptions import ConfigError
 
 
@@ -63,8 +64,9 @@ def test_validate_requires_subscription_and_a_sink(tmp_path: Path) -> None:
     msgspec.structs.replace(lake_only, schema=str(schema)).validate()
     with pytest.raises(ConfigError, match="schema file not found"):
         msgspec.structs.replace(lake_only, schema=str(tmp_path / "nope.json")).validate()
-    with pytest.raises(ConfigError, match="dead_letter_table needs a BigQuery table"):
-        msgspec.structs.replace(lake_only, schema=str(schema), dead_letter_table="p.d.r").validate()
+    # Rows to the lake, rejects to a BigQuery table: a choice every runtime offers (it was refused before).
+    to_table = msgspec.structs.replace(lake_only, schema=str(schema), dead_letter_table="p.d.r").validate()
+    assert to_table.dead_letter() == DeadLetter("table", "p.d.r")
     with pytest.raises(ConfigError, match="one dead-letter destination, not dead_letter_topic and dead_letter_table"):
         WorkerConfig(subscription="projects/p/subscriptions/s", table="p.d.t", dead_letter_topic="projects/p/topics/a",
                      dead_letter_table="p.d.b").validate()  # fmt: skip
@@ -112,3 +114,28 @@ def test_sqs_max_lease_is_capped_at_sqs_twelve_hours() -> None:
     assert msgspec.convert({"sqs": {"max_lease": 43_200}}, WorkerConfig).sqs.max_lease == 43_200
     with pytest.raises(msgspec.ValidationError, match=r"sqs\.max_lease"):
         msgspec.convert({"sqs": {"max_lease": 43_201}}, WorkerConfig)
+
+
+def test_one_dead_letter_rule_for_every_runtime(tmp_path: Path) -> None:
+    """The default dead-letter destination and the one-of rule, the same for ``run``, push, Lambda and Beam."""
+    schema = tmp_path / "s.json"
+    schema.write_text('[{"name": "a", "type": "STRING"}]')
+    assert Destinations.of(table="p.d.t").dead_letter() == DeadLetter("table", "p.d.t_rejects")
+    assert Destinations.of(lake="/l", schema=str(schema)).dead_letter() == DeadLetter("files", "/l")
+    assert Destinations.of(table="p.d.t", dead_letter_dir="/d").dead_letter() == DeadLetter("files", "/d")
+    assert (
+        Destinations.of(lake="/l", dead_letter_queue="https://sqs.eu-west-1.amazonaws.com/1/q").dead_letter().kind
+        == "queue"
+    )
+    for bad, why in [
+        ({"dead_letter_topic": "projects/p/topics/a", "dead_letter_queue": "https://sqs.eu-west-1.amazonaws.com/1/q"},
+         "not dead_letter_topic and dead_letter_queue"),
+        ({"dead_letter_topic": "topics/a"}, "topic"),
+        ({"dead_letter_dir": "ftp://x/y"}, "dead-letter files root"),
+    ]:  # fmt: skip
+        with pytest.raises(ConfigError, match=why):
+            Destinations.of(table="p.d.t", **bad).check()  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="no sink"):
+        Destinations.of().check()
+    # A worker's configuration is a set of destinations plus a source: the same keys, the same checks.
+    assert isinstance(WorkerConfig(), Destinations)

@@ -46,10 +46,32 @@ def test_each_reject_names_row_path_and_reason(message: bytes, code: str, path: 
     assert result.batch.column("id").to_pylist() == ["ok", "ok"]
 
 
+#: The codes a sink gives a valid event it will not take (not the codec's): in the same vocabulary.
+SINK_CODES = {"row_too_large", "refused_by_sink"}
+
+
 def test_codes_are_stable_and_all_covered() -> None:
     covered = {c[1] for c in CASES} | {"message_too_large", "too_deep"}
-    assert set(REJECT_CODES) == covered
-    assert len(REJECT_CODES) == 12
+    assert set(REJECT_CODES) == covered | SINK_CODES
+    assert len(REJECT_CODES) == 14
+
+
+def test_every_code_the_package_gives_is_a_reject_code() -> None:
+    """One vocabulary: each code a sink or the publisher writes into a ``Reject`` or a ``Refusal`` is in
+    ``REJECT_CODES`` (``row_too_large`` and ``refused_by_sink`` were not)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "python" / "streamlake_fast"
+    given = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("Reject", "Refusal"):
+                code = node.args[1] if len(node.args) > 1 else None  # Reject(index, code, …), Refusal(row, code, …)
+                if isinstance(code, ast.Constant):
+                    given.add(code.value)
+    assert given >= SINK_CODES
+    assert given <= set(REJECT_CODES)
 
 
 def test_reject_str_is_one_readable_line() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,36 @@ def test_a_cut_row_of_the_rejects_table_is_not_replayed(cloud: Cloud) -> None:
     assert done.returncode == 0, done.stderr
     assert "replayed: unknown_field 1" in done.stdout and "not replayable: unknown_field 1" in done.stdout, done.stdout
     assert [m.message.data for m in pull_all(cloud, subscription)] == [small]
+
+
+def test_dead_letters_being_republished_stay_leased(pubsub_only: Cloud) -> None:
+    """A republish slower than the dead-letter subscription's ack deadline (a 10 s deadline, the topic's endpoint
+    hung for 14 s): the dead letters being replayed are leased for the publish, so nobody else gets them meanwhile
+    (with the subscription's own 10 s they came back and a second replay published them twice)."""
+    import threading
+
+    import grpc
+
+    from streamlake_fast.replay import replay_subscription
+    from tests.servers.tcp_proxy import TcpProxy
+
+    topic, _ = pubsub_only.create_topic_and_subscription()
+    dlq_topic, dlq_sub = pubsub_only.create_topic_and_subscription("dlq", ack_deadline=10)
+    _dead_letters(pubsub_only, dlq_topic)
+    proxy = TcpProxy(pubsub_only.pubsub_host)
+    proxy.stall()
+    result: list[object] = []
+    replay = threading.Thread(target=lambda: result.append(replay_subscription(
+        dlq_sub, topic, channel=grpc.insecure_channel(proxy.host))))  # fmt: skip
+    replay.start()
+    try:
+        time.sleep(12)  # past the subscription's ack deadline, the publish still hanging
+        others = pubsub_only.subscriber().pull(subscription=dlq_sub, max_messages=10, timeout=5, retry=None)
+        got = [m.message.data for m in others.received_messages]
+        assert not [d for d in got if b"loyalty_tier" in d], "dead letters handed out while being replayed"
+    finally:
+        time.sleep(2)
+        proxy.restore()
+        replay.join(120)
+        proxy.close()
+    assert sum(result[0].replayed.values()) == 4  # type: ignore[attr-defined]

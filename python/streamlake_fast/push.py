@@ -19,13 +19,14 @@ together. ``streamlake push-handler`` runs the ASGI app under uvicorn.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
+from streamlake_fast.destinations import Destinations
+from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.extras import needs_extra
 
 with needs_extra():
-    from streamlake_fast.app import build_destinations
-    from streamlake_fast.config import LakeConfig, WorkerConfig
+    from streamlake_fast.destinations.build import build
     from streamlake_fast.http.auth import Authenticator, BearerAuth
     from streamlake_fast.http.push_app import PushApp, push_function
     from streamlake_fast.http.push_writer import PUSH_RETRY, PushWriter
@@ -34,39 +35,35 @@ from streamlake_fast.retry import Retry
 __all__ = ["asgi_app", "authenticator", "function", "writer"]
 
 
-def _config(
-    table: str, lake: str, schema: str | None, partition_by: str | None, dead_letter_topic: str | None,
-    dead_letter_table: str | None, mode: Literal["default", "committed"], config: WorkerConfig | None,
-) -> WorkerConfig:  # fmt: skip
-    if config is None:
-        config = WorkerConfig(table=table, schema=schema, dead_letter_topic=dead_letter_topic,
-                              dead_letter_table=dead_letter_table, mode=mode,
-                              lake=LakeConfig(root=lake, partition_by=partition_by))  # fmt: skip
-    return config.validate(source=False)
-
-
 def writer(
+    destinations: Destinations | None = None,
     *,
-    table: str = "",
-    lake: str = "",
-    schema: str | None = None,
-    partition_by: str | None = None,
-    dead_letter_topic: str | None = None,
-    dead_letter_table: str | None = None,
-    mode: Literal["default", "committed"] = "default",
     subscription: str = "",
-    config: WorkerConfig | None = None,
     retry: Retry = PUSH_RETRY,
+    config: Destinations | None = None,
+    **settings: Any,
 ) -> PushWriter:
-    """The writer behind the handlers: BigQuery ``table`` and/or the ``lake`` root (its events' ``schema`` file is
-    then needed), dead letters to a topic, a table (``<table>_rejects`` by default) or the lake's ``_rejects/``. A
-    full :class:`~streamlake_fast.config.WorkerConfig` may be given instead (its source settings are ignored).
-    ``subscription`` fills the ``subscription_name`` column (default: the one each delivery names); ``retry``: how
-    long an unavailable destination is retried before the deliveries are answered 503 (Pub/Sub delivers them
-    again)."""
-    config = _config(table, lake, schema, partition_by, dead_letter_topic, dead_letter_table, mode, config)
-    d = build_destinations(config)
+    """The writer behind the handlers, writing to ``destinations`` — or to the ``settings`` of
+    :meth:`Destinations.of <streamlake_fast.destinations.Destinations.of>`: BigQuery ``table`` and/or the ``lake``
+    root (its events' ``schema`` file is then needed), dead letters to a topic, a queue, a table or files
+    (``<table>_rejects`` by default, else the lake's ``_rejects/``). ``config``: a
+    :class:`~streamlake_fast.config.WorkerConfig` (its source settings are ignored). ``subscription`` fills the
+    ``subscription_name`` column (default: the one each delivery names); ``retry``: how long an unavailable
+    destination is retried before the deliveries are answered 503 (Pub/Sub delivers them again)."""
+    d = build(_destinations(destinations or config, settings))
     return PushWriter(d.codec, d.sinks, d.dead_letter, source=subscription, retry=retry, schema_watch=d.schema_watch)
+
+
+def _destinations(given: Destinations | None, settings: dict[str, Any]) -> Destinations:
+    """The destinations given, or made of the keyword settings; checked."""
+    if given is not None and settings:
+        raise ConfigError(f"give the destinations or their settings, not both ({', '.join(sorted(settings))})")
+    try:
+        d = given or Destinations.of(**settings)
+    except TypeError as e:
+        raise ConfigError(f"push: {e}") from None
+    d.check()
+    return d
 
 
 def authenticator(
@@ -84,30 +81,31 @@ def authenticator(
 
 
 def function(
-    *, unwrapped: bool = False, max_messages: int = 1000, auth_token: str | None = None,
-    push_audience: str | None = None, push_service_account: str | None = None, **destinations: Any,
+    *, unwrapped: bool = False, attribute_headers: tuple[str, ...] = (), max_messages: int = 1000,
+    auth_token: str | None = None, push_audience: str | None = None, push_service_account: str | None = None,
+    push_certs_url: str | None = None, **destinations: Any,
 ) -> Any:  # fmt: skip
     """A Functions Framework HTTP function writing push deliveries (``destinations``: as :func:`writer`);
-    ``unwrapped`` for a subscription with ``--push-no-wrapper`` (and ``--push-no-wrapper-write-metadata``);
-    authentication as :func:`authenticator`. The settings are checked now; the clients are made on the first
-    delivery (after the framework's server forked)."""
-    settings = {k: v for k, v in destinations.items() if k not in ("subscription", "retry", "push_certs_url")}
-    _config(**{**_DEFAULTS, **settings})
+    ``unwrapped`` for a subscription with ``--push-no-wrapper`` (and ``--push-no-wrapper-write-metadata``), the
+    headers named in ``attribute_headers`` then taken as the message's attributes; authentication as
+    :func:`authenticator`. The settings are checked now; the clients are made on the first delivery (after the
+    framework's server forked)."""
+    settings = {k: v for k, v in destinations.items() if k not in ("subscription", "retry", "destinations", "config")}
+    _destinations(destinations.get("destinations") or destinations.get("config"), settings)  # checked now
     auth = authenticator(auth_token=auth_token, push_audience=push_audience, push_service_account=push_service_account,
-                         push_certs_url=destinations.pop("push_certs_url", None))  # fmt: skip
-    return push_function(lambda: writer(**destinations), auth=auth, unwrapped=unwrapped, max_messages=max_messages)
-
-
-_DEFAULTS: dict[str, Any] = {"table": "", "lake": "", "schema": None, "partition_by": None, "dead_letter_topic": None,
-                             "dead_letter_table": None, "mode": "default", "config": None}  # fmt: skip
+                         push_certs_url=push_certs_url)  # fmt: skip
+    return push_function(lambda: writer(**destinations), auth=auth, unwrapped=unwrapped,
+                         attribute_headers=attribute_headers, max_messages=max_messages)  # fmt: skip
 
 
 def asgi_app(
     *, auth_token: str | None = None, push_audience: str | None = None, push_service_account: str | None = None,
-    push_certs_url: str | None = None, unwrapped: bool = False, max_messages: int = 1000, **destinations: Any,
+    push_certs_url: str | None = None, unwrapped: bool = False, attribute_headers: tuple[str, ...] = (),
+    max_messages: int = 1000, **destinations: Any,
 ) -> PushApp:  # fmt: skip
     """An ASGI app writing push deliveries posted to ``/`` (``destinations``: as :func:`writer`; authentication as
     :func:`authenticator`)."""
     auth = authenticator(auth_token=auth_token, push_audience=push_audience, push_service_account=push_service_account,
                          push_certs_url=push_certs_url)  # fmt: skip
-    return PushApp(writer(**destinations), auth=auth, unwrapped=unwrapped, max_messages=max_messages)
+    return PushApp(writer(**destinations), auth=auth, unwrapped=unwrapped, attribute_headers=attribute_headers,
+                   max_messages=max_messages)  # fmt: skip

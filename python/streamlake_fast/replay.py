@@ -33,6 +33,7 @@ REPLAYED_FROM = "replayed_from"
 #: Attributes a dead letter adds to the message's own (the record's fields other than data and attributes).
 _RECORD_FIELDS = frozenset(DEAD_LETTER_SCHEMA.names) - {"data", "attributes"}
 _HOLD_SECONDS = 600  # dead letters not replayed stay out of the way this long (handed back at the end)
+_PUBLISH_SECONDS = 180  # the dead letters being republished are leased this long: the sender's deadline, and more
 
 
 @dataclass(frozen=True)
@@ -95,14 +96,15 @@ def replay_subscription(
     *,
     max_messages: int = 500,
     pull_timeout: float = 5.0,
+    channel: Any | None = None,
 ) -> ReplayCounts:
-    """Replay the dead letters on ``subscription`` to ``topic``; returns the counts once a pull finds nothing
-    (or ``flt.limit`` is reached)."""
+    """Replay the dead letters on ``subscription`` to ``topic`` (published over ``channel``, by default Pub/Sub's
+    endpoint); returns the counts once a pull finds nothing (or ``flt.limit`` is reached)."""
     from google.api_core import exceptions as gexc
 
     check_subscription(subscription)
     check_topic(topic)
-    subscriber, sender = _subscriber(), RequestSender(topic)
+    subscriber, sender = _subscriber(), RequestSender(topic, channel=channel)
     counts, held = ReplayCounts(), []
     try:
         while flt.limit is None or sum(counts.replayed.values()) < flt.limit:
@@ -135,7 +137,9 @@ def replay_subscription(
                 chosen.append((data, list(attrs.items())))
                 chosen_ids.append(received.ack_id)
                 chosen_codes.append(code)
-            if chosen:
+            if chosen:  # leased for the publish: the subscription's own deadline may be shorter than a slow publish
+                subscriber.modify_ack_deadline(subscription=subscription, ack_ids=chosen_ids,
+                                               ack_deadline_seconds=_PUBLISH_SECONDS)  # fmt: skip
                 sender.send_all(*publish_requests(topic, chosen))  # acknowledged by Pub/Sub before the ack below
                 subscriber.acknowledge(subscription=subscription, ack_ids=chosen_ids)
                 counts.replayed.update(chosen_codes)

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streamlake_fast.config import CreateTableConfig
+from streamlake_fast.destinations.options import CreateTableConfig
+from streamlake_fast.destinations.schemas import split_metadata
 from streamlake_fast.exceptions import ConfigError, SinkError
 from streamlake_fast.messages import METADATA_BIGQUERY_TYPES
 from streamlake_fast.names import parse_table
@@ -24,22 +25,6 @@ _PARTITION_TYPES = ("TIMESTAMP", "DATE", "DATETIME")
 #: Column types BigQuery can cluster on.
 _CLUSTER_TYPES = ("STRING", "INT64", "NUMERIC", "BIGNUMERIC", "BOOL", "DATE", "DATETIME", "TIMESTAMP", "GEOGRAPHY")
 _MS_PER_DAY = 86_400_000
-
-
-def split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
-    """(the event columns, the metadata columns) of a table's schema."""
-    fields = schema.to_bigquery()
-    meta = []
-    for f in fields:
-        if f["name"] in METADATA_BIGQUERY_TYPES and f["mode"] != "REPEATED":
-            allowed = METADATA_BIGQUERY_TYPES[f["name"]]
-            if f["type"] not in allowed:
-                raise ConfigError(f"metadata column {f['name']!r} is {f['type']}, expected one of {list(allowed)}")
-            meta.append(f["name"])
-    data_fields = [f for f in fields if f["name"] not in meta]
-    if not data_fields:
-        raise ConfigError("the table has only message metadata columns")
-    return Schema.from_bigquery(data_fields), tuple(meta)
 
 
 def table_fields(events: Schema, options: CreateTableConfig, partition_by: str | None) -> list[BigQueryField]:

@@ -54,6 +54,11 @@ pub enum RejectCode {
     MessageTooLarge,
     /// The JSON nests deeper than `max_depth`.
     TooDeep,
+    /// A valid row over a sink's size limit (BigQuery's 10 MB a row), found when it was written.
+    RowTooLarge,
+    /// A destination refused the event for a reason of its own (an SQS entry too large for the queue, a row
+    /// BigQuery refused on its content), with the destination's words.
+    RefusedBySink,
 }
 
 impl RejectCode {
@@ -72,11 +77,13 @@ impl RejectCode {
             RejectCode::OutOfRange => "out_of_range",
             RejectCode::MessageTooLarge => "message_too_large",
             RejectCode::TooDeep => "too_deep",
+            RejectCode::RowTooLarge => "row_too_large",
+            RejectCode::RefusedBySink => "refused_by_sink",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [RejectCode; 12] = [
+    pub const ALL: [RejectCode; 14] = [
         RejectCode::InvalidJson,
         RejectCode::InvalidUtf8,
         RejectCode::NotAnObject,
@@ -89,6 +96,8 @@ impl RejectCode {
         RejectCode::OutOfRange,
         RejectCode::MessageTooLarge,
         RejectCode::TooDeep,
+        RejectCode::RowTooLarge,
+        RejectCode::RefusedBySink,
     ];
 }
 

@@ -157,3 +157,60 @@ def test_a_failed_credential_refresh_keeps_signing_with_the_current_ones(
     assert [m["Body"] for m in answer["Messages"]] == ['{"n": 1}'] and "Attributes" in again
     assert credentials.reads == 2  # the failed refresh waits CREDENTIALS_RETRY_SECONDS before the next try
     assert "refreshing the AWS credentials failed" in caplog.text
+
+
+def test_drained_needs_two_quiet_readings_and_counts_messages_in_flight(sqs: Any) -> None:  # noqa: F811
+    """``--exit-when-drained`` on SQS: a message another consumer holds (in flight) keeps the queue undrained; an
+    empty queue is drained only once two readings of its counts, a second or more apart, both say nothing is left
+    (SQS's counts are approximate: one reading taken as a send lands says 0 with a message on the queue), and a
+    message arriving between them starts the count again."""
+    url = _queue(sqs, "src-drained", 1)
+    held = sqs.receive_message(QueueUrl=url, VisibilityTimeout=300)["Messages"]  # another consumer's, in flight
+    source = SqsSource(url, wait_time=0, visibility_timeout=30, concurrent_receives=2)
+    source.start()
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            assert not source.drained()
+            time.sleep(0.2)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=held[0]["ReceiptHandle"])
+        time.sleep(1.1)
+        assert not source.drained()  # the first quiet reading
+        sqs.send_message(QueueUrl=url, MessageBody='{"n": 1}')
+        ack_all(_take(source, 1))
+        time.sleep(1.1)
+        assert not source.drained()  # a message came between: counting starts again
+        deadline = time.monotonic() + 10
+        while not source.drained():
+            assert time.monotonic() < deadline, "never drained"
+            time.sleep(0.2)
+    finally:
+        source.stop()
+
+
+class _FarAway(SqsSource):
+    """The source with each acknowledgement taking as long as it does far from the queue's region (3 ms a message:
+    SQS deletes ten a call)."""
+
+    def _acknowledge(self, messages: Any) -> None:
+        time.sleep(0.003 * len(messages))
+        super()._acknowledge(messages)
+
+
+def test_leases_are_kept_while_a_large_acknowledgement_is_sent(sqs: Any) -> None:  # noqa: F811
+    """Deleting a large file's messages takes a while (ten a call): the messages whose delete has not gone out yet
+    keep their lease until it has. Forgetting them all when the acknowledgement began let the leases of the last
+    ones lapse mid-way: delivered again, written twice, with no fault at all."""
+    url = _queue(sqs, "src-ack-lease", 1500)
+    source = _FarAway(url, wait_time=1, visibility_timeout=4, concurrent_receives=4)
+    source.start()
+    try:
+        deliveries = _take(source, 1500)
+        time.sleep(1.0)  # held past the first extension, as a lake file's messages are
+        ack_all(deliveries)  # ~4.5 s, past the lease left when it began (2 s at the least)
+        again = [d for _ in range(8) if (d := source.get(0.5)) is not None]
+        assert sum(len(d) for d in again) == 0, "messages delivered again while their deletes were sent"
+        assert _counts(sqs, url) == (0, 0)
+        assert source.refused == 0
+    finally:
+        source.stop()

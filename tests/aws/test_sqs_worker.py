@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,12 +68,6 @@ def _difference(got: Any, want: Any) -> tuple[str, int]:
     return text, len(got_ids) - len(set(got_ids))
 
 
-def _distinct(table: Any) -> Any:
-    """The first row of each event id (``table`` sorted by it)."""
-    ids = table.column("event_id").to_pylist()
-    return table.take([i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]])
-
-
 COMPARED = ["event_id", "event_time", "customer_id", "store_id", "currency", "total", "coupon", "items"]
 
 
@@ -101,27 +96,29 @@ def test_sqs_to_the_s3_lake_and_bigquery_lands_exactly_the_valid_events(
 
     want = expected_rows(pairs).select(COMPARED).sort_by("event_id")
     assert want.num_rows == EVENTS - EVENTS // 100
-    # Contents, not counts: every valid event is there with its values, nothing else is; a row written twice (a
-    # message delivered again: at-least-once) is counted and shown, not failed.
+    # Contents, not counts: every valid event is there with its values, nothing else is, and with no fault nothing
+    # is written twice (21 rows of 50,000 were, before moto's concurrent deletes were made safe and leases kept
+    # while a file's deletes go out).
     lake = _lake_table(root).select(COMPARED).sort_by("event_id")
     missing_or_extra, lake_duplicates = _difference(lake, want)
     assert missing_or_extra == "", f"lake: {missing_or_extra}"
-    assert _distinct(lake).equals(want)
+    assert lake_duplicates == 0
+    assert lake.equals(want)
     warehouse = table_rows(cloud, bq_table).select(COMPARED).sort_by("event_id")
     missing_or_extra, table_duplicates = _difference(warehouse, want)
     assert missing_or_extra == "", f"table: {missing_or_extra}"
-    assert _distinct(warehouse).cast(want.schema).equals(want)
-    print(f"SQS end to end, {EVENTS:,} receipts: 0 missing; duplicate rows: lake {lake_duplicates}, "
-          f"table {table_duplicates}")  # fmt: skip
+    assert table_duplicates == 0
+    assert warehouse.cast(want.schema).equals(want)
+    ack_lag = re.search(r"ack lag max ([\d,]+) ms", done.stdout + done.stderr)
+    print(f"SQS end to end, {EVENTS:,} receipts: 0 missing, 0 duplicate rows; "
+          f"ack lag max {ack_lag.group(1) if ack_lag else '?'} ms")  # fmt: skip
     rejects = table_rows(cloud, f"{bq_table}_rejects")  # with a table, dead letters go to <table>_rejects
     bad = [(m, kind) for m, kind in pairs if kind is not None]
-    # At-least-once, as for the rows: a dead letter written again (its message delivered again, when a slow machine
-    # let its visibility lapse) is counted and shown, not failed; none may be missing or unexplained.
+    # None may be missing or unexplained.
     got = list(zip(rejects.column("data").to_pylist(), rejects.column("reason_code").to_pylist(), strict=True))
     want_rejects = [(m, INVALID_KINDS[k]) for m, k in bad]
     assert not Counter(want_rejects) - Counter(got), "dead letters missing"  # 500: a diff stays cheap
-    assert set(got) == set(want_rejects)
-    print(f"dead letters written twice: {len(got) - len(set(got))}")
+    assert sorted(got) == sorted(want_rejects)
     assert set(rejects.column("subscription_name").to_pylist()) == {url}
     assert _queue_empty(sqs, url)
 

@@ -12,7 +12,7 @@ import zstandard
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.http.asgi import HttpError, decompress
 from streamlake_fast.http.auth import BearerAuth
-from streamlake_fast.http.push_app import unwrapped_delivery
+from streamlake_fast.http.push_app import attribute_names, unwrapped_delivery
 
 BODY = b'{"id": "a"}\n' * 1000
 
@@ -112,3 +112,14 @@ def test_push_publish_times_as_pubsub_writes_them(when: str, micros: int) -> Non
     with pytest.raises(HttpError) as e:
         unwrapped_delivery(b"{}", {"x-goog-pubsub-publish-time": "2026-12-06T10:00:00"})  # no zone: not a time
     assert e.value.status == 400
+
+
+def test_unwrapped_push_takes_only_the_named_headers_as_attributes() -> None:
+    """Pub/Sub writes an unwrapped message's attributes as plain headers, among the HTTP ones: only the headers the
+    handler was told of become attributes (a proxy's ``x-forwarded-for`` or the ``user-agent`` never do)."""
+    headers = {"x-goog-pubsub-message-id": "7", "source": "shop-7", "user-agent": "APIs-Google", "x-forwarded-for": "1"}
+    delivery = unwrapped_delivery(b"{}", headers, attribute_names(["Source", "region"]))
+    assert delivery.unwrapped == ("7", 0, {"source": "shop-7"})
+    assert unwrapped_delivery(b"{}", headers).unwrapped == ("7", 0, {})
+    with pytest.raises(ConfigError, match="not an HTTP header name"):
+        attribute_names(["bad name"])

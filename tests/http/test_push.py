@@ -18,7 +18,7 @@ from streamlake_fast.sinks.lake import verify_lake
 from tests.http.helpers import Service
 from tests.servers.fixtures import Cloud
 from tests.servers.tcp_proxy import TcpProxy
-from tests.worker.helpers import publish_receipts, table_rows
+from tests.worker.helpers import publish_receipts, pull_all, table_rows
 
 
 def _wait(condition: Callable[[], bool], what: str, service: Service, timeout: float = 120) -> None:
@@ -74,17 +74,29 @@ def test_unwrapped_deliveries_with_metadata_headers_to_the_lake(cloud: Cloud, tm
     cloud.publisher().create_topic(name=topic)
     schema = tmp_path / "receipts.json"
     schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    dead_topic = cloud.topic("dead")
+    cloud.publisher().create_topic(name=dead_topic)
+    dead_subscription = cloud.subscription("dead")
+    cloud.subscriber().create_subscription(name=dead_subscription, topic=dead_topic)
     lake = tmp_path / "lake"
     service = Service("push-handler", "--lake", str(lake), "--schema", str(schema), "--push-no-wrapper",
+                      "--push-attribute-header", "Source", "--dead-letter-topic", dead_topic,
                       env=cloud.env)  # fmt: skip
     push = {"push_endpoint": f"{service.url}/", "no_wrapper": {"write_metadata": True}}
     cloud.subscriber().create_subscription(name=cloud.subscription(), topic=topic, push_config=push)
     try:
-        pairs = publish_receipts(cloud, topic, 100, invalid_fraction=0.0, seed=6)
-        _wait(lambda: verify_lake(str(lake)).rows == 100, "the lake rows", service, 90)
+        pairs = publish_receipts(cloud, topic, 100, invalid_fraction=0.05, seed=6)
+        valid = [d for d, kind in pairs if kind is None]
+        _wait(lambda: verify_lake(str(lake)).rows == len(valid), "the lake rows", service, 90)
+        dead = pull_all(cloud, dead_subscription)
     finally:
         assert service.stop() == 0, "".join(service.lines[-30:])
     files = sorted(lake.rglob("*.parquet"))
     rows = pq.ParquetDataset([str(f) for f in files]).read().to_pylist()
-    assert sorted(r["event_id"] for r in rows) == sorted(json.loads(d)["event_id"] for d, _ in pairs)
+    assert sorted(r["event_id"] for r in rows) == sorted(json.loads(d)["event_id"] for d in valid)
     assert all(r["message_id"] and r["publish_time"].year >= 2026 for r in rows)  # from the metadata headers
+    # The attribute published with each message ("source": "test") came as a header and was kept, the HTTP headers
+    # beside it were not: a dead letter carries its message's attributes.
+    assert sorted(m.message.data for m in dead) == sorted(d for d, kind in pairs if kind is not None)
+    assert all(m.message.attributes["source"] == "test" for m in dead), dead[0].message
+    assert not any("user-agent" in m.message.attributes for m in dead)

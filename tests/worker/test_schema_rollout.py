@@ -11,14 +11,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from google.cloud import bigquery
 
 from streamlake_fast import Codec, Messages, Schema
+from streamlake_fast.destinations.schemas import split_metadata
 from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
 from streamlake_fast.schema_evolution import Inference
-from streamlake_fast.tables import split_metadata
+from streamlake_fast.tables import update_schema
 from streamlake_fast.worker.schema_watch import SchemaWatch
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import Running, pull_all, table_rows
@@ -165,7 +167,8 @@ def test_add_columns_two_workers_add_them_and_a_type_conflict_stays_a_reject(clo
 def _watch_on(cloud: Cloud, fields: list[dict[str, str]], **options: object) -> tuple[str, SchemaWatch]:
     table = cloud.create_table(fields, name="small")
     schema = Schema.from_bigquery(fields)
-    return table, SchemaWatch(table, schema, fetch=lambda: schema, **options)  # type: ignore[arg-type]
+    watch = SchemaWatch(table, schema, fetch=lambda: schema, update=partial(update_schema, table), **options)  # type: ignore[arg-type]
+    return table, watch
 
 
 def test_relax_required_on_bigquery(cloud: Cloud) -> None:

@@ -16,13 +16,13 @@ import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
-from streamlake_fast.codec import Codec
+from streamlake_fast.destinations import Destinations
+from streamlake_fast.destinations.build import build
 from streamlake_fast.exceptions import SinkError
-from streamlake_fast.extras import needs_extra
 from streamlake_fast.messages import Messages
 from streamlake_fast.retry import Retry
 from streamlake_fast.schema import Schema
@@ -93,57 +93,47 @@ def _queue_name(records: list[dict[str, Any]]) -> str:
 
 def sqs_handler(
     *,
-    schema: str | Path | Schema,
-    lake: str | None = None,
-    table: str | None = None,
+    schema: str | Path | Schema | list[dict[str, Any]] | None = None,
+    lake: str = "",
+    table: str = "",
     partition_by: str | None = None,
+    dead_letter_topic: str | None = None,
     dead_letter_queue: str | None = None,
     dead_letter_table: str | None = None,
-    unknown_fields: str = "reject",
+    dead_letter_dir: str | None = None,
+    unknown_fields: Literal["reject", "ignore"] = "reject",
+    destinations: Destinations | None = None,
 ) -> Handler:
     """A Lambda ``handler(event, context)`` for an SQS event source mapping (see the module's description).
 
-    Sinks: ``lake`` (a path, ``s3://`` or ``gs://`` root) and/or ``table`` (BigQuery). Dead letters go to
-    ``dead_letter_queue`` (an SQS queue URL), ``dead_letter_table``, or ``<lake>/_rejects`` files. Clients are made
-    at the first invocation and reused while the Lambda environment lives.
+    Sinks: ``lake`` (a path, ``s3://`` or ``gs://`` root) and/or ``table`` (BigQuery). Dead letters, as everywhere:
+    ``dead_letter_topic``, ``dead_letter_queue`` (an SQS queue URL), ``dead_letter_table`` or ``dead_letter_dir``
+    (default ``<table>_rejects``, else ``<lake>/_rejects`` files). ``schema``: the events' (a file, its fields, or
+    a :class:`Schema`; default the table's columns). Or give the whole ``destinations``. Clients are made at the
+    first invocation and reused while the Lambda environment lives.
     """
-    from streamlake_fast.sinks.deadletter import DeadLetterFiles
-    from streamlake_fast.sinks.lake import LakeSink, lake_schema
-
-    if lake is None and table is None:
-        raise ValueError("give a lake and/or a table")
-    events = schema if isinstance(schema, Schema) else Schema.from_bigquery(schema)
-    codec = Codec(events, unknown_fields=unknown_fields)  # type: ignore[arg-type]
+    events = Schema.from_bigquery(schema) if isinstance(schema, list) else None
+    events = schema if isinstance(schema, Schema) else events
+    if destinations is None:
+        file = None if schema is None or events is not None else str(schema)
+        destinations = Destinations.of(table=table or "", lake=lake or "", schema=file, partition_by=partition_by,
+                                       dead_letter_topic=dead_letter_topic, dead_letter_queue=dead_letter_queue,
+                                       dead_letter_table=dead_letter_table, dead_letter_dir=dead_letter_dir,
+                                       unknown_fields=unknown_fields)  # fmt: skip
+    destinations.check(events_given=events is not None)
     state: dict[str, Any] = {}
     lock = threading.Lock()
 
     def parts(source: str) -> tuple[FanOut, _Collected, Sink]:
-        """The fan-out writer, made at the first invocation and kept (its sinks count batches across calls)."""
+        """The fan-out writer, made at the first invocation and kept (its sinks count batches across calls); the
+        lake's files are made visible at the end of each invocation, not by age."""
         with lock:
             if not state:
-                sinks: list[Sink] = []
-                if table is not None:
-                    with needs_extra():
-                        from streamlake_fast.sinks.bigquery import BigQuerySink
-                    sinks.append(BigQuerySink(table))
-                if lake is not None:
-                    sinks.append(LakeSink(lake, schema=lake_schema(events.to_arrow()), partition_by=partition_by,
-                                          max_file_age=3600.0))  # fmt: skip
-                dead: Sink
-                if dead_letter_queue is not None:
-                    from streamlake_fast.sinks.deadletter.queue import DeadLetterQueue
-
-                    dead = DeadLetterQueue(dead_letter_queue)
-                elif dead_letter_table is not None:
-                    with needs_extra():
-                        from streamlake_fast.sinks.deadletter.table import DeadLetterTable
-                    dead = DeadLetterTable(dead_letter_table)
-                else:
-                    assert lake is not None, "without a lake, give dead_letter_queue or dead_letter_table"
-                    dead = DeadLetterFiles(lake)
+                built = build(destinations, events=events, max_file_age=3600.0)
                 collected = _Collected()
-                fanout = FanOut(codec, sinks, collected, source=source, abort=threading.Event(), retry=HANDLER_RETRY)
-                state.update(fanout=fanout, collected=collected, dead=dead)
+                fanout = FanOut(built.codec, built.sinks, collected, source=source, abort=threading.Event(),
+                                retry=HANDLER_RETRY, schema_watch=built.schema_watch)  # fmt: skip
+                state.update(fanout=fanout, collected=collected, dead=built.dead_letter)
             return state["fanout"], state["collected"], state["dead"]
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:

@@ -59,7 +59,7 @@ class _Append(beam.DoFn):  # type: ignore[misc]
         self._refused = Metrics.counter(NAMESPACE, "bigquery_refused")
 
     def setup(self) -> None:
-        from streamlake_fast.app import table_schema
+        from streamlake_fast.destinations.schemas import table_schema
 
         schema = table_schema(self._table)
         self._columns = schema.to_arrow()

@@ -1,5 +1,6 @@
-"""``WriteDeadLetters``: rejects and refused rows to the worker's dead-letter destinations (a Pub/Sub topic, a
-``<table>_rejects`` BigQuery table or NDJSON files under the lake), written by the worker's own sinks."""
+"""``WriteDeadLetters``: rejects and refused rows to the dead-letter destinations every runtime offers (a Pub/Sub
+topic, an SQS queue, a BigQuery table or NDJSON files), written by the sinks
+:func:`~streamlake_fast.destinations.build.dead_letter_sink` makes."""
 
 from __future__ import annotations
 
@@ -12,30 +13,23 @@ from apache_beam.metrics import Metrics
 
 from streamlake_fast.beam.bigquery import RETRY
 from streamlake_fast.beam.decode import NAMESPACE
+from streamlake_fast.destinations.build import dead_letter_sink
+from streamlake_fast.destinations.model import DeadLetter, DeadLetterKind
 from streamlake_fast.sinks.base import Sink
-from streamlake_fast.sinks.deadletter import DEAD_LETTER_SCHEMA, DeadLetterFiles, DeadLetterTable, DeadLetterTopic
+from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
 
 __all__ = ["WriteDeadLetters"]
 
 
-def _sink(kind: str, where: str) -> Sink:
-    if kind == "topic":
-        return DeadLetterTopic(where)
-    if kind == "table":
-        return DeadLetterTable(where)
-    return DeadLetterFiles(where)
-
-
 class _Write(beam.DoFn):  # type: ignore[misc]
-    def __init__(self, kind: str, where: str) -> None:
-        self._kind = kind
-        self._where = where
+    def __init__(self, dead: DeadLetter) -> None:
+        self._dead = dead
         self._sink: Sink | None = None
         self._records: list[dict[str, Any]] = []
         self._written = Metrics.counter(NAMESPACE, "dead_letters")
 
     def setup(self) -> None:
-        self._sink = _sink(self._kind, self._where)
+        self._sink = dead_letter_sink(self._dead)
 
     def start_bundle(self) -> None:
         self._records = []
@@ -64,15 +58,27 @@ class _Write(beam.DoFn):  # type: ignore[misc]
 class WriteDeadLetters(beam.PTransform):  # type: ignore[misc]
     """Write dead-letter records (:class:`DecodeEvents`' ``rejects``, :class:`WriteToBigQueryArrow`'s refused rows)
     to exactly one of: ``topic`` (``projects/P/topics/T``: the original data and attributes plus the reason as
-    attributes), ``table`` (``project.dataset.table``, created when missing) or ``root`` (NDJSON files under
-    ``<root>/_rejects``)."""
+    attributes), ``queue`` (an SQS queue URL), ``table`` (``project.dataset.table``, created when missing) or
+    ``root`` (NDJSON files under ``<root>/_rejects``) — or to ``dead_letter``, a
+    :class:`~streamlake_fast.destinations.DeadLetter`."""
 
-    def __init__(self, *, topic: str | None = None, table: str | None = None, root: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        topic: str | None = None,
+        queue: str | None = None,
+        table: str | None = None,
+        root: str | None = None,
+        dead_letter: DeadLetter | None = None,
+    ) -> None:
         super().__init__()
-        given = [(k, v) for k, v in (("topic", topic), ("table", table), ("files", root)) if v]
+        named: list[tuple[DeadLetterKind, str | None]] = [("topic", topic), ("queue", queue), ("table", table),
+                                                          ("files", root)]  # fmt: skip
+        given = [DeadLetter(kind, where) for kind, where in named if where]
+        given += [dead_letter] if dead_letter is not None else []
         if len(given) != 1:
-            raise ValueError("give exactly one of topic, table, root")
-        self._kind, self._where = given[0]
+            raise ValueError("give exactly one of topic, queue, table, root, dead_letter")
+        self._dead = given[0]
 
     def expand(self, records: beam.PCollection) -> Any:
-        return records | "Write" >> beam.ParDo(_Write(self._kind, self._where))
+        return records | "Write" >> beam.ParDo(_Write(self._dead))

@@ -20,6 +20,9 @@ from streamlake_fast.beam.bigquery import WriteToBigQueryArrow
 from streamlake_fast.beam.deadletter import WriteDeadLetters
 from streamlake_fast.beam.decode import DecodeEvents
 from streamlake_fast.beam.lake import WriteToLake
+from streamlake_fast.cli.destinations import dead_letter_arguments
+from streamlake_fast.destinations import Destinations
+from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.schema import Schema
 
 __all__ = ["build", "main", "parser"]
@@ -32,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lake", help="lake root: a path, gs://bucket/prefix or s3://bucket/prefix")
     p.add_argument("--schema", help="BigQuery schema JSON of the events (default: the table's columns)")
     p.add_argument("--partition-by", help="the lake's date column (default: publish_time)")
-    p.add_argument("--dead-letter-topic", help="projects/P/topics/T (default: <table>_rejects, else <lake>/_rejects)")
+    dead_letter_arguments(p)
     p.add_argument("--unknown-fields", choices=["reject", "ignore"], default="reject")
     p.add_argument("--mode", choices=["default", "committed"], default="default", help="Storage Write stream")
     p.add_argument("--max-batch-size", type=int, default=10_000, help="messages per decode call (default 10,000)")
@@ -44,17 +47,27 @@ def parser() -> argparse.ArgumentParser:
 def _events_schema(args: argparse.Namespace) -> Schema:
     if not args.table:
         return Schema.from_bigquery(args.schema)
-    from streamlake_fast.app import events_schema
+    from streamlake_fast.destinations.schemas import events_schema
 
     return events_schema(args.table, args.schema)
 
 
+def _destinations(args: argparse.Namespace) -> Destinations:
+    d = Destinations.of(table=args.table or "", lake=args.lake or "", schema=args.schema,
+                        partition_by=args.partition_by, dead_letter_topic=args.dead_letter_topic,
+                        dead_letter_queue=args.dead_letter_queue, dead_letter_table=args.dead_letter_table,
+                        dead_letter_dir=args.dead_letter_dir, mode=args.mode,
+                        unknown_fields=args.unknown_fields)  # fmt: skip
+    try:
+        d.check()
+    except ConfigError as e:
+        raise SystemExit(str(e)) from None
+    return d
+
+
 def build(p: beam.Pipeline, args: argparse.Namespace) -> None:
     """Add the pipeline of ``args`` (see :func:`parser`) to ``p``."""
-    if not (args.table or args.lake):
-        raise SystemExit("give --table, --lake or both")
-    if not (args.table or args.schema):
-        raise SystemExit("--lake without --table needs the events' --schema FILE.json")
+    _destinations(args)
     schema = _events_schema(args)
     messages = p | "Read" >> beam.io.ReadFromPubSub(subscription=args.subscription, with_attributes=True)
     decoded = messages | "DecodeEvents" >> DecodeEvents(
@@ -69,9 +82,8 @@ def build(p: beam.Pipeline, args: argparse.Namespace) -> None:
         dead.append(decoded.valid | "WriteToBigQuery" >> WriteToBigQueryArrow(args.table, mode=args.mode))
     if args.lake:
         _ = decoded.valid | "WriteToLake" >> WriteToLake(args.lake, schema, partition_by=args.partition_by)
-    where = ({"topic": args.dead_letter_topic} if args.dead_letter_topic
-             else {"table": f"{args.table}_rejects"} if args.table else {"root": args.lake})  # fmt: skip
-    _ = tuple(dead) | "DeadLetters" >> beam.Flatten() | "WriteDeadLetters" >> WriteDeadLetters(**where)
+    where = _destinations(args).dead_letter()
+    _ = tuple(dead) | "DeadLetters" >> beam.Flatten() | "WriteDeadLetters" >> WriteDeadLetters(dead_letter=where)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

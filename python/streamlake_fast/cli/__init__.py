@@ -11,6 +11,7 @@ from pathlib import Path
 
 from streamlake_fast import __version__
 from streamlake_fast.cli import http
+from streamlake_fast.cli.destinations import dead_letter_arguments
 from streamlake_fast.exceptions import StreamlakeError
 from streamlake_fast.extras import missing_extra
 
@@ -80,10 +81,7 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--table", default=env("STREAMLAKE_TABLE"), help="PROJECT.DATASET.TABLE")
     run.add_argument("--lake", default=env("STREAMLAKE_LAKE"), help="lake root: a path, gs://B/prefix or s3://B/prefix")
     run.add_argument("--partition-by", help="lake partitions by the UTC date of this field (default: publish time)")
-    run.add_argument("--dead-letter-topic", default=env("STREAMLAKE_DEAD_LETTER_TOPIC"), help="projects/P/topics/T")
-    run.add_argument("--dead-letter-queue", default=env("STREAMLAKE_DEAD_LETTER_QUEUE"), help="an SQS queue URL")
-    run.add_argument("--dead-letter-table", default=env("STREAMLAKE_DEAD_LETTER_TABLE"),
-                     help="PROJECT.DATASET.TABLE (default: <table>_rejects when no topic is given)")  # fmt: skip
+    dead_letter_arguments(run)
     run.add_argument("--mode", choices=["default", "committed"], default=env("STREAMLAKE_MODE"),
                      help="Storage Write stream: default (at-least-once) or committed (offsets)")  # fmt: skip
     run.add_argument("--schema", default=env("STREAMLAKE_SCHEMA"), help="BigQuery schema JSON (default: the table's)")

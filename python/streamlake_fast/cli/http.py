@@ -8,6 +8,8 @@ import logging
 import sys
 from typing import Any
 
+from streamlake_fast.cli.destinations import dead_letter_arguments
+
 log = logging.getLogger("streamlake_fast.push")
 
 __all__ = ["add_parsers", "push_handler", "serve"]
@@ -34,14 +36,16 @@ def add_parsers(sub: Any) -> None:
     push.add_argument("--lake", default="", help="lake root: a path, gs://B/prefix or s3://B/prefix")
     push.add_argument("--schema", help="the events' BigQuery schema JSON (required with --lake alone)")
     push.add_argument("--partition-by", help="lake: a TIMESTAMP/DATE column naming the partition")
-    push.add_argument("--dead-letter-topic", help="projects/P/topics/DLQ (default: <table>_rejects or <lake>/_rejects)")
-    push.add_argument("--dead-letter-table", help="PROJECT.DATASET.TABLE for the rejects")
+    dead_letter_arguments(push)
     push.add_argument("--subscription", default="", help="the subscription_name column (default: each delivery's)")
     push.add_argument("--write-deadline", type=float, default=20.0,
                       help="seconds to retry an unavailable destination before answering 503 (default 20; keep it "
                       "under the push subscription's ack deadline)")  # fmt: skip
     push.add_argument("--push-no-wrapper", action="store_true",
                       help="the subscription delivers raw data (--push-no-wrapper, metadata in headers)")  # fmt: skip
+    push.add_argument("--push-attribute-header", action="append", default=[], metavar="NAME",
+                      help="with --push-no-wrapper: a header to keep as a message attribute (Pub/Sub writes the "
+                      "attributes as plain headers among the HTTP ones; repeat for each)")  # fmt: skip
     push.add_argument("--push-audience", help="verify Pub/Sub's OIDC token: the audience the subscription names")
     push.add_argument("--push-service-account", help="verify Pub/Sub's OIDC token: the push service account's email")
     push.add_argument("--push-certs-url", help="where the token signing keys are published (default Google's)")
@@ -172,7 +176,8 @@ def push_handler(args: argparse.Namespace) -> int:
     require_server()
     _logging(args)
     w = writer(table=args.table, lake=args.lake, schema=args.schema, partition_by=args.partition_by,
-               dead_letter_topic=args.dead_letter_topic, dead_letter_table=args.dead_letter_table,
+               dead_letter_topic=args.dead_letter_topic, dead_letter_queue=args.dead_letter_queue,
+               dead_letter_table=args.dead_letter_table, dead_letter_dir=args.dead_letter_dir,
                subscription=args.subscription,
                retry=Retry(initial=0.2, maximum=2.0, deadline=args.write_deadline))  # fmt: skip
     auth = _auth(args)
@@ -185,7 +190,10 @@ def push_handler(args: argparse.Namespace) -> int:
         log.warning("push-handler: requests are not authenticated (give --push-audience and --push-service-account "
                     "to verify Pub/Sub's OIDC token); the message ids, publish times and subscription names in the "
                     "bodies are whatever the caller sent")  # fmt: skip
-    app = PushApp(w, auth=auth, unwrapped=args.push_no_wrapper, limits=_limits(args))
+    if args.push_attribute_header and not args.push_no_wrapper:
+        raise ConfigError("--push-attribute-header is for --push-no-wrapper (a wrapped delivery has its attributes)")
+    app = PushApp(w, auth=auth, unwrapped=args.push_no_wrapper, attribute_headers=args.push_attribute_header,
+                  limits=_limits(args))  # fmt: skip
     print(f"streamlake push-handler: http://{args.host}:{args.port}/ → {', '.join(s.name for s in w.sinks)}",
           file=sys.stderr, flush=True)  # fmt: skip
     serve_app(app, args.host, args.port)

@@ -53,7 +53,7 @@ def publish(args: argparse.Namespace) -> int:
     if (args.input is None) == (args.generate is None):
         raise ConfigError("give an NDJSON file or --generate N (one of them)")
     if args.table:
-        from streamlake_fast.app import events_schema
+        from streamlake_fast.destinations.schemas import events_schema
 
         schema = events_schema(args.table, args.schema)  # what the worker will check them against
     elif args.schema:

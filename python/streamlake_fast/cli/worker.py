@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     top = {"subscription": args.subscription, "queue": args.queue, "table": args.table,
            "dead_letter_topic": args.dead_letter_topic, "dead_letter_table": args.dead_letter_table,
-           "dead_letter_queue": args.dead_letter_queue,
+           "dead_letter_queue": args.dead_letter_queue, "dead_letter_dir": args.dead_letter_dir,
            "mode": args.mode, "schema": args.schema,
            "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained,
            "metrics_port": args.metrics_port, "metrics_address": args.metrics_address,

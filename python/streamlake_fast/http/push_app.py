@@ -9,16 +9,17 @@ import asyncio
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.http.admission import Admission, Limits
 from streamlake_fast.http.asgi import HttpError, Receive, Scope, Send, header, read_body, respond, respond_json
 from streamlake_fast.http.auth import Authenticator
 from streamlake_fast.http.microbatch import LoopBatcher, MicroBatcher
 from streamlake_fast.http.push_writer import Delivery, PushWriter
 
-__all__ = ["PushApp", "push_function"]
+__all__ = ["PushApp", "attribute_names", "push_function", "unwrapped_delivery"]
 
 #: Pub/Sub's largest message is 10 MB; its push envelope carries it in base64.
 MAX_PUSH_BYTES = 14_000_000
@@ -31,15 +32,29 @@ def _batcher(writer: PushWriter, max_messages: int, max_wait: float) -> MicroBat
                         max_wait=max_wait, workers=1, name="push")  # fmt: skip
 
 
-def unwrapped_delivery(body: bytes, headers: Mapping[str, str]) -> Delivery:
+def unwrapped_delivery(body: bytes, headers: Mapping[str, str], attribute_headers: Sequence[str] = ()) -> Delivery:
     """A ``--push-no-wrapper`` delivery: the data, and the metadata Pub/Sub writes as headers with
-    ``write_metadata`` (none without it: the message id is then empty)."""
+    ``write_metadata`` (none without it: the message id is then empty). Pub/Sub writes the message's attributes as
+    plain ``KEY: VALUE`` headers among the transport's own (``host``, ``user-agent``, a proxy's ``x-forwarded-*``),
+    so only the headers named in ``attribute_headers`` are taken as attributes (under their lower-case name)."""
     when = headers.get(_TIME_HEADER, "")
     try:
         micros = rfc3339_micros(when) if when else 0
     except ValueError as e:
         raise HttpError(400, f"{_TIME_HEADER} {when!r} is not a time") from e
-    return Delivery(body, (headers.get(_ID_HEADER, ""), micros, {}))
+    attributes = {name: value for name in attribute_headers if (value := headers.get(name)) is not None}
+    return Delivery(body, (headers.get(_ID_HEADER, ""), micros, attributes))
+
+
+def attribute_names(names: Sequence[str]) -> tuple[str, ...]:
+    """The header names to take as attributes, lower-cased (HTTP header names are case-insensitive), checked."""
+    for name in names:
+        if not name or not _TOKEN.fullmatch(name):
+            raise ConfigError(f"attribute header {name!r} is not an HTTP header name")
+    return tuple(dict.fromkeys(n.lower() for n in names))
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
@@ -67,6 +82,7 @@ class PushApp:
         *,
         auth: Authenticator | None = None,
         unwrapped: bool = False,
+        attribute_headers: Sequence[str] = (),
         max_messages: int = 1000,
         max_wait: float = 0.0,
         limits: Limits | None = None,
@@ -75,6 +91,7 @@ class PushApp:
         self.auth = auth
         self.admission = Admission(limits)
         self.unwrapped = unwrapped
+        self._headers = (_TIME_HEADER, _ID_HEADER, *attribute_names(attribute_headers))
         self._batcher: LoopBatcher[Delivery, tuple[int, str]] = LoopBatcher(
             writer.write, max_items=max_messages, max_weight=64 << 20, weight=lambda d: len(d.body), workers=1,
             linger=max_wait, name="push",
@@ -109,9 +126,8 @@ class PushApp:
         with self.admission.admit(scope, MAX_PUSH_BYTES):
             body = await read_body(scope, receive, MAX_PUSH_BYTES, self.admission.limits.body_seconds)
             if self.unwrapped:
-                names = (_TIME_HEADER, _ID_HEADER)
-                found = {n: v.decode() for n in names if (v := header(scope, n.encode())) is not None}
-                delivery = unwrapped_delivery(body, found)
+                found = {n: v.decode("latin-1") for n in self._headers if (v := header(scope, n.encode())) is not None}
+                delivery = unwrapped_delivery(body, found, self._headers[2:])
             else:
                 delivery = Delivery(body)
             return await self._batcher.submit(delivery)
@@ -126,6 +142,7 @@ def push_function(
     *,
     auth: Authenticator | None = None,
     unwrapped: bool = False,
+    attribute_headers: Sequence[str] = (),
     max_messages: int = 1000,
     max_wait: float = 0.0,
 ) -> Callable[[Any], tuple[str, int]]:
@@ -133,6 +150,7 @@ def push_function(
     any WSGI framework handing it a request with ``get_data()`` and ``headers``: concurrent invocations (the
     framework's threads) are written together. The writer is made on the first call in each process: the
     framework imports the function before its server forks, and threads and gRPC channels do not survive a fork."""
+    attributes = attribute_names(attribute_headers)
     made: dict[int, MicroBatcher[Delivery, tuple[int, str]]] = {}
     lock = threading.Lock()
 
@@ -153,7 +171,7 @@ def push_function(
             body = request.get_data()
             if len(body) > MAX_PUSH_BYTES:
                 raise HttpError(413, f"request body over {MAX_PUSH_BYTES:,} bytes")
-            delivery = unwrapped_delivery(body, request.headers) if unwrapped else Delivery(body)
+            delivery = unwrapped_delivery(body, request.headers, attributes) if unwrapped else Delivery(body)
         except HttpError as e:
             return str(e), e.status
         status, why = batcher().submit(delivery).result()

@@ -3,8 +3,8 @@
 moto 5.2's SQS scans the whole queue several times per call — every ``SendMessage`` computes the approximate
 message counts, every received message re-reads all queue attributes, each time check builds a ``datetime``, each
 deleted or extended entry is looked for by a scan in Python — so 2,000 messages take a minute and 50,000 would take
-hours; and concurrent receives race (below). These patches change how fast it answers and remove the race, not
-what it answers: the same messages, visibility, receive counts, redrive and FIFO rules
+hours; and concurrent receives and deletes race (below). These patches change how fast it answers and remove the
+races, not what it answers: the same messages, visibility, receive counts, redrive and FIFO rules
 (``tests/aws/test_moto_launch.py`` checks the answers against the unpatched server's on a small queue). A local
 stand-in for the demo and the tests; a worker on AWS never runs it.
 
@@ -112,24 +112,38 @@ def _mark_received(self: Any, visibility_timeout: int | None = None) -> None:
     _by_handle[self.receipt_handle] = self
 
 
+#: Receives, deletes and visibility changes one at a time (a receive lets go while its long poll waits). moto's
+#: server is threaded and its queues are not: a delete built a new message list without its message and assigned
+#: it back, so two concurrent deletes could each put back the other's message — deleted, yet delivered again once
+#: its visibility lapsed: a duplicate with no fault at all (21 in 50,000 receipts) — and drop a message sent
+#: meanwhile; a receive iterating the pending set while a delete changed it failed with a 500; and concurrent
+#: receives handed out the same message twice (moto checks a message's visibility and marks it received in two
+#: steps).
+_queue_lock = threading.Lock()
+
+
 def _delete_message(self: Any, receipt_handle: str) -> None:
-    if receipt_handle in self.deleted_messages:
-        return
-    message: Any = _by_handle.get(receipt_handle)
-    messages = self._messages
-    try:
-        i = messages.index(message)  # by identity, in C
-    except ValueError:
-        raise ReceiptHandleIsInvalid() from None
-    self.pending_messages.discard(message)
-    self.deleted_messages.update(message.all_receipt_handles)
-    self._messages = messages[:i] + messages[i + 1 :]
-    for handle in message.all_receipt_handles:
-        _by_handle.pop(handle, None)
+    with _queue_lock:
+        if receipt_handle in self.deleted_messages:
+            return
+        message: Any = _by_handle.get(receipt_handle)
+        try:
+            i = self._messages.index(message)  # by identity, in C
+        except ValueError:
+            raise ReceiptHandleIsInvalid() from None
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+        del self._messages[i]  # in place: a concurrent SendMessage's append is kept
+        for handle in message.all_receipt_handles:
+            _by_handle.pop(handle, None)
 
 
 def _change_message_visibility(self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
-    queue = self.get_queue(queue_name)
+    with _queue_lock:
+        _change_visibility(self.get_queue(queue_name), receipt_handle, visibility_timeout)
+
+
+def _change_visibility(queue: Any, receipt_handle: str, visibility_timeout: int) -> None:
     message = _by_handle.get(receipt_handle)
     if message is None or message not in queue._messages:
         raise ReceiptHandleIsInvalid()
@@ -143,25 +157,21 @@ def _change_message_visibility(self: Any, queue_name: str, receipt_handle: str, 
         queue.pending_messages.remove(message)
 
 
-#: One receive at a time (released while a long poll waits): moto checks a message's visibility and marks it
-#: received in two steps, so concurrent receives handed out the same message twice and now and then failed with
-#: a 500 (two threads removing it from the pending set).
-_receiving = threading.Lock()
 _original_receive_message = models.SQSBackend.receive_message
 _original_wait_for_messages = models.Queue.wait_for_messages
 
 
 def _receive_message(self: Any, *args: Any, **kwargs: Any) -> Any:
-    with _receiving:
+    with _queue_lock:
         return _original_receive_message(self, *args, **kwargs)
 
 
 def _wait_for_messages(self: Any, timeout: int) -> None:
-    _receiving.release()
+    _queue_lock.release()
     try:
         _original_wait_for_messages(self, timeout)
     finally:
-        _receiving.acquire()
+        _queue_lock.acquire()
 
 
 def patch() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from streamlake_fast.config import PubSubConfig
 from streamlake_fast.endpoints import is_retryable, pubsub_channel
 from streamlake_fast.exceptions import SourceError
 from streamlake_fast.extras import needs_extra
@@ -32,6 +33,10 @@ PULL_RETRY = Retry(initial=0.1, maximum=10.0)
 MIN_ACK_DEADLINE = 10.0
 
 
+#: The defaults: those of ``streamlake run``'s ``[pubsub]`` section, one set whatever builds the source.
+_DEFAULTS = PubSubConfig()
+
+
 class PubSubSource(PollingSource):
     """Pull from ``projects/P/subscriptions/S``.
 
@@ -49,12 +54,12 @@ class PubSubSource(PollingSource):
         self,
         subscription: str,
         *,
-        max_messages: int = 1000,
-        concurrent_pulls: int = 2,
-        max_outstanding_messages: int = 100_000,
-        max_outstanding_bytes: int = 256 << 20,
-        ack_deadline: int = 60,
-        max_lease: float = 3600.0,
+        max_messages: int = _DEFAULTS.max_messages,
+        concurrent_pulls: int = _DEFAULTS.concurrent_pulls,
+        max_outstanding_messages: int = _DEFAULTS.max_outstanding_messages,
+        max_outstanding_bytes: int = _DEFAULTS.max_outstanding_bytes,
+        ack_deadline: int = _DEFAULTS.ack_deadline,
+        max_lease: float = _DEFAULTS.max_lease,
         pull_timeout: float = 5.0,
         channel: grpc.Channel | None = None,
     ) -> None:

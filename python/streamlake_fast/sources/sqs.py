@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from streamlake_fast.aws.client import SQS_RETRY, AwsError, SqsClient, is_retryable
+from streamlake_fast.config import SqsConfig
 from streamlake_fast.exceptions import ConfigError, SourceError
 from streamlake_fast.messages import Messages
 from streamlake_fast.names import check_queue_url
@@ -37,6 +38,10 @@ ENTRY_ROUNDS = 5
 SETTLE_CONCURRENCY = 8
 
 
+#: The defaults: those of ``streamlake run``'s ``[sqs]`` section, one set whatever builds the source.
+_DEFAULTS = SqsConfig()
+
+
 class SqsSource(PollingSource):
     """Receive from the queue at ``queue_url``.
 
@@ -50,12 +55,12 @@ class SqsSource(PollingSource):
         queue_url: str,
         *,
         client: SqsClient | None = None,
-        concurrent_receives: int = 8,
-        wait_time: int = 20,
-        visibility_timeout: int = 60,
-        max_outstanding_messages: int = 100_000,
-        max_outstanding_bytes: int = 256 << 20,
-        max_lease: float = 3600.0,
+        concurrent_receives: int = _DEFAULTS.concurrent_receives,
+        wait_time: int = _DEFAULTS.wait_time,
+        visibility_timeout: int = _DEFAULTS.visibility_timeout,
+        max_outstanding_messages: int = _DEFAULTS.max_outstanding_messages,
+        max_outstanding_bytes: int = _DEFAULTS.max_outstanding_bytes,
+        max_lease: float = _DEFAULTS.max_lease,
     ) -> None:
         if not 0 <= wait_time <= 20:
             raise ConfigError(f"wait_time must be within 0 to 20 s (SQS's long-polling limit), got {wait_time}")
@@ -67,7 +72,8 @@ class SqsSource(PollingSource):
                          lease_seconds=visibility_timeout, max_lease=max_lease)  # fmt: skip
         self.client = client or SqsClient()
         self._drained_at = 0.0
-        self._drained = False
+        self._quiet_readings = 0  # consecutive readings of the queue's counts, all 0, with every receive empty
+        self._quiet_since = 0  # ... and no batch received since the first (``deliveries`` then)
         self.refused = 0  # deletes SQS refused for good (the receipt handle had expired): may come back
         self._settlers = ThreadPoolExecutor(SETTLE_CONCURRENCY, thread_name_prefix="sqs-settle")
         self._request = json.dumps({
@@ -87,25 +93,30 @@ class SqsSource(PollingSource):
         return Messages.from_sqs([body])
 
     def drained(self) -> bool:
-        """True when the receives came back empty and the queue holds nothing, not even invisible messages (a
-        killed worker's, until their visibility timeout lapses; this worker's own, until they are deleted).
-        Asks the queue at most once a second."""
-        if not super().drained():
+        """True when the receives came back empty and the queue has twice in a row, a second or more apart, said
+        it holds nothing, not even invisible messages (a killed worker's, until their visibility timeout lapses;
+        this worker's own, until they are deleted): SQS's counts are approximate, and one reading taken as a send
+        or a visibility change lands can say 0 with messages left."""
+        if not super().drained() or self.deliveries != self._quiet_since:
+            self._quiet_readings, self._quiet_since = 0, self.deliveries
             return False
         now = time.monotonic()
         if now - self._drained_at >= 1.0:
             self._drained_at = now
-            counts = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                      "ApproximateNumberOfMessagesDelayed")  # fmt: skip
-            try:
-                answer = self.client.call_json("GetQueueAttributes", {"QueueUrl": self.name,
-                                                                      "AttributeNames": list(counts)})  # fmt: skip
-                attributes = answer.get("Attributes", {})
-                self._drained = all(int(attributes.get(c, 0)) == 0 for c in counts)
-            except (AwsError, ConnectionError) as e:
-                log.warning("%s: could not read the queue's counts: %s", self.name, e)
-                self._drained = False
-        return self._drained
+            self._quiet_readings = self._quiet_readings + 1 if self._holds_nothing() else 0
+        return self._quiet_readings >= 2
+
+    def _holds_nothing(self) -> bool:
+        counts = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                  "ApproximateNumberOfMessagesDelayed")  # fmt: skip
+        try:
+            request = {"QueueUrl": self.name, "AttributeNames": list(counts)}
+            answer = self.client.call_json("GetQueueAttributes", request)
+        except (AwsError, ConnectionError) as e:
+            log.warning("%s: could not read the queue's counts: %s", self.name, e)
+            return False
+        attributes = answer.get("Attributes", {})
+        return all(c in attributes and int(attributes[c]) == 0 for c in counts)
 
     def _acknowledge(self, messages: Messages) -> None:
         self._batch(messages, "DeleteMessageBatch", None)

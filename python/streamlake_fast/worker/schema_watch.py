@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from streamlake_fast.codec import Reject
+from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.messages import Messages
 from streamlake_fast.schema import BigQueryField, Schema
 from streamlake_fast.schema_evolution import Inference, added_columns, narrowing, relax, widen_for_events
-from streamlake_fast.tables import update_schema
 
 __all__ = ["SCHEMA_TRIGGERS", "SchemaWatch"]
 
@@ -48,6 +48,8 @@ class SchemaWatch:
     """Watches ``table`` (``project.dataset.table``) whose columns are ``current`` (metadata columns included).
 
     :param fetch: reads the table's schema (raises on failure).
+    :param update: changes the table's columns by a function of its current ones (``add_columns``,
+        ``relax_required``).
     :param interval: seconds between timed checks (0: only when a batch has trigger rejects).
     :param min_interval: least seconds between two checks caused by rejects (rejects in between are dead-lettered;
         ``streamlake dead-letters replay`` brings them home).
@@ -59,6 +61,8 @@ class SchemaWatch:
         current: Schema,
         *,
         fetch: Callable[[], Schema],
+        update: Callable[[Callable[[list[BigQueryField]], list[BigQueryField] | None]], list[BigQueryField]]
+        | None = None,
         interval: float = 60.0,
         min_interval: float = 2.0,
         add_columns: bool = False,
@@ -70,6 +74,9 @@ class SchemaWatch:
         self.table = table
         self.current = current
         self._fetch = fetch
+        if (add_columns or relax_required) and update is None:
+            raise ConfigError("a schema watch that adds columns needs the table's update function")
+        self._update = update
         self.interval = interval
         self.min_interval = min_interval
         self.add_columns = add_columns
@@ -122,8 +129,8 @@ class SchemaWatch:
             self._last_on_rejects = self._last
         self.checks += 1
         try:
-            if messages is not None and (self.add_columns or self.relax_required):
-                new = Schema.from_bigquery(update_schema(self.table, partial(self._wanted, messages, rejects)))
+            if messages is not None and self._update is not None and (self.add_columns or self.relax_required):
+                new = Schema.from_bigquery(self._update(partial(self._wanted, messages, rejects)))
             else:
                 new = self._fetch()
         except Exception as e:  # BigQuery unreachable or refusing: carry on with the schema we have

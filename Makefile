@@ -99,10 +99,10 @@ drift: $(TOOLS)/.installed
 test-latest: $(TOOLS)/.installed
 	PYTHON=$(PYTHON) UV=$(UV) bash $(REQ)/drift.sh --install
 	$(call develop,.venv-latest)
-	.venv-latest/bin/python -m pytest tests -q -m "not slow" --ignore=tests/beam
+	.venv-latest/bin/python -m pytest tests -q -m "not slow" --ignore=tests/runtimes/beam
 	.venv-latest-beam/bin/python -c "import site, sys; open(site.getsitepackages()[0] + '/streamlake_fast.pth', 'w')\
 		.write(sys.argv[1] + '\n')" "$(abspath python)"
-	STREAMLAKE_REQUIRE_BEAM=1 .venv-latest-beam/bin/python -m pytest tests/beam -q -m "not slow"
+	STREAMLAKE_REQUIRE_BEAM=1 .venv-latest-beam/bin/python -m pytest tests/runtimes/beam -q -m "not slow"
 
 # Each virtualenv's packages, checked against its lock.
 versions: $(VENV)/.synced $(BEAM_VENV)/.synced $(BQEMU_VENV)/.synced
@@ -125,16 +125,16 @@ test-rust:
 # Every test but the full-volume end-to-end runs (marked slow, minutes each): make test-slow runs those; CI both.
 # Beam's tests run in Beam's own environment (test-beam).
 test-python:
-	$(BIN)/python -m pytest tests -q -m "not slow" --ignore=tests/beam
+	$(BIN)/python -m pytest tests -q -m "not slow" --ignore=tests/runtimes/beam
 
 test-beam:
-	STREAMLAKE_REQUIRE_BEAM=1 $(BEAM_VENV)/bin/python -m pytest tests/beam tests/test_boundaries.py -q -m "not slow"
+	STREAMLAKE_REQUIRE_BEAM=1 $(BEAM_VENV)/bin/python -m pytest tests/runtimes/beam tests/test_boundaries.py -q -m "not slow"
 	STREAMLAKE_REQUIRE_BEAM=1 STREAMLAKE_BEAM_BENCH_EVENTS=2000 $(BEAM_VENV)/bin/python -m pytest \
 		benches/test_beam_bench.py -q --benchmark-disable
 
 test-slow: build build-beam emulators
-	$(BIN)/python -m pytest tests -q -m slow --ignore=tests/beam
-	STREAMLAKE_REQUIRE_BEAM=1 $(BEAM_VENV)/bin/python -m pytest tests/beam -q -m slow
+	$(BIN)/python -m pytest tests -q -m slow --ignore=tests/runtimes/beam
+	STREAMLAKE_REQUIRE_BEAM=1 $(BEAM_VENV)/bin/python -m pytest tests/runtimes/beam -q -m slow
 
 # Benchmarks as a quick correctness smoke: each benchmark body runs once on a small data set (Beam's: test-beam).
 bench-smoke:

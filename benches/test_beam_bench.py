@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from conftest import SUMMARY, Row
 
-from streamlake_fast.endpoints import bigquery_client
-from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.transports.gcp.channels import bigquery_client
 from tests.servers.beam import require_beam
 from tests.servers.google_auth import token_server
 from tests.servers.processes import Server, ServerUnavailable, start_bigquery

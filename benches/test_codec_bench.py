@@ -21,7 +21,7 @@ from conftest import DATASETS, SUMMARY, Dataset, Row
 from peers import PEERS
 
 from streamlake_fast import Codec
-from streamlake_fast.generate import INVALID_KINDS, receipt_schema
+from streamlake_fast.local.generate import INVALID_KINDS, receipt_schema
 
 SCHEMA = receipt_schema()
 CODEC = Codec(SCHEMA)

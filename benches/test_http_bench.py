@@ -27,7 +27,7 @@ import httpx
 import pytest
 from conftest import SUMMARY, Row, server_or_skip
 
-from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
 from tests.servers.processes import Server, free_port, start_bigquery, start_pubsub
 
 SINGLE = int(os.environ.get("STREAMLAKE_HTTP_BENCH_SINGLE", "20000"))  # one-event requests
@@ -175,7 +175,7 @@ def test_serve_cpu_per_event(benchmark: Any, pubsub: Server, shape: str, tmp_pat
 
 @pytest.mark.parametrize("feeder", ["emulator", "load generator"])
 def test_push_cpu_per_event(benchmark: Any, pubsub: Server, feeder: str, tmp_path: Path) -> None:
-    from streamlake_fast.endpoints import bigquery_client
+    from streamlake_fast.transports.gcp.channels import bigquery_client
 
     os.environ["PUBSUB_EMULATOR_HOST"] = pubsub.host
     framework = shutil.which("functions-framework", path=str(Path(sys.executable).parent))

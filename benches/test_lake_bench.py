@@ -21,7 +21,7 @@ import pytest
 from conftest import SUMMARY, Row
 
 from streamlake_fast import Codec, Messages
-from streamlake_fast.generate import receipt_schema, receipts
+from streamlake_fast.local.generate import receipt_schema, receipts
 from streamlake_fast.sinks.lake import LAKE_COLUMNS, LakeSink
 
 EVENTS = int(os.environ.get("STREAMLAKE_BENCH_EVENTS", "1000000"))

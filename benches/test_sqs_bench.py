@@ -21,9 +21,9 @@ from baseline_sqs import run_sqs_baseline
 from conftest import SUMMARY, Row
 from run_worker import run_until_acked
 
-from streamlake_fast.app import build_worker
 from streamlake_fast.config import BatchConfig, LakeConfig, SqsConfig, WorkerConfig
-from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.runtimes.worker import build_worker
 from tests.servers.aws import start_s3
 from tests.servers.processes import Server, ServerUnavailable
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from streamlake_fast import Codec
-from streamlake_fast.generate import receipt_schema, receipts
-from streamlake_fast.pubsub_wire import prepare_publish
-from streamlake_fast.transform import Transform
+from streamlake_fast.codec.transform import Transform
+from streamlake_fast.local.generate import receipt_schema, receipts
+from streamlake_fast.transports.gcp.wire import prepare_publish
 
 EVENTS = int(os.environ.get("STREAMLAKE_TRANSFORM_BENCH_EVENTS", "200000"))
 SCHEMA = receipt_schema()

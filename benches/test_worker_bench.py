@@ -22,10 +22,10 @@ from baseline_pipeline import run_baseline
 from conftest import SUMMARY, Row, server_or_skip
 from run_worker import run_until_acked
 
-from streamlake_fast.app import build_worker
 from streamlake_fast.config import BatchConfig, LakeConfig, SchemaUpdateConfig, WorkerConfig
-from streamlake_fast.endpoints import bigquery_client
-from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.runtimes.worker import build_worker
+from streamlake_fast.transports.gcp.channels import bigquery_client
 from tests.servers.processes import Server, start_bigquery, start_pubsub
 
 EVENTS = int(os.environ.get("STREAMLAKE_WORKER_BENCH_EVENTS", "200000"))

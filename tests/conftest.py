@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streamlake_fast import Codec, Schema
-from streamlake_fast.generate import receipt_schema
+from streamlake_fast.local.generate import receipt_schema
 
 pytest_plugins = ["tests.servers.fixtures"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import streamlake_fast
-from streamlake_fast.generate import RECEIPT_SCHEMA
+from streamlake_fast.local.generate import RECEIPT_SCHEMA
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import pull_all
 
@@ -20,7 +20,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_readme_python_blocks_run(pubsub_only: Cloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The blocks run in order in one namespace; the publisher's gets a topic on the emulator and two events; the
     Lambda handler's is made (its clients come at the first batch) and answers an empty batch. The Dataflow
-    pipeline's block needs Google Cloud: it is compiled, not run (tests/beam runs the same transforms)."""
+    pipeline's block needs Google Cloud: it is compiled, not run (tests/runtimes/beam runs the same transforms)."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
     dataflow = [b for b in blocks if "beam.Pipeline(options=options)" in b]
     assert len(dataflow) == 1

@@ -82,7 +82,7 @@ def test_the_sqs_worker_is_built_without_google_packages(tmp_path: Path) -> None
     schema.write_text(json.dumps([{"name": "id", "type": "STRING"}]))
     code = f"""
 import msgspec
-from streamlake_fast.app import build_worker
+from streamlake_fast.runtimes.worker import build_worker
 from streamlake_fast.config import WorkerConfig
 config = msgspec.convert({{"queue": "http://127.0.0.1:1/123456789012/q", "schema": {str(schema)!r},
                           "lake": {{"root": {str(tmp_path / "lake")!r}}}}}, WorkerConfig)

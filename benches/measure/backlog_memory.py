@@ -26,12 +26,12 @@ from typing import Any
 import pyarrow as pa
 from _servers import OUT, ROOT, code_under_test, create_topic_and_subscription, rss_kb, start_pubsub, tree_rss_kb
 
-from streamlake_fast.codec import Codec
+from streamlake_fast.codec.codec import Codec
 from streamlake_fast.config import WorkerConfig
-from streamlake_fast.generate import receipt_schema
+from streamlake_fast.local.generate import receipt_schema
 from streamlake_fast.sinks.base import WriteIsDurable
 from streamlake_fast.sinks.deadletter import DeadLetterFiles
-from streamlake_fast.sources.pubsub import PubSubSource
+from streamlake_fast.transports.gcp.pull import PubSubSource
 from streamlake_fast.worker import Worker
 
 PROJECT = "measure-backlog"

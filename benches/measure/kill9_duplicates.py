@@ -32,10 +32,10 @@ from typing import Any
 import pyarrow.dataset as ds
 from _servers import OUT, ROOT, Server, code_under_test, create_topic_and_subscription, start_bigquery, start_pubsub
 
-from streamlake_fast.codec import Codec
-from streamlake_fast.endpoints import bigquery_client
-from streamlake_fast.generate import RECEIPT_SCHEMA, receipt_schema, receipts
+from streamlake_fast.codec.codec import Codec
+from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipt_schema, receipts
 from streamlake_fast.sinks.lake import verify_lake
+from streamlake_fast.transports.gcp.channels import bigquery_client
 
 PROJECT = "measure-kill9"
 STREAMLAKE = str(ROOT / ".venv/bin/streamlake")

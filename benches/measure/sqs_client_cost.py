@@ -16,9 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from streamlake_fast.aws import SqsClient
-from streamlake_fast.generate import receipts
-from streamlake_fast.messages import Messages
-from streamlake_fast.sqs_wire import batch_failures, batch_requests
+from streamlake_fast.codec.messages import Messages
+from streamlake_fast.local.generate import receipts
+from streamlake_fast.transports.aws.wire import batch_failures, batch_requests
 from tests.servers.aws import start_s3
 
 

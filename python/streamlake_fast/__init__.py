@@ -9,11 +9,11 @@
 
 from __future__ import annotations
 
-from streamlake_fast.codec import REJECT_CODES, Codec, DecodeResult, Reject
-from streamlake_fast.delivery import Delivery
+from streamlake_fast.codec.codec import REJECT_CODES, Codec, DecodeResult, Reject
+from streamlake_fast.codec.messages import METADATA_SCHEMA, Message, Messages
+from streamlake_fast.codec.schema import Schema
 from streamlake_fast.exceptions import ConfigError, DecodeError, SchemaError, SinkError, StreamlakeError
-from streamlake_fast.messages import METADATA_SCHEMA, Message, Messages
-from streamlake_fast.schema import Schema
+from streamlake_fast.sources.delivery import Delivery
 
 __version__ = "0.1.0"
 
@@ -21,15 +21,15 @@ __version__ = "0.1.0"
 _LAZY = {
     "Worker": "streamlake_fast.worker",
     "WorkerConfig": "streamlake_fast.config",
-    "PubSubSource": "streamlake_fast.sources.pubsub",
+    "PubSubSource": "streamlake_fast.transports.gcp.pull",
     "MemorySource": "streamlake_fast.sources.memory",
     "BigQuerySink": "streamlake_fast.sinks.bigquery",
     "LakeSink": "streamlake_fast.sinks.lake",
     "DeadLetterTopic": "streamlake_fast.sinks.deadletter",
     "DeadLetterTable": "streamlake_fast.sinks.deadletter",
     "DeadLetterFiles": "streamlake_fast.sinks.deadletter",
-    "Publisher": "streamlake_fast.publisher",
-    "build_worker": "streamlake_fast.app",
+    "Publisher": "streamlake_fast.edge.publisher",
+    "build_worker": "streamlake_fast.runtimes.worker",
 }
 
 __all__ = [

@@ -10,7 +10,7 @@ import msgspec
 from streamlake_fast.destinations.model import Destinations
 from streamlake_fast.destinations.options import CodecConfig, CreateTableConfig, LakeConfig, SchemaUpdateConfig
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.names import check_queue_url, check_subscription
+from streamlake_fast.transports.names import check_queue_url, check_subscription
 
 __all__ = [
     "BatchConfig",

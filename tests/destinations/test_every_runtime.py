@@ -10,8 +10,8 @@ from typing import Any
 
 from streamlake_fast.aws import sqs_handler
 from streamlake_fast.destinations import Destinations
-from streamlake_fast.http.push_writer import Delivery
 from streamlake_fast.push import writer
+from streamlake_fast.runtimes.push.writer import Delivery
 from tests.servers.aws import moto_server, sqs  # noqa: F401 (fixtures)
 
 SCHEMA = [{"name": "id", "type": "STRING", "mode": "REQUIRED"}, {"name": "n", "type": "INT64"}]

@@ -12,7 +12,7 @@ import zstandard
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.http.asgi import HttpError, decompress
 from streamlake_fast.http.auth import BearerAuth
-from streamlake_fast.http.push_app import attribute_names, unwrapped_delivery
+from streamlake_fast.runtimes.push.app import attribute_names, unwrapped_delivery
 
 BODY = b'{"id": "a"}\n' * 1000
 

@@ -95,7 +95,7 @@ class Cloud:
         return self.topic(kind), self.subscription(kind)
 
     def bigquery(self) -> Any:
-        from streamlake_fast.endpoints import bigquery_client
+        from streamlake_fast.transports.gcp.channels import bigquery_client
 
         return bigquery_client(PROJECT)
 

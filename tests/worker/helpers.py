@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from streamlake_fast import Codec
-from streamlake_fast.generate import RECEIPT_SCHEMA, receipts
+from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
 from tests.servers.fixtures import Cloud
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from streamlake_fast import Codec, Messages, Schema
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
-from streamlake_fast.retry import Retry
 from streamlake_fast.sinks import Refusal
 from streamlake_fast.sinks.deadletter import DEAD_LETTER_SCHEMA
+from streamlake_fast.transports.retry import Retry
 from streamlake_fast.worker.fanout import FanOut
 from tests.worker.memory_sinks import LaggingSink
 

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from streamlake_fast.generate import RECEIPT_SCHEMA
+from streamlake_fast.local.generate import RECEIPT_SCHEMA
 from tests.servers.fixtures import Cloud
 from tests.servers.tcp_proxy import TcpProxy
 from tests.worker.helpers import Running, expected_rows, publish_receipts, run_worker, table_rows, worker_env

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from streamlake_fast.generate import RECEIPT_SCHEMA
+from streamlake_fast.local.generate import RECEIPT_SCHEMA
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import publish_receipts, pull_all, run_worker
 

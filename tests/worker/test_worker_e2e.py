@@ -7,7 +7,7 @@ import os
 import pyarrow as pa
 import pytest
 
-from streamlake_fast.generate import INVALID_KINDS, RECEIPT_SCHEMA
+from streamlake_fast.local.generate import INVALID_KINDS, RECEIPT_SCHEMA
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import expected_rows, publish_receipts, pull_all, run_worker, table_rows
 

@@ -10,14 +10,14 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from streamlake_fast.codec import Codec
-from streamlake_fast.schema import Schema
+from streamlake_fast.codec.codec import Codec
+from streamlake_fast.codec.schema import Schema
 
 __all__ = ["codec_demo", "decode"]
 
 
 def codec_demo(args: argparse.Namespace) -> int:
-    from streamlake_fast.codec_demo import run_codec_demo
+    from streamlake_fast.cli.codec_demo import run_codec_demo
 
     if args.events <= 0:
         raise SystemExit("streamlake codec-demo: --events must be positive")

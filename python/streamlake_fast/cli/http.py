@@ -10,7 +10,7 @@ from typing import Any
 
 from streamlake_fast.cli.destinations import dead_letter_arguments
 
-log = logging.getLogger("streamlake_fast.push")
+log = logging.getLogger("streamlake_fast.runtimes.push")
 
 __all__ = ["add_parsers", "push_handler", "serve"]
 
@@ -100,13 +100,13 @@ def _auth(args: argparse.Namespace) -> Any:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from streamlake_fast.codec.schema import Schema
+    from streamlake_fast.codec.transform import Transform
+    from streamlake_fast.edge.publisher import Publisher
+    from streamlake_fast.edge.serve import ProcessorApp
     from streamlake_fast.exceptions import ConfigError
-    from streamlake_fast.http.serve import ProcessorApp
     from streamlake_fast.http.server import require_server, serve_app
-    from streamlake_fast.publisher import Publisher
-    from streamlake_fast.retry import Retry
-    from streamlake_fast.schema import Schema
-    from streamlake_fast.transform import Transform
+    from streamlake_fast.transports.retry import Retry
 
     require_server()
     _logging(args)
@@ -137,9 +137,9 @@ def _check_topic(topic: str) -> None:
     from google.pubsub_v1.services.publisher import PublisherClient
     from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 
-    from streamlake_fast.endpoints import pubsub_channel
     from streamlake_fast.exceptions import ConfigError
-    from streamlake_fast.names import check_topic
+    from streamlake_fast.transports.gcp.channels import pubsub_channel
+    from streamlake_fast.transports.names import check_topic
 
     check_topic(topic)
     client = PublisherClient(transport=PublisherGrpcTransport(channel=pubsub_channel()))
@@ -153,9 +153,9 @@ def _check_topic(topic: str) -> None:
 
 def _check_queue(url: str) -> None:
     """The queue exists and can be reached."""
-    from streamlake_fast.aws.client import AwsError, SqsClient
     from streamlake_fast.exceptions import ConfigError
-    from streamlake_fast.names import check_queue_url
+    from streamlake_fast.transports.aws.client import AwsError, SqsClient
+    from streamlake_fast.transports.names import check_queue_url
 
     check_queue_url(url)
     try:
@@ -168,10 +168,10 @@ def _check_queue(url: str) -> None:
 
 def push_handler(args: argparse.Namespace) -> int:
     from streamlake_fast.exceptions import ConfigError
-    from streamlake_fast.http.push_app import PushApp
     from streamlake_fast.http.server import require_server, serve_app
-    from streamlake_fast.push import authenticator, writer
-    from streamlake_fast.retry import Retry
+    from streamlake_fast.runtimes.push import authenticator, writer
+    from streamlake_fast.runtimes.push.app import PushApp
+    from streamlake_fast.transports.retry import Retry
 
     require_server()
     _logging(args)

@@ -16,7 +16,7 @@ __all__ = ["dead_letters", "demo", "lake", "publish"]
 
 
 def demo(args: argparse.Namespace) -> int:
-    from streamlake_fast.demo import AWS_EVENTS, BUCKET, run_demo, summary_lines
+    from streamlake_fast.cli.demo import AWS_EVENTS, BUCKET, run_demo, summary_lines
 
     if args.events is None:
         args.events = AWS_EVENTS if args.cloud == "aws" else 1_000_000
@@ -46,14 +46,14 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 
 def publish(args: argparse.Namespace) -> int:
-    from streamlake_fast.generate import receipt_batches, receipt_schema
-    from streamlake_fast.publisher import Publisher, PublishResult, ndjson_chunks
-    from streamlake_fast.schema import Schema
+    from streamlake_fast.codec.schema import Schema
+    from streamlake_fast.edge.publisher import Publisher, PublishResult, ndjson_chunks
+    from streamlake_fast.local.generate import receipt_batches, receipt_schema
 
     if (args.input is None) == (args.generate is None):
         raise ConfigError("give an NDJSON file or --generate N (one of them)")
     if args.table:
-        from streamlake_fast.destinations.schemas import events_schema
+        from streamlake_fast.transports.gcp.tables import events_schema
 
         schema = events_schema(args.table, args.schema)  # what the worker will check them against
     elif args.schema:
@@ -69,7 +69,7 @@ def publish(args: argparse.Namespace) -> int:
     if (args.topic is None) == (args.queue is None):
         raise ConfigError("give --topic projects/P/topics/T or --queue SQS_QUEUE_URL (one of them)")
     destination = args.topic or args.queue
-    from streamlake_fast.transform import Transform
+    from streamlake_fast.codec.transform import Transform
 
     transform = Transform.load(args.transform) if args.transform else None
     with Publisher(args.topic, schema, queue=args.queue, validate=not args.no_validate,
@@ -121,7 +121,7 @@ def dead_letters(args: argparse.Namespace) -> int:
     """``streamlake dead-letters replay``: prints the counts per reason code; exit 0 once the source is drained."""
     from datetime import datetime, timezone
 
-    from streamlake_fast.replay import ReplayFilter, replay_subscription
+    from streamlake_fast.deadletters.replay import ReplayFilter, replay_subscription
 
     since = None
     if args.since:
@@ -136,7 +136,7 @@ def dead_letters(args: argparse.Namespace) -> int:
     if args.from_subscription:
         counts = replay_subscription(args.from_subscription, args.to_topic, flt)
     else:
-        from streamlake_fast.replay_stored import file_records, replay_records, table_records
+        from streamlake_fast.deadletters.replay_stored import file_records, replay_records, table_records
 
         source = args.from_table or args.from_files
         records = table_records(args.from_table) if args.from_table else file_records(args.from_files)

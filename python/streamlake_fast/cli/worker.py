@@ -14,8 +14,8 @@ def run(args: argparse.Namespace) -> int:
 
     import msgspec
 
-    from streamlake_fast.app import build_worker, endpoints
     from streamlake_fast.config import load_config
+    from streamlake_fast.runtimes.worker import build_worker, endpoints
 
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -9,12 +9,12 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 
-from streamlake_fast.codec import Codec
+from streamlake_fast.codec.codec import Codec
+from streamlake_fast.codec.evolution import Inference
+from streamlake_fast.codec.schema import Schema
 from streamlake_fast.destinations.model import DeadLetter, Destinations
-from streamlake_fast.destinations.schemas import resolve_schemas, table_schema
+from streamlake_fast.destinations.schemas import events_of
 from streamlake_fast.extras import needs_extra
-from streamlake_fast.schema import Schema
-from streamlake_fast.schema_evolution import Inference
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.deadletter.files import DeadLetterFiles
 from streamlake_fast.sinks.lake import LakeSink, lake_schema
@@ -40,7 +40,16 @@ def build(d: Destinations, *, events: Schema | None = None, max_file_age: float 
     holds it already (else ``d.schema``'s file or the table's columns); ``max_file_age``: the lake's, when the
     runtime makes its files visible itself (the Lambda handler, at the end of each invocation)."""
     d.check(events_given=events is not None)
-    data_schema, full = resolve_schemas(d, events)
+    given = events if events is not None else Schema.from_bigquery(d.schema) if d.schema else None
+    full = None
+    if d.table:
+        with needs_extra():
+            from streamlake_fast.transports.gcp.tables import create_table, table_schema
+        if d.create_table.enabled:
+            assert given is not None
+            create_table(d.table, given, d.create_table, d.lake.partition_by)
+        full = table_schema(d.table)
+    data_schema = events_of(full, given, d.table)
     options = d.codec
     codec = Codec(data_schema, unknown_fields=options.unknown_fields, max_message_bytes=options.max_message_bytes,
                   max_depth=options.max_depth, redact_values=options.redact_values)  # fmt: skip
@@ -87,7 +96,7 @@ def _schema_watch(d: Destinations, full: Schema | None) -> SchemaWatch | None:
     types_from = Schema.from_bigquery(update.types_from).to_bigquery() if update.types_from else None
     inference = Inference(types_from, update.numbers, update.objects, max_new_columns=update.max_new_columns,
                           max_columns=update.max_columns)  # fmt: skip
-    from streamlake_fast.tables import update_schema
+    from streamlake_fast.transports.gcp.tables import table_schema, update_schema
 
     return SchemaWatch(d.table, full, fetch=partial(table_schema, d.table), update=partial(update_schema, d.table),
                        interval=update.check_interval, add_columns=update.mode == "add_columns",

@@ -16,8 +16,8 @@ import msgspec
 
 from streamlake_fast.destinations.options import CodecConfig, CreateTableConfig, LakeConfig, SchemaUpdateConfig
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.names import check_queue_url, check_topic, parse_table
-from streamlake_fast.storage import check_uri
+from streamlake_fast.transports.names import check_queue_url, check_topic, parse_table
+from streamlake_fast.transports.storage import check_uri
 
 __all__ = ["DEAD_LETTER_KINDS", "DeadLetter", "DeadLetterKind", "Destinations"]
 

@@ -1,28 +1,14 @@
-"""The events' schema for a set of destinations: a given schema file, the table's columns minus the metadata
-columns, or both checked against each other; the table created first when asked."""
+"""The events' schema: a given schema, a table's columns minus the metadata columns, or both checked against each
+other. Pure: the table's columns are read by the caller (:func:`streamlake_fast.transports.gcp.tables.table_schema`)."""
 
 from __future__ import annotations
 
-from streamlake_fast.destinations.model import Destinations
+from streamlake_fast.codec.evolution import narrowing
+from streamlake_fast.codec.messages import METADATA_BIGQUERY_TYPES
+from streamlake_fast.codec.schema import Schema
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.messages import METADATA_BIGQUERY_TYPES
-from streamlake_fast.names import parse_table
-from streamlake_fast.schema import Schema
-from streamlake_fast.schema_evolution import narrowing
 
-__all__ = ["events_schema", "resolve_schemas", "split_metadata", "table_schema"]
-
-
-def table_schema(table: str) -> Schema:
-    """The table's schema, fetched once from BigQuery."""
-    from streamlake_fast.endpoints import bigquery_client
-
-    project, dataset, name = parse_table(table)
-    try:
-        fields = bigquery_client(project).get_table(f"{project}.{dataset}.{name}").schema
-    except Exception as e:  # NotFound, Forbidden, connection errors: all fatal at start-up
-        raise ConfigError(f"cannot read the schema of table {table}: {e}") from e
-    return Schema.from_bigquery(list(fields))
+__all__ = ["events_of", "split_metadata"]
 
 
 def split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
@@ -41,32 +27,16 @@ def split_metadata(schema: Schema) -> tuple[Schema, tuple[str, ...]]:
     return Schema.from_bigquery(data_fields), tuple(meta)
 
 
-def resolve_schemas(d: Destinations, events: Schema | None = None) -> tuple[Schema, Schema | None]:
-    """(the events' schema, the table's full schema or None without a table); ``events``: held by the caller."""
-    if not d.table:
-        if events is not None:
-            return events, None
-        assert d.schema is not None
-        return Schema.from_bigquery(d.schema), None
-    if d.create_table.enabled:
-        from streamlake_fast.tables import create_table
-
-        assert d.schema is not None
-        create_table(d.table, Schema.from_bigquery(d.schema), d.create_table, d.lake.partition_by)
-    full = table_schema(d.table)
+def events_of(full: Schema | None, given: Schema | None, table: str = "") -> Schema:
+    """The events' schema: with a table (``full``, its columns), those minus the metadata columns, which a
+    ``given`` schema must match (raises :class:`ConfigError` naming each differing column); without one, ``given``."""
+    if full is None:
+        if given is None:
+            raise ConfigError("without a table the schema must be given: pass --schema FILE.json")
+        return given
     data_schema, _ = split_metadata(full)
-    given = events if events is not None else Schema.from_bigquery(d.schema) if d.schema else None
     if given is not None:
-        _check_given_schema(given, data_schema, d.table)
-    return data_schema, full
-
-
-def events_schema(table: str, given: str | None = None, *, full: Schema | None = None) -> Schema:
-    """The events' schema for ``table``: its columns minus the metadata columns; a ``given`` schema file must
-    match them (raises :class:`ConfigError` naming each differing column)."""
-    data_schema, _ = split_metadata(full or table_schema(table))
-    if given:
-        _check_given_schema(Schema.from_bigquery(given), data_schema, table)
+        _check_given_schema(given, data_schema, table)
     return data_schema
 
 

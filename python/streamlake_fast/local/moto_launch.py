@@ -5,7 +5,7 @@ message counts, every received message re-reads all queue attributes, each time 
 deleted or extended entry is looked for by a scan in Python — so 2,000 messages take a minute and 50,000 would take
 hours; and concurrent receives and deletes race (below). These patches change how fast it answers and remove the
 races, not what it answers: the same messages, visibility, receive counts, redrive and FIFO rules
-(``tests/aws/test_moto_launch.py`` checks the answers against the unpatched server's on a small queue). A local
+(``tests/local/test_moto_launch.py`` checks the answers against the unpatched server's on a small queue). A local
 stand-in for the demo and the tests; a worker on AWS never runs it.
 
 Run as ``python -m streamlake_fast.local.moto_launch -H 127.0.0.1 -p PORT`` (needs ``moto[server]``).

@@ -46,7 +46,7 @@ class Sink(Protocol):
 
     name: str
     #: The columns this sink wants, by name: event fields and metadata columns
-    #: (:data:`~streamlake_fast.messages.METADATA_SCHEMA`); None: the event columns as decoded.
+    #: (:data:`~streamlake_fast.codec.messages.METADATA_SCHEMA`); None: the event columns as decoded.
     schema: pa.Schema | None
 
     @property

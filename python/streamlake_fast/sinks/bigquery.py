@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from streamlake_fast.endpoints import RETRYABLE_CODES, bigquery_write_client, is_retryable, status_code
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.extras import needs_extra
-from streamlake_fast.names import parse_table
 from streamlake_fast.sinks.base import Refusal, WriteIsDurable
+from streamlake_fast.transports.gcp.channels import RETRYABLE_CODES, bigquery_write_client, is_retryable, status_code
+from streamlake_fast.transports.names import parse_table
 
 with needs_extra():  # the gcp extra
     import grpc

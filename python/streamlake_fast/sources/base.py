@@ -1,11 +1,11 @@
-"""The source interface: :class:`~streamlake_fast.delivery.Delivery` s of received messages, settled by the
+"""The source interface: :class:`~streamlake_fast.sources.delivery.Delivery` s of received messages, settled by the
 caller; each source owns its flow control and its leases."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from streamlake_fast.delivery import Delivery
+from streamlake_fast.sources.delivery import Delivery
 from streamlake_fast.sources.flow import FlowControl
 
 __all__ = ["Source"]

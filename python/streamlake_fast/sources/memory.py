@@ -1,5 +1,5 @@
 """An in-process source: batches of raw events handed over in memory, delivered as the same
-:class:`~streamlake_fast.delivery.Delivery` s as Pub/Sub's (message ids 1, 2, ...; acks are counted, not sent).
+:class:`~streamlake_fast.sources.delivery.Delivery` s as Pub/Sub's (message ids 1, 2, ...; acks are counted, not sent).
 
 For the demo when no Pub/Sub emulator is installed, for embedding, and for benchmarks of the sinks alone.
 """
@@ -10,8 +10,8 @@ import queue
 import threading
 from collections.abc import Iterable, Sequence
 
-from streamlake_fast.delivery import Delivery
-from streamlake_fast.messages import Messages
+from streamlake_fast.codec.messages import Messages
+from streamlake_fast.sources.delivery import Delivery
 from streamlake_fast.sources.flow import FlowControl
 
 __all__ = ["MemorySource"]

@@ -19,9 +19,9 @@ import threading
 import time
 from collections.abc import Sequence
 
-from streamlake_fast.delivery import Delivery
+from streamlake_fast.codec.messages import Messages
 from streamlake_fast.exceptions import SourceError
-from streamlake_fast.messages import Messages
+from streamlake_fast.sources.delivery import Delivery
 from streamlake_fast.sources.flow import FlowControl
 
 __all__ = ["LEASE_MARGIN", "MAX_EXTENSION", "PollingSource", "extension", "margin"]

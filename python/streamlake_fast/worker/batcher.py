@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from streamlake_fast.delivery import Delivery, nack_quietly
 from streamlake_fast.sources.base import Source
+from streamlake_fast.sources.delivery import Delivery, nack_quietly
 
 __all__ = ["Batcher"]
 

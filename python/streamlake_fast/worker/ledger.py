@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streamlake_fast.delivery import Delivery, ack_all, nack_quietly
+from streamlake_fast.sources.delivery import Delivery, ack_all, nack_quietly
 
 __all__ = ["AckLedger"]
 

@@ -17,16 +17,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from streamlake_fast.codec import Codec
-from streamlake_fast.delivery import Delivery, nack_quietly
+from streamlake_fast.codec.codec import Codec
+from streamlake_fast.codec.messages import Messages
 from streamlake_fast.exceptions import SourceError
-from streamlake_fast.messages import Messages
-from streamlake_fast.metrics import MetricsExporter
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sources.base import Source
+from streamlake_fast.sources.delivery import Delivery, nack_quietly
 from streamlake_fast.worker.batcher import Batcher
 from streamlake_fast.worker.fanout import FanOut
 from streamlake_fast.worker.ledger import AckLedger
+from streamlake_fast.worker.metrics import MetricsExporter
 from streamlake_fast.worker.schema_watch import SchemaWatch
 from streamlake_fast.worker.stats import WorkerStats
 

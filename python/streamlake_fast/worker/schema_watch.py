@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from streamlake_fast.codec import Reject
+from streamlake_fast.codec.codec import Reject
+from streamlake_fast.codec.evolution import Inference, added_columns, narrowing, relax, widen_for_events
+from streamlake_fast.codec.messages import Messages
+from streamlake_fast.codec.schema import BigQueryField, Schema
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.messages import Messages
-from streamlake_fast.schema import BigQueryField, Schema
-from streamlake_fast.schema_evolution import Inference, added_columns, narrowing, relax, widen_for_events
 
 __all__ = ["SCHEMA_TRIGGERS", "SchemaWatch"]
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from streamlake_fast.sinks.base import WriteIsDurable
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA, as_json
 from streamlake_fast.sinks.lake.layout import PARTITION_KEY
-from streamlake_fast.storage import Root, sink_error, spool_dir
+from streamlake_fast.transports.storage import Root, sink_error, spool_dir
 
 __all__ = ["DeadLetterFiles"]
 

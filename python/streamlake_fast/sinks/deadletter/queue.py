@@ -11,13 +11,13 @@ from functools import partial
 
 import pyarrow as pa
 
-from streamlake_fast.aws.client import SQS_RETRY, AwsError, SqsClient, is_retryable
 from streamlake_fast.exceptions import SinkError, TransientSinkError
-from streamlake_fast.names import check_queue_url
 from streamlake_fast.sinks.base import WriteIsDurable
 from streamlake_fast.sinks.deadletter.envelope import envelope_body, record_fields, size, truncate
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
-from streamlake_fast.sqs_wire import batch_failures, send_batch_requests
+from streamlake_fast.transports.aws.client import SQS_RETRY, AwsError, SqsClient, is_retryable
+from streamlake_fast.transports.aws.wire import batch_failures, send_batch_requests
+from streamlake_fast.transports.names import check_queue_url
 
 __all__ = ["DeadLetterQueue"]
 

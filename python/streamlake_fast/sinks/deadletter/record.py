@@ -13,7 +13,8 @@
 | ``schema_fingerprint`` | the schema it was checked against |
 | ``rejected_at`` | when the worker rejected it |
 
-The first four are the metadata columns (:mod:`streamlake_fast.messages`), built in Rust for the rejected messages.
+The first four are the metadata columns (:mod:`streamlake_fast.codec.messages`), built in Rust for the rejected
+messages.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamlake_fast.codec import Reject
-from streamlake_fast.messages import METADATA_BIGQUERY_TYPES, METADATA_SCHEMA, Messages
-from streamlake_fast.schema import BigQueryField
+from streamlake_fast.codec.codec import Reject
+from streamlake_fast.codec.messages import METADATA_BIGQUERY_TYPES, METADATA_SCHEMA, Messages
+from streamlake_fast.codec.schema import BigQueryField
 
 __all__ = ["CUT_MARK", "DEAD_LETTER_FIELDS", "DEAD_LETTER_SCHEMA", "REASON_FIELDS", "as_json", "dead_letter_records"]
 

@@ -7,12 +7,12 @@ import hashlib
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from streamlake_fast.endpoints import bigquery_client
-from streamlake_fast.names import parse_table
-from streamlake_fast.schema import Schema
+from streamlake_fast.codec.schema import Schema
 from streamlake_fast.sinks.base import Refusal
 from streamlake_fast.sinks.bigquery import BigQuerySink
 from streamlake_fast.sinks.deadletter.record import CUT_MARK, DEAD_LETTER_FIELDS, DEAD_LETTER_SCHEMA
+from streamlake_fast.transports.gcp.channels import bigquery_client
+from streamlake_fast.transports.names import parse_table
 
 __all__ = ["DeadLetterTable"]
 

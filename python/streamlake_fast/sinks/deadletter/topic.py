@@ -18,11 +18,11 @@ from typing import Any
 import pyarrow as pa
 
 from streamlake_fast.exceptions import PublishError, SinkError, TransientSinkError
-from streamlake_fast.pubsub_publish import RequestSender
-from streamlake_fast.pubsub_wire import publish_requests
 from streamlake_fast.sinks.base import WriteIsDurable
 from streamlake_fast.sinks.deadletter.envelope import envelope_body, record_fields, size, truncate
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
+from streamlake_fast.transports.gcp.sender import RequestSender
+from streamlake_fast.transports.gcp.wire import publish_requests
 
 __all__ = ["DeadLetterTopic", "pubsub_message"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from streamlake_fast.schema import BigQueryField, Schema
-from streamlake_fast.schema_evolution import added_columns, narrowing
-from streamlake_fast.storage import Root
+from streamlake_fast.codec.evolution import added_columns, narrowing
+from streamlake_fast.codec.schema import BigQueryField, Schema
+from streamlake_fast.transports.storage import Root
 
 __all__ = ["SCHEMAS_DIR", "SchemaEntry", "describe_change", "read_history", "record_schema"]
 

@@ -14,8 +14,8 @@ import time
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from streamlake_fast.codec.messages import METADATA_SCHEMA
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.messages import METADATA_SCHEMA
 
 __all__ = ["LAKE_COLUMNS", "NULL_PARTITION", "PARTITION_KEY", "file_name", "is_data_file", "lake_schema", "partitions"]
 

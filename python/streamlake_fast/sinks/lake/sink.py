@@ -5,7 +5,7 @@ most ``max_open_files`` at once. A file rolls — becomes visible — when it re
 ``max_file_age`` seconds, when a new partition needs its place (the least recently written file rolls first), on
 :meth:`LakeSink.flush`, or when the schema changes. Visible means whole: on local disk the spool sits beside its
 final name under a hidden name, is fsynced and renamed; on GCS/S3 the spool is local, uploaded under a hidden
-key and moved to its final key once whole (:meth:`~streamlake_fast.storage.Root.publish`). A batch counts as
+key and moved to its final key once whole (:meth:`~streamlake_fast.transports.storage.Root.publish`). A batch counts as
 durable once every file holding its rows is visible.
 """
 
@@ -23,12 +23,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from streamlake_fast.codec.schema import Schema
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
-from streamlake_fast.schema import Schema
 from streamlake_fast.sinks.lake.history import record_schema
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, lake_schema, partitions
-from streamlake_fast.storage import Root, sink_error
-from streamlake_fast.storage import spool_dir as spool_dir_for
+from streamlake_fast.transports.storage import Root, sink_error
+from streamlake_fast.transports.storage import spool_dir as spool_dir_for
 
 __all__ = ["LakeSink"]
 
@@ -82,7 +82,7 @@ class LakeSink:
     :class:`~streamlake_fast.exceptions.SinkError` — the rows are half taken, so a retry could write them twice;
     the worker stops and their messages are redelivered after a restart (which frees the spool). Once a file is
     finished, making it visible (rename, upload) is retried while the error may heal
-    (:func:`~streamlake_fast.storage.is_permanent`), since the rows are safe in the spool.
+    (:func:`~streamlake_fast.transports.storage.is_permanent`), since the rows are safe in the spool.
     """
 
     def __init__(

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from streamlake_fast.sinks.lake.history import SchemaEntry, describe_change, read_history
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, is_data_file
-from streamlake_fast.storage import Root
+from streamlake_fast.transports.storage import Root
 
 __all__ = ["LakeReport", "PartitionReport", "verify_lake"]
 

@@ -1,3 +1,0 @@
-from streamlake_fast.beam.pipeline import main
-
-main()

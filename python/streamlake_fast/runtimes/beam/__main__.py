@@ -1,0 +1,3 @@
+from streamlake_fast.runtimes.beam.pipeline import main
+
+main()

@@ -1,0 +1,84 @@
+"""``WriteDeadLetters``: rejects and refused rows to the dead-letter destinations every runtime offers (a Pub/Sub
+topic, an SQS queue, a BigQuery table or NDJSON files), written by the sinks
+:func:`~streamlake_fast.destinations.build.dead_letter_sink` makes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.metrics import Metrics
+
+from streamlake_fast.destinations.build import dead_letter_sink
+from streamlake_fast.destinations.model import DeadLetter, DeadLetterKind
+from streamlake_fast.runtimes.beam.bigquery import RETRY
+from streamlake_fast.runtimes.beam.decode import NAMESPACE
+from streamlake_fast.sinks.base import Sink
+from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
+
+__all__ = ["WriteDeadLetters"]
+
+
+class _Write(beam.DoFn):  # type: ignore[misc]
+    def __init__(self, dead: DeadLetter) -> None:
+        self._dead = dead
+        self._sink: Sink | None = None
+        self._records: list[dict[str, Any]] = []
+        self._written = Metrics.counter(NAMESPACE, "dead_letters")
+
+    def setup(self) -> None:
+        self._sink = dead_letter_sink(self._dead)
+
+    def start_bundle(self) -> None:
+        self._records = []
+
+    def process(self, record: dict[str, Any]) -> Iterator[Any]:
+        # Nothing comes out (Beam 2.78 refuses a DoFn whose process is annotated to return None).
+        self._records.append(record)
+        return iter(())
+
+    def finish_bundle(self) -> None:
+        # One write per bundle, durable before the runner commits the bundle.
+        if not self._records:
+            return
+        assert self._sink is not None
+        sink, batch = self._sink, pa.RecordBatch.from_pylist(self._records, schema=DEAD_LETTER_SCHEMA)
+        RETRY.call(lambda: sink.write(batch), what=sink.name)
+        RETRY.call(sink.flush, what=sink.name)
+        self._written.inc(batch.num_rows)
+        self._records = []
+
+    def teardown(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+
+
+class WriteDeadLetters(beam.PTransform):  # type: ignore[misc]
+    """Write dead-letter records (:class:`DecodeEvents`' ``rejects``, :class:`WriteToBigQueryArrow`'s refused rows)
+    to exactly one of: ``topic`` (``projects/P/topics/T``: the original data and attributes plus the reason as
+    attributes), ``queue`` (an SQS queue URL), ``table`` (``project.dataset.table``, created when missing) or
+    ``root`` (NDJSON files under ``<root>/_rejects``) — or to ``dead_letter``, a
+    :class:`~streamlake_fast.destinations.DeadLetter`."""
+
+    def __init__(
+        self,
+        *,
+        topic: str | None = None,
+        queue: str | None = None,
+        table: str | None = None,
+        root: str | None = None,
+        dead_letter: DeadLetter | None = None,
+    ) -> None:
+        super().__init__()
+        named: list[tuple[DeadLetterKind, str | None]] = [("topic", topic), ("queue", queue), ("table", table),
+                                                          ("files", root)]  # fmt: skip
+        given = [DeadLetter(kind, where) for kind, where in named if where]
+        given += [dead_letter] if dead_letter is not None else []
+        if len(given) != 1:
+            raise ValueError("give exactly one of topic, queue, table, root, dead_letter")
+        self._dead = given[0]
+
+    def expand(self, records: beam.PCollection) -> Any:
+        return records | "Write" >> beam.ParDo(_Write(self._dead))

@@ -1,0 +1,162 @@
+"""``DecodeEvents``: Pub/Sub messages in, Arrow record batches and dead-letter records out — one
+:meth:`Codec.decode <streamlake_fast.Codec.decode>` call per batch, as in the worker.
+
+Batching: an unbounded input (Pub/Sub) is keyed with one key and grouped across bundles by
+``GroupIntoBatches.WithShardedKey`` (``max_batch_size`` messages or ``max_batch_duration_secs``, whichever first).
+``BatchElements`` batches within a bundle only — streaming bundles often hold one message — and its cross-bundle
+form keys everything on one shared key, which one worker then processes alone; a sharded key lets the runner
+(Dataflow) split the key's load over as many workers as it needs. A bounded input (a batch job) has large bundles,
+so ``BatchElements`` with a fixed size batches it without the state and timers a grouping costs per element.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp
+
+from streamlake_fast.codec.codec import Codec
+from streamlake_fast.codec.messages import METADATA_SCHEMA, Messages
+from streamlake_fast.codec.schema import Schema
+from streamlake_fast.runtimes.beam.schemas import SchemaLike, fields_of
+from streamlake_fast.sinks.deadletter.record import dead_letter_records
+
+__all__ = ["REJECTS", "VALID", "DecodeEvents", "messages_of"]
+
+#: The output tags of :class:`DecodeEvents`.
+VALID = "valid"
+REJECTS = "rejects"
+NAMESPACE = "streamlake"
+
+#: One element before decoding: the message (bytes or a PubsubMessage) and its element timestamp in µs.
+Keyed = tuple[Any, int]
+
+
+def messages_of(elements: Sequence[Keyed]) -> Messages:
+    """The batch's messages for the codec: a ``PubsubMessage`` keeps its attributes, id, publish time and ordering
+    key; plain ``bytes`` (``ReadFromPubSub`` without attributes) get no id and their element timestamp (the publish
+    time, for Pub/Sub) as publish time."""
+    parts = []
+    for m, at in elements:
+        if isinstance(m, bytes):
+            parts.append((m, None, "", at, ""))
+        else:
+            published = m.publish_time
+            us = _micros(published) if published is not None else at
+            parts.append((m.data, m.attributes, m.message_id or "", us, m.ordering_key or ""))
+    return Messages.from_parts(parts)
+
+
+def _micros(t: Any) -> int:
+    if isinstance(t, datetime):
+        return int(t.timestamp()) * 1_000_000 + t.microsecond
+    if isinstance(t, Timestamp):
+        return int(t.micros)
+    seconds, nanos = getattr(t, "seconds", 0), getattr(t, "nanos", 0)  # a protobuf Timestamp
+    return int(seconds) * 1_000_000 + int(nanos) // 1000
+
+
+class _Decode(beam.DoFn):  # type: ignore[misc]
+    def __init__(self, fields: list[Any], options: dict[str, Any], source: str, metadata: Sequence[str]) -> None:
+        self._fields = fields
+        self._options = options
+        self._source = source
+        self._metadata = list(metadata)
+        self._codec: Codec | None = None
+        self._events = Metrics.counter(NAMESPACE, "events")
+        self._rows = Metrics.counter(NAMESPACE, "rows")
+        self._rejects = Metrics.counter(NAMESPACE, "rejects")
+        self._batches = Metrics.distribution(NAMESPACE, "batch_size")
+
+    def setup(self) -> None:
+        self._codec = Codec(Schema.from_bigquery(self._fields), **self._options)
+
+    def process(self, batch: Iterable[Keyed]) -> Iterator[Any]:
+        assert self._codec is not None
+        messages = messages_of(list(batch))
+        result = self._codec.decode(messages, metadata=self._metadata, source=self._source)
+        self._events.inc(len(messages))
+        self._batches.update(len(messages))
+        self._rows.inc(result.batch.num_rows)
+        if result.batch.num_rows:
+            yield result.batch
+        if result.rejects:
+            self._rejects.inc(len(result.rejects))
+            for r in result.rejects:
+                Metrics.counter(NAMESPACE, f"rejects_{r.code}").inc()
+            records = dead_letter_records(messages, result.rejects, source=self._source,
+                                          schema_fingerprint=self._codec.schema.fingerprint)  # fmt: skip
+            for record in records.to_pylist():
+                yield TaggedOutput(REJECTS, record)
+
+
+def _stamped(message: Any, timestamp: Any = beam.DoFn.TimestampParam) -> Keyed:
+    # Elements of a bounded source (beam.Create, files) carry no time: they get the time they were batched.
+    known = MIN_TIMESTAMP < timestamp < MAX_TIMESTAMP
+    return message, int(timestamp.micros) if known else time.time_ns() // 1000
+
+
+def _keyed(message: Any, timestamp: Any = beam.DoFn.TimestampParam) -> tuple[int, Keyed]:
+    return 0, _stamped(message, timestamp)
+
+
+class DecodeEvents(beam.PTransform):  # type: ignore[misc]
+    """Validate Pub/Sub messages (``bytes`` or ``PubsubMessage``) against ``schema`` and build Arrow batches.
+
+    Returns a tagged result: ``result.valid`` — ``pyarrow.RecordBatch`` es of the valid events, with the metadata
+    columns (``subscription_name`` = ``source``, ``message_id``, ``publish_time``, ``attributes``) after the event
+    columns; ``result.rejects`` — one dead-letter record per rejected message (a dict: ``data``, ``attributes``,
+    ``reason_code``, ``path``, ``message``, ``schema_fingerprint``, ... — the worker's record).
+
+    :param schema: a :class:`~streamlake_fast.Schema`, BigQuery JSON fields, or a path to a schema file.
+    :param max_batch_size: messages per decode call at most.
+    :param max_batch_duration_secs: the longest a message waits for its batch to fill.
+    """
+
+    def __init__(
+        self,
+        schema: SchemaLike,
+        *,
+        unknown_fields: Literal["reject", "ignore"] = "reject",
+        max_message_bytes: int = 10_000_000,
+        max_depth: int = 500,
+        max_batch_size: int = 10_000,
+        max_batch_duration_secs: float = 1.0,
+        source: str = "beam",
+        metadata: Sequence[str] = tuple(METADATA_SCHEMA.names),
+    ) -> None:
+        super().__init__()
+        self._fields = fields_of(schema)
+        self._options = {"unknown_fields": unknown_fields, "max_message_bytes": max_message_bytes,
+                         "max_depth": max_depth}  # fmt: skip
+        Codec(Schema.from_bigquery(self._fields), **self._options)  # type: ignore[arg-type]  # bad options fail here
+        if max_batch_size < 1 or max_batch_duration_secs <= 0:
+            raise ValueError("max_batch_size must be ≥ 1 and max_batch_duration_secs > 0")
+        self._max_batch_size = max_batch_size
+        self._max_batch_duration = max_batch_duration_secs
+        self._source = source
+        self._metadata = list(metadata)
+
+    def expand(self, messages: beam.PCollection) -> Any:
+        decode = _Decode(self._fields, self._options, self._source, self._metadata)
+        if messages.is_bounded:
+            size = self._max_batch_size
+            batches = (
+                messages
+                | "Stamp" >> beam.Map(_stamped)
+                | "Batch" >> beam.BatchElements(min_batch_size=size, max_batch_size=size)
+            )
+        else:
+            batches = (
+                messages
+                | "Key" >> beam.Map(_keyed).with_output_types(beam.typehints.Tuple[int, beam.typehints.Any])
+                | "Batch" >> beam.GroupIntoBatches.WithShardedKey(self._max_batch_size, self._max_batch_duration)
+                | "Values" >> beam.Values()
+            )
+        return batches | "Decode" >> beam.ParDo(decode).with_outputs(REJECTS, main=VALID)

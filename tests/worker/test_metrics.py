@@ -1,0 +1,29 @@
+"""Prometheus metrics: served over real HTTP from the worker's stats."""
+
+from __future__ import annotations
+
+import urllib.request
+
+from streamlake_fast.worker import WorkerStats
+from streamlake_fast.worker.metrics import MetricsExporter
+from tests.servers.processes import free_port
+
+
+def test_metrics_are_served_and_only_grow() -> None:
+    exporter = MetricsExporter(free_port(), host="127.0.0.1")
+    try:
+        stats = WorkerStats(events=100, rows=99, rejects=1, in_flight=7, awaiting_durable=40, acked=60)
+        exporter.update(stats)
+        stats.events = 250
+        stats.in_flight = 0
+        stats.awaiting_durable, stats.acked = 0, 250
+        exporter.update(stats)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{exporter.port}/metrics", timeout=5).read().decode()
+    finally:
+        exporter.close()
+    assert "streamlake_events_total 250.0" in text
+    assert "streamlake_rows_written_total 99.0" in text
+    assert "streamlake_rejects_total 1.0" in text
+    assert "streamlake_in_flight 0.0" in text
+    assert "streamlake_awaiting_durable 0.0" in text
+    assert "streamlake_acked_total 250.0" in text

@@ -10,10 +10,18 @@ from streamlake_fast.runtimes.beam import (
     WriteToLake,
     messages_of,
 )
+from streamlake_fast.runtimes.beam.pipeline import main
 
-__all__ = ["REJECTS", "VALID", "DecodeEvents", "WriteDeadLetters", "WriteToBigQueryArrow", "WriteToLake", "messages_of"]
+__all__ = [
+    "REJECTS",
+    "VALID",
+    "DecodeEvents",
+    "WriteDeadLetters",
+    "WriteToBigQueryArrow",
+    "WriteToLake",
+    "main",
+    "messages_of",
+]
 
 if __name__ == "__main__":
-    from streamlake_fast.runtimes.beam.pipeline import main
-
     main()

@@ -37,9 +37,9 @@ def test_decode_file_writes_parquet_and_rejects(tmp_path: Path) -> None:
     assert code == 1  # some events were rejected
     assert pq.read_table(out).num_rows == 190
     lines = [json.loads(line) for line in rejects.read_text().splitlines()]
-    bad_lines = [i + 1 for i, (_, kind) in enumerate(pairs) if kind]
-    assert [r["line"] for r in lines] == bad_lines
-    assert {"line", "code", "path", "message"} == set(lines[0])
+    bad = [i for i, (_, kind) in enumerate(pairs) if kind]
+    assert [r["index"] for r in lines] == bad  # 0-based, as in every reject answer (line = index + 1)
+    assert {"index", "code", "path", "message"} == set(lines[0])
 
 
 def test_bad_schema_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,5 @@
-"""In-memory implementations of the seams (a source's settling side, a sink) for the worker's unit tests."""
+"""The worker's unit tests' shorthands: a source's settling side that records every call, and the shipped
+in-memory sink (:mod:`streamlake_fast.testing`) made lagging."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from streamlake_fast import Delivery
-from streamlake_fast.exceptions import SinkError
+from streamlake_fast.testing import MemorySink
 
 
 class Recorder:
@@ -34,36 +35,8 @@ class Recorder:
         self.released += 1
 
 
-class LaggingSink:
-    """Accepts batches at once; they become durable only when the test says so."""
+class LaggingSink(MemorySink):
+    """The shipped in-memory sink, its batches durable only when the test says so (``advance``, ``flush``)."""
 
     def __init__(self, name: str, schema: pa.Schema | None) -> None:
-        self.name, self.schema = name, schema
-        self.batches: list[pa.RecordBatch] = []
-        self.durable_batches = 0
-        self.rows_written = 0
-        self.fail = False
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        if self.fail:
-            raise SinkError(f"{self.name}: refused")
-        self.batches.append(batch)
-        self.rows_written += batch.num_rows
-
-    def advance(self, k: int) -> None:
-        self.durable_batches = min(len(self.batches), self.durable_batches + k)
-
-    def durable_ids(self) -> set[str]:
-        out: set[str] = set()
-        for b in self.batches[: self.durable_batches]:
-            out.update(b.column("message_id").to_pylist())
-        return out
-
-    def poll(self) -> None:
-        pass
-
-    def flush(self) -> None:
-        self.durable_batches = len(self.batches)
-
-    def close(self) -> None:
-        pass
+        super().__init__(name, schema, lagging=True)

@@ -58,7 +58,7 @@ def decode(args: argparse.Namespace) -> int:
     if args.rejects:
         with args.rejects.open("w", encoding="utf-8") as f:
             for r in result.rejects:
-                f.write(json.dumps({"line": r.index + 1, "code": r.code, "path": r.path, "message": r.message}) + "\n")
+                f.write(json.dumps(r.as_json()) + "\n")
     else:
         for r in result.rejects[:20]:
             print(f"line {r.index + 1}: {r.code} at {r.path or '(message)'}: {r.message}", file=sys.stderr)

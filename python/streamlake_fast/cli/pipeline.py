@@ -84,9 +84,8 @@ def publish(args: argparse.Namespace) -> int:
             total += result
             for r in result.rejects:
                 where = f"{'line' if args.input else 'event'} {first + r.index + 1}"
-                record = {"at": where, "code": r.code, "path": r.path, "message": r.message}
                 if rejects_out is not None:
-                    rejects_out.write(json.dumps(record) + "\n")
+                    rejects_out.write(json.dumps(r.as_json(first)) + "\n")
                 elif shown < 20:
                     shown += 1
                     print(f"refused {where}: {r.code} at {r.path or '(event)'}: {r.message}", file=sys.stderr)

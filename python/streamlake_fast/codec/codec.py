@@ -38,6 +38,12 @@ class Reject:
         where = f" at {self.path}" if self.path else ""
         return f"row {self.index}{where}: {self.code}: {self.message}"
 
+    def as_json(self, offset: int = 0) -> dict[str, object]:
+        """The one JSON shape of a reject, in every answer and report (``serve``'s answers, ``decode --rejects``,
+        ``publish --rejects``): ``{"index", "code", "path", "message"}``; ``offset`` is added to the index (the
+        position of this batch in a longer input)."""
+        return {"index": self.index + offset, "code": self.code, "path": self.path, "message": self.message}
+
 
 @dataclass(frozen=True, slots=True)
 class DecodeResult:

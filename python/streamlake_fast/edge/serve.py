@@ -146,7 +146,7 @@ class ProcessorApp:
             raise HttpError(503, message, headers=[(b"retry-after", str(RETRY_AFTER).encode())])
         if result.events == 0:
             raise HttpError(400, "the body holds no events")
-        rejected = [{"index": r.index, "code": r.code, "path": r.path, "message": r.message} for r in result.rejects]
+        rejected = [r.as_json() for r in result.rejects]
         self.counts["accepted"] += result.accepted
         self.counts["rejected"] += len(rejected)
         answer = {"accepted": result.accepted, "rejected": rejected}

@@ -14,6 +14,7 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 
 from streamlake_fast.codec.messages import METADATA_SCHEMA
+from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.runtimes.beam.decode import NAMESPACE
 from streamlake_fast.sinks.base import Refusal, select_columns
 from streamlake_fast.sinks.bigquery import BigQuerySink
@@ -94,7 +95,7 @@ class WriteToBigQueryArrow(beam.PTransform):  # type: ignore[misc]
         super().__init__()
         parse_table(table)
         if mode not in ("default", "committed"):
-            raise ValueError(f'mode must be "default" or "committed", got {mode!r}')
+            raise ConfigError(f'mode must be "default" or "committed", got {mode!r}')
         self._table = table
         self._mode = mode
 

@@ -13,6 +13,7 @@ from apache_beam.metrics import Metrics
 
 from streamlake_fast.destinations.build import dead_letter_sink
 from streamlake_fast.destinations.model import DeadLetter, DeadLetterKind
+from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.runtimes.beam.bigquery import RETRY
 from streamlake_fast.runtimes.beam.decode import NAMESPACE
 from streamlake_fast.sinks.base import Sink
@@ -77,7 +78,7 @@ class WriteDeadLetters(beam.PTransform):  # type: ignore[misc]
         given = [DeadLetter(kind, where) for kind, where in named if where]
         given += [dead_letter] if dead_letter is not None else []
         if len(given) != 1:
-            raise ValueError("give exactly one of topic, queue, table, root, dead_letter")
+            raise ConfigError("give exactly one of topic, queue, table, root, dead_letter")
         self._dead = given[0]
 
     def expand(self, records: beam.PCollection) -> Any:

@@ -24,6 +24,7 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp
 from streamlake_fast.codec.codec import Codec
 from streamlake_fast.codec.messages import METADATA_SCHEMA, Messages
 from streamlake_fast.codec.schema import Schema
+from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.runtimes.beam.schemas import SchemaLike, fields_of
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
 
@@ -137,7 +138,7 @@ class DecodeEvents(beam.PTransform):  # type: ignore[misc]
                          "max_depth": max_depth}  # fmt: skip
         Codec(Schema.from_bigquery(self._fields), **self._options)  # type: ignore[arg-type]  # bad options fail here
         if max_batch_size < 1 or max_batch_duration_secs <= 0:
-            raise ValueError("max_batch_size must be ≥ 1 and max_batch_duration_secs > 0")
+            raise ConfigError("max_batch_size must be ≥ 1 and max_batch_duration_secs > 0")
         self._max_batch_size = max_batch_size
         self._max_batch_duration = max_batch_duration_secs
         self._source = source

@@ -24,7 +24,7 @@ SCHEMA = receipt_schema()
 CODEC = Codec(SCHEMA)
 TRANSFORM = Transform(rename={"shop": "store_id"}, drop=["debug"], defaults={"coupon": "NONE"},
                       hash=["payment.card_last4"])  # fmt: skip
-NATIVE = TRANSFORM.native()
+NATIVE = TRANSFORM.compile()
 RESULTS: dict[str, float] = {}
 
 

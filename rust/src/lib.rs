@@ -9,6 +9,7 @@ pub mod bodies;
 pub mod decode;
 pub mod error;
 pub mod metadata;
+pub mod packed;
 pub mod publish;
 pub mod pubsub;
 pub mod push;

@@ -106,37 +106,11 @@ pub fn pack_requests<'a>(
     topic: &str,
     messages: impl Iterator<Item = (&'a [u8], &'a [Attribute<'a>])>,
 ) -> (Vec<Vec<u8>>, Vec<usize>) {
-    let (mut requests, mut counts) = (Vec::new(), Vec::new());
-    let mut request = Vec::new();
-    let mut count = 0;
-    let mut message = Vec::new();
-    let mut entry = Vec::new();
+    let mut packer = Packer::new(topic);
     for (data, attributes) in messages {
-        message.clear();
-        put_bytes(&mut message, 1, data);
-        for &(k, v) in attributes {
-            entry.clear();
-            put_bytes(&mut entry, 1, k);
-            put_bytes(&mut entry, 2, v);
-            put_bytes(&mut message, 2, &entry);
-        }
-        let size = message.len() + 8;
-        if count > 0 && (count == MAX_REQUEST_MESSAGES || request.len() + size > MAX_REQUEST_BYTES) {
-            requests.push(std::mem::take(&mut request));
-            counts.push(count);
-            count = 0;
-        }
-        if count == 0 {
-            put_bytes(&mut request, 1, topic.as_bytes());
-        }
-        put_bytes(&mut request, 2, &message);
-        count += 1;
+        packer.add(data, attributes);
     }
-    if count > 0 {
-        requests.push(request);
-        counts.push(count);
-    }
-    (requests, counts)
+    packer.finish()
 }
 
 /// Where the valid events go: a Pub/Sub topic or an SQS queue.
@@ -164,24 +138,11 @@ pub fn prepare<'m>(
         indices.push(i);
         events.push(enrich_one(m, enrich, &mut seq, max_depth));
     }
-    let mut rejects = Vec::new();
     let mut bad = vec![false; events.len()];
-    if let Some(codec) = codec {
-        let out = codec.decode_messages(&events)?;
-        for mut r in out.rejects {
-            bad[r.index] = true;
-            r.index = indices[r.index];
-            rejects.push(r);
-        }
-    }
-    if matches!(target, Target::Queue(..)) {
-        for (i, e) in events.iter().enumerate() {
-            if !bad[i] && std::str::from_utf8(e).is_err() {
-                bad[i] = true;
-                rejects.push(not_text(indices[i]));
-            }
-        }
-        rejects.sort_by_key(|r| r.index);
+    let mut rejects = refusals(codec, &events, target)?;
+    for r in &mut rejects {
+        bad[r.index] = true;
+        r.index = indices[r.index];
     }
     let mut prepared = Prepared {
         rejects,
@@ -222,6 +183,7 @@ struct Packer<'t> {
     request: Vec<u8>,
     count: usize,
     message: Vec<u8>,
+    entry: Vec<u8>,
 }
 
 impl<'t> Packer<'t> {
@@ -233,6 +195,7 @@ impl<'t> Packer<'t> {
             request: Vec::new(),
             count: 0,
             message: Vec::new(),
+            entry: Vec::new(),
         }
     }
 
@@ -250,9 +213,15 @@ impl<'t> Packer<'t> {
         }
     }
 
-    fn add(&mut self, data: &[u8]) {
+    fn add(&mut self, data: &[u8], attributes: &[Attribute<'_>]) {
         self.message.clear();
         put_bytes(&mut self.message, 1, data);
+        for &(k, v) in attributes {
+            self.entry.clear();
+            put_bytes(&mut self.entry, 1, k);
+            put_bytes(&mut self.entry, 2, v);
+            put_bytes(&mut self.message, 2, &self.entry);
+        }
         if self.count == MAX_REQUEST_MESSAGES || self.request.len() + self.message.len() + 8 > MAX_REQUEST_BYTES {
             self.flush();
         }
@@ -339,20 +308,8 @@ pub fn prepare_bodies(
         r.index = i;
         outcomes[b].rejects.push(r);
     };
-    if let Some(codec) = codec {
-        for r in codec.decode_messages(&events)?.rejects {
-            refused(r.index, r, &mut bad, &mut outcomes);
-        }
-    }
-    if matches!(target, Target::Queue(..)) {
-        for (i, e) in events.iter().enumerate() {
-            if !bad[i] && std::str::from_utf8(e).is_err() {
-                refused(i, not_text(i), &mut bad, &mut outcomes);
-            }
-        }
-        for o in &mut outcomes {
-            o.rejects.sort_by_key(|r| r.index);
-        }
+    for r in refusals(codec, &events, target)? {
+        refused(r.index, r, &mut bad, &mut outcomes);
     }
     // An array with a malformed element is not JSON: the whole body is refused, as a JSON parser would.
     for (o, &(body, kind, _)) in outcomes.iter_mut().zip(bodies) {
@@ -400,7 +357,7 @@ pub fn prepare_bodies(
                 packer.start_group(valid.len(), bytes);
                 let first = packer.requests.len();
                 for &i in valid {
-                    packer.add(&events[i]);
+                    packer.add(&events[i], &[]);
                 }
                 outcomes[*b].requests = first..packer.requests.len() + 1;
             }
@@ -443,6 +400,28 @@ pub fn prepare_bodies(
     }
     prepared.outcomes = outcomes;
     Ok(prepared)
+}
+
+/// The events `codec` refuses and, for a queue, those that are not UTF-8 text (SQS carries text only), in event
+/// order (`index`: the position in `events`): the one check both preparations make.
+fn refusals(codec: Option<&Codec>, events: &[Cow<'_, [u8]>], target: Target<'_>) -> Result<Vec<Reject>, DecodeError> {
+    let mut rejects = match codec {
+        Some(codec) => codec.decode_messages(events)?.rejects,
+        None => Vec::new(),
+    };
+    if matches!(target, Target::Queue(..)) {
+        let mut bad = vec![false; events.len()];
+        for r in &rejects {
+            bad[r.index] = true;
+        }
+        rejects.extend(
+            (0..events.len())
+                .filter(|&i| !bad[i] && std::str::from_utf8(&events[i]).is_err())
+                .map(not_text),
+        );
+        rejects.sort_by_key(|r| r.index);
+    }
+    Ok(rejects)
 }
 
 /// Why the events at `valid` cannot go in one `Publish` call (its message count or bytes), if they cannot.

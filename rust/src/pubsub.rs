@@ -3,6 +3,9 @@
 
 use thiserror::Error;
 
+#[cfg(test)]
+use crate::packed::MessageParts;
+
 /// A malformed protobuf message.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("malformed Pub/Sub response at byte {at}: {what}")]
@@ -260,7 +263,9 @@ pub fn modify_ack_deadline_request<'a>(
 }
 
 /// A `PullResponse` of `messages` (data) with ids (and ack ids) `first_id, first_id + 1, ...`, all published at
-/// `publish_time_us`: what an in-process source delivers.
+/// `publish_time_us`: wire bytes for the tests of the readers (messages given by the caller are packed, not
+/// encoded: [`crate::packed`]).
+#[cfg(test)]
 pub fn pull_response<M: AsRef<[u8]>>(messages: &[M], first_id: u64, publish_time_us: i64) -> Vec<u8> {
     let ids: Vec<String> = (0..messages.len() as u64).map(|i| (first_id + i).to_string()).collect();
     let parts: Vec<MessageParts<'_>> = messages
@@ -277,17 +282,8 @@ pub fn pull_response<M: AsRef<[u8]>>(messages: &[M], first_id: u64, publish_time
     pull_response_of(&parts)
 }
 
-/// One message's fields, for [`pull_response_of`].
-pub struct MessageParts<'a> {
-    pub data: &'a [u8],
-    pub attributes: Vec<(&'a [u8], &'a [u8])>,
-    pub message_id: &'a [u8],
-    pub publish_time_us: i64,
-    pub ordering_key: &'a [u8],
-}
-
-/// A `PullResponse` holding `messages` as given (each message's id is also its ack id): messages that reached
-/// the process some other way (an Apache Beam element, a push delivery) read like pulled ones.
+/// A `PullResponse` holding `messages` as given (each message's id is also its ack id): wire bytes for the tests.
+#[cfg(test)]
 pub fn pull_response_of(messages: &[MessageParts<'_>]) -> Vec<u8> {
     let total: usize = messages
         .iter()

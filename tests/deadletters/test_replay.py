@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from streamlake_fast.sinks.deadletter import (
     DeadLetterTopic,
     dead_letter_records,
 )
+from tests.servers.aws import moto_server, sqs  # noqa: F401 (fixtures)
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import pull_all
 
@@ -173,3 +175,33 @@ def test_dead_letters_being_republished_stay_leased(pubsub_only: Cloud) -> None:
         replay.join(120)
         proxy.close()
     assert sum(result[0].replayed.values()) == 4  # type: ignore[attr-defined]
+
+
+def test_replay_across_transports(pubsub_only: Cloud, sqs: Any) -> None:  # noqa: F811
+    """From a dead-letter queue (SQS) to the main topic (Pub/Sub), and from a dead-letter subscription to the main
+    queue: the same originals, chosen the same way, the ones left handed back."""
+    from streamlake_fast.sinks.deadletter.queue import DeadLetterQueue
+
+    env = dict(os.environ)
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    dlq = sqs.create_queue(QueueName="replay-dlq")["QueueUrl"]
+    originals = _dead_letters(pubsub_only, "", DeadLetterQueue(dlq))
+    cli = [sys.executable, "-m", "streamlake_fast.cli", "dead-letters", "replay", "--code", "unknown_field"]
+    done = subprocess.run([*cli, "--from-queue", dlq, "--to-topic", topic], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "replayed: unknown_field 3" in done.stdout and "left: invalid_value 1" in done.stdout, done.stdout
+    home = {m.message.data: dict(m.message.attributes) for m in pull_all(pubsub_only, subscription)}
+    assert home == {d: {**a, REPLAYED_FROM: dlq} for d, a in originals if b"loyalty_tier" in d}
+    left = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    assert [json.loads(m["Body"])["data"] for m in left] == [originals[1][0].decode()]  # handed back at once
+
+    dlq_topic, dlq_sub = pubsub_only.create_topic_and_subscription("dlq")
+    _dead_letters(pubsub_only, dlq_topic)
+    main = sqs.create_queue(QueueName="replay-main")["QueueUrl"]
+    done = subprocess.run([*cli, "--from-subscription", dlq_sub, "--to-queue", main], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    got = sqs.receive_message(QueueUrl=main, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    sent = {m["Body"].encode(): {k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()} for m in got}
+    assert sent == {d: {**a, REPLAYED_FROM: dlq_sub} for d, a in originals if b"loyalty_tier" in d}

@@ -145,9 +145,12 @@ def _parser() -> argparse.ArgumentParser:
     origin = replay.add_mutually_exclusive_group(required=True)
     origin.add_argument("--from-subscription", metavar="SUB",
                         help="a subscription of the dead-letter topic: projects/P/subscriptions/S")  # fmt: skip
+    origin.add_argument("--from-queue", metavar="URL", help="the dead-letter queue (SQS)")
     origin.add_argument("--from-table", metavar="P.D.T", help="the rejects table (its rows stay; see --since)")
     origin.add_argument("--from-files", metavar="ROOT", help="the lake root whose _rejects/ files to replay")
-    replay.add_argument("--to-topic", required=True, help="the main topic: projects/P/topics/T")
+    to = replay.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to-topic", help="the main topic: projects/P/topics/T")
+    to.add_argument("--to-queue", metavar="URL", help="the main queue (SQS)")
     replay.add_argument("--code", action="append", default=[], help="only this reason code (repeatable)")
     replay.add_argument("--since", help="only dead letters rejected at or after this time (ISO 8601, UTC)")
     replay.add_argument("--limit", type=int, help="replay at most this many")

@@ -120,7 +120,8 @@ def dead_letters(args: argparse.Namespace) -> int:
     """``streamlake dead-letters replay``: prints the counts per reason code; exit 0 once the source is drained."""
     from datetime import datetime, timezone
 
-    from streamlake_fast.deadletters.replay import ReplayFilter, replay_subscription
+    from streamlake_fast.deadletters.replay import ReplayFilter, replay
+    from streamlake_fast.deadletters.targets import target
 
     since = None
     if args.since:
@@ -132,13 +133,17 @@ def dead_letters(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit <= 0:
         raise ConfigError("--limit must be positive")
     flt = ReplayFilter(frozenset(args.code), since, args.limit)
-    if args.from_subscription:
-        counts = replay_subscription(args.from_subscription, args.to_topic, flt)
+    to = target(topic=args.to_topic, queue=args.to_queue)
+    if args.from_subscription or args.from_queue:
+        from streamlake_fast.deadletters.origins import QueueOrigin, SubscriptionOrigin
+
+        origin = SubscriptionOrigin(args.from_subscription) if args.from_subscription else QueueOrigin(args.from_queue)
+        counts = replay(origin, to, flt)
     else:
         from streamlake_fast.deadletters.replay_stored import file_records, replay_records, table_records
 
         source = args.from_table or args.from_files
         records = table_records(args.from_table) if args.from_table else file_records(args.from_files)
-        counts = replay_records(records, args.to_topic, source, flt)
+        counts = replay_records(records, to, source, flt)
     print("\n".join(counts.lines()))
     return 0

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streamlake_fast.config import WorkerConfig
 
 __all__ = ["run"]
 
@@ -12,9 +16,6 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    import msgspec
-
-    from streamlake_fast.config import load_config
     from streamlake_fast.runtimes.worker import build_worker, endpoints
 
     logging.basicConfig(
@@ -22,6 +23,36 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    config = _config(args)
+    worker = build_worker(config)
+    worker.on_overrun = _exit_now
+    for line in endpoints(config):
+        print(f"streamlake: {line}", file=sys.stderr)
+    signals = {"count": 0}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        # Only flags: the worker reports the stop from its own loop (printing here could interrupt a write to
+        # stderr in progress on the same thread and raise "reentrant call").
+        signals["count"] += 1
+        name = signal.Signals(signum).name
+        if signals["count"] == 1:
+            worker.stop(name)
+        else:
+            worker.abort(f"second signal ({name})")
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stats = worker.run()
+    print(stats.totals(), file=sys.stderr)
+    return 0
+
+
+def _config(args: argparse.Namespace) -> WorkerConfig:
+    """The config file's settings (or the defaults), with the flags given on the command line over them."""
+    import msgspec
+
+    from streamlake_fast.config import load_config
+
     config = load_config(args.config)
     top = {"subscription": args.subscription, "queue": args.queue, "table": args.table,
            "dead_letter_topic": args.dead_letter_topic, "dead_letter_table": args.dead_letter_table,
@@ -61,27 +92,7 @@ def run(args: argparse.Namespace) -> int:
             },
         ),
     )
-    worker = build_worker(config)
-    worker.on_overrun = _exit_now
-    for line in endpoints(config):
-        print(f"streamlake: {line}", file=sys.stderr)
-    signals = {"count": 0}
-
-    def on_signal(signum: int, _frame: object) -> None:
-        # Only flags: the worker reports the stop from its own loop (printing here could interrupt a write to
-        # stderr in progress on the same thread and raise "reentrant call").
-        signals["count"] += 1
-        name = signal.Signals(signum).name
-        if signals["count"] == 1:
-            worker.stop(name)
-        else:
-            worker.abort(f"second signal ({name})")
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    stats = worker.run()
-    print(stats.totals(), file=sys.stderr)
-    return 0
+    return config
 
 
 def _exit_now() -> None:

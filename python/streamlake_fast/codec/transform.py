@@ -32,7 +32,7 @@ from streamlake_fast import _native
 from streamlake_fast.codec.schema import BigQueryField, Schema
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["Transform"]
+__all__ = ["CompiledTransform", "Transform"]
 
 Derived = Literal["event_id", "ingest_time"]
 #: The schema type each derived field needs.
@@ -110,8 +110,8 @@ class Transform(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
                 raise ConfigError(f"transform.defaults {path!r}: the schema has no field {out!r}")
         self.derived(schema)
 
-    def native(self) -> _native.Transform:
-        """The compiled transform (errors name the path)."""
+    def compile(self) -> CompiledTransform:
+        """The transform ready to run (errors name the path): what the publisher applies inside its native call."""
         spec: dict[str, Any] = {"rename": self.rename, "drop": self.drop, "defaults": self.defaults,
                                 "hash": self.hash, "redact": self.redact}  # fmt: skip
         if self.hash_key_file is not None:
@@ -123,7 +123,7 @@ class Transform(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
                 raise ConfigError(f"transform.hash_key_file {self.hash_key_file} is empty")
             spec["hash_key"] = key.hex()
         try:
-            return _native.Transform(json.dumps(spec))
+            return CompiledTransform(_native.Transform(json.dumps(spec)))
         except ValueError as e:
             raise ConfigError(str(e)) from e
 
@@ -148,3 +148,17 @@ def _field(fields: list[BigQueryField], path: str) -> BigQueryField | None:
             return None
         fields = f.get("fields", [])
     return f
+
+
+class CompiledTransform:
+    """A :class:`Transform` compiled: :meth:`apply` it to an event to see what the publisher will send."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.Transform) -> None:
+        self._native = native
+
+    def apply(self, event: bytes) -> bytes:
+        """The event as the transform rewrites it (raises :class:`~streamlake_fast.exceptions.DecodeError` when
+        it is not a JSON object)."""
+        return self._native.apply(event)

@@ -1,10 +1,12 @@
-"""``streamlake dead-letters replay``: dead letters back to the main topic once the schema allows them.
+"""``streamlake dead-letters replay``: dead letters back to the main topic or queue once the schema allows them.
 
-From a dead-letter subscription (the worker's ``--dead-letter-topic``), each dead letter becomes its original
-message again — the original data and attributes, in the plain form or out of the JSON envelope — plus a
-``replayed_from`` attribute, and is published to the main topic. A dead letter is acknowledged only after Pub/Sub
-acknowledged its republished message. Those not chosen (``--code``, ``--since``, ``--limit``) are held out of
-reach while the replay runs and handed back at the end; the replay stops by itself once a pull finds nothing.
+From a dead-letter subscription (the worker's ``--dead-letter-topic``) or queue (``--dead-letter-queue``), each
+dead letter becomes its original message again — the original data and attributes, in the plain form or out of the
+JSON envelope — plus a ``replayed_from`` attribute, and is sent to the main topic or queue, across transports too
+(:mod:`~streamlake_fast.deadletters.origins`, :mod:`~streamlake_fast.deadletters.targets`). A dead letter is
+acknowledged only after the target took its message. Those not chosen (``--code``, ``--since``, ``--limit``) are
+held out of reach while the replay runs and handed back at the end; the replay stops by itself once a pull finds
+nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from streamlake_fast.deadletters.origins import Origin, SubscriptionOrigin
+from streamlake_fast.deadletters.targets import Message, Target
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
-from streamlake_fast.transports.gcp.channels import pubsub_channel
-from streamlake_fast.transports.gcp.sender import RequestSender
-from streamlake_fast.transports.gcp.wire import publish_requests
-from streamlake_fast.transports.names import check_subscription, check_topic
+from streamlake_fast.transports.names import check_topic
 
-__all__ = ["REPLAYED_FROM", "ReplayCounts", "ReplayFilter", "original_message", "replay_subscription"]
+__all__ = ["REPLAYED_FROM", "ReplayCounts", "ReplayFilter", "original_message", "replay", "replay_subscription"]
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,48 @@ def original_message(data: bytes, attributes: Mapping[str, str]) -> tuple[bytes,
     return data, {k: v for k, v in attributes.items() if k not in _RECORD_FIELDS}
 
 
-def _subscriber() -> Any:
-    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
-    from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
-
-    return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=pubsub_channel()))
+def replay(origin: Origin, target: Target, flt: ReplayFilter = ReplayFilter()) -> ReplayCounts:
+    """Replay the dead letters ``origin`` hands out to ``target`` until it has none (or ``flt.limit`` is reached):
+    each chosen one becomes its original message again (plus ``replayed_from``), is held for the send, sent, and
+    acknowledged only once the target took it; the others are held out of reach and handed back at the end."""
+    counts, held = ReplayCounts(), []
+    try:
+        while flt.limit is None or sum(counts.replayed.values()) < flt.limit:
+            pulled = origin.pull()
+            if not pulled:
+                break
+            chosen: list[tuple[str, Message, str]] = []
+            left: list[str] = []
+            for handle, data, attributes in pulled:
+                code = attributes.get("reason_code", "")
+                full = flt.limit is not None and sum(counts.replayed.values()) + len(chosen) >= flt.limit
+                if full or not flt.accepts(code, attributes.get("rejected_at")):
+                    counts.left[code] += 1
+                    left.append(handle)
+                    continue
+                original = original_message(data, attributes)
+                if original is None or not target.fits(original):
+                    counts.unreplayable[code] += 1
+                    left.append(handle)
+                    continue
+                body, attrs = original
+                chosen.append((handle, (body, {**attrs, REPLAYED_FROM: origin.name}), code))
+            if chosen:  # held for the send: the origin's own deadline may be shorter than a slow send
+                handles = [h for h, _, _ in chosen]
+                origin.hold(handles, _PUBLISH_SECONDS)
+                target.send([m for _, m, _ in chosen])  # taken by the target before the acknowledgement below
+                origin.ack(handles)
+                counts.replayed.update(c for _, _, c in chosen)
+            if left:
+                origin.hold(left, _HOLD_SECONDS)
+                held.extend(left)
+    finally:
+        try:
+            origin.hold(held, 0)  # the ones not replayed go back now
+        finally:
+            target.close()
+            origin.close()
+    return counts
 
 
 def replay_subscription(
@@ -100,56 +138,7 @@ def replay_subscription(
 ) -> ReplayCounts:
     """Replay the dead letters on ``subscription`` to ``topic`` (published over ``channel``, by default Pub/Sub's
     endpoint); returns the counts once a pull finds nothing (or ``flt.limit`` is reached)."""
-    from google.api_core import exceptions as gexc
+    from streamlake_fast.transports.gcp.sender import RequestSender
 
-    check_subscription(subscription)
-    check_topic(topic)
-    subscriber, sender = _subscriber(), RequestSender(topic, channel=channel)
-    counts, held = ReplayCounts(), []
-    try:
-        while flt.limit is None or sum(counts.replayed.values()) < flt.limit:
-            try:
-                response = subscriber.pull(subscription=subscription, max_messages=max_messages,
-                                           timeout=pull_timeout, retry=None)  # fmt: skip
-            except gexc.DeadlineExceeded:
-                break
-            if not response.received_messages:
-                break
-            chosen: list[tuple[bytes, list[tuple[str, str]]]] = []
-            chosen_ids: list[str] = []
-            chosen_codes: list[str] = []
-            left: list[str] = []
-            for received in response.received_messages:
-                attributes = dict(received.message.attributes)
-                code = attributes.get("reason_code", "")
-                full = flt.limit is not None and sum(counts.replayed.values()) + len(chosen) >= flt.limit
-                if full or not flt.accepts(code, attributes.get("rejected_at")):
-                    counts.left[code] += 1
-                    left.append(received.ack_id)
-                    continue
-                original = original_message(received.message.data, attributes)
-                if original is None:
-                    counts.unreplayable[code] += 1
-                    left.append(received.ack_id)
-                    continue
-                data, attrs = original
-                attrs[REPLAYED_FROM] = subscription
-                chosen.append((data, list(attrs.items())))
-                chosen_ids.append(received.ack_id)
-                chosen_codes.append(code)
-            if chosen:  # leased for the publish: the subscription's own deadline may be shorter than a slow publish
-                subscriber.modify_ack_deadline(subscription=subscription, ack_ids=chosen_ids,
-                                               ack_deadline_seconds=_PUBLISH_SECONDS)  # fmt: skip
-                sender.send_all(*publish_requests(topic, chosen))  # acknowledged by Pub/Sub before the ack below
-                subscriber.acknowledge(subscription=subscription, ack_ids=chosen_ids)
-                counts.replayed.update(chosen_codes)
-            if left:
-                subscriber.modify_ack_deadline(subscription=subscription, ack_ids=left,
-                                               ack_deadline_seconds=_HOLD_SECONDS)  # fmt: skip
-                held.extend(left)
-    finally:
-        for i in range(0, len(held), 1000):  # the ones not replayed go back to the subscription now
-            subscriber.modify_ack_deadline(subscription=subscription, ack_ids=held[i : i + 1000],
-                                           ack_deadline_seconds=0)  # fmt: skip
-        sender.close()
-    return counts
+    origin = SubscriptionOrigin(subscription, max_messages=max_messages, pull_timeout=pull_timeout)
+    return replay(origin, Target(check_topic(topic), RequestSender(topic, channel=channel)), flt)

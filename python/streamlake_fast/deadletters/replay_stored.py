@@ -1,9 +1,9 @@
 """``streamlake dead-letters replay --from-table / --from-files``: dead letters kept in the rejects table or in the
-lake's rejects files back to the main topic, as their original data and attributes plus ``replayed_from``.
+lake's rejects files back to the main topic or queue, as their original data and attributes plus ``replayed_from``.
 
 Unlike a subscription, a table or a file is not consumed by reading it: the dead letters stay where they are, so
 a second replay sends them again (choose with ``--since``). The replay exits once every stored dead letter was
-read (or ``--limit`` was reached), each chunk published and acknowledged by Pub/Sub before the next is read.
+read (or ``--limit`` was reached), each chunk taken by the target before the next is read.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from streamlake_fast.deadletters.replay import REPLAYED_FROM, ReplayCounts, ReplayFilter
+from streamlake_fast.deadletters.targets import Message, Target
 from streamlake_fast.sinks.deadletter.record import CUT_MARK
-from streamlake_fast.transports.gcp.sender import RequestSender
-from streamlake_fast.transports.gcp.wire import publish_requests
-from streamlake_fast.transports.names import check_topic, parse_table
+from streamlake_fast.transports.names import parse_table
 from streamlake_fast.transports.storage import Root
 
 __all__ = ["file_records", "replay_records", "table_records"]
@@ -29,19 +28,19 @@ _CHUNK = 500
 
 
 def replay_records(
-    records: Iterable[dict[str, Any]], topic: str, source: str, flt: ReplayFilter | None = None
+    records: Iterable[dict[str, Any]], target: Target, source: str, flt: ReplayFilter | None = None
 ) -> ReplayCounts:
-    """Publish the chosen ``records`` (dead-letter records: ``data``, ``attributes``, ``reason_code``,
-    ``rejected_at``) to ``topic`` as their original messages, with ``replayed_from`` = ``source``."""
-    check_topic(topic)
+    """Send the chosen ``records`` (dead-letter records: ``data``, ``attributes``, ``reason_code``,
+    ``rejected_at``) to ``target`` (the main topic or queue) as their original messages, with ``replayed_from`` =
+    ``source``."""
     flt = flt or ReplayFilter()
-    sender, counts = RequestSender(topic), ReplayCounts()
-    chunk: list[tuple[bytes, list[tuple[str, str]]]] = []
+    counts = ReplayCounts()
+    chunk: list[Message] = []
     codes: list[str] = []
 
     def send() -> None:
         if chunk:
-            sender.send_all(*publish_requests(topic, chunk))
+            target.send(chunk)
             counts.replayed.update(codes)
             chunk.clear()
             codes.clear()
@@ -60,14 +59,17 @@ def replay_records(
                 continue
             attributes = record.get("attributes") or {}
             attrs = dict(json.loads(attributes) if isinstance(attributes, str) else attributes)
-            attrs[REPLAYED_FROM] = source
-            chunk.append((_data(record), list(attrs.items())))
+            message = (_data(record), {**attrs, REPLAYED_FROM: source})
+            if not target.fits(message):
+                counts.unreplayable[code] += 1
+                continue
+            chunk.append(message)
             codes.append(code)
             if len(chunk) >= _CHUNK:
                 send()
         send()
     finally:
-        sender.close()
+        target.close()
     return counts
 
 

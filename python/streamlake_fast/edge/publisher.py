@@ -25,12 +25,10 @@ from streamlake_fast.exceptions import ConfigError, PublishError
 from streamlake_fast.transports.gcp.wire import prepare_publish, prepare_publish_bodies
 from streamlake_fast.transports.names import check_topic
 from streamlake_fast.transports.retry import Retry
+from streamlake_fast.transports.sending import Sender, Sent, send_all
 
 if TYPE_CHECKING:  # each transport's sender is imported when it is used: a queue needs no gcp extra, a topic no aws
     import grpc
-
-    from streamlake_fast.transports.aws.sender import QueueSender
-    from streamlake_fast.transports.gcp.sender import RequestSender
 
 __all__ = ["BodyResult", "PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
 
@@ -104,12 +102,11 @@ class Publisher:
                 derived = (transform or Transform()).derived(schema)
         self._event_id = "event_id" in derived
         self._ingest_time = "ingest_time" in derived
-        self._transform = transform.native() if transform is not None else None
+        self._transform = transform.compile() if transform is not None else None
         self._prefix = secrets.token_hex(8)
         self._seq = 0
         self._prepare_lock = threading.Lock()
-        self._sender: RequestSender | None = None
-        self._queue_sender: QueueSender | None = None
+        self._sender: Sender
         if topic is not None:
             from streamlake_fast.transports.gcp.sender import PUBLISH_RETRY, RequestSender
 
@@ -120,8 +117,7 @@ class Publisher:
             from streamlake_fast.transports.aws.client import SQS_RETRY
             from streamlake_fast.transports.aws.sender import QueueSender
 
-            self._queue_sender = QueueSender(queue, max_in_flight=max_in_flight, timeout=timeout,
-                                             retry=retry or SQS_RETRY)  # fmt: skip
+            self._sender = QueueSender(queue, max_in_flight=max_in_flight, timeout=timeout, retry=retry or SQS_RETRY)
         self.published = 0
         self.refused = 0
 
@@ -144,18 +140,16 @@ class Publisher:
                 transform=self._transform,
             )
         try:
-            if self._sender is not None:
-                published = self._sender.send_all(requests, counts)
-            else:
-                assert self._queue_sender is not None
-                published, refused = self._queue_sender.send_all(requests, counts, valid)
-                rejects = sorted([*rejects, *refused], key=lambda r: r.index)
+            sent = send_all(self._sender, requests, counts)
         except PublishError as e:
             self.published += e.published
             raise
+        if sent.refused:  # SQS refuses entry by entry (Pub/Sub publishes a request whole or not at all)
+            refused = [Reject(valid[i], "refused_by_sink", "", why) for i, why in sent.refused]
+            rejects = sorted([*rejects, *refused], key=lambda r: r.index)
         self.refused += len(rejects)
-        self.published += published
-        return PublishResult(published, rejects, time.perf_counter() - start)
+        self.published += sent.accepted
+        return PublishResult(sent.accepted, rejects, time.perf_counter() - start)
 
     def publish_bodies(self, bodies: Sequence[tuple[bytes, int, bool]], *, max_events: int = 1000) -> list[BodyResult]:
         """Publish several HTTP bodies (``(body, kind, atomic)``: kind ``pubsub_wire.JSON_BODY`` — one event or a
@@ -178,16 +172,11 @@ class Publisher:
                 transform=self._transform,
             )
             self._seq = p.next_seq
-        sent: list[tuple[int, list[tuple[int, str]]] | PublishError] = []
-        if p.requests and self._sender is not None:
-            sent = [r if isinstance(r, PublishError) else (r, []) for r in self._sender.send_each(p.requests, p.counts)]
-        elif p.requests:
-            assert self._queue_sender is not None
-            sent = self._queue_sender.send_each(p.requests)
+        sent = self._sender.send_each(p.requests, p.counts) if p.requests else []
         refused: dict[int, list[Reject]] = {}
         for outcome in sent:
-            if not isinstance(outcome, PublishError):
-                for entry, why in outcome[1]:
+            if isinstance(outcome, Sent):
+                for entry, why in outcome.refused:
                     body, index = p.entries[entry]
                     refused.setdefault(body, []).append(Reject(index, "refused_by_sink", "", why))
         queued = _queued_before_failure(p.entries, p.counts, sent) if p.entries else {}
@@ -203,10 +192,7 @@ class Publisher:
         return results
 
     def close(self) -> None:
-        if self._sender is not None:
-            self._sender.close()
-        if self._queue_sender is not None:
-            self._queue_sender.close()
+        self._sender.close()
 
     def __enter__(self) -> Publisher:
         return self

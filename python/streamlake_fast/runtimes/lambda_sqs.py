@@ -138,25 +138,27 @@ def sqs_handler(
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
         records: list[dict[str, Any]] = event.get("Records", [])
-        if not records:
-            return {"batchItemFailures": []}
-        fanout, collected, dead = parts(_queue_name(records))
-        messages = Messages.from_sqs([_as_receive_response(records)])
-        collected.batches.clear()
-        try:
-            result = fanout.write(messages)
-            fanout.durable(force=True)  # the lake's files visible before Lambda deletes the messages
-        except Exception as e:
-            log.error("batch of %d messages not written (%s); all reported as failed", len(records), e)
-            return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
-        try:
-            for batch in collected.batches:
-                if HANDLER_RETRY.call(partial(dead.write, batch), what=dead.name):
-                    raise SinkError(f"{dead.name} refused dead letters")
-        except Exception as e:
-            log.error("%d dead letters not written (%s); their messages reported as failed", len(result.rejects), e)
-            return {"batchItemFailures": _failures(records, [r.index for r in result.rejects])}
-        log.info("%d messages: %d rows, %d rejects", len(records), result.num_rows, len(result.rejects))
-        return {"batchItemFailures": []}
+        return {"batchItemFailures": _write(records, *parts(_queue_name(records))) if records else []}
 
     return handler
+
+
+def _write(records: list[dict[str, Any]], fanout: FanOut, collected: _Collected, dead: Sink) -> list[dict[str, str]]:
+    """Write one invocation's records: the ``batchItemFailures`` (none when every message is durable)."""
+    messages = Messages.from_sqs([_as_receive_response(records)])
+    collected.batches.clear()
+    try:
+        result = fanout.write(messages)
+        fanout.durable(force=True)  # the lake's files visible before Lambda deletes the messages
+    except Exception as e:
+        log.error("batch of %d messages not written (%s); all reported as failed", len(records), e)
+        return [{"itemIdentifier": r["messageId"]} for r in records]
+    try:
+        for batch in collected.batches:
+            if HANDLER_RETRY.call(partial(dead.write, batch), what=dead.name):
+                raise SinkError(f"{dead.name} refused dead letters")
+    except Exception as e:
+        log.error("%d dead letters not written (%s); their messages reported as failed", len(result.rejects), e)
+        return _failures(records, [r.index for r in result.rejects])
+    log.info("%d messages: %d rows, %d rejects", len(records), result.num_rows, len(result.rejects))
+    return []

@@ -7,6 +7,7 @@ and acknowledges a message only when every sink says so.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -15,7 +16,7 @@ import pyarrow as pa
 
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["FollowsSchema", "Refusal", "Sink", "WriteIsDurable", "select_columns"]
+__all__ = ["Abortable", "FollowsSchema", "Refusal", "Sink", "WriteIsDurable", "select_columns"]
 
 
 def select_columns(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -80,6 +81,14 @@ class FollowsSchema(Protocol):
     def follow_schema(self, events: pa.Schema, table: pa.Schema) -> None:
         """From the next write on, batches have the columns ``events`` (the event columns) of the table whose
         columns are now ``table`` (metadata columns included)."""
+
+
+@runtime_checkable
+class Abortable(Protocol):
+    """A sink whose writes retry a service on their own (the dead-letter topic and queue): the fan-out hands it the
+    worker's abort, and a retry stops once it is set instead of holding the stop until the watchdog's deadline."""
+
+    def abort_on(self, abort: threading.Event) -> None: ...
 
 
 class WriteIsDurable:

@@ -17,7 +17,7 @@ from streamlake_fast.codec.messages import METADATA_SCHEMA, Messages
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.destinations.schemas import split_metadata
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
-from streamlake_fast.sinks.base import FollowsSchema, Refusal, Sink, select_columns
+from streamlake_fast.sinks.base import Abortable, FollowsSchema, Refusal, Sink, select_columns
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
 from streamlake_fast.transports.retry import Retry
 from streamlake_fast.worker.schema_watch import SchemaWatch
@@ -71,6 +71,9 @@ class FanOut:
         self.metadata = [n for n in METADATA_SCHEMA.names if n in wanted and n not in events]
         self._events = events
         self._fingerprint = codec.schema.fingerprint
+        for destination in self.destinations:  # those that send with retries of their own stop on the worker's stop
+            if isinstance(destination, Abortable):
+                destination.abort_on(abort)
         self.decode_cpu = 0.0
         self.written = 0  # batches written to every destination
 

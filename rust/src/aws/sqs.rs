@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::pubsub::{MessageSpans, Span};
+use crate::packed::Packer;
+use crate::pubsub::MessageSpans;
 
 /// SQS's limit on entries per batch request.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -53,24 +54,19 @@ struct MessageAttribute<'a> {
 /// MessageGroupId (FIFO queues), `delivery_attempt` ← ApproximateReceiveCount; the ack id is the receipt handle.
 pub fn parse_receive(body: &[u8]) -> Result<(Vec<u8>, Vec<MessageSpans>), SqsWireError> {
     let response: ReceiveResponse<'_> = serde_json::from_slice(body).map_err(|e| SqsWireError(e.to_string()))?;
-    let mut buf = Vec::with_capacity(body.len());
+    let mut packer = Packer::with_capacity(body.len());
     let mut out = Vec::with_capacity(response.messages.len());
-    let put = |buf: &mut Vec<u8>, s: &[u8]| -> Span {
-        let start = buf.len() as u32;
-        buf.extend_from_slice(s);
-        (start, buf.len() as u32)
-    };
     for m in &response.messages {
-        let start = buf.len();
+        let start = packer.buf.len();
         let mut spans = MessageSpans {
-            ack_id: put(&mut buf, m.receipt_handle.as_bytes()),
-            data: put(&mut buf, m.body.as_bytes()),
-            message_id: put(&mut buf, m.message_id.as_bytes()),
+            ack_id: packer.put(m.receipt_handle.as_bytes()),
+            data: packer.put(m.body.as_bytes()),
+            message_id: packer.put(m.message_id.as_bytes()),
             ..MessageSpans::default()
         };
         let attr = |name: &str| m.attributes.get(name).map(|v| v.as_ref());
         if let Some(group) = attr("MessageGroupId") {
-            spans.ordering_key = put(&mut buf, group.as_bytes());
+            spans.ordering_key = packer.put(group.as_bytes());
         }
         if let Some(sent) = attr("SentTimestamp") {
             let ms: i64 = sent
@@ -83,14 +79,14 @@ pub fn parse_receive(body: &[u8]) -> Result<(Vec<u8>, Vec<MessageSpans>), SqsWir
         }
         for (k, v) in &m.message_attributes {
             let value = v.string_value.as_deref().or(v.binary_value.as_deref()).unwrap_or("");
-            let k = put(&mut buf, k.as_bytes());
-            let v = put(&mut buf, value.as_bytes());
+            let k = packer.put(k.as_bytes());
+            let v = packer.put(value.as_bytes());
             spans.attributes.push((k, v));
         }
-        spans.size = (buf.len() - start) as u32;
+        spans.size = (packer.buf.len() - start) as u32;
         out.push(spans);
     }
-    Ok((buf, out))
+    Ok((packer.buf, out))
 }
 
 fn push_json_string(out: &mut Vec<u8>, s: &str) {

@@ -1,4 +1,5 @@
-//! `_native.Messages`: received messages kept as the bytes they arrived in (serialized Pub/Sub `PullResponse`s);
+//! `_native.Messages`: received messages kept as the bytes they arrived in (serialized Pub/Sub `PullResponse`s), or
+//! packed into one buffer when they arrived otherwise (SQS answers, push deliveries, Beam elements, in memory);
 //! decoded with their metadata columns, turned into dead-letter records and acknowledged in Rust, so the worker
 //! creates no Python object per message (only per rejected one).
 
@@ -14,10 +15,8 @@ use super::arrow_export::ArrowBatch;
 use super::codec::{into_py_result, PyCodec, RejectTuple};
 use crate::aws::sqs::{batch_requests, parse_receive};
 use crate::metadata::MetaColumn;
-use crate::pubsub::{
-    acknowledge_request, modify_ack_deadline_request, parse_pull_response, pull_response, pull_response_of,
-    MessageParts, MessageSpans,
-};
+use crate::packed::{pack, pack_data, MessageParts};
+use crate::pubsub::{acknowledge_request, modify_ack_deadline_request, parse_pull_response, MessageSpans};
 use crate::received::{decode_with_metadata, records, slice, Received};
 
 /// (data, attributes, message_id, publish_time_us, ordering_key, delivery_attempt) of one message.
@@ -48,6 +47,14 @@ pub fn pull_request<'py>(py: Python<'py>, subscription: &str, max_messages: i32)
 }
 
 impl PyMessages {
+    /// Messages packed into one buffer ([`crate::packed`]): read like any other, no wire format in between.
+    fn packed(py: Python<'_>, (buf, spans): (Vec<u8>, Vec<MessageSpans>)) -> Self {
+        PyMessages {
+            responses: vec![PyBytes::new(py, &buf).unbind()],
+            messages: spans.into_iter().map(|m| (0, m)).collect(),
+        }
+    }
+
     fn received<'a>(&'a self, py: Python<'a>) -> Vec<Received<'a>> {
         // One buffer lookup per response, not per message (a function call under the limited API).
         let buffers: Vec<&[u8]> = self.responses.iter().map(|r| r.as_bytes(py)).collect();
@@ -148,8 +155,8 @@ impl PyMessages {
     fn from_data(py: Python<'_>, messages: &Bound<'_, PyAny>, first_id: u64, publish_time_us: i64) -> PyResult<Self> {
         let held = super::publish::held_messages(messages)?;
         let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
-        let raw = py.detach(|| pull_response(&slices, first_id, publish_time_us));
-        Self::from_pull_responses(vec![PyBytes::new(py, &raw)])
+        let packed = py.detach(|| pack_data(&slices, first_id, publish_time_us));
+        Ok(Self::packed(py, packed))
     }
 
     /// Messages given field by field (data, attributes, message id, publish time in µs, ordering key): messages
@@ -179,8 +186,8 @@ impl PyMessages {
                 ordering_key: key.as_bytes(),
             })
             .collect();
-        let raw = py.detach(|| pull_response_of(&fields));
-        Self::from_pull_responses(vec![PyBytes::new(py, &raw)])
+        let packed = py.detach(|| pack(&fields));
+        Ok(Self::packed(py, packed))
     }
 
     /// Messages of Pub/Sub push request bodies (the wrapped JSON envelope, or a structured CloudEvent holding it):
@@ -190,7 +197,7 @@ impl PyMessages {
     #[allow(clippy::type_complexity)]
     fn from_push(py: Python<'_>, bodies: Vec<Bound<'_, PyBytes>>) -> PyResult<(Self, Vec<(usize, String)>, String)> {
         let slices: Vec<&[u8]> = bodies.iter().map(|b| b.as_bytes()).collect();
-        let (raw, errors, subscription) = py.detach(|| {
+        let (packed, errors, subscription) = py.detach(|| {
             let mut delivered = Vec::with_capacity(slices.len());
             let mut errors = Vec::new();
             for (i, body) in slices.iter().enumerate() {
@@ -210,13 +217,9 @@ impl PyMessages {
                 })
                 .collect();
             let subscription = delivered.first().map(|d| d.subscription.clone()).unwrap_or_default();
-            (pull_response_of(&parts), errors, subscription)
+            (pack(&parts), errors, subscription)
         });
-        Ok((
-            Self::from_pull_responses(vec![PyBytes::new(py, &raw)])?,
-            errors,
-            subscription,
-        ))
+        Ok((Self::packed(py, packed), errors, subscription))
     }
 
     /// Several batches as one (no re-parsing), so one decode and one write cover them all.

@@ -13,6 +13,7 @@ with ``data_truncated``, ``data_size`` and ``data_sha256`` (and a reason's ``pat
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from streamlake_fast.sinks.deadletter.envelope import envelope_body, record_fiel
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
 from streamlake_fast.transports.gcp.sender import RequestSender
 from streamlake_fast.transports.gcp.wire import publish_requests
+from streamlake_fast.transports.sending import send_all
 
 __all__ = ["DeadLetterTopic", "pubsub_message"]
 
@@ -55,6 +57,7 @@ class DeadLetterTopic(WriteIsDurable):
 
     def __init__(self, topic: str, *, timeout: float = 60.0, channel: Any | None = None) -> None:
         self._sender = RequestSender(topic, timeout=timeout, channel=channel)
+        self._abort: threading.Event | None = None
         self.topic = topic
         self.name = f"pubsub:{topic}"
         self.rows_written = 0
@@ -66,10 +69,15 @@ class DeadLetterTopic(WriteIsDurable):
                 data, attributes = pubsub_message(record)
                 messages.append((data, list(attributes.items())))
             try:
-                self.rows_written += self._sender.send_all(*publish_requests(self.topic, messages))
+                sent = send_all(self._sender, *publish_requests(self.topic, messages), abort=self._abort)
+                self.rows_written += sent.accepted
             except PublishError as e:
                 raise (TransientSinkError if e.retryable else SinkError)(f"{self.name}: {e}") from e
         self._written()
+
+    def abort_on(self, abort: threading.Event) -> None:
+        """Stop retrying a publish once ``abort`` is set (the worker's stop)."""
+        self._abort = abort
 
     def close(self) -> None:
         self._sender.close()

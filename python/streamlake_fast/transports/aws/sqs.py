@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -25,6 +26,7 @@ from streamlake_fast.transports.aws.client import SQS_RETRY, AwsError, SqsClient
 from streamlake_fast.transports.aws.wire import batch_failures, batch_requests
 from streamlake_fast.transports.names import check_queue_url
 from streamlake_fast.transports.retry import Retry
+from streamlake_fast.transports.sending import resend
 
 __all__ = ["SqsSource"]
 
@@ -32,8 +34,6 @@ log = logging.getLogger(__name__)
 
 #: Deletes and visibility changes: a few quick retries (a lost delete only means a redelivery).
 SETTLE_RETRY = Retry(initial=0.1, maximum=5.0, attempts=8)
-#: Rounds of re-sending the batch entries SQS failed for a transient reason.
-ENTRY_ROUNDS = 5
 #: Delete and visibility requests in flight at once.
 SETTLE_CONCURRENCY = 8
 
@@ -125,25 +125,24 @@ class SqsSource(PollingSource):
         self._batch(messages, "ChangeMessageVisibilityBatch", seconds)
 
     def _batch(self, messages: Messages, action: str, visibility: int | None) -> None:
-        """Send ``action`` for every message; entries failed for a transient reason are sent again, those
-        refused for good (an expired receipt handle: the message will be delivered again) are counted."""
-        indices = list(range(len(messages)))
-        for _ in range(ENTRY_ROUNDS):
-            again: list[int] = []
-            send = partial(SETTLE_RETRY.call, retryable=is_retryable, what=action)
+        """Send ``action`` for every message; entries failed for a transient reason are sent again (:func:`resend`),
+        those refused for good (an expired receipt handle: the message will be delivered again) are counted."""
+        send_one = partial(SETTLE_RETRY.call, retryable=is_retryable, what=action)
+
+        def send(indices: Sequence[int]) -> list[int]:
             calls = [partial(self.client.call, action, request)
-                     for request in batch_requests(messages, self.name, visibility, indices)]  # fmt: skip
-            for body in self._settlers.map(send, calls) if len(calls) > 1 else map(send, calls):
+                     for request in batch_requests(messages, self.name, visibility, list(indices))]  # fmt: skip
+            again: list[int] = []
+            for body in self._settlers.map(send_one, calls) if len(calls) > 1 else map(send_one, calls):
                 _, failed = batch_failures(body)
                 for f in failed:  # entry ids count up across the requests: positions in ``indices``
-                    index = indices[f.index]
                     if f.sender_fault:
                         self.refused += 1
                         log.warning("%s: %s refused an entry (%s: %s)", self.name, action, f.code, f.message)
                     else:
-                        again.append(index)
-            if not again:
-                return
-            indices = again
-        log.warning("%s: %d entries of %s still failing; their messages may come back", self.name,
-                    len(indices), action)  # fmt: skip
+                        again.append(f.index)
+            return again
+
+        if left := resend(range(len(messages)), send):
+            log.warning("%s: %d entries of %s still failing; their messages may come back", self.name, len(left),
+                        action)  # fmt: skip

@@ -10,7 +10,7 @@ duplicate, counted). Ack ids the metadata does not name were acknowledged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -19,6 +19,7 @@ from streamlake_fast.extras import needs_extra
 from streamlake_fast.transports.gcp.channels import is_retryable
 from streamlake_fast.transports.gcp.wire import ack_ids, acknowledge_requests
 from streamlake_fast.transports.retry import Retry
+from streamlake_fast.transports.sending import resend
 
 with needs_extra():  # the gcp extra
     import grpc
@@ -64,29 +65,29 @@ def acknowledge(
     """Acknowledge ``messages``: each request retried while the failure is transient; on an exactly-once
     subscription only the ack ids reported as transient failures are sent again, and those refused for good are
     counted in ``results``. Raises the last error when a whole request keeps failing."""
-    ids: list[str] | None = None
-    pending = acknowledge_requests(messages, subscription)
-    for _ in range(TRANSIENT_ROUNDS):
+    ids: list[str] = []
+
+    def send(indices: Sequence[int]) -> list[int]:
+        whole = len(indices) == len(messages)
         again: list[int] = []
-        for request in pending:
+        for request in acknowledge_requests(messages, subscription, None if whole else list(indices)):
             try:
                 SETTLE_RETRY.call(partial(rpc, request, timeout=timeout), retryable=is_retryable, what="acknowledge")
             except grpc.RpcError as e:
                 failures = ack_id_failures(e)
                 if failures is None:
                     raise
-                ids = ids if ids is not None else ack_ids(messages)
+                ids[:] = ids or ack_ids(messages)
                 transient = {a for a, why in failures.items() if why.startswith("TRANSIENT_")}
-                refused = len(failures) - len(transient)
-                if refused:
+                if refused := len(failures) - len(transient):
                     results.refused += refused
                     reasons = ", ".join(sorted({why for why in failures.values() if not why.startswith("TRANSIENT_")}))
                     log.warning("%d acknowledgements refused for good (%s): those messages may be delivered again",
                                 refused, reasons)  # fmt: skip
-                again += [i for i, a in enumerate(ids) if a in transient]
-        if not again:
-            return
-        pending = acknowledge_requests(messages, subscription, again)
-    results.refused += len(again)
-    log.warning("%d acknowledgements still failing after %d rounds: those messages may be delivered again",
-                len(again), TRANSIENT_ROUNDS)  # fmt: skip
+                again += [k for k, i in enumerate(indices) if ids[i] in transient]
+        return sorted(set(again))
+
+    if left := resend(range(len(messages)), send, rounds=TRANSIENT_ROUNDS):
+        results.refused += len(left)
+        log.warning("%d acknowledgements still failing after %d rounds: those messages may be delivered again",
+                    len(left), TRANSIENT_ROUNDS)  # fmt: skip

@@ -1,11 +1,15 @@
 """Publishing serialized ``PublishRequest`` s (built in Rust) over raw gRPC: several in flight, transient failures
-retried with the one retry policy, Pub/Sub's message ids counted against each request. Used by the edge
-:class:`~streamlake_fast.edge.publisher.Publisher` and the dead-letter topic."""
+retried until the caller's abort, Pub/Sub's message ids counted against each request. Pub/Sub's
+:class:`~streamlake_fast.transports.sending.Sender`: used by the edge
+:class:`~streamlake_fast.edge.publisher.Publisher`, the dead-letter topic and the replay."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from streamlake_fast.exceptions import DecodeError, PublishError, outcomes
@@ -14,6 +18,7 @@ from streamlake_fast.transports.gcp.channels import is_retryable, pubsub_channel
 from streamlake_fast.transports.gcp.wire import publish_response_ids
 from streamlake_fast.transports.names import check_topic
 from streamlake_fast.transports.retry import Retry
+from streamlake_fast.transports.sending import Outcome, Sent
 
 with needs_extra():  # the gcp extra
     import grpc
@@ -27,7 +32,7 @@ PUBLISH_RETRY = Retry(initial=0.2, maximum=10.0, attempts=10)
 
 
 class RequestSender:
-    """Send ``PublishRequest`` bytes for ``topic``, ``max_in_flight`` at once."""
+    """Send ``PublishRequest`` bytes for ``topic``, ``max_in_flight`` at once (a :class:`Sender`)."""
 
     def __init__(
         self,
@@ -39,6 +44,7 @@ class RequestSender:
         retry: Retry = PUBLISH_RETRY,
     ) -> None:
         self.topic = check_topic(topic)
+        self.name = f"pubsub:{topic}"
         self._timeout = timeout
         self._retry = retry
         self._channel = channel or pubsub_channel()
@@ -46,38 +52,20 @@ class RequestSender:
         self._publish = self._channel.unary_unary("/google.pubsub.v1.Publisher/Publish", ident, ident)
         self._pool = ThreadPoolExecutor(max_in_flight, thread_name_prefix="publish")
 
-    def send_all(self, requests: list[bytes], counts: list[int]) -> int:
-        """Send every request; returns the messages Pub/Sub acknowledged. Raises :class:`PublishError` (with
-        ``published``) when any request failed for good."""
-        results = self.send_each(requests, counts)
-        errors = [r for r in results if isinstance(r, PublishError)]
-        published = sum(r for r in results if isinstance(r, int))
-        if errors:
-            retryable = all(e.retryable for e in errors)
-            message = f"{len(errors)} of {len(results)} publish requests failed: {errors[0]}"
-            raise PublishError(message, published, retryable=retryable)
-        return published
-
-    def send_each(self, requests: list[bytes], counts: list[int]) -> list[int | PublishError]:
-        """Send every request; for each, the messages Pub/Sub acknowledged or why it failed (a request is
-        published whole or not at all)."""
+    def send_each(
+        self, requests: Sequence[bytes], counts: Sequence[int], *, abort: threading.Event | None = None
+    ) -> list[Outcome]:
+        """Send every request; for each, the messages Pub/Sub acknowledged (a request is published whole or not at
+        all: nothing is refused entry by entry) or why it failed."""
         if len(requests) == 1:  # no hand-off to the pool for the common case of one request
-            try:
-                return [self._send(requests[0], counts[0])]
-            except PublishError as e:
-                return [e]
-            except Exception as e:
-                return [PublishError(f"unexpected {type(e).__name__}: {e}", maybe_published=True)]
-        futures: list[Future[int]] = [
-            self._pool.submit(self._send, r, n) for r, n in zip(requests, counts, strict=True)
-        ]
+            return outcomes([_done(self._send, requests[0], counts[0], abort)])
+        futures = [self._pool.submit(self._send, r, n, abort) for r, n in zip(requests, counts, strict=True)]
         return outcomes(futures)
 
-    def _send(self, request: bytes, count: int) -> int:
+    def _send(self, request: bytes, count: int, abort: threading.Event | None) -> Sent:
         try:
-            response = self._retry.call(
-                lambda: self._publish(request, timeout=self._timeout), retryable=is_retryable, what="publish"
-            )
+            publish = partial(self._publish, request, timeout=self._timeout)
+            response = self._retry.call(publish, retryable=is_retryable, what=f"publish to {self.topic}", abort=abort)
         except grpc.RpcError as e:
             message = f"publish to {self.topic} failed: {e.code().name}: {e.details()}"
             raise PublishError(message, retryable=is_retryable(e), maybe_published=_maybe_sent(e)) from e
@@ -87,10 +75,21 @@ class RequestSender:
             raise PublishError(f"publish to {self.topic}: unreadable response: {e}") from e
         if ids != count:
             raise PublishError(f"Pub/Sub returned {ids} message ids for {count} messages")
-        return count
+        return Sent(count)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def _done(send: Callable[[bytes, int, threading.Event | None], Sent], request: bytes, count: int,
+          abort: threading.Event | None) -> Future[Sent]:  # fmt: skip
+    """``send`` run here, as a finished future (for :func:`outcomes`)."""
+    future: Future[Sent] = Future()
+    try:
+        future.set_result(send(request, count, abort))
+    except Exception as e:
+        future.set_exception(e)
+    return future
 
 
 def _maybe_sent(e: grpc.RpcError) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from streamlake_fast import _native
 from streamlake_fast.codec.codec import Codec, Reject
 from streamlake_fast.codec.messages import Messages
+from streamlake_fast.codec.transform import CompiledTransform
 
 __all__ = [
     "JSON_BODY",
@@ -57,7 +58,7 @@ def prepare_publish(
     event_id_prefix: str | None,
     next_seq: int,
     ingest_time: str | None,
-    transform: _native.Transform | None = None,
+    transform: CompiledTransform | None = None,
 ) -> PreparedPublish:
     """The valid events (``codec`` validates; ``None`` publishes as is), with ``event_id`` / ``ingest_time`` added
     where asked and absent, as serialized ``PublishRequest`` s for ``topic`` or ``SendMessageBatch`` bodies for
@@ -70,7 +71,7 @@ def prepare_publish(
         event_id_prefix=event_id_prefix,
         next_seq=next_seq,
         ingest_time=ingest_time,
-        transform=transform,
+        transform=transform._native if transform is not None else None,
     )
     return requests, counts, [Reject(*r) for r in raw_rejects], seq, valid
 
@@ -106,7 +107,7 @@ def prepare_publish_bodies(
     next_seq: int,
     ingest_time: str | None,
     max_events: int,
-    transform: _native.Transform | None = None,
+    transform: CompiledTransform | None = None,
 ) -> PreparedBodies:
     """Validate, transform, enrich and pack several HTTP bodies (``(body, kind, atomic)``; kind :data:`JSON_BODY`
     or :data:`NDJSON_BODY`) in one native call into ``PublishRequest`` s for ``topic`` (each body's events in one
@@ -120,7 +121,7 @@ def prepare_publish_bodies(
         next_seq=next_seq,
         ingest_time=ingest_time,
         max_events=max_events,
-        transform=transform,
+        transform=transform._native if transform is not None else None,
     )
     outcomes = [BodyOutcome(n, [Reject(*r) for r in rejects], error, range(first, end))
                 for n, rejects, error, first, end in raw]  # fmt: skip

@@ -59,13 +59,15 @@ pub fn pack(messages: &[MessageParts<'_>]) -> (Vec<u8>, Vec<MessageSpans>) {
     (packer.buf, spans)
 }
 
-/// `data` as messages with ids `first_id, first_id + 1, ...` published at `publish_time_us`: an in-process
-/// source's.
-pub fn pack_data<M: AsRef<[u8]>>(data: &[M], first_id: u64, publish_time_us: i64) -> (Vec<u8>, Vec<MessageSpans>) {
-    let ids: Vec<String> = (0..data.len() as u64).map(|i| (first_id + i).to_string()).collect();
-    let parts: Vec<MessageParts<'_>> = data
-        .iter()
-        .zip(&ids)
+/// The ids `first_id, first_id + 1, ...` of `n` messages given as data alone.
+pub fn counting_ids(first_id: u64, n: usize) -> Vec<String> {
+    (0..n as u64).map(|i| (first_id + i).to_string()).collect()
+}
+
+/// `data` as the parts of messages with ids `ids` (see [`counting_ids`]), all published at `publish_time_us`.
+pub fn data_parts<'a, M: AsRef<[u8]>>(data: &'a [M], ids: &'a [String], publish_time_us: i64) -> Vec<MessageParts<'a>> {
+    data.iter()
+        .zip(ids)
         .map(|(m, id)| MessageParts {
             data: m.as_ref(),
             attributes: Vec::new(),
@@ -73,8 +75,14 @@ pub fn pack_data<M: AsRef<[u8]>>(data: &[M], first_id: u64, publish_time_us: i64
             publish_time_us,
             ordering_key: b"",
         })
-        .collect();
-    pack(&parts)
+        .collect()
+}
+
+/// `data` as messages with ids `first_id, first_id + 1, ...` published at `publish_time_us`: an in-process
+/// source's.
+pub fn pack_data<M: AsRef<[u8]>>(data: &[M], first_id: u64, publish_time_us: i64) -> (Vec<u8>, Vec<MessageSpans>) {
+    let ids = counting_ids(first_id, data.len());
+    pack(&data_parts(data, &ids, publish_time_us))
 }
 
 #[cfg(test)]

@@ -267,19 +267,8 @@ pub fn modify_ack_deadline_request<'a>(
 /// encoded: [`crate::packed`]).
 #[cfg(test)]
 pub fn pull_response<M: AsRef<[u8]>>(messages: &[M], first_id: u64, publish_time_us: i64) -> Vec<u8> {
-    let ids: Vec<String> = (0..messages.len() as u64).map(|i| (first_id + i).to_string()).collect();
-    let parts: Vec<MessageParts<'_>> = messages
-        .iter()
-        .zip(&ids)
-        .map(|(m, id)| MessageParts {
-            data: m.as_ref(),
-            attributes: Vec::new(),
-            message_id: id.as_bytes(),
-            publish_time_us,
-            ordering_key: b"",
-        })
-        .collect();
-    pull_response_of(&parts)
+    let ids = crate::packed::counting_ids(first_id, messages.len());
+    pull_response_of(&crate::packed::data_parts(messages, &ids, publish_time_us))
 }
 
 /// A `PullResponse` holding `messages` as given (each message's id is also its ack id): wire bytes for the tests.

@@ -56,3 +56,17 @@ def test_console_script_is_installed() -> None:
         [sys.executable, "-m", "streamlake_fast.cli", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("streamlake_fast ")
+
+
+def test_one_name_for_the_retry_deadline_and_the_old_names_still_work(capsys: pytest.CaptureFixture[str]) -> None:
+    """``serve --publish-timeout`` and ``push-handler --write-deadline`` were one concept under two names: both are
+    ``--retry-deadline`` now; the old names still parse, and say the new one."""
+    from streamlake_fast.cli import _parser
+
+    for command, old in (
+        (["serve", "--schema", "s.json", "--topic", "projects/p/topics/t"], "--publish-timeout"),
+        (["push-handler"], "--write-deadline"),
+    ):
+        assert _parser().parse_args([*command, "--retry-deadline", "3"]).retry_deadline == 3
+        assert _parser().parse_args([*command, old, "4"]).retry_deadline == 4
+        assert f"{old} is now --retry-deadline" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from typing import Any
 from streamlake_fast.aws import sqs_handler
 from streamlake_fast.destinations import Destinations
 from streamlake_fast.push import writer
-from streamlake_fast.runtimes.push.writer import Delivery
+from streamlake_fast.runtimes.push.writer import PushDelivery
 from tests.servers.aws import moto_server, sqs  # noqa: F401 (fixtures)
 
 SCHEMA = [{"name": "id", "type": "STRING", "mode": "REQUIRED"}, {"name": "n", "type": "INT64"}]
@@ -30,7 +30,9 @@ def test_push_dead_letters_to_an_sqs_queue(sqs: Any, tmp_path: Path) -> None:  #
     schema.write_text(json.dumps(SCHEMA))
     w = writer(lake=str(tmp_path / "lake"), schema=str(schema), dead_letter_queue=queue)
     try:
-        answers = w.write([Delivery(_envelope(b'{"id": "a", "n": 1}', 0)), Delivery(_envelope(b'{"id": 7}', 1))])
+        answers = w.write(
+            [PushDelivery(_envelope(b'{"id": "a", "n": 1}', 0)), PushDelivery(_envelope(b'{"id": 7}', 1))]
+        )
     finally:
         w.close()
     assert answers == [(204, ""), (204, "")]

@@ -28,7 +28,8 @@ def add_parsers(sub: Any) -> None:
                        help="the most bytes of a body, before and after decompression (default 8,000,000)")  # fmt: skip
     serve.add_argument("--max-events", type=int, default=1000,
                        help="the most events in one request (default and at most 1,000: one Publish call)")  # fmt: skip
-    serve.add_argument("--publish-timeout", type=float, default=10.0,
+    serve.add_argument("--retry-deadline", "--publish-timeout", type=float, default=10.0, action=Renamed,
+                       dest="retry_deadline",
                        help="seconds to retry an unavailable Pub/Sub or SQS before a 503 (default 10)")  # fmt: skip
 
     push = sub.add_parser("push-handler", help="receive Pub/Sub push deliveries; write them to BigQuery / the lake")
@@ -38,7 +39,8 @@ def add_parsers(sub: Any) -> None:
     push.add_argument("--partition-by", help="lake: a TIMESTAMP/DATE column naming the partition")
     dead_letter_arguments(push)
     push.add_argument("--subscription", default="", help="the subscription_name column (default: each delivery's)")
-    push.add_argument("--write-deadline", type=float, default=20.0,
+    push.add_argument("--retry-deadline", "--write-deadline", type=float, default=20.0, action=Renamed,
+                      dest="retry_deadline",
                       help="seconds to retry an unavailable destination before answering 503 (default 20; keep it "
                       "under the push subscription's ack deadline)")  # fmt: skip
     push.add_argument("--push-no-wrapper", action="store_true",
@@ -50,6 +52,16 @@ def add_parsers(sub: Any) -> None:
     push.add_argument("--push-service-account", help="verify Pub/Sub's OIDC token: the push service account's email")
     push.add_argument("--push-certs-url", help="where the token signing keys are published (default Google's)")
     _common(push)
+
+
+class Renamed(argparse.Action):
+    """A flag with a new name whose old one still works, saying the new one when it is used."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:  # fmt: skip
+        if option_string is not None and option_string != self.option_strings[0]:
+            print(f"streamlake: {option_string} is now {self.option_strings[0]}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -120,8 +132,8 @@ def serve(args: argparse.Namespace) -> int:
         _check_topic(args.topic)
     else:
         _check_queue(args.queue)
-    retry = Retry(initial=0.1, maximum=1.0, deadline=args.publish_timeout)
-    publisher = Publisher(args.topic, schema, queue=args.queue, retry=retry, timeout=args.publish_timeout,
+    retry = Retry(initial=0.1, maximum=1.0, deadline=args.retry_deadline)
+    publisher = Publisher(args.topic, schema, queue=args.queue, retry=retry, timeout=args.retry_deadline,
                           max_in_flight=8, transform=transform)  # fmt: skip
     app = ProcessorApp(publisher, auth=_auth(args), max_body_bytes=args.max_body_bytes, max_events=args.max_events,
                        limits=_limits(args))  # fmt: skip
@@ -179,7 +191,7 @@ def push_handler(args: argparse.Namespace) -> int:
                dead_letter_topic=args.dead_letter_topic, dead_letter_queue=args.dead_letter_queue,
                dead_letter_table=args.dead_letter_table, dead_letter_dir=args.dead_letter_dir,
                subscription=args.subscription,
-               retry=Retry(initial=0.2, maximum=2.0, deadline=args.write_deadline))  # fmt: skip
+               retry=Retry(initial=0.2, maximum=2.0, deadline=args.retry_deadline))  # fmt: skip
     auth = _auth(args)
     if args.push_audience or args.push_service_account:
         if auth is not None:

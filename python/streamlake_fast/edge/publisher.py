@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from streamlake_fast.codec.codec import Codec, Reject
 from streamlake_fast.codec.schema import Schema
@@ -127,18 +127,8 @@ class Publisher:
         valid event is acknowledged by Pub/Sub or SQS (raises :class:`PublishError` otherwise). Events SQS refuses
         come back as rejects (``refused_by_sink``) with their line."""
         start = time.perf_counter()
-        ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
         with self._prepare_lock:  # event ids are numbered in order: one preparation at a time
-            requests, counts, rejects, self._seq, valid = prepare_publish(
-                data,
-                self.topic,
-                queue_url=self.queue,
-                codec=self._codec,
-                event_id_prefix=self._prefix if self._event_id else None,
-                next_seq=self._seq,
-                ingest_time=ingest,
-                transform=self._transform,
-            )
+            requests, counts, rejects, self._seq, valid = prepare_publish(data, self.topic, **self._settings())
         try:
             sent = send_all(self._sender, requests, counts)
         except PublishError as e:
@@ -158,19 +148,8 @@ class Publisher:
         or not at all; on SQS, a body of up to ten events goes in one call, a longer one in several. An ``atomic``
         body with a refused event, or of more than ``max_events``, publishes nothing. Returns once every request
         was acknowledged or failed."""
-        ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
         with self._prepare_lock:
-            p = prepare_publish_bodies(
-                bodies,
-                self.topic,
-                queue_url=self.queue,
-                codec=self._codec,
-                event_id_prefix=self._prefix if self._event_id else None,
-                next_seq=self._seq,
-                ingest_time=ingest,
-                max_events=max_events,
-                transform=self._transform,
-            )
+            p = prepare_publish_bodies(bodies, self.topic, max_events=max_events, **self._settings())
             self._seq = p.next_seq
         sent = self._sender.send_each(p.requests, p.counts) if p.requests else []
         refused: dict[int, list[Reject]] = {}
@@ -190,6 +169,12 @@ class Publisher:
             self.published += accepted
             self.refused += len(rejects)
         return results
+
+    def _settings(self) -> dict[str, Any]:
+        """What both preparations are given: where to, the codec, what to derive (call under the lock)."""
+        ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
+        return {"queue_url": self.queue, "codec": self._codec, "next_seq": self._seq, "ingest_time": ingest,
+                "event_id_prefix": self._prefix if self._event_id else None, "transform": self._transform}  # fmt: skip
 
     def close(self) -> None:
         self._sender.close()

@@ -10,7 +10,6 @@ rows possibly written twice: at-least-once); the dead-letter destination failing
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -58,15 +57,18 @@ class _Collected(WriteIsDurable):
         pass
 
 
-def _as_receive_response(records: list[dict[str, Any]]) -> bytes:
-    """Lambda's records as the body of an SQS ``ReceiveMessage`` answer (one serialization per batch), so they
-    are read by the same Rust reader as the worker's."""
-    messages = [{"MessageId": r["messageId"], "ReceiptHandle": r.get("receiptHandle", ""), "Body": r["body"],
-                 "Attributes": r.get("attributes", {}),
-                 "MessageAttributes": {k: {"StringValue": v.get("stringValue"), "BinaryValue": v.get("binaryValue")}
-                                       for k, v in (r.get("messageAttributes") or {}).items()}}
-                for r in records]  # fmt: skip
-    return json.dumps({"Messages": messages}).encode()
+def _messages(records: list[dict[str, Any]]) -> Messages:
+    """Lambda's records as messages, given field by field (packed in Rust, nothing serialized and read again), with
+    the metadata the worker's SQS reader gives: the message id, ``SentTimestamp`` as the publish time, the message
+    attributes (string or binary value), the message group as the ordering key."""
+    parts = []
+    for r in records:
+        system = r.get("attributes") or {}
+        attributes = {k: v.get("stringValue") or v.get("binaryValue") or "" for k, v in
+                      (r.get("messageAttributes") or {}).items()}  # fmt: skip
+        sent = int(system.get("SentTimestamp") or 0) * 1000
+        parts.append((r["body"].encode(), attributes, r["messageId"], sent, system.get("MessageGroupId", "")))
+    return Messages.from_parts(parts)
 
 
 def _failures(records: list[dict[str, Any]], failed: list[int]) -> list[dict[str, str]]:
@@ -145,7 +147,7 @@ def sqs_handler(
 
 def _write(records: list[dict[str, Any]], fanout: FanOut, collected: _Collected, dead: Sink) -> list[dict[str, str]]:
     """Write one invocation's records: the ``batchItemFailures`` (none when every message is durable)."""
-    messages = Messages.from_sqs([_as_receive_response(records)])
+    messages = _messages(records)
     collected.batches.clear()
     try:
         result = fanout.write(messages)

@@ -17,7 +17,7 @@ from streamlake_fast.http.admission import Admission, Limits
 from streamlake_fast.http.asgi import HttpError, Receive, Scope, Send, header, read_body, respond, respond_json
 from streamlake_fast.http.auth import Authenticator
 from streamlake_fast.http.microbatch import LoopBatcher, MicroBatcher
-from streamlake_fast.runtimes.push.writer import Delivery, PushWriter
+from streamlake_fast.runtimes.push.writer import PushDelivery, PushWriter
 
 __all__ = ["PushApp", "attribute_names", "push_function", "unwrapped_delivery"]
 
@@ -27,12 +27,12 @@ _TIME_HEADER = "x-goog-pubsub-publish-time"
 _ID_HEADER = "x-goog-pubsub-message-id"
 
 
-def _batcher(writer: PushWriter, max_messages: int, max_wait: float) -> MicroBatcher[Delivery, tuple[int, str]]:
+def _batcher(writer: PushWriter, max_messages: int, max_wait: float) -> MicroBatcher[PushDelivery, tuple[int, str]]:
     return MicroBatcher(writer.write, max_items=max_messages, max_weight=64 << 20, weight=lambda d: len(d.body),
                         max_wait=max_wait, workers=1, name="push")  # fmt: skip
 
 
-def unwrapped_delivery(body: bytes, headers: Mapping[str, str], attribute_headers: Sequence[str] = ()) -> Delivery:
+def unwrapped_delivery(body: bytes, headers: Mapping[str, str], attribute_headers: Sequence[str] = ()) -> PushDelivery:
     """A ``--push-no-wrapper`` delivery: the data, and the metadata Pub/Sub writes as headers with
     ``write_metadata`` (none without it: the message id is then empty). Pub/Sub writes the message's attributes as
     plain ``KEY: VALUE`` headers among the transport's own (``host``, ``user-agent``, a proxy's ``x-forwarded-*``),
@@ -43,7 +43,7 @@ def unwrapped_delivery(body: bytes, headers: Mapping[str, str], attribute_header
     except ValueError as e:
         raise HttpError(400, f"{_TIME_HEADER} {when!r} is not a time") from e
     attributes = {name: value for name in attribute_headers if (value := headers.get(name)) is not None}
-    return Delivery(body, (headers.get(_ID_HEADER, ""), micros, attributes))
+    return PushDelivery(body, (headers.get(_ID_HEADER, ""), micros, attributes))
 
 
 def attribute_names(names: Sequence[str]) -> tuple[str, ...]:
@@ -92,7 +92,7 @@ class PushApp:
         self.admission = Admission(limits)
         self.unwrapped = unwrapped
         self._headers = (_TIME_HEADER, _ID_HEADER, *attribute_names(attribute_headers))
-        self._batcher: LoopBatcher[Delivery, tuple[int, str]] = LoopBatcher(
+        self._batcher: LoopBatcher[PushDelivery, tuple[int, str]] = LoopBatcher(
             writer.write, max_items=max_messages, max_weight=64 << 20, weight=lambda d: len(d.body), workers=1,
             linger=max_wait, name="push",
         )  # fmt: skip
@@ -129,7 +129,7 @@ class PushApp:
                 found = {n: v.decode("latin-1") for n in self._headers if (v := header(scope, n.encode())) is not None}
                 delivery = unwrapped_delivery(body, found, self._headers[2:])
             else:
-                delivery = Delivery(body)
+                delivery = PushDelivery(body)
             return await self._batcher.submit(delivery)
 
     def close(self) -> None:
@@ -151,10 +151,10 @@ def push_function(
     framework's threads) are written together. The writer is made on the first call in each process: the
     framework imports the function before its server forks, and threads and gRPC channels do not survive a fork."""
     attributes = attribute_names(attribute_headers)
-    made: dict[int, MicroBatcher[Delivery, tuple[int, str]]] = {}
+    made: dict[int, MicroBatcher[PushDelivery, tuple[int, str]]] = {}
     lock = threading.Lock()
 
-    def batcher() -> MicroBatcher[Delivery, tuple[int, str]]:
+    def batcher() -> MicroBatcher[PushDelivery, tuple[int, str]]:
         pid = os.getpid()
         if pid not in made:
             with lock:
@@ -171,7 +171,7 @@ def push_function(
             body = request.get_data()
             if len(body) > MAX_PUSH_BYTES:
                 raise HttpError(413, f"request body over {MAX_PUSH_BYTES:,} bytes")
-            delivery = unwrapped_delivery(body, request.headers, attributes) if unwrapped else Delivery(body)
+            delivery = unwrapped_delivery(body, request.headers, attributes) if unwrapped else PushDelivery(body)
         except HttpError as e:
             return str(e), e.status
         status, why = batcher().submit(delivery).result()

@@ -20,7 +20,7 @@ from streamlake_fast.transports.retry import Retry
 from streamlake_fast.worker.fanout import FanOut
 from streamlake_fast.worker.schema_watch import SchemaWatch
 
-__all__ = ["PUSH_RETRY", "Delivery", "PushWriter"]
+__all__ = ["PUSH_RETRY", "PushDelivery", "PushWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ PUSH_RETRY = Retry(initial=0.2, maximum=2.0, deadline=20.0)
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class PushDelivery:
     """One push request: the wrapped envelope (``body``), or with ``--push-no-wrapper`` the raw data and the
     ``x-goog-pubsub-*`` metadata headers (``unwrapped``: message id, publish time in µs, attributes)."""
 
@@ -66,7 +66,7 @@ class PushWriter:
     def sinks(self) -> list[Sink]:
         return self._fanout.sinks
 
-    def write(self, deliveries: Sequence[Delivery]) -> list[tuple[int, str]]:
+    def write(self, deliveries: Sequence[PushDelivery]) -> list[tuple[int, str]]:
         """``(status, why)`` for each delivery, in order."""
         wrapped = [i for i, d in enumerate(deliveries) if d.unwrapped is None]
         out: list[tuple[int, str]] = [(204, "")] * len(deliveries)

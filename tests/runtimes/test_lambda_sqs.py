@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.dataset as ds
+import pytest
 
 from streamlake_fast.aws import sqs_handler
 from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
@@ -120,3 +121,13 @@ def _schema(tmp_path: Path) -> Path:
     path = tmp_path / "schema.json"
     path.write_text(json.dumps(RECEIPT_SCHEMA))
     return path
+
+
+def test_a_record_with_an_unreadable_sent_timestamp_is_named(tmp_path: Path) -> None:
+    from streamlake_fast.exceptions import DecodeError
+
+    handler = sqs_handler(schema=_schema(tmp_path), lake=str(tmp_path / "lake"))
+    record = {"messageId": "m-7", "body": "{}", "attributes": {"SentTimestamp": "soon"}, "messageAttributes": {},
+              "eventSourceARN": "arn:aws:sqs:us-east-1:1:q"}  # fmt: skip
+    with pytest.raises(DecodeError, match=r"record m-7: SentTimestamp 'soon' is not a number"):
+        handler({"Records": [record]}, None)

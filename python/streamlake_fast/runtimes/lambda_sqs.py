@@ -23,7 +23,7 @@ from streamlake_fast.codec.messages import Messages
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.destinations import Destinations
 from streamlake_fast.destinations.build import build
-from streamlake_fast.exceptions import SinkError
+from streamlake_fast.exceptions import DecodeError, SinkError
 from streamlake_fast.sinks.base import Sink, WriteIsDurable
 from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
 from streamlake_fast.transports.retry import Retry
@@ -66,7 +66,11 @@ def _messages(records: list[dict[str, Any]]) -> Messages:
         system = r.get("attributes") or {}
         attributes = {k: v.get("stringValue") or v.get("binaryValue") or "" for k, v in
                       (r.get("messageAttributes") or {}).items()}  # fmt: skip
-        sent = int(system.get("SentTimestamp") or 0) * 1000
+        try:
+            sent = int(system.get("SentTimestamp") or 0) * 1000
+        except ValueError:
+            raise DecodeError(f"record {r['messageId']}: SentTimestamp {system['SentTimestamp']!r} is not a number") \
+                from None  # fmt: skip
         parts.append((r["body"].encode(), attributes, r["messageId"], sent, system.get("MessageGroupId", "")))
     return Messages.from_parts(parts)
 

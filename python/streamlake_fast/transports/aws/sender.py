@@ -43,17 +43,26 @@ class QueueSender:
     ) -> list[Outcome]:
         """Send every request, several at once; for each, its entries accepted and refused (by entry id), or the
         :class:`PublishError` it failed with."""
-        return outcomes([self._pool.submit(self._send, r, abort) for r in requests])
+        return outcomes([self._pool.submit(self._send, r, n, abort) for r, n in zip(requests, counts, strict=True)])
 
-    def _send(self, request: bytes, abort: threading.Event | None) -> Sent:
-        """One request, its transiently failed entries sent again (:func:`resend`); a request SQS refuses whole for
-        one entry's content is sent entry by entry, so only that entry is refused."""
-        doc = json.loads(request)
+    def _send(self, request: bytes, count: int, abort: threading.Event | None) -> Sent:
+        """One request of ``count`` entries, its transiently failed entries sent again (:func:`resend`); a request
+        SQS refuses whole for one entry's content is sent entry by entry, so only that entry is refused. The
+        request is read back (JSON) only when something failed: a call that succeeds costs no parse."""
         accepted, refused, first = 0, [], True
+        parsed: list[dict[str, Any]] = []
 
-        def send(entries: Sequence[dict[str, Any]]) -> list[int]:
+        def entries() -> list[dict[str, Any]]:
+            if not parsed:
+                parsed.extend(json.loads(request)["Entries"])
+            return parsed
+
+        def send(positions: Sequence[int]) -> list[int]:
+            """Send the entries at ``positions``; those of them failed for a transient reason (as indices into
+            ``positions``)."""
             nonlocal accepted, first
-            body = request if first else json.dumps({**doc, "Entries": list(entries)}).encode()
+            again = {"QueueUrl": self.queue_url, "Entries": [entries()[p] for p in positions]} if not first else None
+            body = request if again is None else json.dumps(again).encode()
             first = False
             try:
                 answer = self._retry.call(partial(self.client.call, "SendMessageBatch", body), retryable=is_retryable,
@@ -61,20 +70,22 @@ class QueueSender:
             except AwsError as e:
                 if e.code not in _ENTRY_CONTENT_ERRORS:
                     raise PublishError(f"send to {self.queue_url} failed: {e}", accepted, retryable=e.retryable) from e
-                if len(entries) == 1:
-                    refused.append((int(entries[0]["Id"]), f"SQS refused it ({e.code}): {e}"))
+                if len(positions) == 1:
+                    refused.append((int(entries()[positions[0]]["Id"]), f"SQS refused it ({e.code}): {e}"))
                     return []
-                return [i for i, entry in enumerate(entries) if send([entry])]  # the entry at fault: one by one
+                return [k for k, p in enumerate(positions) if send([p])]  # the entry at fault: one by one
             except ConnectionError as e:  # SQS answered nothing: it may have queued the call unless never reached
                 sent = "refused" not in str(e).lower()
                 raise PublishError(f"send to {self.queue_url} failed: {e}", accepted, maybe_published=sent) from e
             ok, failed = batch_failures(answer)
             accepted += ok
-            ids = {entry["Id"]: i for i, entry in enumerate(entries)}
+            if not failed:
+                return []
+            at = {entries()[p]["Id"]: k for k, p in enumerate(positions)}
             refused.extend((f.index, f"SQS refused it ({f.code}): {f.message}") for f in failed if f.sender_fault)
-            return [ids[str(f.index)] for f in failed if not f.sender_fault]
+            return [at[str(f.index)] for f in failed if not f.sender_fault]
 
-        if resend(doc["Entries"], send):
+        if resend(range(count), send):
             raise PublishError(f"send to {self.queue_url}: entries still failing after {ENTRY_ROUNDS} rounds", accepted)
         return Sent(accepted, refused)
 

@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # Beam holds pyarrow and protobuf back (< 26, < 7): its transforms are tested in a virtualenv of their own.
 BEAM_VENV ?= .venv-beam
 BQEMU_VENV := .venv-bqemu
+# The documentation site's tools (MkDocs, Material, mkdocstrings), from requirements/docs.txt
+DOCS_VENV ?= .venv-docs
 # uv (installs the locks) and maturin (builds the extension), from requirements/tools.txt
 TOOLS := .venv-tools
 UV := $(abspath $(TOOLS))/bin/uv
@@ -27,7 +29,7 @@ DIST ?= dist
 
 .PHONY: venv build build-demo build-beam wheel wheel-abi3 wheel-smoke extras-smoke emulators test test-slow test-rust \
 	test-python test-beam bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-smoke \
-	fuzz lint fmt demo clean lock lock-upgrade drift test-latest versions
+	fuzz lint fmt demo clean lock lock-upgrade drift test-latest versions docs
 
 $(TOOLS)/.installed: $(REQ)/tools.txt
 	rm -rf $(TOOLS) && $(PYTHON) -m venv $(TOOLS)
@@ -77,6 +79,9 @@ build-beam: $(BEAM_VENV)/.synced build
 $(BQEMU_VENV)/.synced: $(REQ)/bqemulator.txt $(TOOLS)/.installed
 	$(call sync,$(BQEMU_VENV),$<)
 
+$(DOCS_VENV)/.synced: $(REQ)/docs.txt $(TOOLS)/.installed
+	$(call sync,$(DOCS_VENV),$<)
+
 # The locks (requirements/README.md): `make lock` after editing pyproject.toml or an .in file keeps every pin it can;
 # `make lock-upgrade` takes the newest versions the ranges allow.
 COMPILE = $(UV) pip compile -q --universal --generate-hashes --custom-compile-command "make lock" $(LOCK_FLAGS)
@@ -87,6 +92,7 @@ lock: $(TOOLS)/.installed
 	$(COMPILE) pyproject.toml --extra gcp -c $(REQ)/dev.txt -o $(REQ)/demo.txt
 	$(COMPILE) pyproject.toml --extra beam --extra test -o $(REQ)/beam.txt
 	$(COMPILE) $(REQ)/bqemulator.in -o $(REQ)/bqemulator.txt
+	$(COMPILE) $(REQ)/docs.in -o $(REQ)/docs.txt
 
 lock-upgrade:
 	$(MAKE) lock LOCK_FLAGS=--upgrade
@@ -117,7 +123,12 @@ demo: build-demo emulators
 	STREAMLAKE_BQEMULATOR_PYTHON="$(abspath $(BQEMU_VENV))/bin/python" \
 		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) --lake $(LAKE)
 
-test: build build-beam emulators versions test-rust test-python test-beam bench-smoke
+test: build build-beam emulators versions test-rust test-python test-beam bench-smoke docs
+
+# The documentation site (mkdocs.yml, docs/) into site/, warnings as errors; the API reference is read from the
+# docstrings in python/ (griffe reads the source: no build needed) and the theme fetches no fonts (offline).
+docs: $(DOCS_VENV)/.synced
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict --site-dir site
 
 test-rust:
 	cargo test -q
@@ -219,4 +230,4 @@ wheel-smoke: wheel build emulators
 	UV=$(UV) PYTHON=$(PYTHON) $(BIN)/python .ci/extras_smoke.py $(DIST)
 
 clean:
-	rm -rf $(VENV) $(BEAM_VENV) $(BQEMU_VENV) $(TOOLS) .venv-latest .venv-latest-beam target $(LAKE) $(DIST)
+	rm -rf $(VENV) $(BEAM_VENV) $(BQEMU_VENV) $(DOCS_VENV) $(TOOLS) .venv-latest .venv-latest-beam target $(LAKE) $(DIST) site

@@ -83,11 +83,12 @@ def test_max_lease_must_leave_time_for_lake_files_to_roll(tmp_path: Path) -> Non
     msgspec.structs.replace(config, pubsub=PubSubConfig(max_lease=121)).validate()
 
 
-def test_readme_config_example_loads(tmp_path: Path) -> None:
+def test_documented_config_example_loads(tmp_path: Path) -> None:
+    """The worker page's two TOML examples (docs/worker.md)."""
     import re
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.S) if not b.startswith("[transform]")]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "worker.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", page, flags=re.S) if not b.startswith("[transform]")]
     block, schema_update = blocks
     path = tmp_path / "streamlake.toml"
     path.write_text(schema_update)

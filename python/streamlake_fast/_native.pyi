@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import Any, final
 
 __all__ = [
+    "DEAD_LETTER_SCHEMA",
     "DEBUG_BUILD",
     "METADATA_COLUMNS",
     "METADATA_SCHEMA",
@@ -14,6 +15,7 @@ __all__ = [
     "Messages",
     "Schema",
     "Transform",
+    "append_rows_head",
     "prepare_publish",
     "prepare_publish_bodies",
     "publish_requests",
@@ -28,6 +30,7 @@ REJECT_CODES: list[str]
 DEBUG_BUILD: bool
 METADATA_COLUMNS: list[tuple[str, list[str]]]
 METADATA_SCHEMA: ArrowBatch
+DEAD_LETTER_SCHEMA: ArrowBatch
 
 @final
 class Schema:
@@ -89,7 +92,9 @@ class Messages:
     def decode(
         self, codec: Codec, metadata: list[str], source: str
     ) -> tuple[ArrowBatch, list[tuple[int, str, str, str]]]: ...
-    def records(self, indices: list[int], source: str) -> ArrowBatch: ...
+    def dead_letters(
+        self, rejects: list[tuple[int, str, str, str]], source: str, schema_fingerprint: str, rejected_at_us: int
+    ) -> ArrowBatch: ...
     def acknowledge_requests(self, subscription: str, indices: list[int] | None = None) -> list[bytes]: ...
     def modify_ack_deadline_requests(
         self, subscription: str, seconds: int, indices: list[int] | None = None
@@ -98,6 +103,7 @@ class Messages:
     def ack_ids(self) -> list[str]: ...
 
 def pull_request(subscription: str, max_messages: int) -> bytes: ...
+def append_rows_head(write_stream: str, offset: int | None, schema: bytes, rows: int, batch_len: int) -> bytes: ...
 def publish_response_ids(response: bytes) -> int: ...
 def publish_requests(
     topic: str, messages: list[tuple[bytes, list[tuple[str, str]]]]

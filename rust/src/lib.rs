@@ -5,6 +5,7 @@
 //! The core is free of PyO3; the Python glue lives in [`python`] behind the `python` feature.
 
 pub mod aws;
+pub mod bigquery;
 pub mod bodies;
 pub mod decode;
 pub mod error;

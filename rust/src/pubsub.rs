@@ -33,14 +33,23 @@ pub struct MessageSpans {
     pub size: u32,
 }
 
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     end: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn varint(&mut self) -> Result<u64, WireError> {
+    /// A reader of the whole of `buf`.
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader {
+            buf,
+            pos: 0,
+            end: buf.len(),
+        }
+    }
+
+    pub(crate) fn varint(&mut self) -> Result<u64, WireError> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) else {
@@ -62,7 +71,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field: (field number, wire type).
-    fn tag(&mut self) -> Result<Option<(u64, u8)>, WireError> {
+    pub(crate) fn tag(&mut self) -> Result<Option<(u64, u8)>, WireError> {
         if self.pos >= self.end {
             return Ok(None);
         }
@@ -70,7 +79,7 @@ impl<'a> Reader<'a> {
         Ok(Some((t >> 3, (t & 7) as u8)))
     }
 
-    fn len_delimited(&mut self) -> Result<Span, WireError> {
+    pub(crate) fn len_delimited(&mut self) -> Result<Span, WireError> {
         let n = self.varint()? as usize;
         let start = self.pos;
         if n > self.end - start {
@@ -125,11 +134,7 @@ pub fn parse_pull_response(buf: &[u8]) -> Result<Vec<MessageSpans>, WireError> {
             what: "response larger than 4 GiB",
         });
     }
-    let mut r = Reader {
-        buf,
-        pos: 0,
-        end: buf.len(),
-    };
+    let mut r = Reader::new(buf);
     let mut out = Vec::new();
     while let Some((field, wire)) = r.tag()? {
         if field == 1 && wire == 2 {
@@ -223,11 +228,7 @@ pub fn pull_request(subscription: &str, max_messages: i32) -> Vec<u8> {
 
 /// How many message ids a serialized `PublishResponse` holds (message_ids = 1, repeated string).
 pub fn publish_response_ids(buf: &[u8]) -> Result<usize, WireError> {
-    let mut r = Reader {
-        buf,
-        pos: 0,
-        end: buf.len(),
-    };
+    let mut r = Reader::new(buf);
     let mut n = 0;
     while let Some((field, wire)) = r.tag()? {
         n += usize::from(field == 1 && wire == 2);
@@ -242,6 +243,46 @@ pub fn acknowledge_request<'a>(subscription: &str, ack_ids: impl Iterator<Item =
     put_bytes(&mut out, 1, subscription.as_bytes());
     for id in ack_ids {
         put_bytes(&mut out, 2, id);
+    }
+    out
+}
+
+/// Pub/Sub's limit on one request is 512 KB; acknowledgement requests stay well under it.
+pub const MAX_ACK_REQUEST_BYTES: usize = 400_000;
+
+/// `AcknowledgeRequest`s for `ack_ids`, in order, each under [`MAX_ACK_REQUEST_BYTES`].
+pub fn acknowledge_requests<'a>(subscription: &str, ack_ids: impl Iterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
+    in_requests(ack_ids, |ids| acknowledge_request(subscription, ids.iter().copied()))
+}
+
+/// `ModifyAckDeadlineRequest`s for `ack_ids`, in order, each under [`MAX_ACK_REQUEST_BYTES`].
+pub fn modify_ack_deadline_requests<'a>(
+    subscription: &str,
+    seconds: i32,
+    ack_ids: impl Iterator<Item = &'a [u8]>,
+) -> Vec<Vec<u8>> {
+    in_requests(ack_ids, |ids| {
+        modify_ack_deadline_request(subscription, seconds, ids.iter().copied())
+    })
+}
+
+/// `ids` cut into runs of at most [`MAX_ACK_REQUEST_BYTES`] (an id costs its length and 4 bytes of framing), one
+/// request built from each (an id over the limit alone gets a request of its own; Pub/Sub answers for it).
+fn in_requests<'a>(ids: impl Iterator<Item = &'a [u8]>, build: impl Fn(&[&'a [u8]]) -> Vec<u8>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk: Vec<&[u8]> = Vec::new();
+    let mut size = 0;
+    for id in ids {
+        if size + id.len() + 4 > MAX_ACK_REQUEST_BYTES && !chunk.is_empty() {
+            out.push(build(&chunk));
+            chunk.clear();
+            size = 0;
+        }
+        size += id.len() + 4;
+        chunk.push(id);
+    }
+    if !chunk.is_empty() {
+        out.push(build(&chunk));
     }
     out
 }
@@ -427,6 +468,45 @@ mod tests {
             pull_request("sub", 1000),
             vec![0x0a, 3, b's', b'u', b'b', 0x18, 0xe8, 0x07]
         );
+    }
+
+    /// The ack ids of a serialized request (field `field`), in order.
+    fn ids_in(request: &[u8], field: u64) -> Vec<Vec<u8>> {
+        let mut r = Reader::new(request);
+        let mut out = Vec::new();
+        while let Some((f, wire)) = r.tag().unwrap() {
+            if f == field {
+                let (a, b) = r.len_delimited().unwrap();
+                out.push(request[a as usize..b as usize].to_vec());
+            } else {
+                r.skip(wire).unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn acknowledgements_are_cut_into_requests_under_the_limit_in_order() {
+        let ids: Vec<Vec<u8>> = (0..12_000).map(|i| format!("{i:0>100}").into_bytes()).collect();
+        for (requests, field) in [
+            (
+                acknowledge_requests("projects/p/subscriptions/s", ids.iter().map(|i| i.as_slice())),
+                2,
+            ),
+            (
+                modify_ack_deadline_requests("projects/p/subscriptions/s", 0, ids.iter().map(|i| i.as_slice())),
+                4,
+            ),
+        ] {
+            assert_eq!(requests.len(), 4, "12,000 ids of 100 bytes: 1.25 MB in 400 KB requests");
+            assert!(requests.iter().all(|r| r.len() <= MAX_ACK_REQUEST_BYTES + 64));
+            let back: Vec<Vec<u8>> = requests.iter().flat_map(|r| ids_in(r, field)).collect();
+            assert_eq!(back, ids);
+        }
+        assert!(acknowledge_requests("s", std::iter::empty()).is_empty());
+        let huge = vec![b'x'; MAX_ACK_REQUEST_BYTES + 1];
+        let alone = acknowledge_requests("s", [b"a".as_slice(), &huge, b"b"].into_iter());
+        assert_eq!(alone.len(), 3);
     }
 
     #[test]

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::BinaryBuilder;
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::{BinaryArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use crate::decode::{Codec, DecodeError, DecodeOutput};
 use crate::metadata::{metadata_arrays, MessageMeta, MetaColumn};
@@ -61,19 +60,54 @@ pub fn decode_with_metadata(
     Ok(out)
 }
 
-/// The dead-letter view of the messages at `indices` (each less than `messages.len()`): every metadata column,
-/// then `data` (the raw bytes).
-pub fn records(messages: &[Received<'_>], indices: &[usize], source: &str) -> Result<RecordBatch, DecodeError> {
-    let picked: Vec<Received<'_>> = indices.iter().map(|&i| messages[i]).collect();
+/// Why one message is a dead letter: its index among the messages, and the reject's code, path and words.
+pub struct Reason<'a> {
+    pub index: usize,
+    pub code: &'a str,
+    pub path: &'a str,
+    pub message: &'a str,
+}
+
+/// The columns a dead-letter record adds to the rejected message's own (metadata and `data`).
+pub const REASON_FIELDS: [&str; 5] = ["reason_code", "path", "message", "schema_fingerprint", "rejected_at"];
+
+/// The dead-letter records of `reasons` (each index less than `messages.len()`), the one record shape of every
+/// dead-letter destination: every metadata column, `data` (the raw bytes), then [`REASON_FIELDS`]:
+/// the reject, the schema checked against and when (microseconds since the epoch, UTC).
+pub fn dead_letter_records(
+    messages: &[Received<'_>],
+    reasons: &[Reason<'_>],
+    source: &str,
+    schema_fingerprint: &str,
+    rejected_at_us: i64,
+) -> Result<RecordBatch, DecodeError> {
+    let picked: Vec<Received<'_>> = reasons.iter().map(|r| messages[r.index]).collect();
     let mut arrays = metadata_arrays(&MetaColumn::ALL, source, picked.iter().map(|&m| meta(m)))?;
-    let mut data = BinaryBuilder::with_capacity(picked.len(), 0);
-    for &(buf, m) in &picked {
-        data.append_value(slice(buf, m.data));
-    }
-    arrays.push(Arc::new(data.finish()) as ArrayRef);
+    let data: BinaryArray = picked.iter().map(|&(buf, m)| Some(slice(buf, m.data))).collect();
+    arrays.push(Arc::new(data));
+    arrays.push(Arc::new(StringArray::from_iter_values(reasons.iter().map(|r| r.code))));
+    arrays.push(Arc::new(StringArray::from_iter_values(reasons.iter().map(|r| r.path))));
+    arrays.push(Arc::new(StringArray::from_iter_values(
+        reasons.iter().map(|r| r.message),
+    )));
+    let n = reasons.len();
+    arrays.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        schema_fingerprint,
+        n,
+    ))));
+    arrays.push(Arc::new(
+        TimestampMicrosecondArray::from(vec![rejected_at_us; n]).with_timezone("UTC"),
+    ));
     let mut fields: Vec<Field> = MetaColumn::ALL.iter().map(|c| c.field()).collect();
     fields.push(Field::new("data", DataType::Binary, false));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("one row per picked message"))
+    fields.extend(
+        REASON_FIELDS[..4]
+            .iter()
+            .map(|name| Field::new(*name, DataType::Utf8, false)),
+    );
+    let at = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    fields.push(Field::new(REASON_FIELDS[4], at, false));
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("one row per reason"))
 }
 
 #[cfg(test)]
@@ -98,15 +132,58 @@ mod tests {
         assert_eq!(b.schema().fields().len(), 3);
         let ids = b.column_by_name("message_id").unwrap().as_string::<i32>();
         assert_eq!((ids.value(0), ids.value(1)), ("10", "12"));
-        let dead = records(&msgs, &[1], "sub").unwrap();
+        let reason = Reason {
+            index: 1,
+            code: "invalid_value",
+            path: "a",
+            message: "expected an INT64",
+        };
+        let dead = dead_letter_records(&msgs, &[reason], "sub", "fp", 1_796_551_200_000_001).unwrap();
         assert_eq!(dead.num_rows(), 1);
+        let text = |name: &str| {
+            dead.column_by_name(name)
+                .unwrap()
+                .as_string::<i32>()
+                .value(0)
+                .to_owned()
+        };
         assert_eq!(
             dead.column_by_name("data").unwrap().as_binary::<i32>().value(0),
             b"{\"a\":\"x\"}"
         );
+        assert_eq!(text("message_id"), "11");
+        assert_eq!(text("subscription_name"), "sub");
         assert_eq!(
-            dead.column_by_name("message_id").unwrap().as_string::<i32>().value(0),
-            "11"
+            [
+                text("reason_code"),
+                text("path"),
+                text("message"),
+                text("schema_fingerprint")
+            ],
+            ["invalid_value", "a", "expected an INT64", "fp"]
         );
+        let at = dead.column_by_name("rejected_at").unwrap();
+        assert_eq!(
+            at.data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        );
+        assert_eq!(
+            at.as_primitive::<arrow_array::types::TimestampMicrosecondType>()
+                .value(0),
+            1_796_551_200_000_001
+        );
+        let names: Vec<_> = dead.schema().fields().iter().map(|f| f.name().clone()).collect();
+        assert_eq!(
+            names[names.len() - 6..],
+            [
+                "data",
+                "reason_code",
+                "path",
+                "message",
+                "schema_fingerprint",
+                "rejected_at"
+            ]
+        );
+        assert!(dead.schema().fields().iter().all(|f| !f.is_nullable()));
     }
 }

@@ -106,9 +106,9 @@ def test_bad_files_and_conflicts_are_named(tmp_path: Path) -> None:
         Transform(hash=["a"], hash_key_file=str(tmp_path / "missing.key")).compile()
 
 
-def test_the_readme_transform_loads_and_fits_its_schema(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    [block] = [b for b in re.findall(r"```toml\n(.*?)```", readme, flags=re.S) if b.startswith("[transform]")]
+def test_the_documented_transform_loads_and_fits_its_schema(tmp_path: Path) -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "edge.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```toml\n(.*?)```", page, flags=re.S) if b.startswith("[transform]")]
     (tmp_path / "t.toml").write_text(block)
     (tmp_path / "pii.key").write_text("secret")
     t = Transform.load(tmp_path / "t.toml")

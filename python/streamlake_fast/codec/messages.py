@@ -12,16 +12,20 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
 from streamlake_fast import _native
 
-__all__ = ["METADATA_BIGQUERY_TYPES", "METADATA_SCHEMA", "Message", "Messages"]
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+__all__ = ["DEAD_LETTER_SCHEMA", "METADATA_BIGQUERY_TYPES", "METADATA_SCHEMA", "Message", "Messages"]
 
 #: The metadata columns as Arrow fields (never null).
 METADATA_SCHEMA: pa.Schema = pa.record_batch(_native.METADATA_SCHEMA).schema
+#: The dead-letter record as Arrow: the metadata columns, ``data``, then the reason columns (never null).
+DEAD_LETTER_SCHEMA: pa.Schema = pa.record_batch(_native.DEAD_LETTER_SCHEMA).schema
 #: For each metadata column, the BigQuery types a table may declare for it (the first is the one to create).
 METADATA_BIGQUERY_TYPES: dict[str, tuple[str, ...]] = {name: tuple(types) for name, types in _native.METADATA_COLUMNS}
 
@@ -109,9 +113,19 @@ class Messages:
         published = datetime.fromtimestamp(publish_us / 1e6, timezone.utc) if publish_us else None
         return Message(data, attributes, message_id, published, ordering_key, attempt)
 
-    def records(self, indices: Sequence[int], source: str) -> pa.RecordBatch:
-        """The messages at ``indices``: every metadata column, then ``data`` (for dead-letter records)."""
-        return pa.record_batch(self._native.records(list(indices), source))
+    def dead_letters(
+        self,
+        reasons: Sequence[tuple[int, str, str, str]],
+        *,
+        source: str,
+        schema_fingerprint: str,
+        rejected_at: datetime,
+    ) -> pa.RecordBatch:
+        """The dead-letter records of ``reasons`` — ``(index, code, path, message)``, each naming one of these
+        messages by its index: every metadata column, ``data``, then the reason columns
+        (:mod:`streamlake_fast.sinks.deadletter.record` names them)."""
+        at_us = (rejected_at - _EPOCH) // timedelta(microseconds=1)
+        return pa.record_batch(self._native.dead_letters(list(reasons), source, schema_fingerprint, at_us))
 
     def __repr__(self) -> str:
         return f"<Messages: {len(self)} messages, {self.data_bytes:,} bytes>"

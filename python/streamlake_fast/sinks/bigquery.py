@@ -20,11 +20,13 @@ from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkErro
 from streamlake_fast.extras import needs_extra
 from streamlake_fast.sinks.base import Refusal, WriteIsDurable
 from streamlake_fast.transports.gcp.channels import RETRYABLE_CODES, bigquery_write_client, is_retryable, status_code
+from streamlake_fast.transports.gcp.wire import append_rows_request
 from streamlake_fast.transports.names import parse_table
 
 with needs_extra():  # the gcp extra
     import grpc
     from google.api_core import exceptions as gexc
+    from google.api_core.gapic_v1 import routing_header
 
 __all__ = ["BigQuerySink", "request_pieces"]
 
@@ -35,6 +37,7 @@ MAX_REQUEST_BYTES = 9_000_000  # BigQuery's limit is 10 MB per AppendRows reques
 #: Write streams see new columns only after a while (BigQuery documents minutes).
 SCHEMA_PROPAGATION = 600.0
 _ALREADY_EXISTS = 6  # google.rpc.Code
+_APPEND_ROWS = "/google.cloud.bigquery.storage.v1.BigQueryWrite/AppendRows"
 
 
 Piece = tuple[int, pa.RecordBatch, "pa.Buffer | None"]
@@ -118,6 +121,7 @@ class BigQuerySink(WriteIsDurable):
         self.requests = 0  # AppendRows requests sent
         self._progress: _Progress | None = None
         self._schema_changed_at: float | None = None
+        self._append_call: Any = None
 
     def follow_schema(self, events: pa.Schema, table: pa.Schema) -> None:
         """The table gained columns: send them from now on. A committed stream is finalized (a new one sees the
@@ -206,27 +210,32 @@ class BigQuerySink(WriteIsDurable):
 
     def _append_rows(self, schema: bytes, rows: pa.RecordBatch, data: pa.Buffer) -> dict[int, str]:
         """One AppendRows request; returns BigQuery's row errors (then nothing of the request was written)."""
-        from google.cloud.bigquery_storage_v1 import types
-
-        # The raw protobuf message, wrapped: proto-plus would copy the serialized batch once more.
-        pb = types.AppendRowsRequest.pb()(write_stream=self._stream_name())
-        pb.arrow_rows.writer_schema.serialized_schema = schema
-        pb.arrow_rows.rows.serialized_record_batch = data.to_pybytes()
-        pb.arrow_rows.rows.row_count = rows.num_rows
-        if self.mode == "committed":
-            pb.offset.value = self._offset
-        request = types.AppendRowsRequest.wrap(pb)
-        responses = self._call(lambda: self._append(request))
+        stream = self._stream_name()
+        offset = self._offset if self.mode == "committed" else None
+        request = append_rows_request(stream, offset, schema, rows.num_rows, data)
+        responses = self._call(lambda: self._append(stream, request))
         row_errors = self._check(responses, rows.num_rows)
         self.requests += 1
         if not row_errors:
             self._offset += rows.num_rows
         return row_errors
 
-    def _append(self, request: Any) -> list[Any]:
-        # retry=None: the client's own retry would retry UNAVAILABLE for a day, deaf to the worker's abort; the
-        # worker's retry policy (transient vs permanent, backoff, abort at shutdown) is the only one.
-        return list(self._client.append_rows(iter([request]), timeout=self._timeout, retry=None))
+    def _append(self, stream: str, request: bytes) -> list[Any]:
+        # The request's bytes as they are (the client's own call would build a protobuf object holding the batch and
+        # serialize it again). retry=None in effect: the worker's retry policy (transient vs permanent, backoff,
+        # abort at shutdown) is the only one. The routing header is the one the client sends.
+        if self._append_call is None:
+            from google.cloud.bigquery_storage_v1 import types
+
+            channel = self._client.transport.grpc_channel
+            self._append_call = channel.stream_stream(
+                _APPEND_ROWS, request_serializer=None, response_deserializer=types.AppendRowsResponse.deserialize
+            )
+        metadata = [routing_header.to_grpc_metadata((("write_stream", stream),))]  # type: ignore[no-untyped-call]
+        try:
+            return list(self._append_call(iter([request]), timeout=self._timeout, metadata=metadata))
+        except grpc.RpcError as e:
+            raise gexc.from_grpc_error(e) from e  # type: ignore[no-untyped-call]
 
     def _check(self, responses: list[Any], rows: int) -> dict[int, str]:
         """Raise on a failed append; return BigQuery's row errors (row index → message), if any."""

@@ -16,17 +16,14 @@ use super::codec::{into_py_result, PyCodec, RejectTuple};
 use crate::aws::sqs::{batch_requests, parse_receive};
 use crate::metadata::MetaColumn;
 use crate::packed::{pack, pack_data, MessageParts};
-use crate::pubsub::{acknowledge_request, modify_ack_deadline_request, parse_pull_response, MessageSpans};
-use crate::received::{decode_with_metadata, records, slice, Received};
+use crate::pubsub::{acknowledge_requests, modify_ack_deadline_requests, parse_pull_response, MessageSpans};
+use crate::received::{dead_letter_records, decode_with_metadata, slice, Reason, Received};
 
 /// (data, attributes, message_id, publish_time_us, ordering_key, delivery_attempt) of one message.
 type MessageTuple<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, String, i64, String, i32);
 
 /// (data, attributes, message_id, publish_time_us, ordering_key) of a message given by the caller.
 type PartsTuple<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyDict>>, String, i64, String);
-
-/// Pub/Sub's limit on one request is 512 KB; stay well under it.
-const MAX_REQUEST_BYTES: usize = 400_000;
 
 #[pyclass(name = "Messages", module = "streamlake_fast._native", frozen)]
 pub struct PyMessages {
@@ -38,6 +35,11 @@ pub struct PyMessages {
 pub fn metadata_schema() -> ArrowBatch {
     let fields: Vec<_> = MetaColumn::ALL.iter().map(|c| c.field()).collect();
     ArrowBatch::new(RecordBatch::new_empty(Arc::new(Schema::new(fields))))
+}
+
+/// A zero-row batch of the dead-letter record's columns.
+pub fn dead_letter_schema() -> PyResult<ArrowBatch> {
+    Ok(ArrowBatch::new(dead_letter_records(&[], &[], "", "", 0)?))
 }
 
 /// A serialized `PullRequest`.
@@ -73,31 +75,21 @@ impl PyMessages {
         }
     }
 
-    /// Split ack ids into requests under the size limit.
-    fn requests(
-        &self,
-        py: Python<'_>,
-        indices: Vec<usize>,
-        build: impl Fn(&mut dyn Iterator<Item = &[u8]>) -> Vec<u8>,
-    ) -> Vec<Py<PyBytes>> {
-        let mut out = Vec::new();
-        let mut chunk: Vec<&[u8]> = Vec::new();
-        let mut size = 0;
-        for i in indices {
-            let (r, m) = &self.messages[i];
-            let id = slice(self.responses[*r].as_bytes(py), m.ack_id);
-            if size + id.len() + 4 > MAX_REQUEST_BYTES && !chunk.is_empty() {
-                out.push(PyBytes::new(py, &build(&mut chunk.drain(..))).unbind());
-                size = 0;
-            }
-            size += id.len() + 4;
-            chunk.push(id);
-        }
-        if !chunk.is_empty() {
-            out.push(PyBytes::new(py, &build(&mut chunk.drain(..))).unbind());
-        }
-        out
+    /// The ack ids (or SQS receipt handles) of the messages at `indices`.
+    fn ack_ids_at<'a>(&'a self, py: Python<'a>, indices: Vec<usize>) -> Vec<&'a [u8]> {
+        indices
+            .into_iter()
+            .map(|i| {
+                let (r, m) = &self.messages[i];
+                slice(self.responses[*r].as_bytes(py), m.ack_id)
+            })
+            .collect()
     }
+}
+
+/// Request bodies as Python bytes.
+fn as_bytes(py: Python<'_>, requests: Vec<Vec<u8>>) -> Vec<Py<PyBytes>> {
+    requests.into_iter().map(|b| PyBytes::new(py, &b).unbind()).collect()
 }
 
 fn meta_columns(names: Vec<String>) -> PyResult<Vec<MetaColumn>> {
@@ -266,11 +258,29 @@ impl PyMessages {
         into_py_result(py.detach(|| decode_with_metadata(codec, &received, &columns, source)))
     }
 
-    /// The messages at `indices` as dead-letter records: every metadata column, then `data`.
-    fn records(&self, py: Python<'_>, indices: Vec<usize>, source: &str) -> PyResult<ArrowBatch> {
-        let indices = self.selected(Some(indices))?;
+    /// The dead-letter records of `rejects` — `(index, code, path, message)`, each naming a message — checked
+    /// against the schema `schema_fingerprint` and rejected at `rejected_at_us`.
+    fn dead_letters(
+        &self,
+        py: Python<'_>,
+        rejects: Vec<(usize, String, String, String)>,
+        source: &str,
+        schema_fingerprint: &str,
+        rejected_at_us: i64,
+    ) -> PyResult<ArrowBatch> {
+        self.selected(Some(rejects.iter().map(|r| r.0).collect()))?;
+        let reasons: Vec<Reason<'_>> = rejects
+            .iter()
+            .map(|(index, code, path, message)| Reason {
+                index: *index,
+                code,
+                path,
+                message,
+            })
+            .collect();
         let received = self.received(py);
-        Ok(ArrowBatch::new(records(&received, &indices, source)?))
+        let batch = dead_letter_records(&received, &reasons, source, schema_fingerprint, rejected_at_us)?;
+        Ok(ArrowBatch::new(batch))
     }
 
     /// Serialized `AcknowledgeRequest`s for the given messages (all by default), each under Pub/Sub's size limit.
@@ -281,8 +291,8 @@ impl PyMessages {
         subscription: &str,
         indices: Option<Vec<usize>>,
     ) -> PyResult<Vec<Py<PyBytes>>> {
-        let indices = self.selected(indices)?;
-        Ok(self.requests(py, indices, |ids| acknowledge_request(subscription, ids)))
+        let ids = self.ack_ids_at(py, self.selected(indices)?);
+        Ok(as_bytes(py, acknowledge_requests(subscription, ids.into_iter())))
     }
 
     /// Serialized `ModifyAckDeadlineRequest`s (0 seconds: hand the messages back for redelivery now).
@@ -294,10 +304,11 @@ impl PyMessages {
         seconds: i32,
         indices: Option<Vec<usize>>,
     ) -> PyResult<Vec<Py<PyBytes>>> {
-        let indices = self.selected(indices)?;
-        Ok(self.requests(py, indices, |ids| {
-            modify_ack_deadline_request(subscription, seconds, ids)
-        }))
+        let ids = self.ack_ids_at(py, self.selected(indices)?);
+        Ok(as_bytes(
+            py,
+            modify_ack_deadline_requests(subscription, seconds, ids.into_iter()),
+        ))
     }
 
     /// Every message's ack id (to match an exactly-once subscription's per-ack-id results; off the hot path).
@@ -318,15 +329,8 @@ impl PyMessages {
         visibility: Option<i64>,
         indices: Option<Vec<usize>>,
     ) -> PyResult<Vec<Py<PyBytes>>> {
-        let indices = self.selected(indices)?;
-        let handles = indices.iter().map(|&i| {
-            let (r, m) = &self.messages[i];
-            slice(self.responses[*r].as_bytes(py), m.ack_id)
-        });
-        Ok(batch_requests(queue_url, handles, visibility)
-            .into_iter()
-            .map(|b| PyBytes::new(py, &b).unbind())
-            .collect())
+        let handles = self.ack_ids_at(py, self.selected(indices)?);
+        Ok(as_bytes(py, batch_requests(queue_url, handles.into_iter(), visibility)))
     }
 
     /// One message as Python objects; for inspection and tests, never on the hot path.

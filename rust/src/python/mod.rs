@@ -2,6 +2,7 @@
 
 mod arrow_export;
 mod aws;
+mod bigquery;
 mod codec;
 mod errors;
 mod messages;
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<aws::PyAwsJsonClient>()?;
     m.add_class::<transform::PyTransform>()?;
     m.add_function(wrap_pyfunction!(aws::sigv4_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(bigquery::append_rows_head, m)?)?;
     m.add_function(wrap_pyfunction!(aws::sqs_batch_failures, m)?)?;
     m.add_function(wrap_pyfunction!(aws::sqs_send_batch_requests, m)?)?;
     m.add_function(wrap_pyfunction!(publish::prepare_publish, m)?)?;
@@ -39,6 +41,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         .collect();
     m.add("METADATA_COLUMNS", metadata)?;
     m.add("METADATA_SCHEMA", messages::metadata_schema())?;
+    m.add("DEAD_LETTER_SCHEMA", messages::dead_letter_schema()?)?;
     m.add("DEBUG_BUILD", cfg!(debug_assertions))?;
     Ok(())
 }

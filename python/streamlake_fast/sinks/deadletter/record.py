@@ -13,8 +13,8 @@
 | ``schema_fingerprint`` | the schema it was checked against |
 | ``rejected_at`` | when the worker rejected it |
 
-The first four are the metadata columns (:mod:`streamlake_fast.codec.messages`), built in Rust for the rejected
-messages.
+The first four are the metadata columns (:mod:`streamlake_fast.codec.messages`); the whole record is built in Rust
+(``rust/src/received.rs``), one call for all the rejects of a batch.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from typing import Any
 import pyarrow as pa
 
 from streamlake_fast.codec.codec import Reject
-from streamlake_fast.codec.messages import METADATA_BIGQUERY_TYPES, METADATA_SCHEMA, Messages
+from streamlake_fast.codec.messages import DEAD_LETTER_SCHEMA, METADATA_BIGQUERY_TYPES, Messages
 from streamlake_fast.codec.schema import BigQueryField
 
 __all__ = ["CUT_MARK", "DEAD_LETTER_FIELDS", "DEAD_LETTER_SCHEMA", "REASON_FIELDS", "as_json", "dead_letter_records"]
 
 #: The fields added to a rejected message's own (metadata and data).
-REASON_FIELDS = ("reason_code", "path", "message", "schema_fingerprint", "rejected_at")
+REASON_FIELDS = tuple(DEAD_LETTER_SCHEMA.names[DEAD_LETTER_SCHEMA.names.index("data") + 1 :])
 #: What a dead-letter destination that keeps only the first part of a large message's data (the rejects table)
 #: adds to ``message``: replay recognises it and leaves such a record where it is ("not replayable").
 CUT_MARK = "(data cut to its first "
@@ -47,32 +47,14 @@ _TYPES = {
 }
 DEAD_LETTER_FIELDS: list[BigQueryField] = [{"name": n, "type": t, "mode": "REQUIRED"} for n, t in _TYPES.items()]
 
-#: The record as Arrow (what every dead-letter destination is written).
-DEAD_LETTER_SCHEMA = pa.schema(
-    [
-        *METADATA_SCHEMA,
-        pa.field("data", pa.binary(), nullable=False),
-        *(pa.field(n, pa.string(), nullable=False) for n in REASON_FIELDS[:-1]),
-        pa.field("rejected_at", pa.timestamp("us", tz="UTC"), nullable=False),
-    ]
-)
-
 
 def dead_letter_records(
     messages: Messages, rejects: list[Reject], *, source: str, schema_fingerprint: str
 ) -> pa.RecordBatch:
-    """The dead-letter records of ``rejects`` (indices into ``messages``)."""
-    base = messages.records([r.index for r in rejects], source)
-    n = len(rejects)
-    now = pa.scalar(datetime.now(timezone.utc), pa.timestamp("us", tz="UTC"))
-    reasons = [
-        pa.array([r.code for r in rejects], pa.string()),
-        pa.array([r.path for r in rejects], pa.string()),
-        pa.array([r.message for r in rejects], pa.string()),
-        pa.array([schema_fingerprint] * n, pa.string()),
-        pa.array([now] * n, now.type),
-    ]
-    return pa.RecordBatch.from_arrays([*base.columns, *reasons], schema=DEAD_LETTER_SCHEMA)
+    """The dead-letter records of ``rejects`` (indices into ``messages``), built in Rust."""
+    reasons = [(r.index, r.code, r.path, r.message) for r in rejects]
+    now = datetime.now(timezone.utc)
+    return messages.dead_letters(reasons, source=source, schema_fingerprint=schema_fingerprint, rejected_at=now)
 
 
 def as_json(record: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,13 @@
-"""Pub/Sub's wire messages, built and read in Rust: pull requests, publish requests (validated and enriched
-events; the same preparation packs SQS ``SendMessageBatch`` bodies for the publisher on SQS), publish responses.
-The calls themselves are made by the callers with raw bytes."""
+"""Pub/Sub's and BigQuery Storage Write's wire messages, built and read in Rust: BigQuery append requests, pull
+requests, publish requests (validated and enriched events; the same preparation packs SQS ``SendMessageBatch`` bodies
+for the publisher on SQS), publish responses. The calls themselves are made by the callers with raw bytes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 from streamlake_fast import _native
 from streamlake_fast.codec.codec import Codec, Reject
@@ -20,6 +22,7 @@ __all__ = [
     "PreparedPublish",
     "ack_ids",
     "acknowledge_requests",
+    "append_rows_request",
     "modify_deadline_requests",
     "prepare_publish",
     "prepare_publish_bodies",
@@ -27,6 +30,14 @@ __all__ = [
     "publish_response_ids",
     "pull_request",
 ]
+
+
+def append_rows_request(write_stream: str, offset: int | None, schema: bytes, rows: int, batch: pa.Buffer) -> bytes:
+    """A serialized BigQuery ``AppendRowsRequest`` of ``rows`` rows: ``batch`` is their serialized Arrow record
+    batch (``RecordBatch.serialize()``), ``schema`` its serialized schema, ``offset`` a committed stream's. One join
+    copies the batch into the request, which gRPC sends as it is — no protobuf object holds it on the way."""
+    head = _native.append_rows_head(write_stream, offset, schema, rows, batch.size)
+    return b"".join((head, batch))
 
 
 def pull_request(subscription: str, max_messages: int) -> bytes:

@@ -17,7 +17,7 @@ import pytest
 from streamlake_fast import Codec
 from streamlake_fast.codec.transform import Transform
 from streamlake_fast.local.generate import receipt_schema, receipts
-from streamlake_fast.transports.gcp.wire import prepare_publish
+from streamlake_fast.transports.gcp.wire import Preparation, prepare_publish
 
 EVENTS = int(os.environ.get("STREAMLAKE_TRANSFORM_BENCH_EVENTS", "200000"))
 SCHEMA = receipt_schema()
@@ -59,11 +59,9 @@ def _python_transform(events: list[bytes]) -> list[bytes]:
 
 
 def _ours(events: list[bytes], transform: Any) -> list[bytes]:
-    requests, counts, rejects, _, _ = prepare_publish(events, "projects/p/topics/t", codec=CODEC,
-                                                      event_id_prefix=None, next_seq=0, ingest_time=None,
-                                                      transform=transform)  # fmt: skip
-    assert not rejects and sum(counts) == len(events)
-    return requests
+    p = prepare_publish(Preparation("projects/p/topics/t", codec=CODEC, transform=transform), 0, events=events)
+    assert not p.outcomes[0].rejects and sum(p.counts) == len(events)
+    return p.requests
 
 
 def _record(benchmark: Any, name: str) -> None:

@@ -17,7 +17,6 @@ __all__ = [
     "Transform",
     "append_rows_head",
     "prepare_publish",
-    "prepare_publish_bodies",
     "publish_requests",
     "publish_response_ids",
     "pull_request",
@@ -109,22 +108,10 @@ def publish_requests(
     topic: str, messages: list[tuple[bytes, list[tuple[str, str]]]]
 ) -> tuple[list[bytes], list[int]]: ...
 def prepare_publish(
-    data: bytes | Iterable[bytes],
     topic: str | None = None,
     *,
-    queue_url: str | None = None,
-    max_batch_bytes: int = 1_000_000,
-    codec: Codec | None = None,
-    event_id_prefix: str | None = None,
-    next_seq: int = 0,
-    ingest_time: str | None = None,
-    max_depth: int = 500,
-    transform: Transform | None = None,
-) -> tuple[list[bytes], list[int], list[tuple[int, str, str, str]], int, list[int]]: ...
-def prepare_publish_bodies(
-    bodies: list[tuple[bytes, int, bool]],
-    topic: str | None = None,
-    *,
+    bodies: list[tuple[bytes, int, bool]] | None = None,
+    events: bytes | Iterable[bytes] | None = None,
     queue_url: str | None = None,
     max_batch_bytes: int = 1_000_000,
     codec: Codec | None = None,

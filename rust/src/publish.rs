@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::aws::sqs::{send_batch_requests, send_batch_requests_grouped, SendEntry};
-use crate::bodies::{body_events, BodyKind};
+use crate::aws::sqs::{send_batch_requests_grouped, SendEntry};
+use crate::bodies::{body_events, BodyEvents, BodyKind};
 use crate::decode::{top_level_keys, Codec, DecodeError, Reject};
 use crate::pubsub::put_bytes;
 use crate::transform::{event_id, Derived, Transform};
@@ -25,24 +25,6 @@ pub struct Enrich {
     pub ingest_time: Option<String>,
     /// Rename, drop, default, hash or redact fields (the derived fields are then filled when absent or null).
     pub transform: Option<Arc<Transform>>,
-}
-
-/// Publish requests for the valid events, and the reasons for the others.
-#[derive(Debug, Default)]
-pub struct Prepared {
-    pub requests: Vec<Vec<u8>>,
-    /// Messages in each request.
-    pub counts: Vec<usize>,
-    pub rejects: Vec<Reject>,
-    pub next_seq: u64,
-    /// The input index of each valid event, in the order they were packed.
-    pub valid: Vec<usize>,
-}
-
-impl Prepared {
-    pub fn published(&self) -> usize {
-        self.counts.iter().sum()
-    }
 }
 
 /// Transform one event and add its missing fields (unchanged when it is not a well-formed object: validation
@@ -121,60 +103,6 @@ pub enum Target<'a> {
     Queue(&'a str, usize),
 }
 
-/// Enrich, validate (when `codec` is given) and pack `messages` (`(index, bytes)`; rejects carry the index) into
-/// `PublishRequest`s or `SendMessageBatch` bodies. For a queue, an event that is not UTF-8 text is refused (SQS
-/// carries text only).
-pub fn prepare<'m>(
-    codec: Option<&Codec>,
-    messages: impl Iterator<Item = (usize, &'m [u8])>,
-    target: Target<'_>,
-    enrich: &Enrich,
-    max_depth: usize,
-) -> Result<Prepared, DecodeError> {
-    let mut seq = enrich.next_seq;
-    let mut indices = Vec::new();
-    let mut events: Vec<Cow<'m, [u8]>> = Vec::new();
-    for (i, m) in messages {
-        indices.push(i);
-        events.push(enrich_one(m, enrich, &mut seq, max_depth));
-    }
-    let mut bad = vec![false; events.len()];
-    let mut rejects = refusals(codec, &events, target)?;
-    for r in &mut rejects {
-        bad[r.index] = true;
-        r.index = indices[r.index];
-    }
-    let mut prepared = Prepared {
-        rejects,
-        next_seq: seq,
-        valid: indices
-            .iter()
-            .zip(&bad)
-            .filter(|(_, b)| !**b)
-            .map(|(i, _)| *i)
-            .collect(),
-        ..Prepared::default()
-    };
-    let valid = events.iter().zip(&bad).filter(|(_, b)| !**b).map(|(e, _)| &**e);
-    match target {
-        Target::Topic(topic) => {
-            (prepared.requests, prepared.counts) = pack_requests(topic, valid.map(|e| (e, &[][..])));
-        }
-        Target::Queue(url, max_bytes) => {
-            let entries: Vec<SendEntry<'_>> = valid
-                .map(|e| SendEntry {
-                    body: std::str::from_utf8(e).expect("checked above"),
-                    attributes: Vec::new(),
-                    group_id: None,
-                    dedup_id: None,
-                })
-                .collect();
-            (prepared.requests, prepared.counts) = send_batch_requests(url, &entries, max_bytes).into_iter().unzip();
-        }
-    }
-    Ok(prepared)
-}
-
 /// `PublishRequest`s filled message by message, a new one started when the next would pass Pub/Sub's limits.
 struct Packer<'t> {
     topic: &'t str,
@@ -238,7 +166,67 @@ impl<'t> Packer<'t> {
     }
 }
 
-/// What became of one HTTP body given to [`prepare_bodies`].
+/// One input of [`prepare`]: where its events are, and how they are published.
+pub struct Body<'a> {
+    pub events: Source<'a>,
+    /// A refused event publishes nothing of the body.
+    pub atomic: bool,
+    /// An HTTP body: its valid events go in one request, the body refused whole when they outgrow one request's
+    /// limits or number more than `max_events`. Otherwise (a publisher's batch) they fill requests as they come.
+    pub whole: bool,
+}
+
+/// A body's events: bytes to split (an HTTP body), or given one by one with their indices (a publisher's batch).
+pub enum Source<'a> {
+    Raw(&'a [u8], BodyKind),
+    Given(Vec<(usize, &'a [u8])>),
+}
+
+impl<'a> Body<'a> {
+    /// An HTTP body of `kind`: one JSON value or an array of them, or NDJSON.
+    pub fn http(bytes: &'a [u8], kind: BodyKind, atomic: bool) -> Self {
+        Body {
+            events: Source::Raw(bytes, kind),
+            atomic,
+            whole: true,
+        }
+    }
+
+    /// A publisher's batch of events (a single event is a batch of one): never refused whole.
+    pub fn batch(events: impl Iterator<Item = (usize, &'a [u8])>) -> Self {
+        Body {
+            events: Source::Given(events.collect()),
+            atomic: false,
+            whole: false,
+        }
+    }
+
+    /// Its events and how many it holds; `Err((status, why))` when it is refused whole.
+    fn found(&self, max_events: usize) -> Result<BodyEvents<'a>, (u16, String)> {
+        match &self.events {
+            Source::Given(events) => Ok(BodyEvents {
+                events: events.clone(),
+                total: events.len(),
+            }),
+            Source::Raw(bytes, kind) => match body_events(bytes, *kind, max_events) {
+                Ok(found) if found.total > max_events => Err((
+                    413,
+                    format!("{} events in one request; at most {max_events}", found.total),
+                )),
+                Ok(found) => Ok(found),
+                Err(e) => Err((400, e)),
+            },
+        }
+    }
+
+    /// A JSON array (whose malformed element makes the whole body malformed JSON).
+    fn is_array(&self) -> bool {
+        matches!(self.events, Source::Raw(bytes, BodyKind::Json)
+            if bytes.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'['))
+    }
+}
+
+/// What became of one body given to [`prepare`].
 #[derive(Debug, Default)]
 pub struct BodyOutcome {
     /// Events found in the body.
@@ -246,15 +234,15 @@ pub struct BodyOutcome {
     /// Its refused events (`index`: the position in the body).
     pub rejects: Vec<Reject>,
     /// Nothing of the body is published: (HTTP status, why) — 400: not the JSON array it starts as; 413: more
-    /// events than allowed in one body.
+    /// events than allowed in one body, or more than one request holds.
     pub error: Option<(u16, String)>,
-    /// The requests holding its valid events (one, for a body within one request's limits); empty: none.
+    /// The requests holding its valid events (one, for a whole body); empty: none.
     pub requests: std::ops::Range<usize>,
 }
 
-/// What [`prepare_bodies`] made of several HTTP bodies.
+/// What [`prepare`] made of its bodies.
 #[derive(Debug, Default)]
-pub struct PreparedBodies {
+pub struct Prepared {
     pub requests: Vec<Vec<u8>>,
     /// Messages in each request.
     pub counts: Vec<usize>,
@@ -265,31 +253,34 @@ pub struct PreparedBodies {
     pub entries: Vec<(usize, usize)>,
 }
 
-/// Validate, enrich and pack several HTTP bodies (`(body, kind, atomic)`) into `PublishRequest`s for a topic or
-/// `SendMessageBatch` bodies for a queue, with one codec call for them all. A body's valid events are never split
-/// between requests unless they exceed one request's limits (Pub/Sub: 1,000 messages, 9 MB; SQS: ten messages),
-/// so the caller that keeps bodies within them gets all or nothing per body; an `atomic` body with a refused
-/// event publishes nothing, nor does a body of more than `max_events`. For a queue, an event that is not UTF-8
-/// text is refused (SQS carries text only).
-pub fn prepare_bodies(
+impl Prepared {
+    /// Messages in all the requests.
+    pub fn published(&self) -> usize {
+        self.counts.iter().sum()
+    }
+}
+
+/// The one publish preparation: validate (when `codec` is given), enrich and pack `bodies` into
+/// `PublishRequest`s for a topic or `SendMessageBatch` bodies for a queue, with one codec call for them all.
+/// A whole body's valid events are never split between requests unless they exceed one request's limits
+/// (Pub/Sub: 1,000 messages, 9 MB, then the body is refused; SQS: ten messages), so the caller that keeps bodies
+/// within them gets all or nothing per body; an `atomic` body with a refused event publishes nothing. For a queue,
+/// an event that is not UTF-8 text is refused (SQS carries text only).
+pub fn prepare(
     codec: Option<&Codec>,
-    bodies: &[(&[u8], BodyKind, bool)],
+    bodies: &[Body<'_>],
     target: Target<'_>,
     enrich: &Enrich,
     max_depth: usize,
     max_events: usize,
-) -> Result<PreparedBodies, DecodeError> {
+) -> Result<Prepared, DecodeError> {
     let mut outcomes: Vec<BodyOutcome> = Vec::with_capacity(bodies.len());
     let mut owner: Vec<(usize, usize)> = Vec::new(); // (body, index in the body) of each event
     let mut events: Vec<Cow<'_, [u8]>> = Vec::new();
     let mut seq = enrich.next_seq;
-    for (b, &(body, kind, _)) in bodies.iter().enumerate() {
+    for (b, body) in bodies.iter().enumerate() {
         let mut outcome = BodyOutcome::default();
-        match body_events(body, kind, max_events) {
-            Ok(found) if found.total > max_events => {
-                let why = format!("{} events in one request; at most {max_events}", found.total);
-                outcome.error = Some((413, why));
-            }
+        match body.found(max_events) {
             Ok(found) => {
                 outcome.events = found.total;
                 for (i, e) in found.events {
@@ -297,7 +288,7 @@ pub fn prepare_bodies(
                     events.push(enrich_one(e, enrich, &mut seq, max_depth));
                 }
             }
-            Err(e) => outcome.error = Some((400, e)),
+            Err(error) => outcome.error = Some(error),
         }
         outcomes.push(outcome);
     }
@@ -312,8 +303,8 @@ pub fn prepare_bodies(
         refused(r.index, r, &mut bad, &mut outcomes);
     }
     // An array with a malformed element is not JSON: the whole body is refused, as a JSON parser would.
-    for (o, &(body, kind, _)) in outcomes.iter_mut().zip(bodies) {
-        let array = kind == BodyKind::Json && body.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[');
+    for (o, body) in outcomes.iter_mut().zip(bodies) {
+        let array = body.is_array();
         if let Some(r) = o
             .rejects
             .iter()
@@ -328,14 +319,15 @@ pub fn prepare_bodies(
     // The valid events of each body that publishes: (body, event positions).
     let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut e = 0;
-    for (b, &(_, _, atomic)) in bodies.iter().enumerate() {
+    for (b, body) in bodies.iter().enumerate() {
         let range = e..e + outcomes[b].events;
         e = range.end;
-        if outcomes[b].error.is_some() || (atomic && !outcomes[b].rejects.is_empty()) {
+        if outcomes[b].error.is_some() || (body.atomic && !outcomes[b].rejects.is_empty()) {
             continue;
         }
         let valid: Vec<usize> = range.filter(|&i| !bad[i]).collect();
-        if let (Target::Topic(_), Some(why)) = (target, over_one_request(&valid, &events)) {
+        let too_large = || over_one_request(&valid, &events);
+        if let (Target::Topic(_), true, Some(why)) = (target, body.whole, too_large()) {
             // Published whole or not at all holds only within one Publish call: a body that enrichment or a
             // transform grew past one is refused before anything of it is sent.
             outcomes[b].error = Some((413, why));
@@ -345,21 +337,24 @@ pub fn prepare_bodies(
             groups.push((b, valid));
         }
     }
-    let mut prepared = PreparedBodies {
+    let mut prepared = Prepared {
         next_seq: seq,
-        ..PreparedBodies::default()
+        ..Prepared::default()
     };
     match target {
         Target::Topic(topic) => {
             let mut packer = Packer::new(topic);
             for (b, valid) in &groups {
-                let bytes: usize = valid.iter().map(|&i| events[i].len() + 16).sum();
-                packer.start_group(valid.len(), bytes);
-                let first = packer.requests.len();
+                if bodies[*b].whole {
+                    let bytes: usize = valid.iter().map(|&i| events[i].len() + 16).sum();
+                    packer.start_group(valid.len(), bytes);
+                }
+                let mut first = None; // the request of its first event (an add may have started a new one)
                 for &i in valid {
                     packer.add(&events[i], &[]);
+                    first.get_or_insert(packer.requests.len());
                 }
-                outcomes[*b].requests = first..packer.requests.len() + 1;
+                outcomes[*b].requests = first.unwrap_or_default()..packer.requests.len() + 1;
             }
             (prepared.requests, prepared.counts) = packer.finish();
         }
@@ -493,18 +488,13 @@ mod tests {
         let codec = Codec::new(schema, CodecOptions::default());
         let mut msgs: Vec<Vec<u8>> = (0..2500).map(|i| format!(r#"{{"n":{i}}}"#).into_bytes()).collect();
         msgs[3] = br#"{"n":"three"}"#.to_vec();
-        let p = prepare(
-            Some(&codec),
-            msgs.iter().map(|m| m.as_slice()).enumerate(),
-            Target::Topic("projects/p/topics/t"),
-            &enrich(),
-            10,
-        )
-        .unwrap();
-        assert_eq!(p.valid.len(), 2499);
-        assert_eq!(p.valid[3], 4);
-        assert_eq!(p.rejects.len(), 1);
-        assert_eq!((p.rejects[0].index, p.rejects[0].path.as_str()), (3, "n"));
+        let batch = [Body::batch(msgs.iter().map(|m| m.as_slice()).enumerate())];
+        let topic = Target::Topic("projects/p/topics/t");
+        let p = prepare(Some(&codec), &batch, topic, &enrich(), 10, usize::MAX).unwrap();
+        let rejects = &p.outcomes[0].rejects;
+        assert_eq!(rejects.len(), 1);
+        assert_eq!((rejects[0].index, rejects[0].path.as_str()), (3, "n"));
+        assert_eq!(p.outcomes[0].requests, 0..3);
         assert_eq!(p.counts, vec![1000, 1000, 499]);
         assert_eq!(p.published(), 2499);
         assert_eq!(p.next_seq, 7 + 2500);
@@ -519,16 +509,11 @@ mod tests {
             br#"{"n":3}"#.to_vec(),
         ];
         let target = Target::Queue("http://q/1/a", 1_000_000);
-        let p = prepare(
-            None,
-            msgs.iter().map(|m| m.as_slice()).enumerate(),
-            target,
-            &Enrich::default(),
-            10,
-        )
-        .unwrap();
-        assert_eq!((p.rejects.len(), p.rejects[0].index), (1, 1));
-        assert_eq!((p.counts.clone(), p.valid.clone()), (vec![2], vec![0, 2]));
+        let batch = [Body::batch(msgs.iter().map(|m| m.as_slice()).enumerate())];
+        let p = prepare(None, &batch, target, &Enrich::default(), 10, usize::MAX).unwrap();
+        let rejects = &p.outcomes[0].rejects;
+        assert_eq!((rejects.len(), rejects[0].index), (1, 1));
+        assert_eq!((p.counts.clone(), p.entries.clone()), (vec![2], vec![(0, 0), (0, 2)]));
         let v: serde_json::Value = serde_json::from_slice(&p.requests[0]).unwrap();
         assert_eq!(v["Entries"][1]["MessageBody"], r#"{"n":3}"#);
         assert_eq!(v["Entries"][1]["Id"], "1");
@@ -549,13 +534,13 @@ mod tests {
     fn bodies_are_packed_whole_and_atomic_ones_all_or_nothing() {
         let schema = TableSchema::from_bigquery_json(r#"[{"name":"id","type":"STRING","mode":"REQUIRED"}]"#);
         let codec = Codec::new(schema.unwrap(), CodecOptions::default());
-        let bodies: Vec<(&[u8], BodyKind, bool)> = vec![
-            (b"[{\"id\":\"a\"}, {\"id\":1}]", BodyKind::Json, false),
-            (b"{\"id\":\"b\"}\n{\"id\":2}\n", BodyKind::Ndjson, true),
-            (b"[{\"id\":\"c\"}, {\"id\"]", BodyKind::Json, false),
-            (b"{\"id\":\"d\"}", BodyKind::Json, false),
+        let bodies: Vec<Body<'_>> = vec![
+            Body::http(b"[{\"id\":\"a\"}, {\"id\":1}]", BodyKind::Json, false),
+            Body::http(b"{\"id\":\"b\"}\n{\"id\":2}\n", BodyKind::Ndjson, true),
+            Body::http(b"[{\"id\":\"c\"}, {\"id\"]", BodyKind::Json, false),
+            Body::http(b"{\"id\":\"d\"}", BodyKind::Json, false),
         ];
-        let prepared = prepare_bodies(
+        let prepared = prepare(
             Some(&codec),
             &bodies,
             Target::Topic("projects/p/topics/t"),
@@ -571,8 +556,8 @@ mod tests {
         assert_eq!(outcomes[1].rejects[0].index, 1);
         assert!(outcomes[1].requests.is_empty()); // atomic with a reject: nothing of it
         assert_eq!(outcomes[2].error.as_ref().map(|e| e.0), Some(400));
-        let many = [(&b"[1, 2, 3]"[..], BodyKind::Json, false)];
-        let too_many = prepare_bodies(Some(&codec), &many, Target::Topic("t"), &Enrich::default(), 64, 2).unwrap();
+        let many = [Body::http(b"[1, 2, 3]", BodyKind::Json, false)];
+        let too_many = prepare(Some(&codec), &many, Target::Topic("t"), &Enrich::default(), 64, 2).unwrap();
         let too_many = too_many.outcomes;
         assert_eq!(
             too_many[0].error,
@@ -586,20 +571,20 @@ mod tests {
 
     #[test]
     fn bodies_for_a_queue_keep_to_their_send_message_batches() {
-        let bodies: Vec<(&[u8], BodyKind, bool)> = vec![
-            (
+        let bodies: Vec<Body<'_>> = vec![
+            Body::http(
                 b"[{\"n\":1},{\"n\":2},{\"n\":3},{\"n\":4},{\"n\":5},{\"n\":6},{\"n\":6}]",
                 BodyKind::Json,
                 false,
             ),
-            (
+            Body::http(
                 b"{\"n\":7}\n{\"n\":\"\xff\"}\n{\"n\":9}\n{\"n\":10}\n{\"n\":11}\n",
                 BodyKind::Ndjson,
                 false,
             ),
-            (b"[{\"n\":12},{\"n\":13}]", BodyKind::Json, false),
+            Body::http(b"[{\"n\":12},{\"n\":13}]", BodyKind::Json, false),
         ];
-        let p = prepare_bodies(
+        let p = prepare(
             None,
             &bodies,
             Target::Queue("http://q/1/a", 1_000_000),
@@ -629,9 +614,9 @@ mod tests {
         let event = format!("{{\"pad\":\"{}\"}}", "x".repeat(8_900));
         let body = vec![event.as_str(); 1000].join("\n");
         let small = "{\"pad\":\"y\"}";
-        let bodies: Vec<(&[u8], BodyKind, bool)> = vec![
-            (body.as_bytes(), BodyKind::Ndjson, false),
-            (small.as_bytes(), BodyKind::Json, false),
+        let bodies: Vec<Body<'_>> = vec![
+            Body::http(body.as_bytes(), BodyKind::Ndjson, false),
+            Body::http(small.as_bytes(), BodyKind::Json, false),
         ];
         let enrich = Enrich {
             event_id_prefix: Some("0123456789abcdef".into()),
@@ -640,7 +625,7 @@ mod tests {
             transform: None,
         };
         assert!(body.len() + 16 * 1000 < MAX_REQUEST_BYTES);
-        let p = prepare_bodies(None, &bodies, Target::Topic("projects/p/topics/t"), &enrich, 64, 1000).unwrap();
+        let p = prepare(None, &bodies, Target::Topic("projects/p/topics/t"), &enrich, 64, 1000).unwrap();
         let error = p.outcomes[0].error.clone().expect("refused");
         assert_eq!(error.0, 413);
         assert!(error.1.contains("published whole or not at all"), "{}", error.1);

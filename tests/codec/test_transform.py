@@ -15,7 +15,7 @@ from streamlake_fast import Schema
 from streamlake_fast.codec.codec import Codec
 from streamlake_fast.codec.transform import Transform
 from streamlake_fast.exceptions import ConfigError
-from streamlake_fast.transports.gcp.wire import prepare_publish
+from streamlake_fast.transports.gcp.wire import Preparation, prepare_publish
 
 SCHEMA = Schema.from_bigquery([
     {"name": "event_id", "type": "STRING", "mode": "REQUIRED"},
@@ -54,11 +54,10 @@ def test_raw_events_become_the_schemas_events_in_the_publishers_call(transform: 
         {"currency": None, "items": [{"sku": "b"}], "event_id": "e3", "extra": 1},  # extra: refused, unknown
     ]  # fmt: skip
     transform.check(SCHEMA)
-    requests, counts, rejects, _, valid = prepare_publish(
-        [json.dumps(e).encode() for e in raw], "projects/p/topics/t", codec=Codec(SCHEMA),
-        event_id_prefix=None, next_seq=0, ingest_time=None, transform=transform.compile(),
-    )  # fmt: skip
-    assert (valid, counts) == ([0, 1], [2])
+    how = Preparation("projects/p/topics/t", codec=Codec(SCHEMA), transform=transform.compile())
+    p = prepare_publish(how, 0, events=[json.dumps(e).encode() for e in raw])
+    requests, counts, rejects = p.requests, p.counts, p.outcomes[0].rejects
+    assert counts == [2]
     assert [(r.index, r.code, r.path) for r in rejects] == [(2, "unknown_field", "extra")]
     digest = hmac.new(b"k3y", b"ann@example.com", hashlib.sha256).hexdigest()
     first = json.loads(transform.compile().apply(json.dumps(raw[0]).encode()))

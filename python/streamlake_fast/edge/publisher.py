@@ -16,13 +16,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from streamlake_fast.codec.codec import Codec, Reject
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.codec.transform import Transform
 from streamlake_fast.exceptions import ConfigError, PublishError
-from streamlake_fast.transports.gcp.wire import prepare_publish, prepare_publish_bodies
+from streamlake_fast.transports.gcp.wire import Preparation, prepare_publish
 from streamlake_fast.transports.names import check_topic
 from streamlake_fast.transports.retry import Retry
 from streamlake_fast.transports.sending import Sender, Sent, send_all
@@ -128,14 +128,16 @@ class Publisher:
         come back as rejects (``refused_by_sink``) with their line."""
         start = time.perf_counter()
         with self._prepare_lock:  # event ids are numbered in order: one preparation at a time
-            requests, counts, rejects, self._seq, valid = prepare_publish(data, self.topic, **self._settings())
+            p = prepare_publish(self._preparation(), self._seq, events=data)
+            self._seq = p.next_seq
+        requests, counts, rejects = p.requests, p.counts, p.outcomes[0].rejects
         try:
             sent = send_all(self._sender, requests, counts)
         except PublishError as e:
             self.published += e.published
             raise
         if sent.refused:  # SQS refuses entry by entry (Pub/Sub publishes a request whole or not at all)
-            refused = [Reject(valid[i], "refused_by_sink", "", why) for i, why in sent.refused]
+            refused = [Reject(p.entries[i][1], "refused_by_sink", "", why) for i, why in sent.refused]
             rejects = sorted([*rejects, *refused], key=lambda r: r.index)
         self.refused += len(rejects)
         self.published += sent.accepted
@@ -149,7 +151,7 @@ class Publisher:
         body with a refused event, or of more than ``max_events``, publishes nothing. Returns once every request
         was acknowledged or failed."""
         with self._prepare_lock:
-            p = prepare_publish_bodies(bodies, self.topic, max_events=max_events, **self._settings())
+            p = prepare_publish(self._preparation(), self._seq, bodies=bodies, max_events=max_events)
             self._seq = p.next_seq
         sent = self._sender.send_each(p.requests, p.counts) if p.requests else []
         refused: dict[int, list[Reject]] = {}
@@ -170,11 +172,11 @@ class Publisher:
             self.refused += len(rejects)
         return results
 
-    def _settings(self) -> dict[str, Any]:
-        """What both preparations are given: where to, the codec, what to derive (call under the lock)."""
+    def _preparation(self) -> Preparation:
+        """Where to, the codec, what to derive (call under the lock: the ingest time is now)."""
         ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
-        return {"queue_url": self.queue, "codec": self._codec, "next_seq": self._seq, "ingest_time": ingest,
-                "event_id_prefix": self._prefix if self._event_id else None, "transform": self._transform}  # fmt: skip
+        return Preparation(self.topic, self.queue, self._codec, self._prefix if self._event_id else None, ingest,
+                           self._transform)  # fmt: skip
 
     def close(self) -> None:
         self._sender.close()

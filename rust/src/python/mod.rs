@@ -29,7 +29,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(publish::prepare_publish, m)?)?;
     m.add_function(wrap_pyfunction!(publish::publish_response_ids, m)?)?;
     m.add_function(wrap_pyfunction!(publish::publish_requests, m)?)?;
-    m.add_function(wrap_pyfunction!(publish::prepare_publish_bodies, m)?)?;
     m.add_function(wrap_pyfunction!(messages::pull_request, m)?)?;
     m.add(
         "REJECT_CODES",

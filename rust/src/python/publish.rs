@@ -1,4 +1,4 @@
-//! `_native.prepare_publish`: validate, enrich and pack a batch of raw events into `PublishRequest` bytes.
+//! `_native.prepare_publish`: validate, enrich and pack raw events into `PublishRequest` (or SQS) bytes.
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -8,10 +8,7 @@ use super::codec::{PyCodec, RejectTuple};
 use super::transform::PyTransform;
 use crate::bodies::BodyKind;
 use crate::decode::ndjson_lines;
-use crate::publish::{pack_requests, prepare, prepare_bodies, Attribute, Enrich, Target};
-
-/// (requests, messages per request, rejects, next event-id sequence number, input index of each valid event).
-type PreparedTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<RejectTuple>, u64, Vec<usize>);
+use crate::publish::{pack_requests, prepare, Attribute, Body, Enrich, Target};
 
 pub(crate) fn held_messages<'py>(data: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
     let mut held = Vec::with_capacity(data.len().unwrap_or(0));
@@ -52,74 +49,27 @@ pub fn publish_response_ids(response: &[u8]) -> PyResult<usize> {
     Ok(crate::pubsub::publish_response_ids(response)?)
 }
 
-/// `data` is NDJSON `bytes` (reject indexes are line numbers) or a sequence of `bytes`, one event each. The
-/// requests are `PublishRequest`s for `topic`, or `SendMessageBatch` bodies (of at most `max_batch_bytes`) for
-/// `queue_url`.
-#[pyfunction]
-#[pyo3(signature = (data, topic = None, *, queue_url = None, max_batch_bytes = 1_000_000, codec = None,
-                    event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500, transform = None))]
-#[allow(clippy::too_many_arguments)]
-pub fn prepare_publish(
-    py: Python<'_>,
-    data: &Bound<'_, PyAny>,
-    topic: Option<&str>,
-    queue_url: Option<&str>,
-    max_batch_bytes: usize,
-    codec: Option<&PyCodec>,
-    event_id_prefix: Option<String>,
-    next_seq: u64,
-    ingest_time: Option<String>,
-    max_depth: usize,
-    transform: Option<&PyTransform>,
-) -> PyResult<PreparedTuple> {
-    let max_depth = crate::decode::check_max_depth(max_depth).map_err(PyValueError::new_err)?;
-    let enrich = Enrich {
-        event_id_prefix,
-        next_seq,
-        ingest_time,
-        transform: transform.map(|t| t.inner.clone()),
-    };
-    let codec = codec.map(|c| &c.inner);
-    let target = match (topic, queue_url) {
-        (Some(topic), None) => Target::Topic(topic),
-        (None, Some(url)) => Target::Queue(url, max_batch_bytes),
-        _ => return Err(PyValueError::new_err("give either a topic or a queue_url")),
-    };
-    let prepared = if let Ok(buf) = data.cast::<PyBytes>() {
-        let bytes = buf.as_bytes();
-        py.detach(|| prepare(codec, ndjson_lines(bytes), target, &enrich, max_depth))
-    } else {
-        let held = held_messages(data)?;
-        let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
-        py.detach(|| prepare(codec, slices.iter().copied().enumerate(), target, &enrich, max_depth))
-    }?;
-    let requests = prepared.requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
-    let rejects = prepared
-        .rejects
-        .into_iter()
-        .map(|r| (r.index, r.code.slug(), r.path, r.message))
-        .collect();
-    Ok((requests, prepared.counts, rejects, prepared.next_seq, prepared.valid))
-}
-
 /// (events found, rejects, error, first request, end request) of one body.
 type BodyTuple = (usize, Vec<RejectTuple>, Option<(u16, String)>, usize, usize);
 
 /// (requests, messages per request, each body's outcome, next event-id sequence number, (body, index) of each
 /// SQS entry id).
-type BodiesTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<BodyTuple>, u64, Vec<(usize, usize)>);
+type PreparedTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<BodyTuple>, u64, Vec<(usize, usize)>);
 
-/// Several HTTP bodies (`(body, kind, atomic)`; kind 0: JSON value or array, 1: NDJSON) validated, enriched and
-/// packed in one call into `PublishRequest`s for `topic` or `SendMessageBatch` bodies for `queue_url`.
+/// The one publish preparation: either `bodies` — HTTP bodies `(body, kind, atomic)`, kind 0: JSON value or
+/// array, 1: NDJSON — or `events`, a publisher's batch: NDJSON `bytes` (indices are line numbers) or a sequence of
+/// `bytes`, one event each. Validated, enriched and packed in one call into `PublishRequest`s for `topic` or
+/// `SendMessageBatch` bodies (of at most `max_batch_bytes`) for `queue_url`.
 #[pyfunction]
-#[pyo3(signature = (bodies, topic = None, *, queue_url = None, max_batch_bytes = 1_000_000, codec = None,
-                    event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500, max_events = 1000,
-                    transform = None))]
+#[pyo3(signature = (topic = None, *, bodies = None, events = None, queue_url = None, max_batch_bytes = 1_000_000,
+                    codec = None, event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500,
+                    max_events = 1000, transform = None))]
 #[allow(clippy::too_many_arguments)]
-pub fn prepare_publish_bodies(
+pub fn prepare_publish(
     py: Python<'_>,
-    bodies: Vec<(Bound<'_, PyBytes>, u8, bool)>,
     topic: Option<&str>,
+    bodies: Option<Vec<(Bound<'_, PyBytes>, u8, bool)>>,
+    events: Option<&Bound<'_, PyAny>>,
     queue_url: Option<&str>,
     max_batch_bytes: usize,
     codec: Option<&PyCodec>,
@@ -129,13 +79,7 @@ pub fn prepare_publish_bodies(
     max_depth: usize,
     max_events: usize,
     transform: Option<&PyTransform>,
-) -> PyResult<BodiesTuple> {
-    let mut held: Vec<(&[u8], BodyKind, bool)> = Vec::with_capacity(bodies.len());
-    for (i, (body, kind, atomic)) in bodies.iter().enumerate() {
-        let kind = BodyKind::from_code(*kind)
-            .ok_or_else(|| PyValueError::new_err(format!("bodies[{i}]: kind must be 0 (JSON) or 1 (NDJSON)")))?;
-        held.push((body.as_bytes(), kind, *atomic));
-    }
+) -> PyResult<PreparedTuple> {
     let target = match (topic, queue_url) {
         (Some(topic), None) => Target::Topic(topic),
         (None, Some(url)) => Target::Queue(url, max_batch_bytes),
@@ -148,8 +92,20 @@ pub fn prepare_publish_bodies(
         ingest_time,
         transform: transform.map(|t| t.inner.clone()),
     };
+    let held_events = match events {
+        Some(data) if data.cast::<PyBytes>().is_err() => held_messages(data)?,
+        _ => Vec::new(),
+    };
+    let input: Vec<Body<'_>> = match (&bodies, events) {
+        (Some(bodies), None) => http_bodies(bodies)?,
+        (None, Some(data)) => match data.cast::<PyBytes>() {
+            Ok(buf) => vec![Body::batch(ndjson_lines(buf.as_bytes()))],
+            Err(_) => vec![Body::batch(held_events.iter().map(|b| b.as_bytes()).enumerate())],
+        },
+        _ => return Err(PyValueError::new_err("give either bodies or events")),
+    };
     let codec = codec.map(|c| &c.inner);
-    let p = py.detach(|| prepare_bodies(codec, &held, target, &enrich, max_depth, max_events))?;
+    let p = py.detach(|| prepare(codec, &input, target, &enrich, max_depth, max_events))?;
     let requests = p.requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
     let outcomes = p
         .outcomes
@@ -164,4 +120,15 @@ pub fn prepare_publish_bodies(
         })
         .collect();
     Ok((requests, p.counts, outcomes, p.next_seq, p.entries))
+}
+
+/// `(body, kind, atomic)` tuples as bodies to prepare.
+fn http_bodies<'a>(bodies: &'a [(Bound<'_, PyBytes>, u8, bool)]) -> PyResult<Vec<Body<'a>>> {
+    let mut out = Vec::with_capacity(bodies.len());
+    for (i, (body, kind, atomic)) in bodies.iter().enumerate() {
+        let kind = BodyKind::from_code(*kind)
+            .ok_or_else(|| PyValueError::new_err(format!("bodies[{i}]: kind must be 0 (JSON) or 1 (NDJSON)")))?;
+        out.push(Body::http(body.as_bytes(), kind, *atomic));
+    }
+    Ok(out)
 }

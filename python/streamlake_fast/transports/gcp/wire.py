@@ -18,14 +18,13 @@ __all__ = [
     "JSON_BODY",
     "NDJSON_BODY",
     "BodyOutcome",
-    "PreparedBodies",
-    "PreparedPublish",
+    "Preparation",
+    "Prepared",
     "ack_ids",
     "acknowledge_requests",
     "append_rows_request",
     "modify_deadline_requests",
     "prepare_publish",
-    "prepare_publish_bodies",
     "publish_requests",
     "publish_response_ids",
     "pull_request",
@@ -56,50 +55,33 @@ def publish_response_ids(response: bytes) -> int:
     return _native.publish_response_ids(response)
 
 
-#: (requests, events per request, rejects, next sequence number, the input index of each valid event in order).
-PreparedPublish = tuple[list[bytes], list[int], list[Reject], int, list[int]]
+@dataclass(frozen=True, slots=True)
+class Preparation:
+    """Where prepared events go and what is done to them on the way: a ``topic`` (``PublishRequest`` s) or a
+    ``queue_url`` (``SendMessageBatch`` bodies), the ``codec`` that validates (``None``: published as they are),
+    the ``event_id`` prefix and ``ingest_time`` to add where absent (``None``: not added), and the transform."""
 
-
-def prepare_publish(
-    data: bytes | Sequence[bytes],
-    topic: str | None = None,
-    *,
-    queue_url: str | None = None,
-    codec: Codec | None,
-    event_id_prefix: str | None,
-    next_seq: int,
-    ingest_time: str | None,
-    transform: CompiledTransform | None = None,
-) -> PreparedPublish:
-    """The valid events (``codec`` validates; ``None`` publishes as is), with ``event_id`` / ``ingest_time`` added
-    where asked and absent, as serialized ``PublishRequest`` s for ``topic`` or ``SendMessageBatch`` bodies for
-    ``queue_url`` (ten events and 1 MB each; events that are not UTF-8 text are refused: SQS carries text)."""
-    requests, counts, raw_rejects, seq, valid = _native.prepare_publish(
-        data,
-        topic,
-        queue_url=queue_url,
-        codec=codec._native if codec is not None else None,
-        event_id_prefix=event_id_prefix,
-        next_seq=next_seq,
-        ingest_time=ingest_time,
-        transform=transform._native if transform is not None else None,
-    )
-    return requests, counts, [Reject(*r) for r in raw_rejects], seq, valid
+    topic: str | None = None
+    queue_url: str | None = None
+    codec: Codec | None = None
+    event_id_prefix: str | None = None
+    ingest_time: str | None = None
+    transform: CompiledTransform | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BodyOutcome:
-    """What :func:`prepare_publish_bodies` made of one HTTP body."""
+    """What :func:`prepare_publish` made of one body (a publisher's batch is one body)."""
 
     events: int  # events found in the body
-    rejects: list[Reject]  # index: the position in the array, or the NDJSON line
+    rejects: list[Reject]  # index: the position in the batch or the array, or the NDJSON line
     error: tuple[int, str] | None  # (HTTP status, why) when nothing of the body is published
-    requests: range  # the requests holding its valid events (one for a body within one request's limits)
+    requests: range  # the requests holding its valid events (one for an HTTP body within one request's limits)
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedBodies:
-    """What :func:`prepare_publish_bodies` made of several HTTP bodies."""
+class Prepared:
+    """What :func:`prepare_publish` made of its bodies."""
 
     requests: list[bytes]
     counts: list[int]  # events in each request
@@ -108,38 +90,38 @@ class PreparedBodies:
     entries: list[tuple[int, int]]  # a queue's: (body, index in the body) of each SendMessageBatch entry id
 
 
-def prepare_publish_bodies(
-    bodies: Sequence[tuple[bytes, int, bool]],
-    topic: str | None = None,
-    *,
-    queue_url: str | None = None,
-    codec: Codec | None,
-    event_id_prefix: str | None,
+def prepare_publish(
+    how: Preparation,
     next_seq: int,
-    ingest_time: str | None,
-    max_events: int,
-    transform: CompiledTransform | None = None,
-) -> PreparedBodies:
-    """Validate, transform, enrich and pack several HTTP bodies (``(body, kind, atomic)``; kind :data:`JSON_BODY`
-    or :data:`NDJSON_BODY`) in one native call into ``PublishRequest`` s for ``topic`` (each body's events in one
-    request) or ``SendMessageBatch`` bodies for ``queue_url`` (a body of up to ten events in one request)."""
-    requests, counts, raw, seq, entries = _native.prepare_publish_bodies(
-        list(bodies),
-        topic,
-        queue_url=queue_url,
-        codec=codec._native if codec is not None else None,
-        event_id_prefix=event_id_prefix,
+    *,
+    events: bytes | Sequence[bytes] | None = None,
+    bodies: Sequence[tuple[bytes, int, bool]] | None = None,
+    max_events: int = 1000,
+) -> Prepared:
+    """The one publish preparation, in one native call: validate, transform, enrich and pack either ``events`` — a
+    publisher's batch, NDJSON ``bytes`` (indices are line numbers) or one event per item, which fill requests as
+    they come — or HTTP ``bodies`` (``(body, kind, atomic)``; kind :data:`JSON_BODY` or :data:`NDJSON_BODY`; each
+    body's events in one request, a body of more than ``max_events`` refused whole); event ids numbered from
+    ``next_seq``. For a queue, a body of up to ten events goes in one request, and events that are not UTF-8 text
+    are refused (SQS carries text)."""
+    requests, counts, raw, seq, entries = _native.prepare_publish(
+        how.topic,
+        bodies=list(bodies) if bodies is not None else None,
+        events=events,
+        queue_url=how.queue_url,
+        codec=how.codec._native if how.codec is not None else None,
+        event_id_prefix=how.event_id_prefix,
         next_seq=next_seq,
-        ingest_time=ingest_time,
+        ingest_time=how.ingest_time,
         max_events=max_events,
-        transform=transform._native if transform is not None else None,
+        transform=how.transform._native if how.transform is not None else None,
     )
     outcomes = [BodyOutcome(n, [Reject(*r) for r in rejects], error, range(first, end))
                 for n, rejects, error, first, end in raw]  # fmt: skip
-    return PreparedBodies(requests, counts, outcomes, seq, entries)
+    return Prepared(requests, counts, outcomes, seq, entries)
 
 
-#: Body kinds for :func:`prepare_publish_bodies`: one JSON value or a JSON array of them; NDJSON.
+#: Body kinds for :func:`prepare_publish`: one JSON value or a JSON array of them; NDJSON.
 JSON_BODY, NDJSON_BODY = 0, 1
 
 

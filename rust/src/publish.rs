@@ -274,69 +274,16 @@ pub fn prepare(
     max_depth: usize,
     max_events: usize,
 ) -> Result<Prepared, DecodeError> {
-    let mut outcomes: Vec<BodyOutcome> = Vec::with_capacity(bodies.len());
-    let mut owner: Vec<(usize, usize)> = Vec::new(); // (body, index in the body) of each event
-    let mut events: Vec<Cow<'_, [u8]>> = Vec::new();
-    let mut seq = enrich.next_seq;
-    for (b, body) in bodies.iter().enumerate() {
-        let mut outcome = BodyOutcome::default();
-        match body.found(max_events) {
-            Ok(found) => {
-                outcome.events = found.total;
-                for (i, e) in found.events {
-                    owner.push((b, i));
-                    events.push(enrich_one(e, enrich, &mut seq, max_depth));
-                }
-            }
-            Err(error) => outcome.error = Some(error),
-        }
-        outcomes.push(outcome);
-    }
-    let mut bad = vec![false; events.len()];
-    let refused = |index: usize, mut r: Reject, bad: &mut Vec<bool>, outcomes: &mut Vec<BodyOutcome>| {
-        bad[index] = true;
-        let (b, i) = owner[index];
-        r.index = i;
-        outcomes[b].rejects.push(r);
-    };
-    for r in refusals(codec, &events, target)? {
-        refused(r.index, r, &mut bad, &mut outcomes);
-    }
-    // An array with a malformed element is not JSON: the whole body is refused, as a JSON parser would.
-    for (o, body) in outcomes.iter_mut().zip(bodies) {
-        let array = body.is_array();
-        if let Some(r) = o
-            .rejects
-            .iter()
-            .find(|r| array && r.code == crate::RejectCode::InvalidJson)
-        {
-            o.error = Some((
-                400,
-                format!("the body is not valid JSON: element {}: {}", r.index, r.message),
-            ));
-        }
-    }
-    // The valid events of each body that publishes: (body, event positions).
-    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
-    let mut e = 0;
-    for (b, body) in bodies.iter().enumerate() {
-        let range = e..e + outcomes[b].events;
-        e = range.end;
-        if outcomes[b].error.is_some() || (body.atomic && !outcomes[b].rejects.is_empty()) {
-            continue;
-        }
-        let valid: Vec<usize> = range.filter(|&i| !bad[i]).collect();
-        let too_large = || over_one_request(&valid, &events);
-        if let (Target::Topic(_), true, Some(why)) = (target, body.whole, too_large()) {
-            // Published whole or not at all holds only within one Publish call: a body that enrichment or a
-            // transform grew past one is refused before anything of it is sent.
-            outcomes[b].error = Some((413, why));
-            continue;
-        }
-        if !valid.is_empty() {
-            groups.push((b, valid));
-        }
-    }
+    let mut gathered = Gathered::new(bodies, enrich, max_depth, max_events);
+    gathered.refuse(codec, target, bodies)?;
+    let groups = gathered.groups(bodies, target);
+    let Gathered {
+        mut outcomes,
+        owner,
+        events,
+        seq,
+        ..
+    } = gathered;
     let mut prepared = Prepared {
         next_seq: seq,
         ..Prepared::default()
@@ -359,42 +306,140 @@ pub fn prepare(
             (prepared.requests, prepared.counts) = packer.finish();
         }
         Target::Queue(url, max_bytes) => {
-            let mut entries = Vec::new();
-            for (b, valid) in &groups {
-                for &i in valid {
-                    let body = std::str::from_utf8(&events[i]).expect("checked above");
-                    entries.push(SendEntry {
-                        body,
-                        attributes: Vec::new(),
-                        group_id: None,
-                        dedup_id: None,
-                    });
-                    prepared.entries.push((*b, owner[i].1));
-                }
-            }
+            prepared.entries = groups
+                .iter()
+                .flat_map(|(b, valid)| valid.iter().map(|&i| (*b, owner[i].1)))
+                .collect();
+            let entries = groups.iter().flat_map(|(_, valid)| valid).map(|&i| SendEntry {
+                body: std::str::from_utf8(&events[i]).expect("checked by refusals"),
+                attributes: Vec::new(),
+                group_id: None,
+                dedup_id: None,
+            });
+            let entries: Vec<SendEntry<'_>> = entries.collect();
             let sizes: Vec<usize> = groups.iter().map(|(_, v)| v.len()).collect();
             (prepared.requests, prepared.counts) = send_batch_requests_grouped(url, &entries, max_bytes, &sizes)
                 .into_iter()
                 .unzip();
-            // Each body's requests: those holding its entries.
-            let ends: Vec<usize> = prepared
-                .counts
-                .iter()
-                .scan(0, |total, &c| {
-                    *total += c;
-                    Some(*total)
-                })
-                .collect();
-            let mut start = 0;
-            for (b, valid) in &groups {
-                let end = start + valid.len();
-                outcomes[*b].requests = ends.partition_point(|&e| e <= start)..ends.partition_point(|&e| e < end) + 1;
-                start = end;
+            for ((b, _), requests) in groups.iter().zip(requests_of_groups(&prepared.counts, &sizes)) {
+                outcomes[*b].requests = requests;
             }
         }
     }
     prepared.outcomes = outcomes;
     Ok(prepared)
+}
+
+/// Every body's events found and enriched, with what became of each body so far.
+struct Gathered<'m> {
+    outcomes: Vec<BodyOutcome>,
+    /// (body, index in the body) of each event.
+    owner: Vec<(usize, usize)>,
+    events: Vec<Cow<'m, [u8]>>,
+    /// Refused events.
+    bad: Vec<bool>,
+    /// The next event-id sequence number.
+    seq: u64,
+}
+
+impl<'m> Gathered<'m> {
+    fn new(bodies: &[Body<'m>], enrich: &Enrich, max_depth: usize, max_events: usize) -> Self {
+        let mut g = Gathered {
+            outcomes: Vec::with_capacity(bodies.len()),
+            owner: Vec::new(),
+            events: Vec::new(),
+            bad: Vec::new(),
+            seq: enrich.next_seq,
+        };
+        for (b, body) in bodies.iter().enumerate() {
+            let mut outcome = BodyOutcome::default();
+            match body.found(max_events) {
+                Ok(found) => {
+                    outcome.events = found.total;
+                    for (i, e) in found.events {
+                        g.owner.push((b, i));
+                        g.events.push(enrich_one(e, enrich, &mut g.seq, max_depth));
+                    }
+                }
+                Err(error) => outcome.error = Some(error),
+            }
+            g.outcomes.push(outcome);
+        }
+        g.bad = vec![false; g.events.len()];
+        g
+    }
+
+    /// The refused events, each a reject of its body; a JSON array with a malformed element is refused whole (it
+    /// is not JSON, as a JSON parser would say).
+    fn refuse(&mut self, codec: Option<&Codec>, target: Target<'_>, bodies: &[Body<'_>]) -> Result<(), DecodeError> {
+        for mut r in refusals(codec, &self.events, target)? {
+            self.bad[r.index] = true;
+            let (b, i) = self.owner[r.index];
+            r.index = i;
+            self.outcomes[b].rejects.push(r);
+        }
+        for (o, body) in self.outcomes.iter_mut().zip(bodies) {
+            let array = body.is_array();
+            if let Some(r) = o
+                .rejects
+                .iter()
+                .find(|r| array && r.code == crate::RejectCode::InvalidJson)
+            {
+                o.error = Some((
+                    400,
+                    format!("the body is not valid JSON: element {}: {}", r.index, r.message),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The valid events of each body that publishes: (body, event positions). A whole body grown past one
+    /// `Publish` call is refused: published whole or not at all holds only within one call, so a body that
+    /// enrichment or a transform grew past one is refused before anything of it is sent.
+    fn groups(&mut self, bodies: &[Body<'_>], target: Target<'_>) -> Vec<(usize, Vec<usize>)> {
+        let mut groups = Vec::new();
+        let mut e = 0;
+        for (b, body) in bodies.iter().enumerate() {
+            let outcome = &mut self.outcomes[b];
+            let range = e..e + outcome.events;
+            e = range.end;
+            if outcome.error.is_some() || (body.atomic && !outcome.rejects.is_empty()) {
+                continue;
+            }
+            let valid: Vec<usize> = range.filter(|&i| !self.bad[i]).collect();
+            let too_large = || over_one_request(&valid, &self.events);
+            if let (Target::Topic(_), true, Some(why)) = (target, body.whole, too_large()) {
+                outcome.error = Some((413, why));
+                continue;
+            }
+            if !valid.is_empty() {
+                groups.push((b, valid));
+            }
+        }
+        groups
+    }
+}
+
+/// The requests holding each group of consecutive entries (`sizes`), given the entries in each request.
+fn requests_of_groups(counts: &[usize], sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let ends: Vec<usize> = counts
+        .iter()
+        .scan(0, |total, &c| {
+            *total += c;
+            Some(*total)
+        })
+        .collect();
+    let mut start = 0;
+    sizes
+        .iter()
+        .map(|&n| {
+            let end = start + n;
+            let range = ends.partition_point(|&e| e <= start)..ends.partition_point(|&e| e < end) + 1;
+            start = end;
+            range
+        })
+        .collect()
 }
 
 /// The events `codec` refuses and, for a queue, those that are not UTF-8 text (SQS carries text only), in event

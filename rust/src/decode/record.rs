@@ -353,28 +353,7 @@ fn decode_any(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Re
 #[inline(never)]
 fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
     match node.ty {
-        FieldType::String | FieldType::Geography => {
-            if b != b'"' {
-                return mismatch(
-                    cur,
-                    b,
-                    if node.ty == FieldType::String {
-                        "STRING"
-                    } else {
-                        "GEOGRAPHY (WKT string)"
-                    },
-                );
-            }
-            let Col::Bytes { offsets, data } = &mut node.col else {
-                unreachable!()
-            };
-            cur.string_into(data)?;
-            if node.params.max_length.is_some() {
-                let start = *offsets.last().expect("offsets start with 0") as usize;
-                params::check_string(&data[start..], &node.params)?;
-            }
-            offsets.push(offset(data, ctx)?);
-        }
+        FieldType::String | FieldType::Geography => decode_string(node, cur, ctx, b)?,
         FieldType::Json => {
             let Col::Bytes { offsets, data } = &mut node.col else {
                 unreachable!()
@@ -382,56 +361,13 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
             copy_value(cur, data, ctx)?;
             offsets.push(offset(data, ctx)?);
         }
-        FieldType::Bytes => {
-            if b != b'"' {
-                return mismatch(cur, b, "BYTES (base64 string)");
-            }
-            let Col::Bytes { offsets, data } = &mut node.col else {
-                unreachable!()
-            };
-            let s = cur.string(&mut ctx.scratch)?;
-            let text = cur.str_bytes(s, &ctx.scratch);
-            if BASE64.decode_vec(text, data).is_err() {
-                return err(
-                    RejectCode::InvalidValue,
-                    format!("invalid base64 for BYTES: {}", preview(text)),
-                );
-            }
-            let start = *offsets.last().expect("offsets start with 0") as usize;
-            params::check_bytes(data.len() - start, &node.params)?;
-            offsets.push(offset(data, ctx)?);
-        }
+        FieldType::Bytes => decode_base64(node, cur, ctx, b)?,
         FieldType::Int64 => {
-            let v = match b {
-                b'"' => with_string(cur, ctx, |t| parse_i64(t, true))?,
-                b'-' | b'0'..=b'9' => {
-                    let n = cur.number()?;
-                    let text = &cur.buf[n.start..n.end];
-                    if !n.integral {
-                        return err(
-                            RejectCode::InvalidValue,
-                            format!(
-                                "expected an INT64, got {} (no fraction or exponent allowed)",
-                                preview(text)
-                            ),
-                        );
-                    }
-                    parse_i64(text, false)?
-                }
-                _ => return mismatch(cur, b, "INT64"),
-            };
+            let v = int64(cur, ctx, b)?;
             push_i64(node, v);
         }
         FieldType::Float64 => {
-            let v = match b {
-                b'"' => with_string(cur, ctx, parse_f64_string)?,
-                // [`decode_any`] tried the one-pass reader already.
-                b'-' | b'0'..=b'9' => {
-                    let n = cur.number()?;
-                    parse_f64(&cur.buf[n.start..n.end])?
-                }
-                _ => return mismatch(cur, b, "FLOAT64"),
-            };
+            let v = float64(cur, ctx, b)?;
             let Col::F64(vs) = &mut node.col else { unreachable!() };
             vs.push(v);
         }
@@ -448,17 +384,7 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
             vs.push(v);
         }
         FieldType::Bool => {
-            let v = match b {
-                b't' => {
-                    cur.literal(b"true")?;
-                    true
-                }
-                b'f' => {
-                    cur.literal(b"false")?;
-                    false
-                }
-                _ => return mismatch(cur, b, "BOOL"),
-            };
+            let v = boolean(cur, b)?;
             let Col::Bool(vs) = &mut node.col else { unreachable!() };
             vs.append(v);
         }
@@ -479,6 +405,108 @@ fn decode_value(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> 
         }
     }
     Ok(())
+}
+
+/// A STRING or GEOGRAPHY (WKT) value, checked against its maximum length.
+#[inline(always)]
+fn decode_string(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
+    if b != b'"' {
+        return mismatch(
+            cur,
+            b,
+            if node.ty == FieldType::String {
+                "STRING"
+            } else {
+                "GEOGRAPHY (WKT string)"
+            },
+        );
+    }
+    let Col::Bytes { offsets, data } = &mut node.col else {
+        unreachable!()
+    };
+    cur.string_into(data)?;
+    if node.params.max_length.is_some() {
+        let start = *offsets.last().expect("offsets start with 0") as usize;
+        params::check_string(&data[start..], &node.params)?;
+    }
+    offsets.push(offset(data, ctx)?);
+    Ok(())
+}
+
+/// A BYTES value: a base64 string, decoded and checked against its maximum length.
+#[inline(always)]
+fn decode_base64(node: &mut Node, cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<()> {
+    if b != b'"' {
+        return mismatch(cur, b, "BYTES (base64 string)");
+    }
+    let Col::Bytes { offsets, data } = &mut node.col else {
+        unreachable!()
+    };
+    let s = cur.string(&mut ctx.scratch)?;
+    let text = cur.str_bytes(s, &ctx.scratch);
+    if BASE64.decode_vec(text, data).is_err() {
+        return err(
+            RejectCode::InvalidValue,
+            format!("invalid base64 for BYTES: {}", preview(text)),
+        );
+    }
+    let start = *offsets.last().expect("offsets start with 0") as usize;
+    params::check_bytes(data.len() - start, &node.params)?;
+    offsets.push(offset(data, ctx)?);
+    Ok(())
+}
+
+/// An INT64: an integer literal (no fraction or exponent) or a string holding one.
+#[inline(always)]
+fn int64(cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<i64> {
+    Ok(match b {
+        b'"' => with_string(cur, ctx, |t| parse_i64(t, true))?,
+        b'-' | b'0'..=b'9' => {
+            let n = cur.number()?;
+            let text = &cur.buf[n.start..n.end];
+            if !n.integral {
+                return err(
+                    RejectCode::InvalidValue,
+                    format!(
+                        "expected an INT64, got {} (no fraction or exponent allowed)",
+                        preview(text)
+                    ),
+                );
+            }
+            parse_i64(text, false)?
+        }
+        _ => return mismatch(cur, b, "INT64"),
+    })
+}
+
+/// A FLOAT64: a number literal, or a string holding one (or `NaN`, `Infinity`, `-Infinity`).
+#[inline(always)]
+fn float64(cur: &mut Cursor<'_>, ctx: &mut Ctx, b: u8) -> Res<f64> {
+    Ok(match b {
+        b'"' => with_string(cur, ctx, parse_f64_string)?,
+        // [`decode_any`] tried the one-pass reader already.
+        b'-' | b'0'..=b'9' => {
+            let n = cur.number()?;
+            parse_f64(&cur.buf[n.start..n.end])?
+        }
+        _ => return mismatch(cur, b, "FLOAT64"),
+    })
+}
+
+/// A BOOL: `true` or `false`.
+#[inline(always)]
+fn boolean(cur: &mut Cursor<'_>, b: u8) -> Res<bool> {
+    Ok(match b {
+        b't' => {
+            cur.literal(b"true")?;
+            true
+        }
+        b'f' => {
+            cur.literal(b"false")?;
+            false
+        }
+        _ => return mismatch(cur, b, "BOOL"),
+    })
 }
 
 /// A NUMERIC or BIGNUMERIC value: read where it stands when plain (a number, or a string holding one) by `fast`,

@@ -15,6 +15,7 @@ pub mod publish;
 pub mod pubsub;
 pub mod push;
 pub mod received;
+pub mod route;
 pub mod schema;
 pub mod transform;
 

@@ -121,3 +121,26 @@ def test_push_envelopes_read_in_rust() -> None:
     m = messages.message(1)
     assert (m.attributes, m.message_id) == ({"k": "2"}, "id-2")
     assert m.publish_time is not None and m.publish_time.microsecond == 500000
+
+
+def test_messages_group_by_route_key_without_decoding() -> None:
+    """One pass in Rust: by an attribute (Pub/Sub's wire bytes) and by a nested field; each group keeps its
+    messages' order and metadata, and decodes with its own codec."""
+    by_attribute = Messages.from_pubsub([_pull_response()]).by_route(attribute="source")
+    assert [(g.key, g.malformed, len(g.messages)) for g in by_attribute] == [("pos", False, 1), (None, False, 2)]
+    assert [g.messages.message(i).message_id for g in by_attribute for i in range(len(g.messages))] == [
+        "m0", "m1", "m2"
+    ]  # fmt: skip
+    events = [b'{"kind": {"name": "iot"}, "n": 1}', b'{"kind": {"name": "pay"}, "n": 2}', b'{"kind": {"na',
+              b'{"kind": {"name": "iot"}, "n": 3}', b'{"n": 4}']  # fmt: skip
+    groups = Messages.from_data(events, first_id=10, publish_time_us=0).by_route(field="kind.name")
+    assert [(g.key, g.malformed, len(g.messages)) for g in groups] == [
+        ("iot", False, 2), ("pay", False, 1), (None, True, 1), (None, False, 1)
+    ]  # fmt: skip
+    iot = Schema.from_bigquery([{"name": "kind", "type": "JSON"}, {"name": "n", "type": "INT64"}])
+    batch = Codec(iot).decode(groups[0].messages, metadata=["message_id"]).batch
+    assert batch.column("n").to_pylist() == [1, 3] and batch.column("message_id").to_pylist() == ["10", "13"]
+    [malformed] = Codec(iot).decode(groups[2].messages).rejects
+    assert malformed.code == "invalid_json"
+    with pytest.raises(ValueError, match="either an attribute or a field"):
+        Messages.from_data([b"{}"]).by_route()

@@ -20,7 +20,7 @@ from streamlake_fast import _native
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-__all__ = ["DEAD_LETTER_SCHEMA", "METADATA_BIGQUERY_TYPES", "METADATA_SCHEMA", "Message", "Messages"]
+__all__ = ["DEAD_LETTER_SCHEMA", "METADATA_BIGQUERY_TYPES", "METADATA_SCHEMA", "Message", "Messages", "RouteGroup"]
 
 #: The metadata columns as Arrow fields (never null).
 METADATA_SCHEMA: pa.Schema = pa.record_batch(_native.METADATA_SCHEMA).schema
@@ -40,6 +40,15 @@ class Message:
     publish_time: datetime | None
     ordering_key: str
     delivery_attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouteGroup:
+    """Messages that share a route key (:meth:`Messages.by_route`)."""
+
+    key: str | None  # the attribute's or field's value; None: the message has none
+    malformed: bool  # not well-formed JSON before its key (any route's codec says why)
+    messages: Messages
 
 
 class Messages:
@@ -96,6 +105,14 @@ class Messages:
 
     def __len__(self) -> int:
         return len(self._native)
+
+    def by_route(self, *, attribute: str | None = None, field: str | None = None) -> list[RouteGroup]:
+        """The messages grouped by an ``attribute``'s value or a ``field``'s (a dotted path to a string, number or
+        boolean), read in Rust without decoding the events, in the order the keys first appear; each group shares
+        these messages' buffers."""
+        groups = self._native.group_by_route(attribute=attribute, field=field)
+        return [RouteGroup(key.decode(errors="replace") if key is not None else None, kind == 2, Messages(native))
+                for kind, key, native in groups]  # fmt: skip
 
     @property
     def data_bytes(self) -> int:

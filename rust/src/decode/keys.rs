@@ -1,7 +1,7 @@
 //! Keys: equality a word at a time (the codec's key matching and duplicate checks), and which top-level keys an
 //! event has (the publisher adds `event_id` / `ingest_time` only when they are absent).
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Str};
 use super::json_value::skip_value;
 use super::Ctx;
 
@@ -75,6 +75,97 @@ pub fn top_level_keys(msg: &[u8], wanted: &[&[u8]], max_depth: usize) -> Option<
     Some(found)
 }
 
+/// What a message holds at a field path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FieldText<'a> {
+    /// A string's content (unescaped), or a number's or a boolean's literal text.
+    Value(&'a [u8]),
+    /// The field is absent, null, an object or an array.
+    Absent,
+    /// The message is not well-formed JSON as far as it was read, or not an object (the codec says why).
+    Malformed,
+}
+
+/// Reads one field of many messages (a route's key), reusing its buffers: no allocation per message.
+pub struct FieldReader {
+    path: Vec<Vec<u8>>,
+    ctx: Ctx,
+}
+
+impl FieldReader {
+    /// A reader of `path` (`["payment", "method"]`: a nested field), skipping values at most `max_depth` deep.
+    pub fn new(path: Vec<Vec<u8>>, max_depth: usize) -> Self {
+        FieldReader {
+            path,
+            ctx: Ctx::new(true, max_depth),
+        }
+    }
+
+    /// The field's text in `msg`; only what stands before it is read (the rest is the codec's to check).
+    pub fn read<'s>(&'s mut self, msg: &'s [u8]) -> FieldText<'s> {
+        let FieldReader { path, ctx } = self;
+        ctx.depth = 0;
+        let mut cur = Cursor::new(msg);
+        for (level, name) in path.iter().enumerate() {
+            match cur.peek() {
+                Some(b'{') => cur.pos += 1,
+                Some(_) if level > 0 => return FieldText::Absent,
+                _ => return FieldText::Malformed,
+            }
+            ctx.depth += 1;
+            loop {
+                match cur.peek() {
+                    Some(b'"') => {}
+                    Some(b'}') => return FieldText::Absent,
+                    _ => return FieldText::Malformed,
+                }
+                let Ok(s) = cur.string(&mut ctx.scratch) else {
+                    return FieldText::Malformed;
+                };
+                let found = cur.str_bytes(s, &ctx.scratch) == name.as_slice();
+                if cur.expect(b':', "':'").is_err() {
+                    return FieldText::Malformed;
+                }
+                if found {
+                    break;
+                }
+                if skip_value(&mut cur, ctx).is_err() {
+                    return FieldText::Malformed;
+                }
+                match cur.peek() {
+                    Some(b',') => cur.pos += 1,
+                    Some(b'}') => return FieldText::Absent,
+                    _ => return FieldText::Malformed,
+                }
+            }
+        }
+        value_text(&mut cur, &mut ctx.scratch)
+    }
+}
+
+/// The scalar at the cursor as text (a string's content, a number's or a boolean's literal).
+fn value_text<'s>(cur: &mut Cursor<'s>, scratch: &'s mut Vec<u8>) -> FieldText<'s> {
+    let buf: &'s [u8] = cur.buf;
+    match cur.peek() {
+        Some(b'"') => match cur.string(scratch) {
+            Ok(Str::Raw(a, b)) => FieldText::Value(&buf[a..b]),
+            Ok(Str::Scratch) => {
+                let text: &'s Vec<u8> = scratch;
+                FieldText::Value(text)
+            }
+            Err(_) => FieldText::Malformed,
+        },
+        Some(b'-' | b'0'..=b'9') => match cur.number() {
+            Ok(n) => FieldText::Value(&buf[n.start..n.end]),
+            Err(_) => FieldText::Malformed,
+        },
+        Some(b't') if buf[cur.pos..].starts_with(b"true") => FieldText::Value(b"true"),
+        Some(b'f') if buf[cur.pos..].starts_with(b"false") => FieldText::Value(b"false"),
+        Some(b'n' | b'{' | b'[') => FieldText::Absent,
+        _ => FieldText::Malformed,
+    }
+}
+
 fn first_is_object(msg: &[u8]) -> bool {
     msg.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
@@ -113,6 +204,32 @@ mod tests {
             Some(vec![true, false]),
             "an escaped key is the same key"
         );
+    }
+
+    #[test]
+    fn reads_a_field_at_a_path_without_reading_the_rest() {
+        let mut type_ = FieldReader::new(vec![b"type".to_vec()], 64);
+        assert_eq!(
+            type_.read(br#"{"a":[1,{"type":"x"}],"type":"receipt","b":"#),
+            FieldText::Value(b"receipt")
+        );
+        assert_eq!(type_.read(br#" { "type" : "io\u0074" } "#), FieldText::Value(b"iot"));
+        assert_eq!(type_.read(br#"{"type":7.5}"#), FieldText::Value(b"7.5"));
+        assert_eq!(type_.read(br#"{"type":true}"#), FieldText::Value(b"true"));
+        assert_eq!(type_.read(br#"{"type":null}"#), FieldText::Absent);
+        assert_eq!(type_.read(br#"{"type":{"x":1}}"#), FieldText::Absent);
+        assert_eq!(type_.read(br#"{"kind":"x"}"#), FieldText::Absent);
+        assert_eq!(type_.read(br#"{}"#), FieldText::Absent);
+        assert_eq!(type_.read(br#"[1]"#), FieldText::Malformed);
+        assert_eq!(type_.read(br#"{"a":tru"#), FieldText::Malformed);
+        assert_eq!(type_.read(b""), FieldText::Malformed);
+        let mut nested = FieldReader::new(vec![b"payment".to_vec(), b"method".to_vec()], 64);
+        assert_eq!(
+            nested.read(br#"{"payment":{"amount":1,"method":"card"}}"#),
+            FieldText::Value(b"card")
+        );
+        assert_eq!(nested.read(br#"{"payment":"card"}"#), FieldText::Absent);
+        assert_eq!(nested.read(br#"{"payment":{}}"#), FieldText::Absent);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use builders::Node;
 pub(crate) use cursor::Cursor;
 use fail::render_path;
 pub(crate) use json_value::{copy_value, enter, skip_value};
-pub use keys::top_level_keys;
+pub use keys::{top_level_keys, FieldReader, FieldText};
 pub use temporal::parse_timestamp;
 
 /// What to do with keys the schema does not declare.

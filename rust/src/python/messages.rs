@@ -18,9 +18,13 @@ use crate::metadata::MetaColumn;
 use crate::packed::{pack, pack_data, MessageParts};
 use crate::pubsub::{acknowledge_requests, modify_ack_deadline_requests, parse_pull_response, MessageSpans};
 use crate::received::{dead_letter_records, decode_with_metadata, slice, Reason, Received};
+use crate::route::{group_by_route, Key, RouteBy};
 
 /// (data, attributes, message_id, publish_time_us, ordering_key, delivery_attempt) of one message.
 type MessageTuple<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, String, i64, String, i32);
+
+/// (kind: 0 a value, 1 no key, 2 malformed; the key; the group's messages) of one route group.
+type RouteGroupTuple<'py> = (u8, Option<Bound<'py, PyBytes>>, PyMessages);
 
 /// (data, attributes, message_id, publish_time_us, ordering_key) of a message given by the caller.
 type PartsTuple<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyDict>>, String, i64, String);
@@ -225,6 +229,40 @@ impl PyMessages {
             messages.extend(b.messages.iter().map(|(r, m)| (r + base, m.clone())));
         }
         PyMessages { responses, messages }
+    }
+
+    /// The messages grouped by route — an attribute's value (`attribute`) or a field's (`field`: a dotted path) —
+    /// in the order their keys first appear: `(kind, key, messages)` per group; kind 0: a value, 1: no key, 2: not
+    /// well-formed before the key. The groups share this batch's buffers (no copy of a message).
+    #[pyo3(signature = (*, attribute = None, field = None, max_depth = 500))]
+    fn group_by_route<'py>(
+        &self,
+        py: Python<'py>,
+        attribute: Option<&str>,
+        field: Option<&str>,
+        max_depth: usize,
+    ) -> PyResult<Vec<RouteGroupTuple<'py>>> {
+        let by = match (attribute, field) {
+            (Some(name), None) => RouteBy::Attribute(name.as_bytes().to_vec()),
+            (None, Some(path)) => RouteBy::Field(path.split('.').map(|p| p.as_bytes().to_vec()).collect()),
+            _ => return Err(PyValueError::new_err("route by either an attribute or a field")),
+        };
+        let received = self.received(py);
+        let groups = py.detach(|| group_by_route(&received, &by, max_depth));
+        Ok(groups
+            .into_iter()
+            .map(|(key, indices)| {
+                let messages = PyMessages {
+                    responses: self.responses.iter().map(|r| r.clone_ref(py)).collect(),
+                    messages: indices.into_iter().map(|i| self.messages[i].clone()).collect(),
+                };
+                match key {
+                    Key::Value(v) => (0, Some(PyBytes::new(py, &v)), messages),
+                    Key::Absent => (1, None, messages),
+                    Key::Malformed => (2, None, messages),
+                }
+            })
+            .collect())
     }
 
     fn __len__(&self) -> usize {

@@ -17,7 +17,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from streamlake_fast.codec.messages import Messages
 from streamlake_fast.exceptions import SourceError
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 LEASE_MARGIN = 5.0
 #: Seconds between the lease thread's checks.
 CHECK_INTERVAL = 0.5
+#: Deliveries acknowledged at a time (SQS: ~64 DeleteMessageBatch calls; Pub/Sub: one or a few Acknowledge calls).
+ACK_CHUNK = 64
 #: The longest single extension (Pub/Sub's ModifyAckDeadline allows 600 s): what a killed worker held comes back
 #: at the latest this long after the kill.
 MAX_EXTENSION = 600.0
@@ -45,10 +47,6 @@ class PollingSource:
     :param max_lease: seconds after which a delivery still not settled is handed back instead of being leased
         forever.
     """
-
-    #: Messages acknowledged at a time (about; a delivery is never split). Pub/Sub takes a few thousand ack ids a
-    #: call; SQS ten (:class:`~streamlake_fast.transports.aws.sqs.SqsSource` asks for less).
-    ack_chunk = 10_000
 
     def __init__(
         self,
@@ -149,13 +147,13 @@ class PollingSource:
     # -- settling (called through the deliveries)
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
-        """Acknowledge about :attr:`ack_chunk` messages at a time, each delivery keeping its lease until its own
-        acknowledgement is about to be sent: a large file's (SQS deletes ten messages a call) takes seconds, and
-        leases dropped at the start lapsed before the last deletes went out — delivered again with no fault at all.
-        A chunk is let go under the lease lock, so no extension in flight can reach a message after its delete (SQS
-        refuses that); a chunk is small enough to be sent well within what is left of a lease when it is extended."""
+        """Acknowledge ``ACK_CHUNK`` deliveries at a time, each keeping its lease until its own acknowledgement is
+        about to be sent: a large file's (SQS deletes ten messages a call) takes seconds, and leases dropped at the
+        start lapsed before the last deletes went out — delivered again with no fault at all. A chunk is let go
+        under the lease lock, so no extension in flight can reach a message after its delete (SQS refuses that)."""
         try:
-            for chunk in _chunks(deliveries, self.ack_chunk):
+            for i in range(0, len(deliveries), ACK_CHUNK):
+                chunk = deliveries[i : i + ACK_CHUNK]
                 with self._lease_lock:
                     self._forget(chunk)
                 self._acknowledge(_messages(chunk))
@@ -233,18 +231,6 @@ def extension(lease_seconds: float, held_for: float) -> float:
     deliveries received around the same time share one call — at most ``MAX_EXTENSION``."""
     held = 2.0 ** math.floor(math.log2(held_for)) if held_for >= 1 else 0.0
     return min(MAX_EXTENSION, max(float(lease_seconds), held))
-
-
-def _chunks(deliveries: Sequence[Delivery], messages: int) -> Iterator[Sequence[Delivery]]:
-    """Consecutive runs of ``deliveries`` of about ``messages`` messages each (a delivery is never split)."""
-    start, held = 0, 0
-    for i, d in enumerate(deliveries):
-        held += len(d)
-        if held >= messages:
-            yield deliveries[start : i + 1]
-            start, held = i + 1, 0
-    if start < len(deliveries):
-        yield deliveries[start:]
 
 
 def _messages(deliveries: Sequence[Delivery]) -> Messages:

@@ -50,10 +50,6 @@ class SqsSource(PollingSource):
     :param visibility_timeout: seconds a received message stays invisible; extended by as much while it waits.
     """
 
-    #: Ten ``DeleteMessageBatch`` calls a chunk: a message's lease is kept until its chunk's deletes go out, and a
-    #: chunk takes a fraction of a second, not the seconds that 64 deliveries (640 messages) took.
-    ack_chunk = 100
-
     def __init__(
         self,
         queue_url: str,

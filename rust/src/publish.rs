@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::aws::sqs::{send_batch_requests_grouped, SendEntry};
-use crate::bodies::{body_events, BodyEvents, BodyKind};
+use crate::bodies::{body_events, BodyKind};
 use crate::decode::{top_level_keys, Codec, DecodeError, Reject};
 use crate::pubsub::put_bytes;
 use crate::transform::{event_id, Derived, Transform};
@@ -166,6 +166,9 @@ impl<'t> Packer<'t> {
     }
 }
 
+/// An event and its index in its body (the position, or the NDJSON line).
+type IndexedEvent<'a> = (usize, &'a [u8]);
+
 /// One input of [`prepare`]: where its events are, and how they are published.
 pub struct Body<'a> {
     pub events: Source<'a>,
@@ -201,19 +204,17 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// Its events and how many it holds; `Err((status, why))` when it is refused whole.
-    fn found(&self, max_events: usize) -> Result<BodyEvents<'a>, (u16, String)> {
+    /// Its events, `(index, bytes)` (given ones borrowed, not copied); `Err((status, why))` when it is refused
+    /// whole.
+    fn found(&self, max_events: usize) -> Result<Cow<'_, [IndexedEvent<'a>]>, (u16, String)> {
         match &self.events {
-            Source::Given(events) => Ok(BodyEvents {
-                events: events.clone(),
-                total: events.len(),
-            }),
+            Source::Given(events) => Ok(Cow::Borrowed(events)),
             Source::Raw(bytes, kind) => match body_events(bytes, *kind, max_events) {
                 Ok(found) if found.total > max_events => Err((
                     413,
                     format!("{} events in one request; at most {max_events}", found.total),
                 )),
-                Ok(found) => Ok(found),
+                Ok(found) => Ok(Cow::Owned(found.events)), // all of them: at most `max_events` were found
                 Err(e) => Err((400, e)),
             },
         }
@@ -355,8 +356,8 @@ impl<'m> Gathered<'m> {
             let mut outcome = BodyOutcome::default();
             match body.found(max_events) {
                 Ok(found) => {
-                    outcome.events = found.total;
-                    for (i, e) in found.events {
+                    outcome.events = found.len();
+                    for &(i, e) in found.iter() {
                         g.owner.push((b, i));
                         g.events.push(enrich_one(e, enrich, &mut g.seq, max_depth));
                     }

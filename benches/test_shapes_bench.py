@@ -1,5 +1,6 @@
-"""Codec vs peers on five shapes of events (benches/shapes.py): tiny IoT readings, a wide flat table, logs with long
-escaped strings, nested game telemetry with a JSON column, and payments with NUMERIC/BIGNUMERIC and UTC offsets.
+"""Codec vs peers on five shapes of events (streamlake_fast/local/shapes.py): tiny IoT readings, a wide flat
+table, logs with long escaped strings, nested game telemetry with a JSON column, and payments with
+NUMERIC/BIGNUMERIC and UTC offsets.
 
 Each shape is decoded single-threaded by the codec (a list of messages and one NDJSON buffer), by pyarrow.json
 (``use_threads=False``, explicit schema) and by DuckDB (``threads=1``, ``read_json`` with explicit columns); every
@@ -39,9 +40,9 @@ import pyarrow as pa
 import pyarrow.json as pj
 import pytest
 import simdjson
-from shapes import SHAPES, Fields, logs, payments, telemetry
 
 from streamlake_fast import Codec, DecodeResult, Schema
+from streamlake_fast.local.shapes import SHAPES, Fields, logs, payments, telemetry
 
 _EVENTS_ENV = os.environ.get("STREAMLAKE_SHAPES_BENCH_EVENTS")
 TARGET_BYTES = 64_000_000  # the size of each shape when STREAMLAKE_SHAPES_BENCH_EVENTS is not set

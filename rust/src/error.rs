@@ -59,6 +59,11 @@ pub enum RejectCode {
     /// A destination refused the event for a reason of its own (an SQS entry too large for the queue, a row
     /// BigQuery refused on its content), with the destination's words.
     RefusedBySink,
+    /// The message matches no route (its route key names none, and there is no default route).
+    NoRoute,
+    /// A templated destination (a table or a lake path) cannot be made from the message's values: a value that
+    /// is missing, too long, or not allowed in a table name or a path part.
+    InvalidDestination,
 }
 
 impl RejectCode {
@@ -79,11 +84,13 @@ impl RejectCode {
             RejectCode::TooDeep => "too_deep",
             RejectCode::RowTooLarge => "row_too_large",
             RejectCode::RefusedBySink => "refused_by_sink",
+            RejectCode::NoRoute => "no_route",
+            RejectCode::InvalidDestination => "invalid_destination",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [RejectCode; 14] = [
+    pub const ALL: [RejectCode; 16] = [
         RejectCode::InvalidJson,
         RejectCode::InvalidUtf8,
         RejectCode::NotAnObject,
@@ -98,6 +105,8 @@ impl RejectCode {
         RejectCode::TooDeep,
         RejectCode::RowTooLarge,
         RejectCode::RefusedBySink,
+        RejectCode::NoRoute,
+        RejectCode::InvalidDestination,
     ];
 }
 

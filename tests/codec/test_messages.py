@@ -134,8 +134,8 @@ def test_messages_group_by_route_key_without_decoding() -> None:
     events = [b'{"kind": {"name": "iot"}, "n": 1}', b'{"kind": {"name": "pay"}, "n": 2}', b'{"kind": {"na',
               b'{"kind": {"name": "iot"}, "n": 3}', b'{"n": 4}']  # fmt: skip
     groups = Messages.from_data(events, first_id=10, publish_time_us=0).by_route(field="kind.name")
-    assert [(g.key, g.malformed, len(g.messages)) for g in groups] == [
-        ("iot", False, 2), ("pay", False, 1), (None, True, 1), (None, False, 1)
+    assert [(g.key, g.malformed, list(g.positions)) for g in groups] == [
+        ("iot", False, [0, 3]), ("pay", False, [1]), (None, True, [2]), (None, False, [4])
     ]  # fmt: skip
     iot = Schema.from_bigquery([{"name": "kind", "type": "JSON"}, {"name": "n", "type": "INT64"}])
     batch = Codec(iot).decode(groups[0].messages, metadata=["message_id"]).batch
@@ -144,3 +144,13 @@ def test_messages_group_by_route_key_without_decoding() -> None:
     assert malformed.code == "invalid_json"
     with pytest.raises(ValueError, match="either an attribute or a field"):
         Messages.from_data([b"{}"]).by_route()
+
+
+def test_messages_group_by_a_formatted_time() -> None:
+    """A TIMESTAMP field formatted in UTC (a template's ``{event_time:%Y/%m/%d}``); a value that is no time has
+    no key."""
+    events = [b'{"t": "2026-12-07T23:00:00-02:00"}', b'{"t": "2026-12-08 00:00:01Z"}', b'{"t": 5}', b"{}"]
+    groups = Messages.from_data(events).by_route(field="t", time_format="%Y/%m/%d")
+    assert [(g.key, list(g.positions)) for g in groups] == [("2026/12/08", [0, 1]), (None, [2, 3])]
+    with pytest.raises(ValueError, match="%x is not one of"):
+        Messages.from_data(events).by_route(field="t", time_format="%x")

@@ -18,10 +18,10 @@ from google.cloud import bigquery
 
 from streamlake_fast import Codec, Messages, Schema
 from streamlake_fast.codec.evolution import Inference
+from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.destinations.schemas import split_metadata
 from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
 from streamlake_fast.transports.gcp.tables import update_schema
-from streamlake_fast.worker.schema_watch import SchemaWatch
 from tests.servers.fixtures import Cloud
 from tests.worker.helpers import Running, pull_all, table_rows
 

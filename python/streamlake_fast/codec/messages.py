@@ -49,6 +49,10 @@ class RouteGroup:
     key: str | None  # the attribute's or field's value; None: the message has none
     malformed: bool  # not well-formed JSON before its key (any route's codec says why)
     messages: Messages
+    positions: Sequence[int]  # each message's index in the batch grouped
+
+    def __len__(self) -> int:
+        return len(self.messages)
 
 
 class Messages:
@@ -106,13 +110,17 @@ class Messages:
     def __len__(self) -> int:
         return len(self._native)
 
-    def by_route(self, *, attribute: str | None = None, field: str | None = None) -> list[RouteGroup]:
+    def by_route(
+        self, *, attribute: str | None = None, field: str | None = None, time_format: str | None = None
+    ) -> list[RouteGroup]:
         """The messages grouped by an ``attribute``'s value or a ``field``'s (a dotted path to a string, number or
-        boolean), read in Rust without decoding the events, in the order the keys first appear; each group shares
-        these messages' buffers."""
-        groups = self._native.group_by_route(attribute=attribute, field=field)
-        return [RouteGroup(key.decode(errors="replace") if key is not None else None, kind == 2, Messages(native))
-                for kind, key, native in groups]  # fmt: skip
+        boolean; with ``time_format``, a TIMESTAMP's value formatted in UTC: ``%Y %m %d %H %M %S %%``), read in Rust
+        without decoding the events, in the order the keys first appear; each group shares these messages'
+        buffers."""
+        groups = self._native.group_by_route(attribute=attribute, field=field, time_format=time_format)
+        return [RouteGroup(key.decode(errors="replace") if key is not None else None, kind == 2, Messages(native),
+                           memoryview(positions).cast("I"))
+                for kind, key, native, positions in groups]  # fmt: skip
 
     @property
     def data_bytes(self) -> int:

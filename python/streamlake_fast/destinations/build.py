@@ -13,12 +13,12 @@ from streamlake_fast.codec.codec import Codec
 from streamlake_fast.codec.evolution import Inference
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.destinations.model import DeadLetter, Destinations
+from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.destinations.schemas import events_of
 from streamlake_fast.extras import needs_extra
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.deadletter.files import DeadLetterFiles
 from streamlake_fast.sinks.lake import LakeSink, lake_schema
-from streamlake_fast.worker.schema_watch import SchemaWatch
 
 __all__ = ["Built", "build", "dead_letter_sink", "lake_sink"]
 

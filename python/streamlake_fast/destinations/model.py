@@ -15,6 +15,8 @@ from typing import Literal
 import msgspec
 
 from streamlake_fast.destinations.options import CodecConfig, CreateTableConfig, LakeConfig, SchemaUpdateConfig
+from streamlake_fast.destinations.routes import Route, RoutingConfig, check_routes
+from streamlake_fast.destinations.templates import Template
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.transports.names import check_queue_url, check_topic, parse_table
 from streamlake_fast.transports.storage import check_uri
@@ -53,6 +55,8 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     lake: LakeConfig = msgspec.field(default_factory=LakeConfig)
     create_table: CreateTableConfig = msgspec.field(default_factory=CreateTableConfig)
     schema_update: SchemaUpdateConfig = msgspec.field(default_factory=SchemaUpdateConfig)
+    routes: list[Route] = msgspec.field(default_factory=list)  # one stream, many event types (``[[routes]]``)
+    routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
 
     @classmethod
     def of(
@@ -77,13 +81,46 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                    lake=LakeConfig(root=lake, partition_by=partition_by))  # fmt: skip
 
     def dead_letter(self) -> DeadLetter:
-        """Where the rejects go: the one given, else ``<table>_rejects``, else files under the lake."""
+        """Where the rejects go: the one given, else ``<table>_rejects``, else files under the lake (for a
+        template, its literal start: ``p.d.events_{attributes.type}`` → ``p.d.events_rejects``; ``/lake/{field.x}``
+        → ``/lake``)."""
         for kind, setting in DEAD_LETTER_KINDS.items():
             if where := getattr(self, setting):
                 return DeadLetter(kind, where)
         if self.table:
-            return DeadLetter("table", f"{self.table}_rejects")
-        return DeadLetter("files", self.lake.root)
+            return DeadLetter("table", f"{_literal_prefix(self.table, '.').rstrip('_-')}_rejects")
+        return DeadLetter("files", _literal_prefix(self.lake.root, "/").rstrip("/"))
+
+    @property
+    def routed(self) -> bool:
+        """Whether messages are routed: routes are given, or the table or the lake root is a template."""
+        return bool(self.routes) or any(Template.parse(t, "path").parts for t in (self.table, self.lake.root))
+
+    def route_list(self) -> list[Route]:
+        """The routes; a routed stream without ``routes`` (a templated table or lake) is one default route."""
+        return self.routes or ([Route(name="default")] if self.routed else [])
+
+    def for_route(self, route: Route) -> Destinations:
+        """This stream's settings with ``route``'s: its schema, table, lake (a prefix joined to the stream's lake
+        root, unless it is a root of its own; default: the route's name under the stream's lake root; ``""``: no
+        lake), partitioning and dead-letter destination (default: the stream's)."""
+        lake = self.lake
+        prefix = route.lake if route.lake is not None or not self.routes else route.name
+        if prefix is not None:
+            root = prefix
+            if prefix and self.lake.root and not prefix.startswith(("/", "gs://", "s3://")):
+                root = f"{self.lake.root.rstrip('/')}/{prefix.lstrip('/')}"
+            lake = msgspec.structs.replace(lake, root=root)
+        if route.partition_by is not None:
+            lake = msgspec.structs.replace(lake, partition_by=route.partition_by)
+        own = {s: getattr(route, s) for s in DEAD_LETTER_KINDS.values() if getattr(route, s)}
+        dead = self.dead_letter()
+        dead_letters = own or {DEAD_LETTER_KINDS[dead.kind]: dead.where}
+        return msgspec.structs.replace(
+            self, routes=[], table=self.table if route.table is None else route.table,
+            schema=route.schema or self.schema, lake=lake,
+            **{s: dead_letters.get(s) for s in DEAD_LETTER_KINDS.values()},
+        )  # fmt: skip
 
     def check(self, *, events_given: bool = False) -> None:
         """Check the destinations' settings (raises :class:`ConfigError` naming the setting); ``events_given``: the
@@ -92,6 +129,9 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             msgspec.convert(msgspec.to_builtins(self), type(self))
         except msgspec.ValidationError as e:
             raise ConfigError(f"invalid setting: {e}") from e
+        if self.routed:
+            self._check_routes(events_given)
+            return
         if not self.table and not self.lake.root:
             raise ConfigError("no sink: pass --table PROJECT.DATASET.TABLE and/or --lake ROOT (or set them)")
         if not self.table and not self.schema and not events_given:
@@ -117,3 +157,32 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             check_uri(dead.where, "dead-letter files root")
         if self.schema and not Path(self.schema).is_file():
             raise ConfigError(f"schema file not found: {self.schema}")
+
+    def _check_routes(self, events_given: bool) -> None:
+        """Each route with the stream's settings, its templates filled with plain values, checked as a stream."""
+        routes = self.route_list()
+        check_routes(routes)
+        dead = self.dead_letter()
+        if not dead.where or Template.parse(dead.where, "path").parts:
+            raise ConfigError("a routed stream needs one dead-letter destination for messages no route takes, not "
+                              f"a template ({dead.where!r}): give --lake ROOT or a dead_letter_* setting")  # fmt: skip
+        for route in routes:
+            d = self.for_route(route)
+            table = Template.parse(d.table, "table").sample()
+            root = Template.parse(d.lake.root, "path", event_time=d.lake.partition_by or "event_time").sample()
+            try:
+                msgspec.structs.replace(d, table=table, lake=msgspec.structs.replace(d.lake, root=root)).check(
+                    events_given=events_given)  # fmt: skip
+            except ConfigError as e:
+                raise ConfigError(f"route {route.name}: {e}") from None
+
+
+def _literal_prefix(template: str, separator: str) -> str:
+    """``template`` up to its first part, whole when the part is in its last ``separator``-separated piece; else up to
+    the separator before it."""
+    if "{" not in template:
+        return template
+    head = template[: template.index("{")]
+    if separator in template[len(head) :]:
+        return head[: head.rfind(separator)] if separator in head else ""
+    return head

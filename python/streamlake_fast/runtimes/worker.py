@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from streamlake_fast.config import WorkerConfig
 from streamlake_fast.destinations.build import build
@@ -38,15 +39,16 @@ def endpoints(config: WorkerConfig) -> list[str]:
     """Where each client of the worker connects, one line each (raises :class:`ConfigError` on a mix of emulators
     and Google's services)."""
     dead = config.dead_letter()
-    services = [] if config.queue and dead.kind != "topic" else ["Pub/Sub"]
-    if config.table or dead.kind == "table":
+    routes = [config.for_route(r) for r in config.route_list()] or [config]
+    services = [] if config.queue and all(r.dead_letter().kind != "topic" for r in routes) else ["Pub/Sub"]
+    if any(r.table or r.dead_letter().kind == "table" for r in routes) or dead.kind == "table":
         services += ["BigQuery", "BigQuery Storage Write"]
     lines: list[str] = []
     if services:  # the gcp clients are imported only when a Google service is used
         from streamlake_fast.transports.gcp.channels import check_endpoints
 
         lines = check_endpoints(services, allow_mixed=config.allow_mixed_endpoints)
-    if config.queue or config.dead_letter_queue:
+    if config.queue or any(r.dead_letter_queue for r in routes):
         lines.append(_sqs_endpoint())
     return lines
 
@@ -61,15 +63,9 @@ def build_worker(config: WorkerConfig) -> Worker:
     """A ready-to-run worker for ``config`` (raises :class:`ConfigError` on anything inconsistent)."""
     config.validate()
     endpoints(config)
-    d = build(config)
     source = _source(config)
-    log.info("worker: %s → %s, dead letters → %s", source.name, ", ".join(s.name for s in d.sinks),
-             d.dead_letter.name)  # fmt: skip
-    return Worker(
-        source,
-        d.sinks,
-        d.codec,
-        dead_letter=d.dead_letter,
+    make = partial(
+        Worker,
         max_rows=config.batch.max_rows,
         max_bytes=config.batch.max_bytes,
         max_latency=config.batch.max_latency,
@@ -78,5 +74,12 @@ def build_worker(config: WorkerConfig) -> Worker:
         metrics_port=config.metrics_port,
         metrics_address=config.metrics_address,
         shutdown_timeout=config.shutdown_timeout,
-        schema_watch=d.schema_watch,
     )
+    if config.routed:
+        log.info("worker: %s → %d routes: %s", source.name, len(config.route_list()),
+                 ", ".join(r.name for r in config.route_list()))  # fmt: skip
+        return make(source, routes=config)
+    d = build(config)
+    log.info("worker: %s → %s, dead letters → %s", source.name, ", ".join(s.name for s in d.sinks),
+             d.dead_letter.name)  # fmt: skip
+    return make(source, d.sinks, d.codec, dead_letter=d.dead_letter, schema_watch=d.schema_watch)

@@ -18,11 +18,12 @@ __all__ = ["MemorySource"]
 
 
 class MemorySource:
-    """Deliver ``batches`` (each a list of raw events) in order; :meth:`drained` once all are handed out."""
+    """Deliver ``batches`` (each a list of raw events, or :class:`Messages` with their attributes and ids) in order;
+    :meth:`drained` once all are handed out."""
 
     def __init__(
         self,
-        batches: Iterable[list[bytes]],
+        batches: Iterable[list[bytes] | Messages],
         *,
         name: str = "memory",
         max_outstanding_messages: int = 200_000,
@@ -48,8 +49,11 @@ class MemorySource:
             for events in self._batches:
                 if not self.flow_control.wait_for_room(self._stop):
                     return
-                delivery = Delivery(Messages.from_data(events, first_id=self._next_id), self)
-                self._next_id += len(events)
+                messages = (
+                    events if isinstance(events, Messages) else Messages.from_data(events, first_id=self._next_id)
+                )
+                delivery = Delivery(messages, self)
+                self._next_id += len(delivery)
                 self.flow_control.acquire(len(delivery), delivery.messages.size_bytes)
                 while not self._stop.is_set():
                     try:

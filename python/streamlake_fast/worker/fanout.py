@@ -15,12 +15,12 @@ import pyarrow as pa
 from streamlake_fast.codec.codec import Codec, DecodeResult, Reject
 from streamlake_fast.codec.messages import METADATA_SCHEMA, Messages
 from streamlake_fast.codec.schema import Schema
+from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.destinations.schemas import split_metadata
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.sinks.base import Abortable, FollowsSchema, Refusal, Sink, select_columns
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
 from streamlake_fast.transports.retry import Retry
-from streamlake_fast.worker.schema_watch import SchemaWatch
 
 __all__ = ["FanOut"]
 

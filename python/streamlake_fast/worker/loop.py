@@ -19,6 +19,8 @@ from typing import TextIO
 
 from streamlake_fast.codec.codec import Codec
 from streamlake_fast.codec.messages import Messages
+from streamlake_fast.destinations.model import Destinations
+from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.exceptions import SourceError
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sources.base import Source
@@ -27,7 +29,7 @@ from streamlake_fast.worker.batcher import Batcher
 from streamlake_fast.worker.fanout import FanOut
 from streamlake_fast.worker.ledger import AckLedger
 from streamlake_fast.worker.metrics import MetricsExporter
-from streamlake_fast.worker.schema_watch import SchemaWatch
+from streamlake_fast.worker.router import Router
 from streamlake_fast.worker.stats import WorkerStats
 
 __all__ = ["Worker"]
@@ -51,10 +53,11 @@ class Worker:
     def __init__(
         self,
         source: Source,
-        sinks: Sequence[Sink],
-        codec: Codec,
+        sinks: Sequence[Sink] = (),
+        codec: Codec | None = None,
         *,
-        dead_letter: Sink,
+        dead_letter: Sink | None = None,
+        routes: Destinations | None = None,
         max_rows: int = 50_000,
         max_bytes: int = 8_000_000,
         max_latency: float = 1.0,
@@ -72,8 +75,15 @@ class Worker:
         self._stop = threading.Event()  # no more receiving; finish what is in flight
         self._abort = threading.Event()  # give up retrying; hand in-flight messages back
         self.batcher = Batcher(source, max_rows=max_rows, max_bytes=max_bytes, max_latency=max_latency)
-        self.fanout = FanOut(codec, sinks, dead_letter, source=source.name, abort=self._abort,
-                             on_retry=self._count_retry, schema_watch=schema_watch)  # fmt: skip
+        self.fanout: FanOut | Router
+        if routes is not None:
+            self.fanout = Router(routes, source=source.name, abort=self._abort, on_retry=self._count_retry)
+            self.stats.routes = self.fanout.route_stats
+        elif codec is None or dead_letter is None:
+            raise TypeError("Worker needs a codec and a dead_letter sink, or routes")
+        else:
+            self.fanout = FanOut(codec, sinks, dead_letter, source=source.name, abort=self._abort,
+                                 on_retry=self._count_retry, schema_watch=schema_watch)  # fmt: skip
         self.ledger = AckLedger()
         self.flush_at = flush_at
         self.progress_interval = progress_interval

@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streamlake_fast.worker.router import RouteStats
 
 __all__ = ["WorkerStats"]
 
@@ -28,6 +32,7 @@ class WorkerStats:
     started: float = field(default_factory=time.perf_counter)
     last_ack: float = 0.0  # perf_counter when the latest batch was acknowledged
     cpu_started: float = field(default_factory=time.process_time)
+    routes: dict[str, RouteStats] = field(default_factory=dict)  # a routed stream's figures, by route
 
     @property
     def elapsed(self) -> float:
@@ -48,6 +53,7 @@ class WorkerStats:
         return (
             f"[worker] {self.events:,} events ({rate:,.0f}/s), {per_event:.1f} CPU µs/event, "
             f"{self.rejects:,} rejects, {self.in_flight + self.awaiting_durable:,} in flight, {self.acked:,} acked"
+            + "".join(f" · {name} {r.events:,}" for name, r in self.routes.items())
         )
 
     def totals(self) -> str:
@@ -55,4 +61,5 @@ class WorkerStats:
             f"events {self.events:,}  rows {self.rows:,}  rejects {self.rejects:,}  acked {self.acked:,}  "
             f"batches {self.batches:,}  sink retries {self.sink_retries:,}  ack failures {self.ack_failures:,}  "
             f"ack lag max {self.ack_lag_max * 1000:,.0f} ms  CPU {self.cpu / max(self.events, 1) * 1e6:.1f} µs/event"
+            + "".join(f"\n  route {r.line(name)}" for name, r in self.routes.items())
         )

@@ -29,7 +29,7 @@ pub(crate) use cursor::Cursor;
 use fail::render_path;
 pub(crate) use json_value::{copy_value, enter, skip_value};
 pub use keys::{top_level_keys, FieldReader, FieldText};
-pub use temporal::parse_timestamp;
+pub use temporal::{civil_from_days, parse_timestamp};
 
 /// What to do with keys the schema does not declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,20 @@ pub fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
     (era * 146_097 + doe) as i64 - 719_468
 }
 
+/// The proleptic Gregorian `(year, month, day)` of a count of days since 1970-01-01 (the inverse of
+/// [`days_from_civil`], H. Hinnant's algorithm).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -317,6 +331,10 @@ mod tests {
         assert_eq!(days_in_month(2000, 2) + days_in_month(2024, 2), 58);
         assert_eq!(days_in_month(1900, 2) + days_in_month(2023, 2), 56);
         assert_eq!(days_from_civil(1970, 1, 1), 0);
+        for days in (-719_162..2_932_896).step_by(7) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y as u32, m, d), days, "{y}-{m}-{d}");
+        }
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(
             days_from_civil(1, 1, 1) * 86_400 * MICROS_PER_SECOND,

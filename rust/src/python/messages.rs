@@ -18,13 +18,14 @@ use crate::metadata::MetaColumn;
 use crate::packed::{pack, pack_data, MessageParts};
 use crate::pubsub::{acknowledge_requests, modify_ack_deadline_requests, parse_pull_response, MessageSpans};
 use crate::received::{dead_letter_records, decode_with_metadata, slice, Reason, Received};
-use crate::route::{group_by_route, Key, RouteBy};
+use crate::route::{group_by_route, Key, RouteBy, TimeFormat};
 
 /// (data, attributes, message_id, publish_time_us, ordering_key, delivery_attempt) of one message.
 type MessageTuple<'py> = (Bound<'py, PyBytes>, Bound<'py, PyDict>, String, i64, String, i32);
 
-/// (kind: 0 a value, 1 no key, 2 malformed; the key; the group's messages) of one route group.
-type RouteGroupTuple<'py> = (u8, Option<Bound<'py, PyBytes>>, PyMessages);
+/// (kind: 0 a value, 1 no key, 2 malformed; the key; the group's messages; their indices in the batch, `u32`
+/// little-endian) of one route group.
+type RouteGroupTuple<'py> = (u8, Option<Bound<'py, PyBytes>>, PyMessages, Bound<'py, PyBytes>);
 
 /// (data, attributes, message_id, publish_time_us, ordering_key) of a message given by the caller.
 type PartsTuple<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyDict>>, String, i64, String);
@@ -231,35 +232,47 @@ impl PyMessages {
         PyMessages { responses, messages }
     }
 
-    /// The messages grouped by route — an attribute's value (`attribute`) or a field's (`field`: a dotted path) —
-    /// in the order their keys first appear: `(kind, key, messages)` per group; kind 0: a value, 1: no key, 2: not
-    /// well-formed before the key. The groups share this batch's buffers (no copy of a message).
-    #[pyo3(signature = (*, attribute = None, field = None, max_depth = 500))]
+    /// The messages grouped by route — an attribute's value (`attribute`) or a field's (`field`: a dotted path;
+    /// with `time_format`, a TIMESTAMP field's value formatted in UTC) — in the order their keys first appear:
+    /// `(kind, key, messages, indices)` per group; kind 0: a value, 1: no key, 2: not well-formed before the key.
+    /// The groups share this batch's buffers (no copy of a message).
+    #[pyo3(signature = (*, attribute = None, field = None, time_format = None, max_depth = 500))]
     fn group_by_route<'py>(
         &self,
         py: Python<'py>,
         attribute: Option<&str>,
         field: Option<&str>,
+        time_format: Option<&str>,
         max_depth: usize,
     ) -> PyResult<Vec<RouteGroupTuple<'py>>> {
-        let by = match (attribute, field) {
-            (Some(name), None) => RouteBy::Attribute(name.as_bytes().to_vec()),
-            (None, Some(path)) => RouteBy::Field(path.split('.').map(|p| p.as_bytes().to_vec()).collect()),
-            _ => return Err(PyValueError::new_err("route by either an attribute or a field")),
+        let path = |p: &str| p.split('.').map(|p| p.as_bytes().to_vec()).collect();
+        let by = match (attribute, field, time_format) {
+            (Some(name), None, None) => RouteBy::Attribute(name.as_bytes().to_vec()),
+            (None, Some(field), None) => RouteBy::Field(path(field)),
+            (None, Some(field), Some(format)) => {
+                RouteBy::Time(path(field), TimeFormat::parse(format).map_err(PyValueError::new_err)?)
+            }
+            _ => {
+                return Err(PyValueError::new_err(
+                    "route by either an attribute or a field (a time format goes with a field)",
+                ))
+            }
         };
         let received = self.received(py);
         let groups = py.detach(|| group_by_route(&received, &by, max_depth));
         Ok(groups
             .into_iter()
             .map(|(key, indices)| {
+                let positions: Vec<u8> = indices.iter().flat_map(|&i| (i as u32).to_le_bytes()).collect();
                 let messages = PyMessages {
                     responses: self.responses.iter().map(|r| r.clone_ref(py)).collect(),
                     messages: indices.into_iter().map(|i| self.messages[i].clone()).collect(),
                 };
+                let positions = PyBytes::new(py, &positions);
                 match key {
-                    Key::Value(v) => (0, Some(PyBytes::new(py, &v)), messages),
-                    Key::Absent => (1, None, messages),
-                    Key::Malformed => (2, None, messages),
+                    Key::Value(v) => (0, Some(PyBytes::new(py, &v)), messages, positions),
+                    Key::Absent => (1, None, messages, positions),
+                    Key::Malformed => (2, None, messages, positions),
                 }
             })
             .collect())

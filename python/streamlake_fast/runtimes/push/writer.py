@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from streamlake_fast.codec.codec import Codec
 from streamlake_fast.codec.messages import Messages
+from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.exceptions import SinkError, TransientSinkError
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.transports.retry import Retry
 from streamlake_fast.worker.fanout import FanOut
-from streamlake_fast.worker.schema_watch import SchemaWatch
 
 __all__ = ["PUSH_RETRY", "PushDelivery", "PushWriter"]
 

@@ -5,7 +5,8 @@ same bytes, and every event is valid for the schema. The variation parameters (f
 density, nesting depth, array lengths, null fractions, UTC offsets) default to the sizes quoted in each docstring, so
 that the benchmark is not tuned to one data set; change them to explore.
 
-Used by ``benches/test_shapes_bench.py``; run it with ``.venv/bin/python -m pytest benches/test_shapes_bench.py -q -s``.
+Used by ``benches/test_shapes_bench.py`` (``.venv/bin/python -m pytest benches/test_shapes_bench.py -q -s``) and
+by the mixed stream (:mod:`streamlake_fast.local.mixed`).
 
 Arrays (REPEATED fields) are always written, empty or not: the codec reads a missing array as ``[]`` while
 pyarrow.json and DuckDB read it as NULL, which would make the peers' tables differ for a reason unrelated to speed.

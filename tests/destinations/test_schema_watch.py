@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from streamlake_fast import Codec, Messages, Schema
+from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.sinks.deadletter import DEAD_LETTER_SCHEMA
 from streamlake_fast.sinks.lake import LakeSink, lake_schema, verify_lake
 from streamlake_fast.worker.fanout import FanOut
-from streamlake_fast.worker.schema_watch import SchemaWatch
 from tests.worker.memory_sinks import LaggingSink
 
 BASE = [{"name": "id", "type": "STRING", "mode": "REQUIRED"}, {"name": "n", "type": "INT64", "mode": "NULLABLE"}]

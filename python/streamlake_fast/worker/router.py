@@ -1,0 +1,338 @@
+"""The routed fan-out: one stream, many event types. Each batch is split in Rust by the routes' key and by the parts
+of each route's templated table and lake path (:meth:`Messages.by_route
+<streamlake_fast.codec.messages.Messages.by_route>`, no Python object per message); each group is decoded with its
+route's codec and written to its destination — a :class:`~streamlake_fast.worker.fanout.FanOut` per table and lake
+path, kept open in a :class:`~streamlake_fast.worker.destination_cache.DestinationCache`. Messages no route takes
+(``no_route``) or whose values make no valid table or path (``invalid_destination``) are dead-lettered, and each
+dead-letter destination is written once per batch.
+
+The ack rule is the fan-out's: a batch counts as durable when every destination it wrote to holds its rows durably
+(and its dead letters are durable), so the worker's :class:`~streamlake_fast.worker.ledger.AckLedger` works as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import msgspec
+import pyarrow as pa
+
+from streamlake_fast.codec.codec import Codec, Reject
+from streamlake_fast.codec.messages import Messages
+from streamlake_fast.codec.schema import Schema
+from streamlake_fast.destinations.build import build, dead_letter_sink
+from streamlake_fast.destinations.model import DeadLetter, Destinations
+from streamlake_fast.destinations.routes import Route
+from streamlake_fast.destinations.templates import Part, Template
+from streamlake_fast.exceptions import SinkError, TransientSinkError
+from streamlake_fast.sinks.base import Abortable, Sink
+from streamlake_fast.sinks.deadletter.collected import CollectedDeadLetters
+from streamlake_fast.sinks.deadletter.record import dead_letter_records
+from streamlake_fast.transports.retry import Retry
+from streamlake_fast.worker.destination_cache import DestinationCache
+from streamlake_fast.worker.fanout import SINK_RETRY, FanOut
+
+__all__ = ["RouteStats", "Routed", "Router"]
+
+log = logging.getLogger(__name__)
+
+#: A codec that only reads JSON: it tells why a message that is not well-formed before its route key is rejected.
+_JUDGE = Codec(Schema.from_bigquery([{"name": "_", "type": "JSON"}]), unknown_fields="ignore")
+
+
+@dataclass
+class RouteStats:
+    """One route's figures."""
+
+    events: int = 0
+    rows: int = 0
+    rejects: Counter[str] = field(default_factory=Counter)
+
+    def line(self, name: str) -> str:
+        codes = ", ".join(f"{c} {n:,}" for c, n in self.rejects.most_common())
+        return f"{name}: {self.events:,} events, {self.rows:,} rows, {sum(self.rejects.values()):,} rejects" + (
+            f" ({codes})" if codes else ""
+        )
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What :meth:`Router.write` did with a batch: the rows written and the rejected messages (batch indices)."""
+
+    num_rows: int
+    rejects: list[Reject]
+
+
+@dataclass
+class _Plan:
+    """A route, its settings merged with the stream's, its templates and where its dead letters go."""
+
+    route: Route
+    d: Destinations
+    table: Template
+    lake: Template
+    dead: DeadLetter
+    parts: tuple[Part, ...]
+    events: Schema | None
+
+
+@dataclass
+class _Group:
+    """Messages of one route and one set of template values; ``chain``: the positions mapping them back into
+    the batch, innermost grouping last."""
+
+    plan: _Plan | None
+    messages: Messages
+    chain: tuple[Sequence[int], ...]
+    values: dict[Part, str] = field(default_factory=dict)
+    reject: Reject | None = None  # every message's reject (its index aside)
+    malformed: bool = False
+
+    def position(self, i: int) -> int:
+        for positions in reversed(self.chain):
+            i = positions[i]
+        return i
+
+
+class Router:
+    """Route each batch of ``messages`` to its route's destinations (see the module). The writer interface is
+    :class:`FanOut`'s: ``write``, ``durable``, ``durable_now``, ``follow_timer``, ``close``.
+
+    :param events: the events' schema when the caller holds it (every route that names no schema uses it).
+    :param max_file_age: the lakes', when the runtime makes files visible itself (the Lambda handler).
+    """
+
+    def __init__(
+        self,
+        d: Destinations,
+        *,
+        source: str,
+        abort: threading.Event,
+        on_retry: Callable[[BaseException], None] | None = None,
+        retry: Retry = SINK_RETRY,
+        events: Schema | None = None,
+        max_file_age: float | None = None,
+    ) -> None:
+        d.check(events_given=events is not None)
+        self.source = source
+        self._abort = abort
+        self._on_retry = on_retry
+        self._retry = retry
+        self._max_file_age = max_file_age
+        routes = d.route_list()
+        self._plans = {r.name: self._plan(d, r, events) for r in routes}
+        keyed = [r for r in routes if r.key is not None]
+        self._key = keyed[0].key if keyed else None
+        self._by_value = {r.value: self._plans[r.name] for r in keyed}
+        self._default = next((self._plans[r.name] for r in routes if r.key is None), None)
+        self._stream_dead = d.dead_letter()
+        self._dead: dict[DeadLetter, Sink] = {}
+        for dead in [self._stream_dead, *(p.dead for p in self._plans.values())]:
+            if dead not in self._dead:
+                sink = self._dead[dead] = dead_letter_sink(dead)
+                if isinstance(sink, Abortable):
+                    sink.abort_on(abort)
+        self._dead_written = dict.fromkeys(self._dead, 0)
+        self._max_depth = d.codec.max_depth
+        self.cache = DestinationCache(self._open, max_open=d.routing.max_open, idle_close=d.routing.idle_close)
+        self.route_stats = {name: RouteStats() for name in self._plans}
+        self.written = 0
+        self._durable = 0
+        self._pending: deque[list[tuple[Callable[[], int], int]]] = deque()
+        self._judge_cpu = 0.0
+
+    @staticmethod
+    def _plan(stream: Destinations, route: Route, events: Schema | None) -> _Plan:
+        d = stream.for_route(route)
+        table = Template.parse(d.table, "table")
+        lake = Template.parse(d.lake.root, "path", event_time=d.lake.partition_by or "event_time")
+        parts = tuple(dict.fromkeys([*table.parts, *lake.parts]))
+        schema = Schema.from_bigquery(d.schema) if d.schema else events  # read once, not per destination
+        return _Plan(route, d, table, lake, d.dead_letter(), parts, schema)
+
+    # -- the writer interface ---------------------------------------------------------------------------------------
+
+    @property
+    def sinks(self) -> list[Sink]:
+        """The sinks of the destinations open now."""
+        return [s for opened in self.cache for s in opened.fanout.sinks]
+
+    @property
+    def destinations(self) -> list[Sink]:
+        return [*self.sinks, *self._dead.values()]
+
+    @property
+    def decode_cpu(self) -> float:
+        return self.cache.closed_decode_cpu + self._judge_cpu + sum(o.fanout.decode_cpu for o in self.cache)
+
+    def write(self, messages: Messages) -> Routed:
+        """Split, decode and write one batch; raises :class:`SinkError` when a destination fails for good."""
+        self.cache.close_idle()
+        waits: list[tuple[Callable[[], int], int]] = []
+        dead: dict[DeadLetter, list[pa.RecordBatch]] = {}
+        rejects: list[Reject] = []
+        rows = 0
+        for group in self._groups(messages):
+            plan = group.plan
+            stats = self.route_stats[plan.route.name] if plan is not None else None
+            where = plan.dead if plan is not None else self._stream_dead
+            if group.reject is not None or group.malformed:
+                group_rejects = self._rejected(group)
+                dead.setdefault(where, []).append(
+                    dead_letter_records(group.messages, group_rejects, source=self.source, schema_fingerprint="")
+                )
+            else:
+                assert plan is not None
+                opened = self.cache.get((plan.route.name, tuple(group.values.get(p, "") for p in plan.parts)))
+                result = opened.fanout.write(group.messages)
+                waits.append((opened.durable_batches, opened.fanout.written))
+                collected = opened.fanout.dead_letter
+                assert isinstance(collected, CollectedDeadLetters)
+                dead.setdefault(where, []).extend(collected.take())
+                group_rejects = result.rejects
+                rows += result.num_rows
+                if stats is not None:
+                    stats.rows += result.num_rows
+            if stats is not None:
+                stats.events += len(group.messages)
+                stats.rejects.update(r.code for r in group_rejects)
+            rejects += [Reject(group.position(r.index), r.code, r.path, r.message) for r in group_rejects]
+        for where, batches in dead.items():
+            if batches:
+                waits.append(self._write_dead(where, batches))
+        self._pending.append(waits)
+        self.written += 1
+        return Routed(rows, sorted(rejects, key=lambda r: r.index))
+
+    def durable(self, force: bool = False) -> int:
+        """Let every open destination and dead-letter destination make due rows durable (all, with ``force``);
+        returns how many batches are durable everywhere they were written."""
+        for opened in self.cache:
+            opened.fanout.durable(force)
+        for where, sink in self._dead.items():
+            if force and sink.durable_batches < self._dead_written[where]:
+                self._retry.call(sink.flush, what=sink.name, abort=self._abort, on_retry=self._on_retry)
+                continue
+            try:
+                sink.poll()
+            except TransientSinkError as e:
+                log.warning("%s: %s; will retry", sink.name, e)
+        self.cache.close_idle()
+        return self.durable_now()
+
+    def durable_now(self) -> int:
+        while self._pending and all(durable() >= seq for durable, seq in self._pending[0]):
+            self._pending.popleft()
+            self._durable += 1
+        return self._durable
+
+    def follow_timer(self) -> None:
+        for opened in self.cache:
+            opened.fanout.follow_timer()
+
+    def close(self) -> None:
+        try:
+            self.cache.close_all()
+        finally:
+            for sink in self._dead.values():
+                sink.close()
+
+    def summary(self) -> list[str]:
+        """One line per route, then the destinations opened and closed."""
+        lines = [stats.line(name) for name, stats in self.route_stats.items()]
+        lines.append(f"destinations: {self.cache.opened:,} opened, {len(self.cache):,} open now "
+                     f"(at most {self.cache.max_open:,})")  # fmt: skip
+        return lines
+
+    # -- splitting --------------------------------------------------------------------------------------------------
+
+    def _groups(self, messages: Messages) -> list[_Group]:
+        """The batch split by route (no route: ``no_route``), then by each template part's value."""
+        if self._key is None:
+            first = [_Group(self._default, messages, ())]
+        else:
+            first = []
+            kind, name = self._key
+            for g in messages.by_route(**{kind: name}):
+                plan = self._default if g.key is None else self._by_value.get(g.key, self._default)
+                group = _Group(plan, g.messages, (g.positions,), malformed=g.malformed)
+                if plan is None and not g.malformed:
+                    what = f"{kind} {name!r} " + (f"is {g.key!r}" if g.key is not None else "is missing")
+                    group.reject = Reject(0, "no_route", "", f"no route for {what}, and no default route")
+                first.append(group)
+        out = []
+        for group in first:
+            out += self._by_parts(group)
+        return out
+
+    def _by_parts(self, group: _Group) -> list[_Group]:
+        plan = group.plan
+        if plan is None or group.reject is not None or group.malformed or not plan.parts:
+            return [group]
+        groups = [group]
+        for part in plan.parts:
+            split = []
+            for g in groups:
+                for sub in g.messages.by_route(**part.group_by()):
+                    split.append(_Group(plan, sub.messages, (*g.chain, sub.positions), {**g.values},
+                                        malformed=sub.malformed))  # fmt: skip
+                    if sub.key is None and not sub.malformed:
+                        split[-1].reject = Reject(
+                            0, "invalid_destination", "", f"{part}: the message has no value for it"
+                        )
+                    elif sub.key is not None:
+                        split[-1].values[part] = sub.key
+            groups = split
+        for g in groups:
+            if g.reject is None and not g.malformed:
+                g.reject = self._check_values(plan, g.values)
+        return groups
+
+    @staticmethod
+    def _check_values(plan: _Plan, values: dict[Part, str]) -> Reject | None:
+        try:
+            plan.table.render(values)
+            plan.lake.render(values)
+        except ValueError as e:
+            return Reject(0, "invalid_destination", "", str(e))
+        return None
+
+    def _rejected(self, group: _Group) -> list[Reject]:
+        if group.reject is not None:
+            return [dataclasses.replace(group.reject, index=i) for i in range(len(group.messages))]
+        cpu0 = time.thread_time()
+        found = {r.index: r for r in _JUDGE.decode(group.messages).rejects}
+        self._judge_cpu += time.thread_time() - cpu0
+        return [found.get(i) or Reject(i, "invalid_json", "", "not well-formed JSON before the route key")
+                for i in range(len(group.messages))]  # fmt: skip
+
+    # -- destinations -----------------------------------------------------------------------------------------------
+
+    def _open(self, key: Hashable) -> FanOut:
+        """A destination's writer: its route's settings with the template values, built as any stream's."""
+        assert isinstance(key, tuple)
+        name, values = key
+        plan = self._plans[name]
+        filled = dict(zip(plan.parts, values, strict=True))
+        d = plan.d
+        d = msgspec.structs.replace(d, table=plan.table.render(filled),
+                                    lake=msgspec.structs.replace(d.lake, root=plan.lake.render(filled)))  # fmt: skip
+        built = build(d, events=plan.events, max_file_age=self._max_file_age)
+        log.info("route %s: opened %s", name, ", ".join(s.name for s in built.sinks))
+        return FanOut(built.codec, built.sinks, CollectedDeadLetters(), source=self.source, abort=self._abort,
+                      on_retry=self._on_retry, retry=self._retry, schema_watch=built.schema_watch)  # fmt: skip
+
+    def _write_dead(self, where: DeadLetter, batches: list[pa.RecordBatch]) -> tuple[Callable[[], int], int]:
+        sink = self._dead[where]
+        batch = pa.concat_batches(batches) if len(batches) > 1 else batches[0]
+        if self._retry.call(partial(sink.write, batch), what=sink.name, abort=self._abort, on_retry=self._on_retry):
+            raise SinkError(f"{sink.name} refused dead letters")
+        self._dead_written[where] += 1
+        return (lambda: sink.durable_batches), self._dead_written[where]

@@ -27,3 +27,24 @@ def test_metrics_are_served_and_only_grow() -> None:
     assert "streamlake_in_flight 0.0" in text
     assert "streamlake_awaiting_durable 0.0" in text
     assert "streamlake_acked_total 250.0" in text
+
+
+def test_a_routed_stream_has_its_figures_by_route_and_code() -> None:
+    from collections import Counter
+
+    from streamlake_fast.worker.router import RouteStats
+
+    exporter = MetricsExporter(free_port(), host="127.0.0.1")
+    try:
+        iot = RouteStats(events=10, rows=9, rejects=Counter(unknown_field=1))
+        stats = WorkerStats(events=10, routes={"iot": iot, "receipt": RouteStats()})
+        exporter.update(stats)
+        iot.events, iot.rows, iot.rejects["invalid_destination"] = 30, 27, 2
+        exporter.update(stats)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{exporter.port}/metrics", timeout=5).read().decode()
+    finally:
+        exporter.close()
+    assert 'streamlake_route_events_total{route="iot"} 30.0' in text
+    assert 'streamlake_route_rows_written_total{route="iot"} 27.0' in text
+    assert 'streamlake_route_rejects_total{code="unknown_field",route="iot"} 1.0' in text
+    assert 'streamlake_route_rejects_total{code="invalid_destination",route="iot"} 2.0' in text

@@ -116,9 +116,12 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         own = {s: getattr(route, s) for s in DEAD_LETTER_KINDS.values() if getattr(route, s)}
         dead = self.dead_letter()
         dead_letters = own or {DEAD_LETTER_KINDS[dead.kind]: dead.where}
+        table = self.table if route.table is None else route.table
+        create_table = self.create_table
+        if not table and create_table.enabled:  # the stream's --create-table is for the routes with a table
+            create_table = msgspec.structs.replace(create_table, enabled=False)
         return msgspec.structs.replace(
-            self, routes=[], table=self.table if route.table is None else route.table,
-            schema=route.schema or self.schema, lake=lake,
+            self, routes=[], table=table, schema=route.schema or self.schema, lake=lake, create_table=create_table,
             **{s: dead_letters.get(s) for s in DEAD_LETTER_KINDS.values()},
         )  # fmt: skip
 

@@ -17,17 +17,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-
 from streamlake_fast.codec.messages import Messages
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.destinations import Destinations
 from streamlake_fast.destinations.build import build
 from streamlake_fast.exceptions import DecodeError, SinkError
-from streamlake_fast.sinks.base import Sink, WriteIsDurable
-from streamlake_fast.sinks.deadletter.record import DEAD_LETTER_SCHEMA
+from streamlake_fast.sinks.base import Sink
+from streamlake_fast.sinks.deadletter.collected import CollectedDeadLetters
 from streamlake_fast.transports.retry import Retry
 from streamlake_fast.worker.fanout import FanOut
+from streamlake_fast.worker.router import Router
 
 __all__ = ["sqs_handler"]
 
@@ -37,24 +36,6 @@ log = logging.getLogger(__name__)
 HANDLER_RETRY = Retry(initial=0.2, maximum=2.0, attempts=4)
 
 Handler = Callable[[dict[str, Any], Any], dict[str, list[dict[str, str]]]]
-
-
-class _Collected(WriteIsDurable):
-    """The fan-out's dead-letter destination inside the handler: keeps the records, written afterwards."""
-
-    schema = DEAD_LETTER_SCHEMA
-    name = "collected dead letters"
-
-    def __init__(self) -> None:
-        self.batches: list[pa.RecordBatch] = []
-        self.rows_written = 0
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self.batches.append(batch)
-        self._written()
-
-    def close(self) -> None:
-        pass
 
 
 def _messages(records: list[dict[str, Any]]) -> Messages:
@@ -130,13 +111,17 @@ def sqs_handler(
     state: dict[str, Any] = {}
     lock = threading.Lock()
 
-    def parts(source: str) -> tuple[FanOut, _Collected, Sink]:
+    def parts(source: str) -> tuple[FanOut | Router, CollectedDeadLetters | None, Sink | None]:
         """The fan-out writer, made at the first invocation and kept (its sinks count batches across calls); the
-        lake's files are made visible at the end of each invocation, not by age."""
+        lake's files are made visible at the end of each invocation, not by age. A routed stream's router writes
+        its dead letters itself (each route's destination)."""
         with lock:
-            if not state:
+            if not state and destinations.routed:
+                state.update(fanout=Router(destinations, source=source, abort=threading.Event(), retry=HANDLER_RETRY,
+                                           events=events, max_file_age=3600.0), collected=None, dead=None)  # fmt: skip
+            elif not state:
                 built = build(destinations, events=events, max_file_age=3600.0)
-                collected = _Collected()
+                collected = CollectedDeadLetters()
                 fanout = FanOut(built.codec, built.sinks, collected, source=source, abort=threading.Event(),
                                 retry=HANDLER_RETRY, schema_watch=built.schema_watch)  # fmt: skip
                 state.update(fanout=fanout, collected=collected, dead=built.dead_letter)
@@ -149,18 +134,24 @@ def sqs_handler(
     return handler
 
 
-def _write(records: list[dict[str, Any]], fanout: FanOut, collected: _Collected, dead: Sink) -> list[dict[str, str]]:
+def _write(
+    records: list[dict[str, Any]], fanout: FanOut | Router, collected: CollectedDeadLetters | None, dead: Sink | None
+) -> list[dict[str, str]]:
     """Write one invocation's records: the ``batchItemFailures`` (none when every message is durable)."""
     messages = _messages(records)
-    collected.batches.clear()
+    if collected is not None:
+        collected.take()
     try:
         result = fanout.write(messages)
         fanout.durable(force=True)  # the lake's files visible before Lambda deletes the messages
     except Exception as e:
         log.error("batch of %d messages not written (%s); all reported as failed", len(records), e)
         return [{"itemIdentifier": r["messageId"]} for r in records]
+    if collected is None or dead is None:  # the router wrote the dead letters with the rows
+        log.info("%d messages: %d rows, %d rejects", len(records), result.num_rows, len(result.rejects))
+        return []
     try:
-        for batch in collected.batches:
+        for batch in collected.take():
             if HANDLER_RETRY.call(partial(dead.write, batch), what=dead.name):
                 raise SinkError(f"{dead.name} refused dead letters")
     except Exception as e:

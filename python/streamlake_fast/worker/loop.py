@@ -189,6 +189,8 @@ class Worker:
         s.rows += result.num_rows
         s.rejects += len(result.rejects)
         s.reject_codes.update(r.code for r in result.rejects)
+        if isinstance(self.fanout, Router):
+            s.destinations_opened = self.fanout.cache.opened
         s.batches += 1
         self._settle()
 

@@ -40,6 +40,14 @@ class MetricsExporter:
         self._counters = {k: prom.Counter(n, h, registry=self.registry) for k, (n, h) in _COUNTERS.items()}
         self._gauges = {k: prom.Gauge(n, h, registry=self.registry) for k, (n, h) in _GAUGES.items()}
         self._last = dict.fromkeys(_COUNTERS, 0.0)
+        # A routed stream's figures by route (and reject code): the same counters with labels.
+        self._route_events = prom.Counter("streamlake_route_events", "Messages handled, by route", ["route"],
+                                          registry=self.registry)  # fmt: skip
+        self._route_rows = prom.Counter("streamlake_route_rows_written", "Rows written, by route", ["route"],
+                                        registry=self.registry)  # fmt: skip
+        self._route_rejects = prom.Counter("streamlake_route_rejects", "Messages dead-lettered, by route and code",
+                                           ["route", "code"], registry=self.registry)  # fmt: skip
+        self._route_last: dict[tuple[str, ...], int] = {}
         self._server, self._thread = prom.start_http_server(port, addr=host, registry=self.registry)
         self.port = int(self._server.server_port)
 
@@ -51,6 +59,17 @@ class MetricsExporter:
                 self._last[key] = value
         for key, gauge in self._gauges.items():
             gauge.set(getattr(stats, key))
+        for name, route in getattr(stats, "routes", {}).items():
+            self._grow(self._route_events, (name,), route.events)
+            self._grow(self._route_rows, (name,), route.rows)
+            for code, n in route.rejects.items():
+                self._grow(self._route_rejects, (name, code), n)
+
+    def _grow(self, counter: Any, labels: tuple[str, ...], value: int) -> None:
+        key = (str(id(counter)), *labels)
+        if value > self._route_last.get(key, 0):
+            counter.labels(*labels).inc(value - self._route_last.get(key, 0))
+            self._route_last[key] = value
 
     def close(self) -> None:
         self._server.shutdown()

@@ -39,7 +39,7 @@ from streamlake_fast.transports.retry import Retry
 from streamlake_fast.worker.destination_cache import DestinationCache
 from streamlake_fast.worker.fanout import SINK_RETRY, FanOut
 
-__all__ = ["RouteStats", "Routed", "Router"]
+__all__ = ["RouteStats", "Routed", "Router", "fan_out"]
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,7 @@ class Router:
             else:
                 assert plan is not None
                 opened = self.cache.get((plan.route.name, tuple(group.values.get(p, "") for p in plan.parts)))
+                opened.fanout.source = self.source
                 result = opened.fanout.write(group.messages)
                 waits.append((opened.durable_batches, opened.fanout.written))
                 collected = opened.fanout.dead_letter
@@ -243,13 +244,6 @@ class Router:
         finally:
             for sink in self._dead.values():
                 sink.close()
-
-    def summary(self) -> list[str]:
-        """One line per route, then the destinations opened and closed."""
-        lines = [stats.line(name) for name, stats in self.route_stats.items()]
-        lines.append(f"destinations: {self.cache.opened:,} opened, {len(self.cache):,} open now "
-                     f"(at most {self.cache.max_open:,})")  # fmt: skip
-        return lines
 
     # -- splitting --------------------------------------------------------------------------------------------------
 
@@ -336,3 +330,21 @@ class Router:
             raise SinkError(f"{sink.name} refused dead letters")
         self._dead_written[where] += 1
         return (lambda: sink.durable_batches), self._dead_written[where]
+
+
+def fan_out(
+    d: Destinations,
+    *,
+    source: str,
+    abort: threading.Event,
+    retry: Retry = SINK_RETRY,
+    events: Schema | None = None,
+    max_file_age: float | None = None,
+) -> FanOut | Router:
+    """The writer of ``d`` for a runtime that writes batches itself (push, Lambda): a :class:`Router` when ``d``
+    routes, else one :class:`FanOut` over the destinations :func:`build` makes."""
+    if d.routed:
+        return Router(d, source=source, abort=abort, retry=retry, events=events, max_file_age=max_file_age)
+    built = build(d, events=events, max_file_age=max_file_age)
+    return FanOut(built.codec, built.sinks, built.dead_letter, source=source, abort=abort, retry=retry,
+                  schema_watch=built.schema_watch)  # fmt: skip

@@ -33,6 +33,7 @@ class WorkerStats:
     last_ack: float = 0.0  # perf_counter when the latest batch was acknowledged
     cpu_started: float = field(default_factory=time.process_time)
     routes: dict[str, RouteStats] = field(default_factory=dict)  # a routed stream's figures, by route
+    destinations_opened: int = 0  # a routed stream's destinations (a table's stream, a lake writer) opened
 
     @property
     def elapsed(self) -> float:
@@ -62,4 +63,5 @@ class WorkerStats:
             f"batches {self.batches:,}  sink retries {self.sink_retries:,}  ack failures {self.ack_failures:,}  "
             f"ack lag max {self.ack_lag_max * 1000:,.0f} ms  CPU {self.cpu / max(self.events, 1) * 1e6:.1f} µs/event"
             + "".join(f"\n  route {r.line(name)}" for name, r in self.routes.items())
+            + (f"\n  destinations opened {self.destinations_opened:,}" if self.routes else "")
         )

@@ -19,6 +19,7 @@ together. ``streamlake push-handler`` runs the ASGI app under uvicorn.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from streamlake_fast.destinations import Destinations
@@ -26,11 +27,11 @@ from streamlake_fast.exceptions import ConfigError
 from streamlake_fast.extras import needs_extra
 
 with needs_extra():
-    from streamlake_fast.destinations.build import build
     from streamlake_fast.http.auth import Authenticator, BearerAuth
     from streamlake_fast.runtimes.push.app import PushApp, push_function
     from streamlake_fast.runtimes.push.writer import PUSH_RETRY, PushWriter
 from streamlake_fast.transports.retry import Retry
+from streamlake_fast.worker.router import fan_out
 
 __all__ = ["asgi_app", "authenticator", "function", "writer"]
 
@@ -50,8 +51,9 @@ def writer(
     :class:`~streamlake_fast.config.WorkerConfig` (its source settings are ignored). ``subscription`` fills the
     ``subscription_name`` column (default: the one each delivery names); ``retry``: how long an unavailable
     destination is retried before the deliveries are answered 503 (Pub/Sub delivers them again)."""
-    d = build(_destinations(destinations or config, settings))
-    return PushWriter(d.codec, d.sinks, d.dead_letter, source=subscription, retry=retry, schema_watch=d.schema_watch)
+    d = _destinations(destinations or config, settings)
+    return PushWriter(fan_out(d, source=subscription or "push", abort=threading.Event(), retry=retry),
+                      named=bool(subscription))  # fmt: skip
 
 
 def _destinations(given: Destinations | None, settings: dict[str, Any]) -> Destinations:

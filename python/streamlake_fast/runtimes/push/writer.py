@@ -12,13 +12,12 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from streamlake_fast.codec.codec import Codec
 from streamlake_fast.codec.messages import Messages
-from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.exceptions import SinkError, TransientSinkError
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.transports.retry import Retry
 from streamlake_fast.worker.fanout import FanOut
+from streamlake_fast.worker.router import Router
 
 __all__ = ["PUSH_RETRY", "PushDelivery", "PushWriter"]
 
@@ -39,23 +38,14 @@ class PushDelivery:
 
 
 class PushWriter:
-    """Write push deliveries to ``sinks`` (and their rejects to ``dead_letter``); :meth:`write` answers each
-    delivery with an HTTP status: 204 when it is durable (as a row or a dead letter), 400 when it is not a push
-    envelope, 503/500 when a destination failed (Pub/Sub will deliver it again)."""
+    """Write push deliveries with ``fanout`` (the sinks, then the rejects to the dead-letter destination; or each
+    route's destinations); :meth:`write` answers each delivery with an HTTP status: 204 when it is durable (as a row
+    or a dead letter), 400 when it is not a push envelope, 503/500 when a destination failed (Pub/Sub will deliver
+    it again)."""
 
-    def __init__(
-        self,
-        codec: Codec,
-        sinks: Sequence[Sink],
-        dead_letter: Sink,
-        *,
-        source: str = "",
-        retry: Retry = PUSH_RETRY,
-        schema_watch: SchemaWatch | None = None,
-    ) -> None:
-        self._fanout = FanOut(codec, sinks, dead_letter, source=source or "push", abort=threading.Event(),
-                              retry=retry, schema_watch=schema_watch)  # fmt: skip
-        self._named = bool(source)
+    def __init__(self, fanout: FanOut | Router, *, named: bool = False) -> None:
+        self._fanout = fanout  # one fan-out writer, or a router for a routed stream
+        self._named = named  # the subscription was given: deliveries do not rename the source
         self._lock = threading.Lock()  # the sinks take one batch at a time
         self.written = 0
         self.rows = 0

@@ -28,7 +28,7 @@ LAKE ?= lake
 DIST ?= dist
 
 .PHONY: venv build build-demo build-beam wheel wheel-abi3 wheel-smoke extras-smoke emulators test test-slow test-rust \
-	test-python test-beam bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-smoke \
+	test-python test-beam bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-route bench-smoke \
 	fuzz lint fmt demo clean lock lock-upgrade drift test-latest versions docs
 
 $(TOOLS)/.installed: $(REQ)/tools.txt
@@ -152,10 +152,15 @@ bench-smoke:
 	STREAMLAKE_BENCH_EVENTS=20000 STREAMLAKE_WORKER_BENCH_EVENTS=3000 STREAMLAKE_SQS_BENCH_EVENTS=1000 \
 		STREAMLAKE_HTTP_BENCH_SINGLE=400 STREAMLAKE_HTTP_BENCH_BATCHED=2000 \
 		STREAMLAKE_HTTP_BENCH_PUSHED=40 STREAMLAKE_TRANSFORM_BENCH_EVENTS=3000 STREAMLAKE_SHAPES_BENCH_EVENTS=2000 \
+		STREAMLAKE_ROUTE_BENCH_EVENTS=4000 \
 		$(BIN)/python -m pytest benches -q --ignore=benches/test_beam_bench.py \
 		--benchmark-disable
 
 # The full benchmarks behind the README's tables (several minutes each).
+# Routing: a mixed stream against four single-type ones; a template fanning out to 1,000 lake prefixes.
+bench-route: build
+	$(BIN)/python -m pytest benches/test_route_bench.py -q
+
 # The HTTP services (serve, push-handler) against FastAPI and the Functions Framework, server CPU per event.
 bench-http: build emulators
 	$(BIN)/python -m pytest benches/test_http_bench.py -q

@@ -65,6 +65,7 @@ class Summary:
     sqs: list[Row] = field(default_factory=list)
     beam: list[Row] = field(default_factory=list)
     http: list[Row] = field(default_factory=list)
+    route: list[Row] = field(default_factory=list)
 
 
 SUMMARY = Summary()
@@ -166,7 +167,19 @@ def _http_summary(tr: pytest.TerminalReporter) -> None:
             )
 
 
+def _route_summary(tr: pytest.TerminalReporter) -> None:
+    tr.write_sep("=", "routing: worker CPU per event from memory into the lake (benches/test_route_bench.py)")
+    tr.write_line("| stream | run as | CPU µs/event | events | outcome |")
+    tr.write_line("|---|---|---:|---:|---|")
+    for r in SUMMARY.route:
+        assert r.seconds is not None and r.rows
+        tr.write_line(f"| {r.dataset} | {r.implementation} | {r.seconds[0] / r.rows * 1e6:.1f} | {r.rows:,} | "
+                      f"{r.outcome} |")  # fmt: skip
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SUMMARY.route:
+        _route_summary(terminalreporter)
     if SUMMARY.http:
         _http_summary(terminalreporter)
     if SUMMARY.worker:

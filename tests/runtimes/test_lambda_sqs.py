@@ -131,3 +131,23 @@ def test_a_record_with_an_unreadable_sent_timestamp_is_named(tmp_path: Path) -> 
               "eventSourceARN": "arn:aws:sqs:us-east-1:1:q"}  # fmt: skip
     with pytest.raises(DecodeError, match=r"record m-7: SentTimestamp 'soon' is not a number"):
         handler({"Records": [record]}, None)
+
+
+def test_a_routed_handler_writes_each_record_to_its_prefix(sqs: Any, tmp_path: Path) -> None:  # noqa: F811
+    """Routes in the Lambda handler: a lake prefix per message attribute and currency, rejects under the lake."""
+    from streamlake_fast.destinations import Destinations
+    from streamlake_fast.destinations.options import LakeConfig
+
+    event, kinds = _lambda_event(sqs, 300, 0.05)
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    lake = tmp_path / "lake"
+    d = Destinations(schema=str(schema), lake=LakeConfig(root=f"{lake}/{{attributes.shop}}/{{field.currency}}"))
+    assert sqs_handler(destinations=d)(event, None) == {"batchItemFailures": []}
+    valid = [json.loads(r["body"]) for r, k in zip(event["Records"], kinds, strict=True) if k is None]
+    for currency in {e["currency"] for e in valid}:
+        table = ds.dataset(lake / "s1" / currency, format="parquet", partitioning="hive").to_table()
+        assert sorted(table.column("event_id").to_pylist()) == sorted(
+            e["event_id"] for e in valid if e["currency"] == currency)  # fmt: skip
+    rejects = [json.loads(line) for f in (lake / "_rejects").rglob("*.ndjson") for line in f.read_text().splitlines()]
+    assert len(rejects) == 15

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -246,4 +247,42 @@ def test_kill_9_mid_run_then_restart_loses_nothing(sqs: Any, tmp_path: Any) -> N
     duplicates = len(landed) - len(set(landed))
     assert verify_lake(str(lake)).duplicate_ids == duplicates
     print(f"SQS kill -9: 0 missing, {duplicates} duplicate rows (written, not yet deleted)")
+    assert _queue_empty(sqs, url)
+
+
+def test_a_routed_sqs_stream_lands_each_type_in_its_s3_prefix(sqs: Any) -> None:  # noqa: F811
+    """Four types on one queue (a ``type`` message attribute), each to its prefix of the lake on S3; the unknown
+    type dead-lettered ``no_route``; the queue empty at the end."""
+    from streamlake_fast.local.mixed import MIXED_SCHEMAS, MIXED_TYPES, UNKNOWN_TYPE, mixed_events
+
+    url = sqs.create_queue(QueueName=f"routed-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    events = mixed_events(800, invalid_fraction=0.02, unknown_fraction=0.02, seed=5)
+    for i in range(0, len(events), 10):
+        entries = [{"Id": str(j), "MessageBody": e.data.decode(),
+                    "MessageAttributes": {"type": {"DataType": "String", "StringValue": e.type}}}
+                   for j, e in enumerate(events[i : i + 10])]  # fmt: skip
+        assert not sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+    root = f"s3://{BUCKET}/routed-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = [f'queue = "{url}"', f'lake = {{ root = "{root}", max_file_age = 2 }}', ""]
+        for kind in MIXED_TYPES:
+            path = os.path.join(tmp, f"{kind}.json")
+            with open(path, "w") as f:
+                json.dump(MIXED_SCHEMAS[kind], f)
+            lines += ["[[routes]]", f'name = "{kind}"', 'attribute = "type"', f'value = "{kind}"', f'schema = "{path}"']
+        config = os.path.join(tmp, "routes.toml")
+        with open(config, "w") as f:
+            f.write("\n".join(lines))
+        done = _run("--config", config)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for kind in MIXED_TYPES:
+        want = sorted(e.data for e in events if e.type == kind and e.valid)
+        assert _lake_table(f"{root}/{kind}").num_rows == len(want), kind
+    assert f"route receipt: {sum(e.type == 'receipt' for e in events):,} events" in done.stderr
+    fs, path = pafs.FileSystem.from_uri(f"{root}/_rejects")
+    files = [f.path for f in fs.get_file_info(pafs.FileSelector(path, recursive=True)) if f.path.endswith(".ndjson")]
+    dead = [json.loads(line) for p in files for line in fs.open_input_stream(p).read().decode().splitlines()]
+    assert Counter(r["reason_code"] for r in dead) == {"no_route": sum(e.type == UNKNOWN_TYPE for e in events),
+                                                       "unknown_field": sum(not e.valid and e.type != UNKNOWN_TYPE
+                                                                            for e in events)}  # fmt: skip
     assert _queue_empty(sqs, url)

@@ -100,3 +100,30 @@ def test_unwrapped_deliveries_with_metadata_headers_to_the_lake(cloud: Cloud, tm
     assert sorted(m.message.data for m in dead) == sorted(d for d, kind in pairs if kind is not None)
     assert all(m.message.attributes["source"] == "test" for m in dead), dead[0].message
     assert not any("user-agent" in m.message.attributes for m in dead)
+
+
+def test_a_templated_lake_routes_each_delivery_to_its_prefix(cloud: Cloud, tmp_path: Path) -> None:
+    """The single-route case by flags: ``--lake ROOT/{field.currency}``, one prefix per currency, rejects under
+    the template's literal start."""
+    topic = cloud.topic()
+    cloud.publisher().create_topic(name=topic)
+    schema = tmp_path / "receipts.json"
+    schema.write_text(json.dumps(RECEIPT_SCHEMA))
+    lake = tmp_path / "lake"
+    service = Service("push-handler", "--lake", f"{lake}/{{field.currency}}", "--schema", str(schema), env=cloud.env)
+    cloud.subscriber().create_subscription(name=cloud.subscription(), topic=topic,
+                                           push_config={"push_endpoint": f"{service.url}/"})  # fmt: skip
+    try:
+        pairs = publish_receipts(cloud, topic, 200, invalid_fraction=0.05, seed=8)
+        valid = [json.loads(d) for d, kind in pairs if kind is None]
+        _wait(lambda: sum(1 for _ in lake.rglob("*.ndjson")) > 0
+              and verify_lake(str(lake)).rows == len(valid), "the lake rows", service, 90)  # fmt: skip
+    finally:
+        assert service.stop() == 0, "".join(service.lines[-30:])
+    currencies = {e["currency"] for e in valid}
+    assert sorted(p.name for p in lake.iterdir() if p.name != "_rejects") == sorted(currencies)
+    for currency in currencies:
+        rows = pq.ParquetDataset([str(f) for f in (lake / currency).rglob("*.parquet")]).read().to_pylist()
+        assert sorted(r["event_id"] for r in rows) == sorted(e["event_id"] for e in valid if e["currency"] == currency)
+    rejects = [json.loads(line) for f in (lake / "_rejects").rglob("*.ndjson") for line in f.read_text().splitlines()]
+    assert len(rejects) == sum(kind is not None for _, kind in pairs)

@@ -22,7 +22,7 @@ from streamlake_fast.sinks.base import Abortable, FollowsSchema, Refusal, Sink, 
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
 from streamlake_fast.transports.retry import Retry
 
-__all__ = ["FanOut"]
+__all__ = ["FanOut", "make_durable"]
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +156,8 @@ class FanOut:
         """Let every destination make due rows durable (everything, with ``force``); returns how many of the
         batches written are durable in all of them."""
         for sink in self.destinations:
-            if force and sink.durable_batches < self.written:
-                self._retry.call(sink.flush, what=sink.name, abort=self._abort, on_retry=self._on_retry)
-                continue
-            try:
-                sink.poll()
-            except TransientSinkError as e:  # polled again on the next round; the leases are kept alive meanwhile
-                log.warning("%s: %s; will retry", sink.name, e)
-                if self._on_retry is not None:
-                    self._on_retry(e)
+            make_durable(sink, force and sink.durable_batches < self.written, self._retry, self._abort,
+                         self._on_retry)  # fmt: skip
         return self.durable_now()
 
     def durable_now(self) -> int:
@@ -174,3 +167,23 @@ class FanOut:
     def close(self) -> None:
         for sink in self.destinations:
             sink.close()
+
+
+def make_durable(
+    sink: Sink,
+    flush: bool,
+    retry: Retry,
+    abort: threading.Event,
+    on_retry: Callable[[BaseException], None] | None,
+) -> None:
+    """Flush ``sink`` (retried; ``flush``: it holds rows that must be durable now), else let it make due rows
+    durable; a transient failure of that is counted and left for the next round (the leases are kept alive)."""
+    if flush:
+        retry.call(sink.flush, what=sink.name, abort=abort, on_retry=on_retry)
+        return
+    try:
+        sink.poll()
+    except TransientSinkError as e:
+        log.warning("%s: %s; will retry", sink.name, e)
+        if on_retry is not None:
+            on_retry(e)

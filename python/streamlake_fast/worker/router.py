@@ -31,13 +31,13 @@ from streamlake_fast.destinations.build import build, dead_letter_sink
 from streamlake_fast.destinations.model import DeadLetter, Destinations
 from streamlake_fast.destinations.routes import Route
 from streamlake_fast.destinations.templates import Part, Template
-from streamlake_fast.exceptions import SinkError, TransientSinkError
+from streamlake_fast.exceptions import SinkError
 from streamlake_fast.sinks.base import Abortable, Sink
 from streamlake_fast.sinks.deadletter.collected import CollectedDeadLetters
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
 from streamlake_fast.transports.retry import Retry
 from streamlake_fast.worker.destination_cache import DestinationCache
-from streamlake_fast.worker.fanout import SINK_RETRY, FanOut
+from streamlake_fast.worker.fanout import SINK_RETRY, FanOut, make_durable
 
 __all__ = ["RouteStats", "Routed", "Router", "fan_out"]
 
@@ -218,13 +218,8 @@ class Router:
         for opened in self.cache:
             opened.fanout.durable(force)
         for where, sink in self._dead.items():
-            if force and sink.durable_batches < self._dead_written[where]:
-                self._retry.call(sink.flush, what=sink.name, abort=self._abort, on_retry=self._on_retry)
-                continue
-            try:
-                sink.poll()
-            except TransientSinkError as e:
-                log.warning("%s: %s; will retry", sink.name, e)
+            make_durable(sink, force and sink.durable_batches < self._dead_written[where], self._retry, self._abort,
+                         self._on_retry)  # fmt: skip
         self.cache.close_idle()
         return self.durable_now()
 

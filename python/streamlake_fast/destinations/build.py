@@ -20,7 +20,7 @@ from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.deadletter.files import DeadLetterFiles
 from streamlake_fast.sinks.lake import LakeSink, lake_schema
 
-__all__ = ["Built", "build", "dead_letter_sink", "lake_sink"]
+__all__ = ["Built", "build", "codec_of", "dead_letter_sink", "lake_sink", "resolve_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +40,8 @@ def build(d: Destinations, *, events: Schema | None = None, max_file_age: float 
     holds it already (else ``d.schema``'s file or the table's columns); ``max_file_age``: the lake's, when the
     runtime makes its files visible itself (the Lambda handler, at the end of each invocation)."""
     d.check(events_given=events is not None)
-    given = events if events is not None else Schema.from_bigquery(d.schema) if d.schema else None
-    full = None
-    if d.table:
-        with needs_extra():
-            from streamlake_fast.transports.gcp.tables import create_table, table_schema
-        if d.create_table.enabled:
-            assert given is not None
-            create_table(d.table, given, d.create_table, d.lake.partition_by)
-        full = table_schema(d.table)
-    data_schema = events_of(full, given, d.table)
-    options = d.codec
-    codec = Codec(data_schema, unknown_fields=options.unknown_fields, max_message_bytes=options.max_message_bytes,
-                  max_depth=options.max_depth, redact_values=options.redact_values)  # fmt: skip
+    full, data_schema = resolve_schema(d, events)
+    codec = codec_of(d, data_schema)
     sinks: list[Sink] = []
     if full is not None:
         with needs_extra():
@@ -62,6 +51,28 @@ def build(d: Destinations, *, events: Schema | None = None, max_file_age: float 
     if d.lake.root:
         sinks.append(lake_sink(d, data_schema, max_file_age=max_file_age))
     return Built(codec, sinks, dead_letter_sink(d.dead_letter()), _schema_watch(d, full))
+
+
+def resolve_schema(d: Destinations, events: Schema | None = None) -> tuple[Schema | None, Schema]:
+    """(the table's columns, or None without a table; the events' schema) of ``d``, the table created first when
+    ``d`` asks for it. ``events``: the events' schema when the caller holds it (else ``d.schema``'s file)."""
+    given = events if events is not None else Schema.from_bigquery(d.schema) if d.schema else None
+    full = None
+    if d.table:
+        with needs_extra():
+            from streamlake_fast.transports.gcp.tables import create_table, table_schema
+        if d.create_table.enabled:
+            assert given is not None
+            create_table(d.table, given, d.create_table, d.lake.partition_by)
+        full = table_schema(d.table)
+    return full, events_of(full, given, d.table)
+
+
+def codec_of(d: Destinations, events: Schema) -> Codec:
+    """The codec of events of schema ``events`` with ``d``'s codec options."""
+    options = d.codec
+    return Codec(events, unknown_fields=options.unknown_fields, max_message_bytes=options.max_message_bytes,
+                 max_depth=options.max_depth, redact_values=options.redact_values)  # fmt: skip
 
 
 def dead_letter_sink(dead: DeadLetter) -> Sink:

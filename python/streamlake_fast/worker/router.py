@@ -12,25 +12,22 @@ The ack rule is the fan-out's: a batch counts as durable when every destination 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import partial
 
-import msgspec
 import pyarrow as pa
 
-from streamlake_fast.codec.codec import Codec, Reject
+from streamlake_fast.codec.codec import Reject
 from streamlake_fast.codec.messages import Messages
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.destinations.build import build, dead_letter_sink
 from streamlake_fast.destinations.model import DeadLetter, Destinations
-from streamlake_fast.destinations.routes import Route
-from streamlake_fast.destinations.templates import Part, Template
+from streamlake_fast.destinations.split import Group, Splitter
 from streamlake_fast.exceptions import SinkError
 from streamlake_fast.sinks.base import Abortable, Sink
 from streamlake_fast.sinks.deadletter.collected import CollectedDeadLetters
@@ -42,9 +39,6 @@ from streamlake_fast.worker.fanout import SINK_RETRY, FanOut, make_durable
 __all__ = ["RouteStats", "Routed", "Router", "fan_out"]
 
 log = logging.getLogger(__name__)
-
-#: A codec that only reads JSON: it tells why a message that is not well-formed before its route key is rejected.
-_JUDGE = Codec(Schema.from_bigquery([{"name": "_", "type": "JSON"}]), unknown_fields="ignore")
 
 
 @dataclass
@@ -70,37 +64,6 @@ class Routed:
     rejects: list[Reject]
 
 
-@dataclass
-class _Plan:
-    """A route, its settings merged with the stream's, its templates and where its dead letters go."""
-
-    route: Route
-    d: Destinations
-    table: Template
-    lake: Template
-    dead: DeadLetter
-    parts: tuple[Part, ...]
-    events: Schema | None
-
-
-@dataclass
-class _Group:
-    """Messages of one route and one set of template values; ``chain``: the positions mapping them back into
-    the batch, innermost grouping last."""
-
-    plan: _Plan | None
-    messages: Messages
-    chain: tuple[Sequence[int], ...]
-    values: dict[Part, str] = field(default_factory=dict)
-    reject: Reject | None = None  # every message's reject (its index aside)
-    malformed: bool = False
-
-    def position(self, i: int) -> int:
-        for positions in reversed(self.chain):
-            i = positions[i]
-        return i
-
-
 class Router:
     """Route each batch of ``messages`` to its route's destinations (see the module). The writer interface is
     :class:`FanOut`'s: ``write``, ``durable``, ``durable_now``, ``follow_timer``, ``close``.
@@ -120,21 +83,15 @@ class Router:
         events: Schema | None = None,
         max_file_age: float | None = None,
     ) -> None:
-        d.check(events_given=events is not None)
+        self.split = Splitter(d, events=events)
         self.source = source
         self._abort = abort
         self._on_retry = on_retry
         self._retry = retry
         self._max_file_age = max_file_age
-        routes = d.route_list()
-        self._plans = {r.name: self._plan(d, r, events) for r in routes}
-        keyed = [r for r in routes if r.key is not None]
-        self._key = keyed[0].key if keyed else None
-        self._by_value = {r.value: self._plans[r.name] for r in keyed}
-        self._default = next((self._plans[r.name] for r in routes if r.key is None), None)
-        self._stream_dead = d.dead_letter()
+        self._stream_dead = self.split.stream_dead
         self._dead: dict[DeadLetter, Sink] = {}
-        for dead in [self._stream_dead, *(p.dead for p in self._plans.values())]:
+        for dead in [self._stream_dead, *(p.dead for p in self.split.plans.values())]:
             if dead not in self._dead:
                 sink = self._dead[dead] = dead_letter_sink(dead)
                 if isinstance(sink, Abortable):
@@ -142,20 +99,11 @@ class Router:
         self._dead_written = dict.fromkeys(self._dead, 0)
         self._max_depth = d.codec.max_depth
         self.cache = DestinationCache(self._open, max_open=d.routing.max_open, idle_close=d.routing.idle_close)
-        self.route_stats = {name: RouteStats() for name in self._plans}
+        self.route_stats = {name: RouteStats() for name in self.split.plans}
         self.written = 0
         self._durable = 0
         self._pending: deque[list[tuple[Callable[[], int], int]]] = deque()
         self._judge_cpu = 0.0
-
-    @staticmethod
-    def _plan(stream: Destinations, route: Route, events: Schema | None) -> _Plan:
-        d = stream.for_route(route)
-        table = Template.parse(d.table, "table")
-        lake = Template.parse(d.lake.root, "path", event_time=d.lake.partition_by or "event_time")
-        parts = tuple(dict.fromkeys([*table.parts, *lake.parts]))
-        schema = Schema.from_bigquery(d.schema) if d.schema else events  # read once, not per destination
-        return _Plan(route, d, table, lake, d.dead_letter(), parts, schema)
 
     # -- the writer interface ---------------------------------------------------------------------------------------
 
@@ -179,18 +127,18 @@ class Router:
         dead: dict[DeadLetter, list[pa.RecordBatch]] = {}
         rejects: list[Reject] = []
         rows = 0
-        for group in self._groups(messages):
+        for group in self.split.groups(messages):
             plan = group.plan
             stats = self.route_stats[plan.route.name] if plan is not None else None
-            where = plan.dead if plan is not None else self._stream_dead
-            if group.reject is not None or group.malformed:
+            where = self.split.dead_letter_of(group)
+            if group.dead:
                 group_rejects = self._rejected(group)
                 dead.setdefault(where, []).append(
                     dead_letter_records(group.messages, group_rejects, source=self.source, schema_fingerprint="")
                 )
             else:
                 assert plan is not None
-                opened = self.cache.get((plan.route.name, tuple(group.values.get(p, "") for p in plan.parts)))
+                opened = self.cache.get(group.key)
                 opened.fanout.source = self.source
                 result = opened.fanout.write(group.messages)
                 waits.append((opened.durable_batches, opened.fanout.written))
@@ -240,67 +188,12 @@ class Router:
             for sink in self._dead.values():
                 sink.close()
 
-    # -- splitting --------------------------------------------------------------------------------------------------
-
-    def _groups(self, messages: Messages) -> list[_Group]:
-        """The batch split by route (no route: ``no_route``), then by each template part's value."""
-        if self._key is None:
-            first = [_Group(self._default, messages, ())]
-        else:
-            first = []
-            kind, name = self._key
-            for g in messages.by_route(**{kind: name}):
-                plan = self._default if g.key is None else self._by_value.get(g.key, self._default)
-                group = _Group(plan, g.messages, (g.positions,), malformed=g.malformed)
-                if plan is None and not g.malformed:
-                    what = f"{kind} {name!r} " + (f"is {g.key!r}" if g.key is not None else "is missing")
-                    group.reject = Reject(0, "no_route", "", f"no route for {what}, and no default route")
-                first.append(group)
-        out = []
-        for group in first:
-            out += self._by_parts(group)
-        return out
-
-    def _by_parts(self, group: _Group) -> list[_Group]:
-        plan = group.plan
-        if plan is None or group.reject is not None or group.malformed or not plan.parts:
-            return [group]
-        groups = [group]
-        for part in plan.parts:
-            split = []
-            for g in groups:
-                for sub in g.messages.by_route(**part.group_by()):
-                    split.append(_Group(plan, sub.messages, (*g.chain, sub.positions), {**g.values},
-                                        malformed=sub.malformed))  # fmt: skip
-                    if sub.key is None and not sub.malformed:
-                        split[-1].reject = Reject(
-                            0, "invalid_destination", "", f"{part}: the message has no value for it"
-                        )
-                    elif sub.key is not None:
-                        split[-1].values[part] = sub.key
-            groups = split
-        for g in groups:
-            if g.reject is None and not g.malformed:
-                g.reject = self._check_values(plan, g.values)
-        return groups
-
-    @staticmethod
-    def _check_values(plan: _Plan, values: dict[Part, str]) -> Reject | None:
-        try:
-            plan.table.render(values)
-            plan.lake.render(values)
-        except ValueError as e:
-            return Reject(0, "invalid_destination", "", str(e))
-        return None
-
-    def _rejected(self, group: _Group) -> list[Reject]:
-        if group.reject is not None:
-            return [dataclasses.replace(group.reject, index=i) for i in range(len(group.messages))]
+    def _rejected(self, group: Group) -> list[Reject]:
         cpu0 = time.thread_time()
-        found = {r.index: r for r in _JUDGE.decode(group.messages).rejects}
-        self._judge_cpu += time.thread_time() - cpu0
-        return [found.get(i) or Reject(i, "invalid_json", "", "not well-formed JSON before the route key")
-                for i in range(len(group.messages))]  # fmt: skip
+        try:
+            return self.split.rejected(group)
+        finally:
+            self._judge_cpu += time.thread_time() - cpu0
 
     # -- destinations -----------------------------------------------------------------------------------------------
 
@@ -308,12 +201,8 @@ class Router:
         """A destination's writer: its route's settings with the template values, built as any stream's."""
         assert isinstance(key, tuple)
         name, values = key
-        plan = self._plans[name]
-        filled = dict(zip(plan.parts, values, strict=True))
-        d = plan.d
-        d = msgspec.structs.replace(d, table=plan.table.render(filled),
-                                    lake=msgspec.structs.replace(d.lake, root=plan.lake.render(filled)))  # fmt: skip
-        built = build(d, events=plan.events, max_file_age=self._max_file_age)
+        plan = self.split.plans[name]
+        built = build(plan.destination(values), events=plan.events, max_file_age=self._max_file_age)
         log.info("route %s: opened %s", name, ", ".join(s.name for s in built.sinks))
         return FanOut(built.codec, built.sinks, CollectedDeadLetters(), source=self.source, abort=self._abort,
                       on_retry=self._on_retry, retry=self._retry, schema_watch=built.schema_watch)  # fmt: skip

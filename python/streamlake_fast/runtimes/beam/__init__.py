@@ -9,6 +9,9 @@ with beam.Pipeline(options=options) as p:
     (decoded.rejects, refused) | beam.Flatten() | WriteDeadLetters(table="project.dataset.table_rejects")
 ```
 
+A routed stream (``DecodeEvents(routes=destinations)``) gives ``(Destination, batch)`` pairs, which
+``WriteToBigQueryArrow()``, ``WriteToLake()`` and ``WriteDeadLetters()`` without a fixed destination take.
+
 ``python -m streamlake_fast.beam`` runs that pipeline from the command line
 (:mod:`streamlake_fast.runtimes.beam.pipeline`).
 """
@@ -20,11 +23,13 @@ with needs_extra():
     from streamlake_fast.runtimes.beam.deadletter import WriteDeadLetters
     from streamlake_fast.runtimes.beam.decode import REJECTS, VALID, DecodeEvents, messages_of
     from streamlake_fast.runtimes.beam.lake import WriteToLake
+    from streamlake_fast.runtimes.beam.routed import Destination
 
 __all__ = [
     "REJECTS",
     "VALID",
     "DecodeEvents",
+    "Destination",
     "WriteDeadLetters",
     "WriteToBigQueryArrow",
     "WriteToLake",

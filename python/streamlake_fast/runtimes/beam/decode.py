@@ -11,56 +11,25 @@ so ``BatchElements`` with a fixed size batches it without the state and timers a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
-from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp
 
 from streamlake_fast.codec.codec import Codec
-from streamlake_fast.codec.messages import METADATA_SCHEMA, Messages
+from streamlake_fast.codec.messages import METADATA_SCHEMA
 from streamlake_fast.codec.schema import Schema
+from streamlake_fast.destinations.model import Destinations
+from streamlake_fast.destinations.split import Splitter
 from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.runtimes.beam.messages import NAMESPACE, Keyed, keyed, messages_of, stamped
+from streamlake_fast.runtimes.beam.routed import REJECTS, VALID, DecodeRoutes
 from streamlake_fast.runtimes.beam.schemas import SchemaLike, fields_of
 from streamlake_fast.sinks.deadletter.record import dead_letter_records
 
 __all__ = ["REJECTS", "VALID", "DecodeEvents", "messages_of"]
-
-#: The output tags of :class:`DecodeEvents`.
-VALID = "valid"
-REJECTS = "rejects"
-NAMESPACE = "streamlake"
-
-#: One element before decoding: the message (bytes or a PubsubMessage) and its element timestamp in µs.
-Keyed = tuple[Any, int]
-
-
-def messages_of(elements: Sequence[Keyed]) -> Messages:
-    """The batch's messages for the codec: a ``PubsubMessage`` keeps its attributes, id, publish time and ordering
-    key; plain ``bytes`` (``ReadFromPubSub`` without attributes) get no id and their element timestamp (the publish
-    time, for Pub/Sub) as publish time."""
-    parts = []
-    for m, at in elements:
-        if isinstance(m, bytes):
-            parts.append((m, None, "", at, ""))
-        else:
-            published = m.publish_time
-            us = _micros(published) if published is not None else at
-            parts.append((m.data, m.attributes, m.message_id or "", us, m.ordering_key or ""))
-    return Messages.from_parts(parts)
-
-
-def _micros(t: Any) -> int:
-    if isinstance(t, datetime):
-        return int(t.timestamp()) * 1_000_000 + t.microsecond
-    if isinstance(t, Timestamp):
-        return int(t.micros)
-    seconds, nanos = getattr(t, "seconds", 0), getattr(t, "nanos", 0)  # a protobuf Timestamp
-    return int(seconds) * 1_000_000 + int(nanos) // 1000
 
 
 class _Decode(beam.DoFn):  # type: ignore[misc]
@@ -97,16 +66,6 @@ class _Decode(beam.DoFn):  # type: ignore[misc]
                 yield TaggedOutput(REJECTS, record)
 
 
-def _stamped(message: Any, timestamp: Any = beam.DoFn.TimestampParam) -> Keyed:
-    # Elements of a bounded source (beam.Create, files) carry no time: they get the time they were batched.
-    known = MIN_TIMESTAMP < timestamp < MAX_TIMESTAMP
-    return message, int(timestamp.micros) if known else time.time_ns() // 1000
-
-
-def _keyed(message: Any, timestamp: Any = beam.DoFn.TimestampParam) -> tuple[int, Keyed]:
-    return 0, _stamped(message, timestamp)
-
-
 class DecodeEvents(beam.PTransform):  # type: ignore[misc]
     """Validate Pub/Sub messages (``bytes`` or ``PubsubMessage``) against ``schema`` and build Arrow batches.
 
@@ -115,28 +74,46 @@ class DecodeEvents(beam.PTransform):  # type: ignore[misc]
     columns; ``result.rejects`` — one dead-letter record per rejected message (a dict: ``data``, ``attributes``,
     ``reason_code``, ``path``, ``message``, ``schema_fingerprint``, ... — the worker's record).
 
-    :param schema: a :class:`~streamlake_fast.Schema`, BigQuery JSON fields, or a path to a schema file.
+    With ``routes`` (a :class:`~streamlake_fast.destinations.Destinations` with routes, or a templated table or
+    lake), each batch is split by route and template values and each group decoded with its route's codec:
+    ``result.valid`` holds ``(Destination, RecordBatch)`` pairs — the table and lake path each row goes to — for
+    :class:`WriteToBigQueryArrow` and :class:`WriteToLake` without a fixed table or root, and ``result.rejects``
+    ``(DeadLetter, record)`` pairs (``no_route``, ``invalid_destination`` and the codec's codes) for
+    :class:`WriteDeadLetters` without a fixed destination. The codec options are then the routes' (``codec``).
+
+    :param schema: a :class:`~streamlake_fast.Schema`, BigQuery JSON fields, or a path to a schema file (with
+        ``routes``: the schema of every route that names none; optional when each route has one or a table).
     :param max_batch_size: messages per decode call at most.
     :param max_batch_duration_secs: the longest a message waits for its batch to fill.
     """
 
     def __init__(
         self,
-        schema: SchemaLike,
+        schema: SchemaLike | None = None,
         *,
-        unknown_fields: Literal["reject", "ignore"] = "reject",
-        max_message_bytes: int = 10_000_000,
-        max_depth: int = 500,
+        routes: Destinations | None = None,
+        unknown_fields: Literal["reject", "ignore"] | None = None,
+        max_message_bytes: int | None = None,
+        max_depth: int | None = None,
         max_batch_size: int = 10_000,
         max_batch_duration_secs: float = 1.0,
         source: str = "beam",
         metadata: Sequence[str] = tuple(METADATA_SCHEMA.names),
     ) -> None:
         super().__init__()
-        self._fields = fields_of(schema)
-        self._options = {"unknown_fields": unknown_fields, "max_message_bytes": max_message_bytes,
-                         "max_depth": max_depth}  # fmt: skip
-        Codec(Schema.from_bigquery(self._fields), **self._options)  # type: ignore[arg-type]  # bad options fail here
+        self._fields = fields_of(schema) if schema is not None else None
+        options = {"unknown_fields": unknown_fields, "max_message_bytes": max_message_bytes, "max_depth": max_depth}
+        self._options: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+        self._routes = routes
+        if routes is not None:
+            if self._options:
+                raise ConfigError(f"with routes, set {', '.join(self._options)} in the routes' codec options")
+            events = Schema.from_bigquery(self._fields) if self._fields is not None else None
+            Splitter(routes, events=events)  # the routes are checked here, at pipeline construction
+        elif self._fields is None:
+            raise ConfigError("DecodeEvents needs a schema (or routes)")
+        else:
+            Codec(Schema.from_bigquery(self._fields), **self._options)  # bad options fail here
         if max_batch_size < 1 or max_batch_duration_secs <= 0:
             raise ConfigError("max_batch_size must be ≥ 1 and max_batch_duration_secs > 0")
         self._max_batch_size = max_batch_size
@@ -145,18 +122,23 @@ class DecodeEvents(beam.PTransform):  # type: ignore[misc]
         self._metadata = list(metadata)
 
     def expand(self, messages: beam.PCollection) -> Any:
-        decode = _Decode(self._fields, self._options, self._source, self._metadata)
+        decode: beam.DoFn
+        if self._routes is not None:
+            decode = DecodeRoutes(self._routes, self._fields, self._source, self._metadata)
+        else:
+            assert self._fields is not None
+            decode = _Decode(self._fields, self._options, self._source, self._metadata)
         if messages.is_bounded:
             size = self._max_batch_size
             batches = (
                 messages
-                | "Stamp" >> beam.Map(_stamped)
+                | "Stamp" >> beam.Map(stamped)
                 | "Batch" >> beam.BatchElements(min_batch_size=size, max_batch_size=size)
             )
         else:
             batches = (
                 messages
-                | "Key" >> beam.Map(_keyed).with_output_types(beam.typehints.Tuple[int, beam.typehints.Any])
+                | "Key" >> beam.Map(keyed).with_output_types(beam.typehints.Tuple[int, beam.typehints.Any])
                 | "Batch" >> beam.GroupIntoBatches.WithShardedKey(self._max_batch_size, self._max_batch_duration)
                 | "Values" >> beam.Values()
             )

@@ -121,7 +121,7 @@ emulators: $(BQEMU_VENV)/.synced
 # with its offline workarounds), publish → worker → ./lake + the table, then a summary.
 demo: build-demo emulators
 	STREAMLAKE_BQEMULATOR_PYTHON="$(abspath $(BQEMU_VENV))/bin/python" \
-		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) --lake $(LAKE)
+		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) $(if $(MIXED),--mixed) --lake $(LAKE)
 
 test: build build-beam emulators versions test-rust test-python test-beam bench-smoke docs
 

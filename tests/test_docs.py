@@ -51,11 +51,12 @@ def markdown_links(page: Path) -> list[str]:
 def test_documented_python_blocks_run(pubsub_only: Cloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The blocks run in order in one namespace; the publisher's gets a topic on the emulator and two events; the
     Lambda handler's is made (its clients come at the first batch) and answers an empty batch. The Dataflow
-    pipeline's block needs Google Cloud: it is compiled, not run (tests/runtimes/beam runs the same transforms)."""
+    pipelines' blocks need Google Cloud: they are compiled, not run (tests/runtimes/beam runs the same transforms)."""
     found = documented_python_blocks()
     dataflow = [(page, b) for page, b in found if "beam.Pipeline(options=options)" in b]
-    assert len(dataflow) == 1
-    compile(dataflow[0][1], str(dataflow[0][0]), "exec")
+    assert len(dataflow) == 2  # one stream, and a routed one
+    for page, block in dataflow:
+        compile(block, str(page), "exec")
     blocks = [(page, b) for page, b in found if (page, b) not in dataflow]
     assert len(blocks) == 4
     monkeypatch.chdir(tmp_path)

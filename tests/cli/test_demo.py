@@ -1,4 +1,5 @@
-"""`streamlake demo` — the README's main command — end to end on a small N, with and without the emulators."""
+"""`streamlake demo` — the README's main command — end to end on a small N, with and without the emulators; and
+`streamlake demo --mixed`, four event types routed from one stream."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from streamlake_fast.cli.demo_mixed import TABLES, UNKNOWN_FRACTION
 from streamlake_fast.local import pubsub_emulator_path
+from streamlake_fast.local.mixed import MIXED_TYPES, mixed_events
 from streamlake_fast.sinks.lake import verify_lake
 from tests.servers.processes import BQEMULATOR_PYTHON
 from tests.sinks.lake.helpers import read_lake
@@ -101,3 +104,44 @@ def test_demo_on_aws_runs_sqs_to_an_s3_lake(tmp_path: Path) -> None:
     assert rows and f"{valid:,}" in rows[0]  # lake verify read every row back from the bucket
     assert "query (pyarrow.dataset:" in out and "('store-" in out
     assert not (tmp_path / "lake").exists()  # the lake is in the bucket, not on local disk
+
+
+def _mixed_want() -> dict[str, tuple[int, int]]:
+    """Each type's (events, valid events) in the demo's mixed stream of EVENTS (its default seed and shares)."""
+    events = mixed_events(EVENTS, seed=42, invalid_fraction=0.01, unknown_fraction=UNKNOWN_FRACTION)
+    return {k: (sum(e.type == k for e in events), sum(e.type == k and e.valid for e in events)) for k in MIXED_TYPES}
+
+
+def test_mixed_demo_routes_each_type_to_its_table_and_prefix(tmp_path: Path) -> None:
+    if not (pubsub_emulator_path().exists() and BQEMULATOR_PYTHON.exists()):
+        if os.environ.get("CI") == "true":
+            pytest.fail("the emulators are not installed (make emulators)")
+        pytest.skip("emulators not installed")
+    done = _demo(tmp_path, "--mixed", env={**os.environ, "STREAMLAKE_BQEMULATOR_PYTHON": str(BQEMULATOR_PYTHON)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "route payment: lake only (bqemulator cannot create a BIGNUMERIC column)" in done.stderr
+    for kind, (events, valid) in _mixed_want().items():
+        assert f"route {kind}: {events:,} events, {valid:,} rows" in out
+        if kind != "payment":
+            assert f"table streamlake-demo.demo.{TABLES[kind]}: COUNT(*) {valid:,}" in out
+        assert f"lake {tmp_path / 'lake' / kind}: {valid:,} rows" in out
+        assert verify_lake(str(tmp_path / "lake" / kind)).rows == valid
+    unknown = EVENTS - sum(events for events, _ in _mixed_want().values())
+    assert _number("no_route", out) == unknown > 0
+    assert _number("acknowledged:", out) == EVENTS
+    assert "destinations opened: 4" in out and "duplicate message ids: none" in out
+
+
+def test_mixed_demo_without_emulators_routes_in_process(tmp_path: Path) -> None:
+    done = _demo(tmp_path, "--mixed", "--no-emulators")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "source:              in-process" in done.stdout
+    for kind, (_, valid) in _mixed_want().items():
+        assert read_lake(tmp_path / "lake" / kind).num_rows == valid
+    assert _number("acknowledged:", done.stdout) == EVENTS
+
+
+def test_mixed_demo_is_for_gcp(tmp_path: Path) -> None:
+    done = _demo(tmp_path, "--mixed", "--cloud", "aws")
+    assert done.returncode == 2 and "--mixed runs on --cloud gcp" in done.stderr

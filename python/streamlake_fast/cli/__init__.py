@@ -33,6 +33,9 @@ def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument("--invalid-fraction", type=float, default=0.01, help="share of bad receipts (default 0.01)")
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--no-emulators", action="store_true", help="do not start the emulators: in-process source")
+    demo.add_argument("--mixed", action="store_true",
+                      help="four event types on one topic, routed each to its own table and lake prefix "
+                      "(default 100,000 events)")  # fmt: skip
     demo.add_argument("--progress-interval", type=float, default=5.0)
 
     cd = sub.add_parser("codec-demo", help="decode generated receipts in memory and report codec throughput")

@@ -18,6 +18,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,7 +33,17 @@ from streamlake_fast.sinks.lake import LakeReport, LakeSink, lake_schema, verify
 from streamlake_fast.sources.base import Source
 from streamlake_fast.worker import Worker, WorkerStats
 
-__all__ = ["DemoReport", "run_demo"]
+__all__ = [
+    "DemoReport",
+    "Env",
+    "Publishing",
+    "count_table",
+    "create_topic",
+    "prepare_lake",
+    "query_lake",
+    "run_demo",
+    "start_server",
+]
 
 PROJECT = "streamlake-demo"
 BUCKET = "streamlake-demo"
@@ -57,7 +68,7 @@ class DemoReport:
     query_result: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def _prepare_lake(lake: Path) -> None:
+def prepare_lake(lake: Path) -> None:
     if lake.exists() and any(lake.iterdir()):
         if not (lake / MARKER).exists():
             raise ConfigError(f"{lake} is not empty and was not made by a previous demo; pass another --lake")
@@ -66,7 +77,7 @@ def _prepare_lake(lake: Path) -> None:
     (lake / MARKER).write_text("made by `streamlake demo`; the next demo run replaces this directory\n")
 
 
-class _Env:
+class Env:
     """Point the cloud clients at the local servers for the demo's duration."""
 
     def __init__(self, values: dict[str, str]) -> None:
@@ -84,7 +95,7 @@ class _Env:
                 os.environ[k] = v
 
 
-def _start(what: str, start: Any, say: Any) -> LocalServer | None:
+def start_server(what: str, start: Any, say: Any) -> LocalServer | None:
     try:
         server: LocalServer = start()
     except (ServerUnavailable, OSError) as e:  # not installed, or a configured command that cannot run
@@ -113,16 +124,18 @@ def _publisher_process(target: dict[str, str], env: dict[str, str], events: int,
                 published.value += sent
 
 
-class _Publishing:
-    """Runs :func:`_publisher_process` beside the worker, reports its progress, stops the worker at the end."""
+class Publishing:
+    """Runs ``publisher`` (:func:`_publisher_process`'s signature) in a process of its own beside the worker,
+    reports its progress, stops the worker at the end."""
 
     def __init__(self, target: dict[str, str], env: dict[str, str], report: DemoReport, invalid_fraction: float,
-                 seed: int, say: Any, interval: float, window: int = 50_000) -> None:  # fmt: skip
+                 seed: int, say: Any, interval: float, window: int = 50_000,
+                 publisher: Callable[..., None] | None = None) -> None:  # fmt: skip
         ctx = multiprocessing.get_context("spawn")  # no fork of a process holding gRPC threads
         self.published = ctx.Value("q", 0)
         self.consumed = ctx.Value("q", 0)
         self.process = ctx.Process(
-            target=_publisher_process,
+            target=publisher or _publisher_process,
             args=(target, env, report.events, invalid_fraction, seed, window, self.published, self.consumed),
             name="publisher",
             daemon=True,
@@ -159,7 +172,7 @@ class _Publishing:
             raise StreamlakeError(f"the publisher process failed (exit code {self.process.exitcode})")
 
 
-def _create_topic(topic: str) -> None:
+def create_topic(topic: str) -> None:
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     pubsub_v1.PublisherClient().create_topic(name=topic)
@@ -178,14 +191,14 @@ def _create_table(table: str) -> None:
     client.create_table(bigquery.Table(table, schema=fields), exists_ok=True)
 
 
-def _count_table(table: str) -> int:
+def count_table(table: str) -> int:
     from streamlake_fast.transports.gcp.channels import bigquery_client
 
     rows = list(bigquery_client(PROJECT).query(f"SELECT COUNT(*) AS n FROM `{table}`").result())
     return int(rows[0]["n"])
 
 
-def _query_lake(lake: str) -> tuple[str, list[tuple[Any, ...]]]:
+def query_lake(lake: str) -> tuple[str, list[tuple[Any, ...]]]:
     """Top stores by revenue, straight off the Parquet files (DuckDB when installed and the lake is local, else
     pyarrow)."""
     if "://" in lake or importlib.util.find_spec("duckdb") is None:
@@ -239,15 +252,15 @@ def run_demo(
             moto = start_moto()  # no fallback: the AWS demo is about SQS and S3
             servers = [moto]
             say(f"moto's server (SQS, S3): started on {moto.host}")
-            with _Env(_aws_env(moto.host)):
+            with Env(_aws_env(moto.host)):
                 queue, sender, root = _aws_path(report, Path(lake).name or "lake", invalid_fraction, seed, say,
                                                 progress_interval)  # fmt: skip
                 # files every 10 s: SQS messages wait invisible until their file is visible
                 _run(report, queue, sender, [_lake_sink(root, 10.0)], root, None, progress_interval, say, out)
             return report
-        _prepare_lake(Path(lake))
-        pubsub = _start("Pub/Sub emulator", start_pubsub, say) if use_emulators else None
-        bigquery = _start("BigQuery emulator", lambda: start_bigquery(PROJECT), say) if use_emulators else None
+        prepare_lake(Path(lake))
+        pubsub = start_server("Pub/Sub emulator", start_pubsub, say) if use_emulators else None
+        bigquery = start_server("BigQuery emulator", lambda: start_bigquery(PROJECT), say) if use_emulators else None
         servers = [s for s in (pubsub, bigquery) if s is not None]
         env = {}
         if pubsub:
@@ -255,7 +268,7 @@ def run_demo(
         if bigquery:
             env["BIGQUERY_EMULATOR_HOST"] = bigquery.host
             env["BIGQUERY_STORAGE_EMULATOR_HOST"] = bigquery.extra_host
-        with _Env(env):
+        with Env(env):
             sinks: list[Sink] = []
             table = f"{PROJECT}.demo.receipts" if bigquery else None
             if table:
@@ -285,15 +298,15 @@ def _aws_env(host: str) -> dict[str, str]:
 
 
 def _gcp_path(report: DemoReport, pubsub: bool, invalid_fraction: float, seed: int, say: Any,
-              interval: float) -> tuple[Source, _Publishing | None]:  # fmt: skip
+              interval: float) -> tuple[Source, Publishing | None]:  # fmt: skip
     if pubsub:
         from streamlake_fast.transports.gcp.pull import PubSubSource
 
         report.mode = "pubsub"
         topic = f"projects/{PROJECT}/topics/receipts"
-        _create_topic(topic)
+        create_topic(topic)
         env = {"PUBSUB_EMULATOR_HOST": os.environ["PUBSUB_EMULATOR_HOST"]}
-        publishing = _Publishing({"topic": topic}, env, report, invalid_fraction, seed, say, interval)
+        publishing = Publishing({"topic": topic}, env, report, invalid_fraction, seed, say, interval)
         return PubSubSource(topic.replace("/topics/", "/subscriptions/"), max_messages=1000), publishing
     from streamlake_fast.sources.memory import MemorySource
 
@@ -303,7 +316,7 @@ def _gcp_path(report: DemoReport, pubsub: bool, invalid_fraction: float, seed: i
 
 
 def _aws_path(report: DemoReport, name: str, invalid_fraction: float, seed: int, say: Any,
-              interval: float) -> tuple[Source, _Publishing, str]:  # fmt: skip
+              interval: float) -> tuple[Source, Publishing, str]:  # fmt: skip
     """The queue and the bucket on moto's server; returns the source, the publisher and the lake root."""
     import pyarrow.fs as pafs
 
@@ -315,11 +328,11 @@ def _aws_path(report: DemoReport, name: str, invalid_fraction: float, seed: int,
     url = client.call_json("CreateQueue", {"QueueName": "receipts"})["QueueUrl"]
     report.mode = "sqs"
     env = {k: os.environ[k] for k in _aws_env("")}
-    publishing = _Publishing({"queue": url}, env, report, invalid_fraction, seed, say, interval, window=20_000)
+    publishing = Publishing({"queue": url}, env, report, invalid_fraction, seed, say, interval, window=20_000)
     return SqsSource(url, client=client, wait_time=2), publishing, f"s3://{BUCKET}/{name}"
 
 
-def _run(report: DemoReport, source: Source, publishing: _Publishing | None, sinks: list[Sink], lake: str,
+def _run(report: DemoReport, source: Source, publishing: Publishing | None, sinks: list[Sink], lake: str,
          table: str | None, interval: float, say: Any, out: TextIO) -> None:  # fmt: skip
     dead_letter = DeadLetterFiles(lake)
     say(f"worker: {source.name} → {', '.join(s.name for s in sinks)}; dead letters → {dead_letter.name}")
@@ -335,9 +348,9 @@ def _run(report: DemoReport, source: Source, publishing: _Publishing | None, sin
     report.sink_rows = {s.name: s.rows_written for s in sinks}
     report.rejects_written = dead_letter.rows_written
     if table:
-        report.table_rows = _count_table(table)
+        report.table_rows = count_table(table)
     report.lake = verify_lake(lake)
-    report.query, report.query_result = _query_lake(lake)
+    report.query, report.query_result = query_lake(lake)
 
 
 def summary_lines(report: DemoReport) -> list[str]:

@@ -27,7 +27,7 @@ BEAM_BENCH_EVENTS ?= 100000
 LAKE ?= lake
 DIST ?= dist
 
-.PHONY: venv build build-demo build-beam wheel wheel-abi3 wheel-smoke extras-smoke emulators test test-slow test-rust \
+.PHONY: venv build build-demo build-beam wheel wheel-abi3 wheel-smoke extras-smoke emulators postgres test test-slow test-rust \
 	test-python test-beam bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-route bench-smoke \
 	fuzz lint fmt demo clean lock lock-upgrade drift test-latest versions docs
 
@@ -87,7 +87,7 @@ $(DOCS_VENV)/.synced: $(REQ)/docs.txt $(TOOLS)/.installed
 COMPILE = $(UV) pip compile -q --universal --generate-hashes --custom-compile-command "make lock" $(LOCK_FLAGS)
 lock: $(TOOLS)/.installed
 	$(COMPILE) $(REQ)/tools.in -o $(REQ)/tools.txt
-	$(COMPILE) pyproject.toml --extra gcp --extra aws --extra http --extra test --extra bench --extra lint \
+	$(COMPILE) pyproject.toml --extra gcp --extra aws --extra http --extra iceberg --extra test --extra bench --extra lint \
 		-o $(REQ)/dev.txt
 	$(COMPILE) pyproject.toml --extra gcp -c $(REQ)/dev.txt -o $(REQ)/demo.txt
 	$(COMPILE) pyproject.toml --extra beam --extra test -o $(REQ)/beam.txt
@@ -115,7 +115,13 @@ versions: $(VENV)/.synced $(BEAM_VENV)/.synced $(BQEMU_VENV)/.synced
 	UV=$(UV) bash $(REQ)/versions.sh $(VENV)=$(REQ)/dev.txt $(BEAM_VENV)=$(REQ)/beam.txt \
 		$(BQEMU_VENV)=$(REQ)/bqemulator.txt
 
-emulators: $(BQEMU_VENV)/.synced
+emulators: $(BQEMU_VENV)/.synced postgres
+
+# PostgreSQL (Debian's package) for the Iceberg catalog shared by concurrent writers; the tests start their own server.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+		echo "postgres: Debian's postgresql is not installed (apt-get install postgresql); its tests will fail under CI"
 
 # The whole pipeline on this machine: the Pub/Sub emulator and bqemulator (started through the package's launcher
 # with its offline workarounds), publish → worker → ./lake + the table, then a summary.

@@ -22,6 +22,8 @@ EXTRA_OF = {
     "uvloop": "http",
     "zstandard": "http",
     "apache_beam": "beam",
+    "pyiceberg": "iceberg",
+    "sqlalchemy": "iceberg",
 }
 
 

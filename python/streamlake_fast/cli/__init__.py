@@ -84,6 +84,22 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--table", default=env("STREAMLAKE_TABLE"), help="PROJECT.DATASET.TABLE")
     run.add_argument("--lake", default=env("STREAMLAKE_LAKE"), help="lake root: a path, gs://B/prefix or s3://B/prefix")
     run.add_argument("--partition-by", help="lake partitions by the UTC date of this field (default: publish time)")
+    run.add_argument(
+        "--iceberg-table",
+        default=env("STREAMLAKE_ICEBERG_TABLE"),
+        help="an Apache Iceberg table, NAMESPACE.TABLE (created when missing; day(--partition-by))",
+    )
+    run.add_argument(
+        "--catalog",
+        default=env("STREAMLAKE_CATALOG"),
+        help="the Iceberg catalog: sqlite:///PATH, postgresql://… or https://… (REST)",
+    )
+    run.add_argument(
+        "--warehouse",
+        default=env("STREAMLAKE_WAREHOUSE"),
+        help="the Iceberg warehouse: a path, s3://B/prefix or gs://B/prefix",
+    )
+    run.add_argument("--commit-interval", type=float, help="Iceberg: seconds between commits (default 2)")
     dead_letter_arguments(run)
     run.add_argument("--mode", choices=["default", "committed"], default=env("STREAMLAKE_MODE"),
                      help="Storage Write stream: default (at-least-once) or committed (offsets)")  # fmt: skip

@@ -63,6 +63,8 @@ def _config(args: argparse.Namespace) -> WorkerConfig:
            "shutdown_timeout": args.shutdown_timeout}  # fmt: skip
     lake = {"root": args.lake, "partition_by": args.partition_by, "max_file_age": args.max_file_age,
             "target_file_bytes": args.target_file_bytes, "max_open_files": args.max_open_files}  # fmt: skip
+    iceberg = {"table": args.iceberg_table, "catalog": args.catalog, "warehouse": args.warehouse,
+               "commit_interval": args.commit_interval}  # fmt: skip
     sqs = {"visibility_timeout": args.visibility_timeout, "wait_time": args.wait_time,
            "concurrent_receives": args.concurrent_receives}  # fmt: skip
     batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
@@ -79,6 +81,7 @@ def _config(args: argparse.Namespace) -> WorkerConfig:
         sqs=msgspec.structs.replace(config.sqs, **{k: v for k, v in sqs.items() if v is not None}),
         codec=msgspec.structs.replace(config.codec, **({"redact_values": True} if args.redact_values else {})),
         lake=msgspec.structs.replace(config.lake, **{k: v for k, v in lake.items() if v is not None}),
+        iceberg=msgspec.structs.replace(config.iceberg, **{k: v for k, v in iceberg.items() if v is not None}),
         create_table=msgspec.structs.replace(config.create_table, **{k: v for k, v in create.items() if v is not None}),
         schema_update=msgspec.structs.replace(
             config.schema_update, **{k: v for k, v in update.items() if v is not None}

@@ -2,7 +2,13 @@
 options); :func:`streamlake_fast.destinations.build.build` makes them, for every runtime."""
 
 from streamlake_fast.destinations.model import DEAD_LETTER_KINDS, DeadLetter, Destinations
-from streamlake_fast.destinations.options import CodecConfig, CreateTableConfig, LakeConfig, SchemaUpdateConfig
+from streamlake_fast.destinations.options import (
+    CodecConfig,
+    CreateTableConfig,
+    IcebergConfig,
+    LakeConfig,
+    SchemaUpdateConfig,
+)
 
 __all__ = [
     "DEAD_LETTER_KINDS",
@@ -10,6 +16,7 @@ __all__ = [
     "CreateTableConfig",
     "DeadLetter",
     "Destinations",
+    "IcebergConfig",
     "LakeConfig",
     "SchemaUpdateConfig",
 ]

@@ -20,7 +20,7 @@ from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.deadletter.files import DeadLetterFiles
 from streamlake_fast.sinks.lake import LakeSink, lake_schema
 
-__all__ = ["Built", "build", "codec_of", "dead_letter_sink", "lake_sink", "resolve_schema"]
+__all__ = ["Built", "build", "codec_of", "dead_letter_sink", "iceberg_sink", "lake_sink", "resolve_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def build(d: Destinations, *, events: Schema | None = None, max_file_age: float 
         sinks.append(BigQuerySink(d.table, mode=d.mode, schema=full.to_arrow() if has_metadata else None))
     if d.lake.root:
         sinks.append(lake_sink(d, data_schema, max_file_age=max_file_age))
+    if d.iceberg.table:
+        sinks.append(iceberg_sink(d, data_schema))
     return Built(codec, sinks, dead_letter_sink(d.dead_letter()), _schema_watch(d, full))
 
 
@@ -98,6 +100,17 @@ def lake_sink(d: Destinations, events: Schema, *, max_file_age: float | None = N
     return LakeSink(lake.root, schema=lake_schema(events.to_arrow()), partition_by=lake.partition_by,
                     target_file_bytes=lake.target_file_bytes, max_file_age=max_file_age or lake.max_file_age,
                     max_open_files=lake.max_open_files, compression=lake.compression)  # fmt: skip
+
+
+def iceberg_sink(d: Destinations, events: Schema) -> Sink:
+    """The Iceberg sink of ``d`` (extra ``[iceberg]``)."""
+    with needs_extra():
+        from streamlake_fast.sinks.iceberg import IcebergSink
+    ice = d.iceberg
+    return IcebergSink(ice.table, catalog=ice.catalog, warehouse=ice.warehouse or None,
+                       schema=lake_schema(events.to_arrow()), partition_by=d.lake.partition_by,
+                       commit_interval=ice.commit_interval, commit_bytes=ice.commit_bytes,
+                       target_file_bytes=ice.target_file_bytes, compression=d.lake.compression)  # fmt: skip
 
 
 def _schema_watch(d: Destinations, full: Schema | None) -> SchemaWatch | None:

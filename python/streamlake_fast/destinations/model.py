@@ -14,7 +14,13 @@ from typing import Literal
 
 import msgspec
 
-from streamlake_fast.destinations.options import CodecConfig, CreateTableConfig, LakeConfig, SchemaUpdateConfig
+from streamlake_fast.destinations.options import (
+    CodecConfig,
+    CreateTableConfig,
+    IcebergConfig,
+    LakeConfig,
+    SchemaUpdateConfig,
+)
 from streamlake_fast.destinations.routes import Route, RoutingConfig, check_routes
 from streamlake_fast.destinations.templates import Template
 from streamlake_fast.exceptions import ConfigError
@@ -53,6 +59,7 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     dead_letter_dir: str | None = None  # NDJSON files under <dir>/_rejects/ (default with a lake and no table)
     codec: CodecConfig = msgspec.field(default_factory=CodecConfig)
     lake: LakeConfig = msgspec.field(default_factory=LakeConfig)
+    iceberg: IcebergConfig = msgspec.field(default_factory=IcebergConfig)
     create_table: CreateTableConfig = msgspec.field(default_factory=CreateTableConfig)
     schema_update: SchemaUpdateConfig = msgspec.field(default_factory=SchemaUpdateConfig)
     routes: list[Route] = msgspec.field(default_factory=list)  # one stream, many event types (``[[routes]]``)
@@ -89,6 +96,8 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 return DeadLetter(kind, where)
         if self.table:
             return DeadLetter("table", f"{_literal_prefix(self.table, '.').rstrip('_-')}_rejects")
+        if not self.lake.root and self.iceberg.table and self.iceberg.warehouse:
+            return DeadLetter("files", self.iceberg.warehouse.rstrip("/"))
         return DeadLetter("files", _literal_prefix(self.lake.root, "/").rstrip("/"))
 
     @property
@@ -117,11 +126,15 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         dead = self.dead_letter()
         dead_letters = own or {DEAD_LETTER_KINDS[dead.kind]: dead.where}
         table = self.table if route.table is None else route.table
+        iceberg = self.iceberg
+        if self.routes or route.iceberg_table is not None:
+            iceberg = msgspec.structs.replace(iceberg, table=route.iceberg_table or "")
         create_table = self.create_table
         if not table and create_table.enabled:  # the stream's --create-table is for the routes with a table
             create_table = msgspec.structs.replace(create_table, enabled=False)
         return msgspec.structs.replace(
             self, routes=[], table=table, schema=route.schema or self.schema, lake=lake, create_table=create_table,
+            iceberg=iceberg,
             **{s: dead_letters.get(s) for s in DEAD_LETTER_KINDS.values()},
         )  # fmt: skip
 
@@ -135,8 +148,10 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if self.routed:
             self._check_routes(events_given)
             return
-        if not self.table and not self.lake.root:
-            raise ConfigError("no sink: pass --table PROJECT.DATASET.TABLE and/or --lake ROOT (or set them)")
+        if not self.table and not self.lake.root and not self.iceberg.table:
+            raise ConfigError("no sink: pass --table PROJECT.DATASET.TABLE, --lake ROOT and/or --iceberg-table "
+                              "NAMESPACE.TABLE (or set them)")  # fmt: skip
+        self.iceberg.check()
         if not self.table and not self.schema and not events_given:
             raise ConfigError("without a table the schema must be given: pass --schema FILE.json")
         if self.create_table.enabled and not (self.table and self.schema):
@@ -156,6 +171,8 @@ class Destinations(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             check_queue_url(dead.where)
         elif dead.kind == "table":
             parse_table(dead.where)
+        elif not dead.where:
+            raise ConfigError("no dead-letter destination: give one (--dead-letter-dir, -topic, -queue or -table)")
         else:
             check_uri(dead.where, "dead-letter files root")
         if self.schema and not Path(self.schema).is_file():

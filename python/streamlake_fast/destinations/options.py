@@ -10,7 +10,7 @@ import msgspec
 
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["CodecConfig", "CreateTableConfig", "LakeConfig", "SchemaUpdateConfig"]
+__all__ = ["CodecConfig", "CreateTableConfig", "IcebergConfig", "LakeConfig", "SchemaUpdateConfig"]
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
@@ -32,6 +32,27 @@ class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_file_age: PositiveSeconds = 60.0
     max_open_files: Positive = 32  # files open at once (one per partition); a new one rolls the least recent
     compression: str = "zstd"
+
+
+class IcebergConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The Iceberg sink; no ``table``, none. Partitioned by ``day(lake.partition_by)`` (else ``day(publish_time)``)."""
+
+    table: str = ""  # NAMESPACE.TABLE, created when missing
+    catalog: str = ""  # sqlite:///PATH, a SQLAlchemy URL (postgresql://…), or http(s):// (a REST catalog)
+    warehouse: str = ""  # a path, s3://bucket/prefix or gs://bucket/prefix (a SQL catalog needs one)
+    commit_interval: PositiveSeconds = 2.0  # seconds between commits: the rows' freshness and their ack latency
+    commit_bytes: Positive = 256 << 20  # commit sooner once this many Parquet bytes wait
+    target_file_bytes: Positive | None = None  # default: the table's write.target-file-size-bytes, else 128 MiB
+
+    def check(self) -> None:
+        if not self.table:
+            return
+        namespace, _, name = self.table.rpartition(".")
+        if not namespace or not name:
+            raise ConfigError(f"iceberg table {self.table!r}: expected NAMESPACE.TABLE")
+        if not self.catalog:
+            raise ConfigError("an Iceberg table needs its catalog: pass --catalog sqlite:///PATH (or postgresql://…, "
+                              "https://… for a REST catalog)")  # fmt: skip
 
 
 class CreateTableConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

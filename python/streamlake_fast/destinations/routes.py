@@ -49,6 +49,7 @@ class Route(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=Tru
     table: str | None = None  # PROJECT.DATASET.TABLE, a template too
     lake: str | None = None  # a root (a path, gs:// or s3://) or a prefix under the stream's lake root; a template too
     partition_by: str | None = None
+    iceberg_table: str | None = None  # NAMESPACE.TABLE in the stream's Iceberg catalog
     dead_letter_topic: str | None = None
     dead_letter_queue: str | None = None
     dead_letter_table: str | None = None

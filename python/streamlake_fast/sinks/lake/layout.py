@@ -43,17 +43,21 @@ def lake_schema(events: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
-def partitions(batch: pa.RecordBatch, partition_by: str | None) -> list[tuple[str, pa.RecordBatch]]:
+def partitions(
+    batch: pa.RecordBatch, partition_by: str | None, *, fallback: bool = True
+) -> list[tuple[str, pa.RecordBatch]]:
     """Split ``batch`` by UTC date of ``partition_by`` (else of ``publish_time``): ``[(dir name, rows)]``. Rows
     with neither date (possible only when the events declare their own nullable ``publish_time``, which then
-    takes precedence over the message's) go to Hive's null partition, :data:`NULL_PARTITION`."""
+    takes precedence over the message's) go to Hive's null partition, :data:`NULL_PARTITION`. Without
+    ``fallback``, rows whose ``partition_by`` is null go there too (a table format's ``day(column)``, where a
+    partition value is the column's)."""
     published = pc.cast(batch.column("publish_time"), pa.date32())
     if partition_by is None:
         day = published
     else:
         col = batch.column(partition_by)
         day = col if pa.types.is_date32(col.type) else pc.cast(col, pa.date32())
-        if day.null_count:
+        if day.null_count and fallback:
             day = pc.coalesce(day, published)
     if len(day) == 0:
         return []

@@ -76,6 +76,11 @@ class LakeSink:
     :param max_open_files: files open at once (one per partition being written); a new partition beyond it rolls
         the least recently written file first. Bounds the file descriptors and memory however many dates a batch
         spans.
+    :param on_finished: called with each finished file's spool path, final path and rows before it is made
+        visible (a table format reads its footer there: the Iceberg sink).
+    :param record_history: keep the lake's schema history (``_schemas/``) under ``root``.
+    :param publish_time_fallback: rows whose ``partition_by`` is null go to ``publish_time``'s date (else to the
+        null partition).
 
     Storage errors, a full disk (ENOSPC, EDQUOT) included, are handled by where the rows are, not by the error:
     while a batch is being written into open files (creating, writing, finishing a file), any failure raises
@@ -98,6 +103,9 @@ class LakeSink:
         max_open_files: int = 32,
         spool_dir: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_finished: Callable[[Path, str, int], None] | None = None,
+        record_history: bool = True,
+        publish_time_fallback: bool = True,
     ) -> None:
         for name in LAKE_COLUMNS:
             if name not in schema.names:
@@ -125,6 +133,9 @@ class LakeSink:
         self.row_group_bytes = row_group_bytes
         self.max_open_files = max_open_files
         self._clock = clock
+        self._on_finished = on_finished
+        self._record_history = record_history
+        self._fallback = publish_time_fallback
         self._spool_dir = Path(spool_dir) if spool_dir else spool_dir_for("spool")
         self._own_spool = spool_dir is None
         self._writer_id = secrets.token_hex(4)
@@ -145,6 +156,8 @@ class LakeSink:
         self.schema = schema
         self.fingerprint = fingerprint
         self._file_schema = schema.with_metadata({FINGERPRINT_KEY: fingerprint.encode()})
+        if not self._record_history:
+            return
         try:
             if record_schema(self._root, schema, fingerprint, self._spool_dir):
                 log.info("%s: schema %s recorded in the lake's history", self.name, fingerprint)
@@ -153,11 +166,15 @@ class LakeSink:
 
     def follow_schema(self, events: pa.Schema, table: pa.Schema) -> None:
         """The events gained columns: finish the files of the old schema; new files have the new one."""
-        new = lake_schema(events)
-        if not new.equals(self.schema):
+        self.use_schema(lake_schema(events))
+
+    def use_schema(self, schema: pa.Schema) -> None:
+        """Write new files with ``schema`` (its fields' metadata kept: e.g. Parquet field ids), finishing the files
+        of the old one first when it differs."""
+        if not schema.equals(self.schema, check_metadata=True):
             log.info("%s: schema changed; rolling %d open files", self.name, len(self._open))
             self._roll_all()
-            self._set_schema(new)
+            self._set_schema(schema)
 
     # -- the Sink interface
 
@@ -170,7 +187,7 @@ class LakeSink:
             self._set_schema(batch.schema)
         seq = self._written
         self._written += 1
-        for partition, rows in partitions(batch, self.partition_by):
+        for partition, rows in partitions(batch, self.partition_by, fallback=self._fallback):
             f = self._file_for(partition, seq, rows)
             f.buffered.append(rows)
             f.buffered_bytes += rows.nbytes
@@ -286,6 +303,8 @@ class LakeSink:
         if f.arrow_bytes:
             self._ratio = min(1.0, max(0.01, 0.5 * self._ratio + 0.5 * size / f.arrow_bytes))
         final = f"{self._base}/{f.partition}/{file_name(f.first_message_id, f.rows, f.token, f.created)}"
+        if self._on_finished is not None:
+            self._on_finished(f.spool, final, f.rows)
         self._closed.append(_Closed(f.spool, final, f.first_batch, f.rows, f.partition))
 
     def _publish_closed(self) -> None:

@@ -4,6 +4,13 @@ covering every file written since the last — every ``commit_interval`` seconds
 waiting. A batch is durable when the commit holding its rows succeeded; the worker acknowledges its messages
 then. A commit that loses a race with another writer (two workers on one table) is retried on the table's new
 metadata. Files written but never committed (a crash between the two) are in no snapshot: readers never see them.
+
+No duplicates after a crash: a crash after a commit and before the acknowledgements it allowed makes the source
+deliver those messages again. At start the sink reads the ``message_id`` column of the files the newest snapshots
+added — the newest ``dedup_ids`` rows, more than the messages any worker holds unacknowledged — and for
+``dedup_window`` seconds drops the rows of a redelivered message the table already holds (counted in
+``duplicates_skipped``; the message is acknowledged with its batch). After the window, or with nothing to load, no
+row is checked.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import (
@@ -31,7 +39,7 @@ from pyiceberg.io.pyarrow import (
     data_file_statistics_from_parquet_metadata,
     parquet_path_to_id_mapping,
 )
-from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+from pyiceberg.manifest import DataFile, DataFileContent, FileFormat, ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyiceberg.typedef import Record
@@ -73,6 +81,8 @@ class IcebergSink:
     :param commit_bytes: commit sooner once this many Parquet bytes are waiting.
     :param target_file_bytes: roll a data file at this size (default: the table's ``write.target-file-size-bytes``,
         else 128 MiB).
+    :param dedup_ids: message ids of the newest rows read back at start to recognise redeliveries (0: none).
+    :param dedup_window: seconds after start during which rows are checked against them.
     """
 
     def __init__(
@@ -88,6 +98,8 @@ class IcebergSink:
         target_file_bytes: int | None = None,
         compression: str = "zstd",
         max_open_files: int = 32,
+        dedup_ids: int = 500_000,
+        dedup_window: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if commit_interval <= 0 or commit_bytes <= 0:
@@ -121,6 +133,9 @@ class IcebergSink:
         self.commits = 0
         self.commit_retries = 0
         self.commit_seconds: list[float] = []  # each commit's wall time, in order
+        self.duplicates_skipped = 0  # rows of redelivered messages the table held already
+        self._dedup_until = clock() + dedup_window
+        self._seen = self._recent_ids(dedup_ids) if dedup_ids else None
 
     # -- the table
 
@@ -185,7 +200,9 @@ class IcebergSink:
         if self._cast:
             batch = batch.cast(arrow_for_iceberg(batch.schema))
         self._written += 1
-        self._lake.write(batch)
+        batch = self._without_duplicates(batch)
+        if batch.num_rows:
+            self._lake.write(batch)
         if self._waiting_bytes >= self.commit_bytes:
             self._commit()
 
@@ -204,6 +221,49 @@ class IcebergSink:
 
     def close(self) -> None:
         self._lake.close()
+
+    # -- redeliveries
+
+    def _recent_ids(self, limit: int) -> pa.Array | None:
+        """The message ids of the newest ``limit`` rows (at least) the table's snapshots added, newest first."""
+        table = self.table
+        chunks: list[pa.Array] = []
+        rows = snapshots = 0
+        snapshot = table.current_snapshot()
+        while snapshot is not None and rows < limit:
+            snapshots += 1
+            for manifest in snapshot.manifests(table.io):
+                if manifest.added_snapshot_id != snapshot.snapshot_id:
+                    continue
+                for entry in manifest.fetch_manifest_entry(table.io):
+                    if entry.status != ManifestEntryStatus.ADDED:
+                        continue
+                    with table.io.new_input(entry.data_file.file_path).open() as f:
+                        ids = pq.read_table(f, columns=["message_id"]).column("message_id")
+                    chunks.extend(ids.chunks)
+                    rows += len(ids)
+            parent = snapshot.parent_snapshot_id
+            snapshot = table.snapshot_by_id(parent) if parent is not None else None
+        if not rows:
+            return None
+        log.info("%s: %d message ids of the newest %d snapshots to recognise redeliveries", self.name, rows,
+                 snapshots)  # fmt: skip
+        return pa.concat_arrays(chunks)
+
+    def _without_duplicates(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """``batch`` without the rows of messages the table held when this sink started (within the window)."""
+        if self._seen is None:
+            return batch
+        if self._clock() >= self._dedup_until:
+            self._seen = None
+            return batch
+        held = pc.is_in(batch.column("message_id"), value_set=self._seen)
+        found = pc.sum(held).as_py() or 0
+        if not found:
+            return batch
+        self.duplicates_skipped += found
+        log.info("%s: %d rows of redelivered messages already in the table, not written again", self.name, found)
+        return batch.filter(pc.invert(held))
 
     # -- files and commits
 

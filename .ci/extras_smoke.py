@@ -9,7 +9,8 @@ as a failure here), and runs the paths that extra is for:
 - ``aws``: the Lambda handler into a local lake with dead letters as files; the SQS worker draining a queue;
 - ``gcp``: ``streamlake publish`` and ``streamlake run`` on a Pub/Sub subscription into a lake;
 - ``http,gcp`` and ``http,aws``: ``streamlake serve`` publishing to a topic / a queue;
-- ``beam``: the transforms on the DirectRunner.
+- ``beam``: the transforms on the DirectRunner;
+- ``iceberg``: a worker into an Iceberg table of a SQLite catalog, read back.
 
 Usage: ``python .ci/extras_smoke.py DIST [EXTRA ...]`` with ``UV`` and ``PYTHON`` set (the Makefile does); with
 extras named (``bare``, ``aws``, ``http,gcp``, ...), only those.
@@ -229,6 +230,26 @@ def check_beam(env: Path) -> None:
     )
 
 
+def check_iceberg(env: Path, work: Path) -> None:
+    """The iceberg extra alone: a worker from an in-process source into a table of a SQLite catalog, read back."""
+    run(
+        env,
+        f"""
+        from streamlake_fast.destinations import Destinations, IcebergConfig
+        from streamlake_fast.destinations.build import build
+        from streamlake_fast.sources.memory import MemorySource
+        from streamlake_fast.worker import Worker
+        ice = IcebergConfig(table="smoke.events", catalog="sqlite:///{work}/catalog.db", warehouse="{work}/wh")
+        built = build(Destinations(schema="{work}/schema.json", iceberg=ice, dead_letter_dir="{work}/dead"))
+        source = MemorySource([{EVENTS!r}])
+        stats = Worker(source, built.sinks, built.codec, dead_letter=built.dead_letter, exit_when_drained=True,
+                       progress_interval=60).run()
+        table = built.sinks[0].catalog.load_table("smoke.events")
+        assert table.scan().to_arrow().num_rows == 20 and stats.rejects == 1 and source.acked == 21, stats
+    """,
+    )
+
+
 def main(dist: Path, only: list[str]) -> None:
     work = Path(tempfile.mkdtemp(prefix="extras-smoke-"))
     (work / "schema.json").write_text(json.dumps(SCHEMA))
@@ -243,6 +264,7 @@ def main(dist: Path, only: list[str]) -> None:
             ("http,gcp", lambda env: check_http(env, work, "gcp", pubsub, moto)),
             ("http,aws", lambda env: check_http(env, work, "aws", pubsub, moto)),
             ("beam", check_beam),
+            ("iceberg", lambda env: check_iceberg(env, work)),
         ]:
             if only and (extra or "bare") not in only:
                 continue

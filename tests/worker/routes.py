@@ -12,7 +12,17 @@ from tests.servers.fixtures import Cloud
 from tests.sinks.lake.helpers import read_lake
 from tests.worker.helpers import table_rows
 
-__all__ = ["check_routed", "publish_mixed", "routes_config"]
+__all__ = ["check_routed", "publish_mixed", "routes_config", "schema_files"]
+
+
+def schema_files(tmp_path: Path) -> dict[str, str]:
+    """Each mixed type's schema as a file under ``tmp_path``: type → path."""
+    out = {}
+    for kind, fields in MIXED_SCHEMAS.items():
+        path = tmp_path / f"{kind}.json"
+        path.write_text(json.dumps(fields))
+        out[kind] = str(path)
+    return out
 
 
 def publish_mixed(cloud: Cloud, topic: str, events: list[MixedEvent]) -> list[str]:

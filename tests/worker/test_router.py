@@ -15,19 +15,11 @@ from streamlake_fast import ConfigError, Messages
 from streamlake_fast.destinations import Destinations
 from streamlake_fast.destinations.options import LakeConfig
 from streamlake_fast.destinations.routes import Route, RoutingConfig
-from streamlake_fast.local.mixed import MIXED_SCHEMAS, MIXED_TYPES, UNKNOWN_TYPE, MixedEvent, mixed_events
+from streamlake_fast.local.mixed import MIXED_TYPES, UNKNOWN_TYPE, MixedEvent, mixed_events
 from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.worker import Worker
 from tests.sinks.lake.helpers import read_lake
-
-
-def _schemas(tmp_path: Path) -> dict[str, str]:
-    out = {}
-    for kind, fields in MIXED_SCHEMAS.items():
-        path = tmp_path / f"{kind}.json"
-        path.write_text(json.dumps(fields))
-        out[kind] = str(path)
-    return out
+from tests.worker.routes import schema_files
 
 
 def _messages(events: list[MixedEvent], size: int) -> list[Messages]:
@@ -50,7 +42,7 @@ def _dead_letters(root: Path) -> list[dict[str, object]]:
 
 def test_four_types_on_one_stream_land_each_in_its_own_prefix(tmp_path: Path) -> None:
     events = mixed_events(4_000, invalid_fraction=0.01, unknown_fraction=0.01)
-    schemas = _schemas(tmp_path)
+    schemas = schema_files(tmp_path)
     root = tmp_path / "lake"
     routes = [Route(name=kind, attribute="type", value=kind, schema=schemas[kind]) for kind in MIXED_TYPES]
     d = Destinations(lake=LakeConfig(root=str(root)), routes=routes)
@@ -77,7 +69,7 @@ def test_four_types_on_one_stream_land_each_in_its_own_prefix(tmp_path: Path) ->
 
 def test_a_default_route_takes_what_no_other_route_does(tmp_path: Path) -> None:
     events = mixed_events(400, invalid_fraction=0, unknown_fraction=0)
-    schemas = _schemas(tmp_path)
+    schemas = schema_files(tmp_path)
     routes = [Route(name="iot", attribute="type", value="iot", schema=schemas["iot"]),
               Route(name="rest", schema=schemas["receipt"])]  # fmt: skip
     root = tmp_path / "lake"
@@ -91,7 +83,7 @@ def test_a_default_route_takes_what_no_other_route_does(tmp_path: Path) -> None:
 def test_templated_paths_fan_out_within_the_open_limit(tmp_path: Path) -> None:
     """A lake path per store and month: every row in its own prefix, at most ``max_open`` destinations open."""
     events = [e for e in mixed_events(2_000, invalid_fraction=0) if e.type == "receipt"]
-    schemas = _schemas(tmp_path)
+    schemas = schema_files(tmp_path)
     root = tmp_path / "lake"
     d = Destinations(schema=schemas["receipt"], routing=RoutingConfig(max_open=3),
                      lake=LakeConfig(root=f"{root}/{{field.store_id}}/{{event_time:%Y-%m}}"))  # fmt: skip
@@ -124,7 +116,7 @@ def test_templated_paths_fan_out_within_the_open_limit(tmp_path: Path) -> None:
 def test_hostile_template_values_are_dead_lettered_never_written_elsewhere(
     tmp_path: Path, value: str, why: str
 ) -> None:
-    schemas = _schemas(tmp_path)
+    schemas = schema_files(tmp_path)
     root = tmp_path / "lake"
     d = Destinations(schema=schemas["iot"], lake=LakeConfig(root=f"{root}/by_site/{{attributes.site}}"))
     good = b'{"device_id":"d-1","ts":"2026-12-01T00:00:00Z"}'
@@ -139,7 +131,7 @@ def test_hostile_template_values_are_dead_lettered_never_written_elsewhere(
 
 
 def test_routes_are_checked_before_anything_runs(tmp_path: Path) -> None:
-    schemas = _schemas(tmp_path)
+    schemas = schema_files(tmp_path)
     lake = LakeConfig(root=str(tmp_path))
     cases = [
         ([Route(name="a", attribute="type", value="x"), Route(name="a", attribute="type", value="y")],
@@ -160,7 +152,7 @@ def test_routes_are_checked_before_anything_runs(tmp_path: Path) -> None:
 def test_batch_rows_are_never_written_to_the_wrong_type(tmp_path: Path) -> None:
     """Payments routed by a nested field: each method's prefix holds only that method's payments."""
     _, data = __import__("streamlake_fast.local.shapes", fromlist=["payments"]).payments(300, 1)
-    schemas = _schemas(tmp_path)
+    schemas = schema_files(tmp_path)
     root = tmp_path / "lake"
     d = Destinations(schema=schemas["payment"], lake=LakeConfig(root=f"{root}/{{field.method}}"))
     _run(d, [Messages.from_data(data)])

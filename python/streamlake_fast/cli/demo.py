@@ -300,19 +300,25 @@ def _aws_env(host: str) -> dict[str, str]:
 def _gcp_path(report: DemoReport, pubsub: bool, invalid_fraction: float, seed: int, say: Any,
               interval: float) -> tuple[Source, Publishing | None]:  # fmt: skip
     if pubsub:
-        from streamlake_fast.transports.gcp.pull import PubSubSource
-
-        report.mode = "pubsub"
-        topic = f"projects/{PROJECT}/topics/receipts"
-        create_topic(topic)
-        env = {"PUBSUB_EMULATOR_HOST": os.environ["PUBSUB_EMULATOR_HOST"]}
-        publishing = Publishing({"topic": topic}, env, report, invalid_fraction, seed, say, interval)
-        return PubSubSource(topic.replace("/topics/", "/subscriptions/"), max_messages=1000), publishing
+        return pubsub_path(report, "receipts", invalid_fraction, seed, say, interval)
     from streamlake_fast.sources.memory import MemorySource
 
     say(f"generating {report.events:,} receipts for the in-process source ...")
     report.published = report.events
     return MemorySource(list(receipt_batches(report.events, CHUNK, seed=seed, invalid_fraction=invalid_fraction))), None
+
+
+def pubsub_path(report: DemoReport, topic_name: str, invalid_fraction: float, seed: int, say: Any, interval: float,
+                publisher: Callable[..., None] | None = None) -> tuple[Source, Publishing]:  # fmt: skip
+    """A topic and its subscription on the emulator, the publisher process for it and the worker's source."""
+    from streamlake_fast.transports.gcp.pull import PubSubSource
+
+    report.mode = "pubsub"
+    topic = f"projects/{PROJECT}/topics/{topic_name}"
+    create_topic(topic)
+    env = {"PUBSUB_EMULATOR_HOST": os.environ["PUBSUB_EMULATOR_HOST"]}
+    publishing = Publishing({"topic": topic}, env, report, invalid_fraction, seed, say, interval, publisher=publisher)
+    return PubSubSource(topic.replace("/topics/", "/subscriptions/"), max_messages=1000), publishing
 
 
 def _aws_path(report: DemoReport, name: str, invalid_fraction: float, seed: int, say: Any,

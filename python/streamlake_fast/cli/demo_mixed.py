@@ -25,8 +25,8 @@ from streamlake_fast.cli.demo import (
     Env,
     Publishing,
     count_table,
-    create_topic,
     prepare_lake,
+    pubsub_path,
     query_lake,
     start_server,
 )
@@ -156,15 +156,7 @@ def run_mixed_demo(
 def _source(report: MixedReport, pubsub: bool, invalid_fraction: float, seed: int, say: Any,
             interval: float) -> tuple[Source, Publishing | None]:  # fmt: skip
     if pubsub:
-        from streamlake_fast.transports.gcp.pull import PubSubSource
-
-        report.mode = "pubsub"
-        topic = f"projects/{PROJECT}/topics/events"
-        create_topic(topic)
-        env = {"PUBSUB_EMULATOR_HOST": os.environ["PUBSUB_EMULATOR_HOST"]}
-        publishing = Publishing({"topic": topic}, env, report, invalid_fraction, seed, say, interval,
-                                publisher=_publish_mixed)  # fmt: skip
-        return PubSubSource(topic.replace("/topics/", "/subscriptions/"), max_messages=1000), publishing
+        return pubsub_path(report, "events", invalid_fraction, seed, say, interval, publisher=_publish_mixed)
     from streamlake_fast.sources.memory import MemorySource
 
     say(f"generating {report.events:,} mixed events for the in-process source ...")

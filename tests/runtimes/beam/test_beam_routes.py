@@ -17,9 +17,10 @@ from streamlake_fast import ConfigError
 from streamlake_fast.destinations import Destinations
 from streamlake_fast.destinations.options import LakeConfig
 from streamlake_fast.destinations.routes import Route
-from streamlake_fast.local.mixed import MIXED_SCHEMAS, MIXED_TYPES, UNKNOWN_TYPE, MixedEvent, mixed_events
+from streamlake_fast.local.mixed import MIXED_TYPES, UNKNOWN_TYPE, MixedEvent, mixed_events
 from tests.servers.beam import require_beam
 from tests.sinks.lake.helpers import read_lake
+from tests.worker.routes import schema_files
 
 beam = require_beam()
 
@@ -28,15 +29,6 @@ from apache_beam.io.gcp.pubsub import PubsubMessage  # noqa: E402
 from streamlake_fast.beam import DecodeEvents, WriteDeadLetters, WriteToLake  # noqa: E402
 
 PUBLISHED = datetime(2026, 12, 7, 10, tzinfo=timezone.utc)
-
-
-def _schemas(tmp_path: Path) -> dict[str, str]:
-    out = {}
-    for kind, fields in MIXED_SCHEMAS.items():
-        path = tmp_path / f"{kind}.json"
-        path.write_text(json.dumps(fields))
-        out[kind] = str(path)
-    return out
 
 
 def _pubsub(events: list[MixedEvent]) -> list[Any]:
@@ -56,7 +48,7 @@ def _run(d: Destinations, messages: list[Any], *, max_batch_size: int = 500) -> 
 
 
 def test_four_types_in_one_input_each_to_its_prefix_and_dead_letters_to_their_route(tmp_path: Path) -> None:
-    schemas = _schemas(tmp_path)
+    schemas = schema_files(tmp_path)
     lake, iot_dead = tmp_path / "lake", tmp_path / "iot-dead"
     routes = [Route(name=k, attribute="type", value=k, schema=schemas[k]) for k in MIXED_TYPES]
     routes[1] = Route(name="iot", attribute="type", value="iot", schema=schemas["iot"], dead_letter_dir=str(iot_dead))
@@ -85,7 +77,7 @@ def test_four_types_in_one_input_each_to_its_prefix_and_dead_letters_to_their_ro
 
 
 def test_hostile_template_values_are_dead_lettered_never_written_elsewhere(tmp_path: Path) -> None:
-    schema = _schemas(tmp_path)["receipt"]
+    schema = schema_files(tmp_path)["receipt"]
     lake = tmp_path / "lake"
     d = Destinations(lake=LakeConfig(root=f"{lake}/{{attributes.shop}}"), schema=schema)
     receipt = next(e.data for e in mixed_events(4) if e.type == "receipt")
@@ -107,7 +99,7 @@ def test_decode_events_checks_routes_at_construction(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="schema"):
         DecodeEvents(routes=d)
     with pytest.raises(ConfigError, match="unknown_fields"):
-        DecodeEvents(routes=Destinations(lake=LakeConfig(root=str(tmp_path)), schema=_schemas(tmp_path)["iot"]),
+        DecodeEvents(routes=Destinations(lake=LakeConfig(root=str(tmp_path)), schema=schema_files(tmp_path)["iot"]),
                      unknown_fields="ignore")  # fmt: skip
     with pytest.raises(ConfigError, match="schema"):
         DecodeEvents()

@@ -115,7 +115,7 @@ class IcebergSink:
         self._clock = clock
         self.table = self._open_table(table, schema)
         self.schema = schema
-        self._cast = needs_cast(schema)
+        self._cast_to = arrow_for_iceberg(schema) if needs_cast(schema) else None  # BIGNUMERIC → string
         size = target_file_bytes or int(self.table.properties.get("write.target-file-size-bytes", 128 << 20))
         self._data = f"{self.table.location().rstrip('/')}/data"
         self._base = Root(self._data).path
@@ -189,7 +189,7 @@ class IcebergSink:
         self._evolve(self.table, schema)
         self.table.refresh()
         self.schema = schema
-        self._cast = needs_cast(schema)
+        self._cast_to = arrow_for_iceberg(schema) if needs_cast(schema) else None  # BIGNUMERIC → string
         self._lake.use_schema(self._file_schema(schema))
 
     # -- the Sink interface
@@ -197,8 +197,8 @@ class IcebergSink:
     def write(self, batch: pa.RecordBatch) -> None:
         if not batch.schema.equals(self.schema):
             self._use_schema(batch.schema)
-        if self._cast:
-            batch = batch.cast(arrow_for_iceberg(batch.schema))
+        if self._cast_to is not None:
+            batch = batch.cast(self._cast_to)
         self._written += 1
         batch = self._without_duplicates(batch)
         if batch.num_rows:

@@ -12,9 +12,9 @@ from streamlake_fast.sinks.iceberg import IcebergSink, open_catalog
 from streamlake_fast.sinks.lake import lake_schema
 from tests.servers.aws import s3_server  # noqa: F401 (fixture)
 from tests.servers.postgres import Postgres, postgres  # noqa: F401 (fixture)
+from tests.sinks.iceberg.helpers import PUBLISHED
 from tests.sinks.lake.helpers import lake_batch
 
-PUBLISHED = 1_764_000_000_000_000
 COMMITS = 15
 ROWS = 40
 

@@ -20,22 +20,8 @@ from streamlake_fast.sinks.iceberg import IcebergSink
 from streamlake_fast.sinks.lake import lake_schema
 from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.worker import Worker
+from tests.sinks.iceberg.helpers import PUBLISHED, Clock, iceberg_sink, receipts_of
 from tests.sinks.lake.helpers import lake_batch
-
-PUBLISHED = 1_764_000_000_000_000  # 2025-11-24
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _sink(tmp_path: Path, schema: Schema, **options: object) -> IcebergSink:
-    return IcebergSink("shop.events", catalog=f"sqlite:///{tmp_path}/catalog.db", warehouse=str(tmp_path / "wh"),
-                       schema=lake_schema(schema.to_arrow()), **options)  # type: ignore[arg-type]  # fmt: skip
 
 
 def _data_files(tmp_path: Path) -> list[Path]:
@@ -81,7 +67,7 @@ def test_every_bigquery_type_maps_as_documented(tmp_path: Path) -> None:
         {"name": "many", "type": "RECORD", "mode": "REPEATED", "fields": [{"name": "n", "type": "INT64"}]},
     ]
     schema = Schema.from_bigquery(fields)
-    sink = _sink(tmp_path, schema, partition_by="timestamp")
+    sink = iceberg_sink(tmp_path, schema, partition_by="timestamp")
     event = {"string": "s", "bytes": "YWI=", "int64": 7, "float64": 1.5, "numeric": "12.5",
              "bignumeric": "123456789012345678901234567890.123456789012345678901234567890", "bool": True,
              "date": "2026-12-07", "time": "10:11:12", "datetime": "2026-12-07T10:11:12",
@@ -112,8 +98,8 @@ def test_every_bigquery_type_maps_as_documented(tmp_path: Path) -> None:
 def test_rows_are_durable_and_visible_only_after_their_commit(tmp_path: Path) -> None:
     clock = Clock()
     schema = receipt_schema()
-    sink = _sink(tmp_path, schema, commit_interval=5.0, clock=clock)
-    receipts = [r for r, _ in receipts_of(200)]
+    sink = iceberg_sink(tmp_path, schema, commit_interval=5.0, clock=clock)
+    receipts = receipts_of(200)
     sink.write(lake_batch(schema, receipts[:100], 0, PUBLISHED))
     sink.poll()
     table = sink.catalog.load_table("shop.events")
@@ -127,11 +113,11 @@ def test_rows_are_durable_and_visible_only_after_their_commit(tmp_path: Path) ->
 
 def test_a_crash_before_the_commit_leaves_no_row_visible(tmp_path: Path) -> None:
     schema = receipt_schema()
-    sink = _sink(tmp_path, schema, commit_interval=60.0)
-    receipts = [r for r, _ in receipts_of(50)]
+    sink = iceberg_sink(tmp_path, schema, commit_interval=60.0)
+    receipts = receipts_of(50)
     sink.write(lake_batch(schema, receipts, 0, PUBLISHED))
     sink.close()  # as a kill would: written, never committed
-    again = _sink(tmp_path, schema)
+    again = iceberg_sink(tmp_path, schema)
     assert again.catalog.load_table("shop.events").scan().to_arrow().num_rows == 0
     again.write(lake_batch(schema, receipts, 0, PUBLISHED))  # the redelivery
     again.flush()
@@ -142,7 +128,7 @@ def test_a_widened_schema_adds_optional_fields_without_rewriting_data(tmp_path: 
     narrow = Schema.from_bigquery([{"name": "id", "type": "STRING", "mode": "REQUIRED"},
                                    {"name": "n", "type": "INT64"}])  # fmt: skip
     wide = Schema.from_bigquery([*narrow.to_bigquery(), {"name": "note", "type": "STRING"}])
-    sink = _sink(tmp_path, narrow)
+    sink = iceberg_sink(tmp_path, narrow)
     sink.write(lake_batch(narrow, [b'{"id": "a", "n": 1}'], 0, PUBLISHED))
     sink.flush()
     first_files = set(_data_files(tmp_path))
@@ -170,23 +156,18 @@ def test_the_settings_are_checked_before_anything_runs(tmp_path: Path) -> None:
         IcebergSink("a.b", catalog="ftp://x", schema=lake_schema(receipt_schema().to_arrow()))
 
 
-def receipts_of(n: int) -> list[tuple[bytes, str | None]]:
-    (batch,) = receipt_batches(n, n, seed=5, invalid_fraction=0)
-    return [(r, None) for r in batch]
-
-
 def test_a_redelivery_after_a_crash_is_not_written_twice(tmp_path: Path) -> None:
     """Committed, then killed before the acknowledgements: the restarted sink reads back the newest snapshots'
     message ids and drops the redelivered rows the table holds — and writes the ones it does not."""
     schema = receipt_schema()
-    receipts = [r for r, _ in receipts_of(300)]
-    first = _sink(tmp_path, schema)
+    receipts = receipts_of(300)
+    first = iceberg_sink(tmp_path, schema)
     for start in (0, 100):
         first.write(lake_batch(schema, receipts[start : start + 100], start, PUBLISHED))
         first.flush()
     first.close()  # killed: the 200 messages were never acknowledged
     clock = Clock()
-    again = _sink(tmp_path, schema, clock=clock, dedup_window=60.0)
+    again = iceberg_sink(tmp_path, schema, clock=clock, dedup_window=60.0)
     again.write(lake_batch(schema, receipts[50:250], 50, PUBLISHED))  # 150 redelivered, 50 new
     again.flush()
     ids = again.catalog.load_table("shop.events").scan().to_arrow().column("message_id").to_pylist()

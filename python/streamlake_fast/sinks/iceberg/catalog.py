@@ -13,7 +13,7 @@ from pyiceberg.catalog import Catalog, load_catalog
 
 from streamlake_fast.exceptions import ConfigError
 
-__all__ = ["open_catalog", "warehouse_uri"]
+__all__ = ["another_catalog", "open_catalog", "warehouse_uri"]
 
 SQL_SCHEMES = ("sqlite:", "postgresql:", "postgresql+", "mysql:", "mysql+")
 
@@ -57,3 +57,9 @@ def open_catalog(uri: str, *, warehouse: str | None = None, name: str = "streaml
         return load_catalog(name, **props)
     except Exception as e:  # a driver missing, a file it cannot open, a server it cannot reach
         raise ConfigError(f"cannot open catalog {uri.split('@')[-1]}: {e}") from e
+
+
+def another_catalog(catalog: Catalog) -> Catalog:
+    """A second connection to ``catalog`` (same name and properties) for another thread: pyiceberg's catalogs and
+    tables are not shared between threads."""
+    return load_catalog(catalog.name, **catalog.properties)

@@ -1,7 +1,8 @@
 """The Iceberg sink: rows written as Parquet data files under the table's ``data/`` as batches arrive (the lake
-sink's writer: a file per day partition, rolled at the target size), and committed to the table — one fast append
-covering every file written since the last — every ``commit_interval`` seconds or once ``commit_bytes`` are
-waiting. A batch is durable when the commit holding its rows succeeded; the worker acknowledges its messages
+sink's writer: a file per day partition, rolled at the target size), and committed to the table — one append
+covering every file written since the last (manifests merged as Iceberg's ``commit.manifest-merge.enabled``
+asks) — every ``commit_interval`` seconds or once ``commit_bytes`` are waiting. A batch is durable when the
+commit holding its rows succeeded; the worker acknowledges its messages
 then. A commit that loses a race with another writer (two workers on one table) is retried on the table's new
 metadata. Files written but never committed (a crash between the two) are in no snapshot: readers never see them.
 
@@ -34,18 +35,15 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
     TableAlreadyExistsError,
 )
-from pyiceberg.io.pyarrow import (
-    compute_statistics_plan,
-    data_file_statistics_from_parquet_metadata,
-    parquet_path_to_id_mapping,
-)
-from pyiceberg.manifest import DataFile, DataFileContent, FileFormat, ManifestEntryStatus
+from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyiceberg.typedef import Record
 
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
+from streamlake_fast.sinks.iceberg.background import Maintainer, MaintenancePolicy
 from streamlake_fast.sinks.iceberg.catalog import open_catalog
+from streamlake_fast.sinks.iceberg.files import data_file
 from streamlake_fast.sinks.iceberg.types import arrow_for_iceberg, file_schema, needs_cast
 from streamlake_fast.sinks.lake.layout import NULL_PARTITION, PARTITION_KEY
 from streamlake_fast.sinks.lake.sink import LakeSink
@@ -58,6 +56,14 @@ log = logging.getLogger(__name__)
 #: Attempts of a commit that loses races to other writers before the sink reports a transient failure.
 COMMIT_ATTEMPTS = 12
 EPOCH = date(1970, 1, 1)
+DEFAULT_MAINTENANCE = MaintenancePolicy()
+#: Properties of the tables the sink creates: old metadata files deleted (a commit a second would otherwise leave
+#: 3,600 an hour), manifests merged on append so that the manifest list stays short as the table ages.
+TABLE_PROPERTIES = {
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+    "commit.manifest-merge.enabled": "true",
+}
 
 
 @dataclass
@@ -83,6 +89,8 @@ class IcebergSink:
         else 128 MiB).
     :param dedup_ids: message ids of the newest rows read back at start to recognise redeliveries (0: none).
     :param dedup_window: seconds after start during which rows are checked against them.
+    :param maintenance: compaction and snapshot expiry in a background thread (None: none; ``streamlake lake
+        compact|expire`` then does it).
     """
 
     def __init__(
@@ -100,6 +108,7 @@ class IcebergSink:
         max_open_files: int = 32,
         dedup_ids: int = 500_000,
         dedup_window: float = 900.0,
+        maintenance: MaintenancePolicy | None = DEFAULT_MAINTENANCE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if commit_interval <= 0 or commit_bytes <= 0:
@@ -136,6 +145,7 @@ class IcebergSink:
         self.duplicates_skipped = 0  # rows of redelivered messages the table held already
         self._dedup_until = clock() + dedup_window
         self._seen = self._recent_ids(dedup_ids) if dedup_ids else None
+        self.maintainer = Maintainer(self.catalog, table, maintenance) if maintenance else None
 
     # -- the table
 
@@ -147,7 +157,8 @@ class IcebergSink:
             with contextlib.suppress(NamespaceAlreadyExistsError):
                 self.catalog.create_namespace(namespace)
             try:
-                table = self.catalog.create_table(identifier, schema=arrow_for_iceberg(schema))
+                table = self.catalog.create_table(identifier, schema=arrow_for_iceberg(schema),
+                                                  properties=TABLE_PROPERTIES)  # fmt: skip
                 log.info("%s: created", self.name)
             except TableAlreadyExistsError:  # another worker created it first
                 table = self.catalog.load_table(identifier)
@@ -220,6 +231,8 @@ class IcebergSink:
         self._commit()
 
     def close(self) -> None:
+        if self.maintainer is not None:
+            self.maintainer.close()
         self._lake.close()
 
     # -- redeliveries
@@ -269,31 +282,13 @@ class IcebergSink:
 
     def _finished(self, spool: Path, final: str, rows: int) -> None:
         """A data file is finished (still in the spool): its Iceberg entry, from its footer, for the next commit."""
-        metadata = pq.read_metadata(str(spool))
-        table = self.table.metadata
-        schema = table.schema()
-        stats = data_file_statistics_from_parquet_metadata(
-            parquet_metadata=metadata,
-            stats_columns=compute_statistics_plan(schema, table.properties),
-            parquet_column_mapping=parquet_path_to_id_mapping(schema),
-        )
         directory = final.rsplit("/", 2)[-2]
         day = directory.removeprefix(f"{PARTITION_KEY}=")
         value = None if day == NULL_PARTITION else (date.fromisoformat(day) - EPOCH).days
-        data_file = DataFile.from_args(
-            content=DataFileContent.DATA,
-            file_path=f"{self._data}/{final[len(self._base) + 1 :]}",
-            file_format=FileFormat.PARQUET,
-            partition=Record(value),
-            file_size_in_bytes=spool.stat().st_size,
-            sort_order_id=None,
-            spec_id=table.default_spec_id,
-            equality_ids=None,
-            key_metadata=None,
-            **stats.to_serialized_dict(),
-        )
-        self._waiting.append(_Written(data_file, rows, self._written - 1))
-        self._waiting_bytes += data_file.file_size_in_bytes
+        path = f"{self._data}/{final[len(self._base) + 1 :]}"
+        entry = data_file(self.table.metadata, path, spool.stat().st_size, pq.read_metadata(str(spool)), Record(value))
+        self._waiting.append(_Written(entry, rows, self._written - 1))
+        self._waiting_bytes += entry.file_size_in_bytes
 
     def _commit(self) -> None:
         """Make every batch written so far visible: finish the open files, then one append of every waiting file."""
@@ -315,7 +310,7 @@ class IcebergSink:
     def _append(self, files: list[DataFile]) -> None:
         for attempt in range(COMMIT_ATTEMPTS):
             try:
-                with self.table.transaction() as tx, tx.update_snapshot().fast_append() as append:
+                with self.table.transaction() as tx, tx.update_snapshot().merge_append() as append:
                     for f in files:
                         append.append_data_file(f)
                 return

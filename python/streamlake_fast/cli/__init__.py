@@ -174,16 +174,40 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--since", help="only dead letters rejected at or after this time (ISO 8601, UTC)")
     replay.add_argument("--limit", type=int, help="replay at most this many")
 
-    lake = sub.add_parser("lake", help="inspect a lake")
+    lake = sub.add_parser("lake", help="inspect a lake or an Iceberg table; maintain an Iceberg table")
     lake_sub = lake.add_subparsers(dest="lake_command", required=True)
     verify = lake_sub.add_parser("verify", help="rows and files per partition, schemas, duplicate message ids")
-    verify.add_argument("root", help="lake root: a path, gs://B/prefix or s3://B/prefix")
+    verify.add_argument("root", nargs="?", help="lake root: a path, gs://B/prefix or s3://B/prefix")
+    verify.add_argument("--iceberg-table", metavar="NAMESPACE.TABLE", help="verify this Iceberg table instead")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.add_argument("--fail-on-duplicates", action="store_true", help="exit 1 when a message id is repeated")
     verify.add_argument("--clean", action="store_true",
                         help="delete hidden temporaries left by killed writers (older than --older-than)")  # fmt: skip
     verify.add_argument("--older-than", type=float, default=3600.0, metavar="SECONDS",
                         help="with --clean: only temporaries untouched this long (default 3600)")  # fmt: skip
+    compact = lake_sub.add_parser("compact", help="rewrite an Iceberg table's small files into files of the "
+                                  "target size, partition by partition")  # fmt: skip
+    compact.add_argument("--target-file-bytes", type=int, metavar="N",
+                         help="default: the table's write.target-file-size-bytes, else 128 MiB")  # fmt: skip
+    compact.add_argument("--min-files", type=int, default=2, metavar="N",
+                         help="compact a partition once it has this many small files (default 2)")  # fmt: skip
+    expire = lake_sub.add_parser("expire", help="expire an Iceberg table's old snapshots and delete the files "
+                                 "only they used")  # fmt: skip
+    expire.add_argument("--older-than", type=float, default=3600.0, metavar="SECONDS",
+                        help="expire snapshots older than this (default 3600)")  # fmt: skip
+    expire.add_argument("--retain-last", type=int, default=10, metavar="N",
+                        help="keep the newest N snapshots whatever their age (default 10)")  # fmt: skip
+    expire.add_argument(
+        "--orphans-older-than",
+        type=float,
+        metavar="SECONDS",
+        help="also delete files no snapshot refers to, untouched this long (a day or more is safe)",
+    )
+    for command in (compact, expire):
+        command.add_argument("iceberg_table", metavar="NAMESPACE.TABLE", help="the Iceberg table")
+    for command in (verify, compact, expire):
+        command.add_argument("--catalog", help="the Iceberg catalog: sqlite:///PATH, a SQLAlchemy URL, http(s)://…")
+        command.add_argument("--warehouse", help="the SQL catalog's warehouse: a path, s3://… or gs://…")
 
     dec = sub.add_parser("decode", help="decode an NDJSON file with a BigQuery schema")
     dec.add_argument("input", type=Path, help="newline-delimited JSON events")

@@ -123,6 +123,12 @@ def publish(args: argparse.Namespace) -> int:
 def lake(args: argparse.Namespace) -> int:
     from streamlake_fast.sinks.lake import verify_lake
 
+    if args.lake_command != "verify" or args.iceberg_table:
+        from streamlake_fast.cli.iceberg import iceberg_command
+
+        return iceberg_command(args)
+    if not args.root:
+        raise ConfigError("lake verify needs a lake root (a path, gs://… or s3://…) or --iceberg-table")
     if args.clean and args.older_than <= 0:
         raise ConfigError("--older-than must be positive")
     report = verify_lake(args.root, clean_older_than=args.older_than if args.clean else None)

@@ -126,7 +126,7 @@ def compact(table: Table, *, target_bytes: int | None = None, min_files: int = 5
             table.io.delete(new.file_path)
     report.seconds = time.perf_counter() - started
     if report.groups:
-        log.info("%s: compacted %d files into %d (%d rows) in %.2f s", table.name(), report.files_removed,
+        log.info("%s: compacted %d files into %d (%d rows) in %.2f s", ".".join(table.name()), report.files_removed,
                  report.files_added, report.rows, report.seconds)  # fmt: skip
     return report
 
@@ -165,7 +165,7 @@ def _replace(table: Table, old: list[DataFile], new: DataFile, report: CompactRe
             live = {f.file_path for f in live_files(table)}
             if any(f.file_path not in live for f in old):
                 return False
-            log.debug("%s: compaction commit retried (%s)", table.name(), e)
+            log.debug("%s: compaction commit retried (%s)", ".".join(table.name()), e)
             time.sleep(min(1.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))
     return False
 
@@ -190,7 +190,7 @@ def expire(table: Table, *, older_than: float, retain_last: int = 10, now: float
     report = ExpireReport()
     table.refresh()
     if set(table.metadata.refs) - {MAIN_BRANCH}:
-        log.warning("%s: has branches or tags; snapshots not expired", table.name())
+        log.warning("%s: has branches or tags; snapshots not expired", ".".join(table.name()))
         return report
     history = _history(table)
     cutoff_ms = int(((time.time() if now is None else now) - older_than) * 1000)
@@ -223,7 +223,7 @@ def expire(table: Table, *, older_than: float, retain_last: int = 10, now: float
             time.sleep(min(1.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))
             table.refresh()
     else:
-        log.warning("%s: snapshot expiry lost %d races; next time", table.name(), ATTEMPTS)
+        log.warning("%s: snapshot expiry lost %d races; next time", ".".join(table.name()), ATTEMPTS)
         return report
     report.snapshots_expired = len(expired)
     for path in sorted(doomed):
@@ -233,7 +233,7 @@ def expire(table: Table, *, older_than: float, retain_last: int = 10, now: float
         except FileNotFoundError:
             pass
     report.seconds = time.perf_counter() - started
-    log.info("%s: expired %d snapshots, deleted %d files in %.2f s", table.name(), len(expired),
+    log.info("%s: expired %d snapshots, deleted %d files in %.2f s", ".".join(table.name()), len(expired),
              len(report.files_deleted), report.seconds)  # fmt: skip
     return report
 
@@ -269,7 +269,7 @@ def remove_orphans(table: Table, *, older_than: float = 86_400.0) -> list[str]:
             root.fs.delete_file(info.path)
             removed.append(info.path)
     if removed:
-        log.info("%s: deleted %d files no snapshot refers to", table.name(), len(removed))
+        log.info("%s: deleted %d files no snapshot refers to", ".".join(table.name()), len(removed))
     return removed
 
 

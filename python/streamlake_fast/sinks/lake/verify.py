@@ -16,7 +16,7 @@ from streamlake_fast.sinks.lake.history import SchemaEntry, describe_change, rea
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, is_data_file
 from streamlake_fast.transports.storage import Root
 
-__all__ = ["LakeReport", "PartitionReport", "verify_lake"]
+__all__ = ["LakeReport", "PartitionReport", "find_duplicates", "verify_lake"]
 
 
 @dataclass
@@ -39,6 +39,7 @@ class LakeReport:
     cleaned: list[str] = field(default_factory=list)  # such spools deleted (``clean_older_than``)
     unreadable: dict[str, str] = field(default_factory=dict)  # visible file → why it could not be read
     history: list[SchemaEntry] = field(default_factory=list)  # the schemas recorded, oldest first
+    snapshots: int | None = None  # an Iceberg table's snapshots (None: a Parquet lake)
 
     def schema_history(self) -> list[dict[str, Any]]:
         """Each recorded schema: fingerprint, first use, files with it, and what changed from the one before."""
@@ -74,7 +75,7 @@ class LakeReport:
             "temporary_files": self.temporary_files,
             "cleaned": self.cleaned,
             "unreadable": self.unreadable,
-        }
+        } | ({"snapshots": self.snapshots} if self.snapshots is not None else {})
 
     def lines(self) -> list[str]:
         out = [f"{'partition':<16} {'files':>6} {'rows':>12} {'bytes':>14} {'bytes/row':>10}"]
@@ -82,8 +83,11 @@ class LakeReport:
             per = p.bytes / p.rows if p.rows else 0.0
             out.append(f"{name:<16} {p.files:>6,} {p.rows:>12,} {p.bytes:>14,} {per:>10.1f}")
         out.append(f"{'total':<16} {self.files:>6,} {self.rows:>12,} {self.bytes:>14,}")
-        schemas = ", ".join(f"{k}: {v} files" for k, v in self.fingerprints.items())
-        out.append(f"schemas: {len(self.fingerprints)} ({schemas})")
+        if self.snapshots is not None:
+            out.append(f"snapshots: {self.snapshots:,}")
+        if self.fingerprints:
+            schemas = ", ".join(f"{k}: {v} files" for k, v in self.fingerprints.items())
+            out.append(f"schemas: {len(self.fingerprints)} ({schemas})")
         if self.history:
             out.append("schema history:")
             out += [f"  {h['first_used']}  {h['fingerprint']}  {h['files']:,} files  {h['change']}"
@@ -147,7 +151,7 @@ def verify_lake(root: str, *, examples: int = 20, clean_older_than: float | None
             ids.append(col)
             owners.append(rel)
     if ids:
-        _find_duplicates(report, ids, owners, examples)
+        find_duplicates(report, ids, owners, examples)
     return report
 
 
@@ -157,7 +161,8 @@ def _age(info: pafs.FileInfo) -> float:
     return (datetime.now(timezone.utc) - mtime).total_seconds() if mtime is not None else 0.0
 
 
-def _find_duplicates(report: LakeReport, ids: list[pa.Array], owners: list[str], examples: int) -> None:
+def find_duplicates(report: LakeReport, ids: list[pa.Array], owners: list[str], examples: int) -> None:
+    """Count the message ids of ``ids`` (one array per file of ``owners``) found more than once, into ``report``."""
     all_ids = pa.chunked_array(ids)
     counts = pc.value_counts(all_ids)
     values, n = counts.field("values"), counts.field("counts")

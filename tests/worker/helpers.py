@@ -108,3 +108,18 @@ class Running:
         code = self.proc.wait(timeout)
         self._reader.join(5)
         return code
+
+
+def kill_mid_run(cloud: Cloud, topic: str, args: tuple[str, ...], events: int, kills: int) -> None:
+    """``kills`` rounds of: publish ``events // kills`` receipts, start the worker, kill -9 it once it has
+    acknowledged 1,000 (somewhere among writes, commits and acknowledgements), wait for its leases to lapse."""
+    import signal
+
+    for kill in range(kills):
+        publish_receipts(cloud, topic, events // kills, seed=kill)
+        worker = Running(cloud, *args)
+        worker.wait_for_acked(1_000)  # this worker's own
+        time.sleep(0.2 + (kill % 4) * 0.3)
+        worker.proc.send_signal(signal.SIGKILL)
+        worker.wait()
+        time.sleep(12)  # the killed worker's leases lapse

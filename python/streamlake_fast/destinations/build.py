@@ -19,6 +19,7 @@ from streamlake_fast.extras import needs_extra
 from streamlake_fast.sinks.base import Sink
 from streamlake_fast.sinks.deadletter.files import DeadLetterFiles
 from streamlake_fast.sinks.lake import LakeSink, lake_schema
+from streamlake_fast.sinks.redeliveries import DEDUP_IDS
 
 __all__ = ["Built", "build", "codec_of", "dead_letter_sink", "iceberg_sink", "lake_sink", "resolve_schema"]
 
@@ -99,7 +100,8 @@ def lake_sink(d: Destinations, events: Schema, *, max_file_age: float | None = N
     lake = d.lake
     return LakeSink(lake.root, schema=lake_schema(events.to_arrow()), partition_by=lake.partition_by,
                     target_file_bytes=lake.target_file_bytes, max_file_age=max_file_age or lake.max_file_age,
-                    max_open_files=lake.max_open_files, compression=lake.compression)  # fmt: skip
+                    max_open_files=lake.max_open_files, compression=lake.compression,
+                    dedup_ids=DEDUP_IDS)  # fmt: skip
 
 
 def iceberg_sink(d: Destinations, events: Schema) -> Sink:

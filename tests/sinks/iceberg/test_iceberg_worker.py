@@ -4,8 +4,6 @@ every valid receipt once, the rejects beside the warehouse; kill -9 in mid-run, 
 from __future__ import annotations
 
 import json
-import signal
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 from streamlake_fast.local.generate import RECEIPT_SCHEMA
 from streamlake_fast.sinks.iceberg import open_catalog
 from tests.servers.fixtures import Cloud
-from tests.worker.helpers import Running, publish_receipts, pull_all, run_worker
+from tests.worker.helpers import kill_mid_run, publish_receipts, pull_all, run_worker
 
 EVENTS = 3_000
 
@@ -50,14 +48,7 @@ def test_kill_9_three_times_loses_nothing_and_writes_nothing_twice(pubsub_only: 
     events = 30_000
     topic, subscription = pubsub_only.create_topic_and_subscription(ack_deadline=10)
     args = _args(tmp_path, subscription)
-    for kill in range(3):  # a third of the events each time: a worker drains 10,000 in a few seconds
-        publish_receipts(pubsub_only, topic, events // 3, seed=kill)
-        worker = Running(pubsub_only, *args)
-        worker.wait_for_acked(1_000)  # this worker's own
-        time.sleep(0.2 + kill * 0.3)  # somewhere among commits and acknowledgements
-        worker.proc.send_signal(signal.SIGKILL)
-        worker.wait()
-        time.sleep(12)  # the killed worker's leases lapse
+    kill_mid_run(pubsub_only, topic, args, events, kills=3)  # a worker drains 10,000 in a few seconds
     done = run_worker(pubsub_only, *args)
     assert done.returncode == 0, done.stderr[-3000:]
     ids = _message_ids(tmp_path)

@@ -23,7 +23,15 @@ from streamlake_fast.transports.gcp.pull import PubSubSource
 from streamlake_fast.worker import Worker
 from tests.servers.fixtures import Cloud
 from tests.sinks.lake.helpers import read_lake, visible_files
-from tests.worker.helpers import Running, expected_rows, publish_receipts, pull_all, run_worker, table_rows
+from tests.worker.helpers import (
+    Running,
+    expected_rows,
+    kill_mid_run,
+    publish_receipts,
+    pull_all,
+    run_worker,
+    table_rows,
+)
 
 EVENTS = int(os.environ.get("STREAMLAKE_LAKE_EVENTS", "20000"))
 

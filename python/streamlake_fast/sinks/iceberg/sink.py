@@ -26,7 +26,6 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import (
@@ -47,6 +46,7 @@ from streamlake_fast.sinks.iceberg.files import data_file
 from streamlake_fast.sinks.iceberg.types import arrow_for_iceberg, file_schema, needs_cast
 from streamlake_fast.sinks.lake.layout import NULL_PARTITION, PARTITION_KEY
 from streamlake_fast.sinks.lake.sink import LakeSink
+from streamlake_fast.sinks.redeliveries import DEDUP_IDS, DEDUP_WINDOW, Redeliveries
 from streamlake_fast.transports.storage import Root
 
 __all__ = ["IcebergSink"]
@@ -106,8 +106,8 @@ class IcebergSink:
         target_file_bytes: int | None = None,
         compression: str = "zstd",
         max_open_files: int = 32,
-        dedup_ids: int = 500_000,
-        dedup_window: float = 900.0,
+        dedup_ids: int = DEDUP_IDS,
+        dedup_window: float = DEDUP_WINDOW,
         maintenance: MaintenancePolicy | None = DEFAULT_MAINTENANCE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -142,9 +142,8 @@ class IcebergSink:
         self.commits = 0
         self.commit_retries = 0
         self.commit_seconds: list[float] = []  # each commit's wall time, in order
-        self.duplicates_skipped = 0  # rows of redelivered messages the table held already
-        self._dedup_until = clock() + dedup_window
-        self._seen = self._recent_ids(dedup_ids) if dedup_ids else None
+        held = self._recent_ids(dedup_ids) if dedup_ids else None
+        self._redeliveries = Redeliveries(self.name, held, dedup_window, clock)
         self.maintainer = Maintainer(self.catalog, table, maintenance) if maintenance else None
 
     # -- the table
@@ -211,7 +210,7 @@ class IcebergSink:
         if self._cast_to is not None:
             batch = batch.cast(self._cast_to)
         self._written += 1
-        batch = self._without_duplicates(batch)
+        batch = self._redeliveries.filter(batch)
         if batch.num_rows:
             self._lake.write(batch)
         if self._waiting_bytes >= self.commit_bytes:
@@ -220,6 +219,11 @@ class IcebergSink:
     @property
     def durable_batches(self) -> int:
         return self._durable
+
+    @property
+    def duplicates_skipped(self) -> int:
+        """Rows of redelivered messages the table held already, not written again."""
+        return self._redeliveries.skipped
 
     def poll(self) -> None:
         if self._written > self._durable and self._clock() - self._last_commit >= self.commit_interval:
@@ -262,21 +266,6 @@ class IcebergSink:
         log.info("%s: %d message ids of the newest %d snapshots to recognise redeliveries", self.name, rows,
                  snapshots)  # fmt: skip
         return pa.concat_arrays(chunks)
-
-    def _without_duplicates(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """``batch`` without the rows of messages the table held when this sink started (within the window)."""
-        if self._seen is None:
-            return batch
-        if self._clock() >= self._dedup_until:
-            self._seen = None
-            return batch
-        held = pc.is_in(batch.column("message_id"), value_set=self._seen)
-        found = pc.sum(held).as_py() or 0
-        if not found:
-            return batch
-        self.duplicates_skipped += found
-        log.info("%s: %d rows of redelivered messages already in the table, not written again", self.name, found)
-        return batch.filter(pc.invert(held))
 
     # -- files and commits
 

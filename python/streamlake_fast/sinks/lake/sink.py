@@ -27,6 +27,8 @@ from streamlake_fast.codec.schema import Schema
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
 from streamlake_fast.sinks.lake.history import record_schema
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, lake_schema, partitions
+from streamlake_fast.sinks.lake.recent import recent_ids
+from streamlake_fast.sinks.redeliveries import DEDUP_WINDOW, Redeliveries
 from streamlake_fast.transports.storage import Root, sink_error
 from streamlake_fast.transports.storage import spool_dir as spool_dir_for
 
@@ -81,6 +83,10 @@ class LakeSink:
     :param record_history: keep the lake's schema history (``_schemas/``) under ``root``.
     :param publish_time_fallback: rows whose ``partition_by`` is null go to ``publish_time``'s date (else to the
         null partition).
+    :param dedup_ids: read back the message ids of the lake's newest files, this many rows, at start; for
+        ``dedup_window`` seconds rows of those messages (redelivered after a crash) are not written again
+        (:mod:`~streamlake_fast.sinks.redeliveries`; 0: no check, the default — the worker's lakes use
+        :data:`~streamlake_fast.sinks.redeliveries.DEDUP_IDS`).
 
     Storage errors, a full disk (ENOSPC, EDQUOT) included, are handled by where the rows are, not by the error:
     while a batch is being written into open files (creating, writing, finishing a file), any failure raises
@@ -106,6 +112,8 @@ class LakeSink:
         on_finished: Callable[[Path, str, int], None] | None = None,
         record_history: bool = True,
         publish_time_fallback: bool = True,
+        dedup_ids: int = 0,
+        dedup_window: float = DEDUP_WINDOW,
     ) -> None:
         for name in LAKE_COLUMNS:
             if name not in schema.names:
@@ -150,6 +158,13 @@ class LakeSink:
         self.bytes_written = 0
         self.files_written = 0
         self.files_evicted = 0  # files rolled early to make room for another partition
+        held = recent_ids(self._root, dedup_ids) if dedup_ids else None
+        self._redeliveries = Redeliveries(self.name, held, dedup_window, clock)
+
+    @property
+    def duplicates_skipped(self) -> int:
+        """Rows of redelivered messages the lake held already, not written again."""
+        return self._redeliveries.skipped
 
     def _set_schema(self, schema: pa.Schema) -> None:
         fingerprint = Schema.from_arrow(schema).fingerprint
@@ -187,6 +202,7 @@ class LakeSink:
             self._set_schema(batch.schema)
         seq = self._written
         self._written += 1
+        batch = self._redeliveries.filter(batch)
         for partition, rows in partitions(batch, self.partition_by, fallback=self._fallback):
             f = self._file_for(partition, seq, rows)
             f.buffered.append(rows)

@@ -28,7 +28,7 @@ LAKE ?= lake
 DIST ?= dist
 
 .PHONY: venv build build-demo build-beam wheel wheel-abi3 wheel-smoke extras-smoke emulators postgres test test-slow test-rust \
-	test-python test-beam bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-route bench-smoke \
+	test-python test-beam bench bench-worker bench-sqs bench-beam bench-http bench-shapes bench-transform bench-route bench-iceberg bench-smoke \
 	fuzz lint fmt demo clean lock lock-upgrade drift test-latest versions docs
 
 $(TOOLS)/.installed: $(REQ)/tools.txt
@@ -161,11 +161,16 @@ bench-smoke:
 		STREAMLAKE_ROUTE_BENCH_EVENTS=4000 \
 		$(BIN)/python -m pytest benches -q --ignore=benches/test_beam_bench.py \
 		--benchmark-disable
+	COMMITS=60 $(BIN)/python benches/iceberg_commits.py
 
 # The full benchmarks behind the README's tables (several minutes each).
 # Routing: a mixed stream against four single-type ones; a template fanning out to 1,000 lake prefixes.
 bench-route: build
 	$(BIN)/python -m pytest benches/test_route_bench.py -q
+
+# Iceberg commits as a table ages: an hour-equivalent of 1 s commits with the default maintenance between them.
+bench-iceberg: build
+	$(BIN)/python benches/iceberg_commits.py
 
 # The HTTP services (serve, push-handler) against FastAPI and the Functions Framework, server CPU per event.
 bench-http: build emulators

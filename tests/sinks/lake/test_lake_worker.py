@@ -26,7 +26,6 @@ from tests.sinks.lake.helpers import read_lake, visible_files
 from tests.worker.helpers import (
     Running,
     expected_rows,
-    kill_mid_run,
     publish_receipts,
     pull_all,
     run_worker,

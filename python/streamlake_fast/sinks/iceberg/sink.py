@@ -7,8 +7,8 @@ then. A commit that loses a race with another writer (two workers on one table) 
 metadata. Files written but never committed (a crash between the two) are in no snapshot: readers never see them.
 
 No duplicates after a crash: a crash after a commit and before the acknowledgements it allowed makes the source
-deliver those messages again. At start the sink reads the ``message_id`` column of the files the newest snapshots
-added — the newest ``dedup_ids`` rows, more than the messages any worker holds unacknowledged — and for
+deliver those messages again. At start the sink reads the ``message_id`` column of the current snapshot's newest
+files — the newest ``dedup_ids`` rows, more than the messages any worker holds unacknowledged — and for
 ``dedup_window`` seconds drops the rows of a redelivered message the table already holds (counted in
 ``duplicates_skipped``; the message is acknowledged with its batch). After the window, or with nothing to load, no
 row is checked.
@@ -34,7 +34,7 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
     TableAlreadyExistsError,
 )
-from pyiceberg.manifest import DataFile, ManifestEntryStatus
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyiceberg.typedef import Record
@@ -242,29 +242,27 @@ class IcebergSink:
     # -- redeliveries
 
     def _recent_ids(self, limit: int) -> pa.Array | None:
-        """The message ids of the newest ``limit`` rows (at least) the table's snapshots added, newest first."""
+        """The message ids of the newest ``limit`` rows (at least) of the current snapshot: its data files, newest
+        data sequence number first (whatever snapshots expiry kept)."""
         table = self.table
-        chunks: list[pa.Array] = []
-        rows = snapshots = 0
         snapshot = table.current_snapshot()
-        while snapshot is not None and rows < limit:
-            snapshots += 1
-            for manifest in snapshot.manifests(table.io):
-                if manifest.added_snapshot_id != snapshot.snapshot_id:
-                    continue
-                for entry in manifest.fetch_manifest_entry(table.io):
-                    if entry.status != ManifestEntryStatus.ADDED:
-                        continue
-                    with table.io.new_input(entry.data_file.file_path).open() as f:
-                        ids = pq.read_table(f, columns=["message_id"]).column("message_id")
-                    chunks.extend(ids.chunks)
-                    rows += len(ids)
-            parent = snapshot.parent_snapshot_id
-            snapshot = table.snapshot_by_id(parent) if parent is not None else None
+        if snapshot is None:
+            return None
+        entries = [e for m in snapshot.manifests(table.io) for e in m.fetch_manifest_entry(table.io)]
+        entries.sort(key=lambda e: e.sequence_number or 0, reverse=True)
+        chunks: list[pa.Array] = []
+        rows = files = 0
+        for entry in entries:
+            if rows >= limit:
+                break
+            with table.io.new_input(entry.data_file.file_path).open() as f:
+                ids = pq.read_table(f, columns=["message_id"]).column("message_id")
+            chunks.extend(ids.chunks)
+            rows += len(ids)
+            files += 1
         if not rows:
             return None
-        log.info("%s: %d message ids of the newest %d snapshots to recognise redeliveries", self.name, rows,
-                 snapshots)  # fmt: skip
+        log.info("%s: %d message ids of the newest %d files to recognise redeliveries", self.name, rows, files)
         return pa.concat_arrays(chunks)
 
     # -- files and commits

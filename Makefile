@@ -60,7 +60,7 @@ venv: $(VENV)/.synced
 build: $(VENV)/.synced
 	$(call develop,$(VENV))
 
-# The demo needs only the gcp extra: added to .venv from demo.txt (the same versions as dev.txt, so a later
+# The demo needs the gcp and iceberg extras: added to .venv from demo.txt (the same versions as dev.txt, so a later
 # `make test` only adds packages, and a `make demo` after `make test` installs nothing).
 build-demo: $(TOOLS)/.installed
 	test -x $(BIN)/python || $(UV) venv -q --python $(PYTHON) $(VENV)
@@ -89,7 +89,7 @@ lock: $(TOOLS)/.installed
 	$(COMPILE) $(REQ)/tools.in -o $(REQ)/tools.txt
 	$(COMPILE) pyproject.toml --extra gcp --extra aws --extra http --extra iceberg --extra test --extra bench --extra lint \
 		-o $(REQ)/dev.txt
-	$(COMPILE) pyproject.toml --extra gcp -c $(REQ)/dev.txt -o $(REQ)/demo.txt
+	$(COMPILE) pyproject.toml --extra gcp --extra iceberg -c $(REQ)/dev.txt -o $(REQ)/demo.txt
 	$(COMPILE) pyproject.toml --extra beam --extra test -o $(REQ)/beam.txt
 	$(COMPILE) $(REQ)/bqemulator.in -o $(REQ)/bqemulator.txt
 	$(COMPILE) $(REQ)/docs.in -o $(REQ)/docs.txt
@@ -127,7 +127,7 @@ postgres:
 # with its offline workarounds), publish → worker → ./lake + the table, then a summary.
 demo: build-demo emulators
 	STREAMLAKE_BQEMULATOR_PYTHON="$(abspath $(BQEMU_VENV))/bin/python" \
-		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) $(if $(MIXED),--mixed) --lake $(LAKE)
+		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) $(if $(MIXED),--mixed) $(if $(LAKE_FORMAT),--lake-format $(LAKE_FORMAT)) --lake $(LAKE)
 
 test: build build-beam emulators versions test-rust test-python test-beam bench-smoke docs
 

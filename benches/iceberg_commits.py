@@ -1,6 +1,6 @@
 """Iceberg commits as a table ages: ``COMMITS`` commits of ``ROWS`` receipts each into one day partition (a
 second's worth each: the hour-equivalent of 1 s commits by default), a maintenance pass every ``EVERY`` commits
-(the default policy's 30 s) between them, snapshots kept ``RETAIN`` commits' worth (its 60 s). Prints
+(the default policy's 30 s) between them, snapshots kept ``RETAIN`` commits' worth (its 30 s). Prints
 the commit wall time at the start and at the 1,000th commit (medians of 20), and the data files in the partition
 before and after each maintenance pass, against the minimum the target size allows.
 
@@ -27,7 +27,7 @@ from tests.sinks.lake.helpers import lake_batch
 COMMITS = int(os.environ.get("COMMITS", "3600"))
 ROWS = int(os.environ.get("ROWS", "100"))
 EVERY = int(os.environ.get("EVERY", "30"))
-RETAIN = int(os.environ.get("RETAIN", "60"))
+RETAIN = int(os.environ.get("RETAIN", "30"))
 PUBLISHED = 1_764_000_000_000_000
 
 
@@ -47,6 +47,7 @@ def main() -> None:
         sink.write(lake_batch(schema, rows, i * ROWS, PUBLISHED))
         sink.flush()
         if (i + 1) % EVERY == 0:
+            maintenance.refresh()
             files_before.append(len(live_files(maintenance)))
             t = time.perf_counter()
             compact(maintenance, min_files=2)

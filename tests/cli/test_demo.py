@@ -67,6 +67,31 @@ def test_demo_without_emulators_runs_in_process_and_replaces_its_own_lake(tmp_pa
         assert read_lake(tmp_path / "lake").num_rows == EVENTS - EVENTS // 100
 
 
+def test_demo_lands_in_an_iceberg_table_on_the_emulators(tmp_path: Path) -> None:
+    if not (pubsub_emulator_path().exists() and BQEMULATOR_PYTHON.exists()):
+        if os.environ.get("CI") == "true":
+            pytest.fail("the emulators are not installed (make emulators)")
+        pytest.skip("emulators not installed")
+    done = _demo(tmp_path, "--lake-format", "iceberg",
+                 env={**os.environ, "STREAMLAKE_BQEMULATOR_PYTHON": str(BQEMULATOR_PYTHON)})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out, valid = done.stdout, EVENTS - EVENTS // 100
+    assert f"rows → iceberg:demo.receipts: {valid:,}" in out and _number("BigQuery COUNT(*):", out) == valid
+    assert _number("acknowledged:", out) == EVENTS and "duplicate message ids: none" in out
+    assert "snapshots:" in out and "query (pyiceberg scan" in out
+    from streamlake_fast.sinks.iceberg import open_catalog
+
+    table = open_catalog(f"sqlite:///{tmp_path}/lake/catalog.db", warehouse=str(tmp_path / "lake")).load_table(
+        "demo.receipts")  # fmt: skip
+    assert table.scan().to_arrow().num_rows == valid
+    assert _number("total", out.split("lake:")[1]) == len(table.inspect.files())  # the files the report counted
+
+
+def test_demo_iceberg_is_for_gcp(tmp_path: Path) -> None:
+    done = _demo(tmp_path, "--lake-format", "iceberg", "--cloud", "aws")
+    assert done.returncode == 2 and "--lake-format iceberg runs on --cloud gcp" in done.stderr
+
+
 def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
     (tmp_path / "lake").mkdir()
     (tmp_path / "lake" / "precious.txt").write_text("keep me")

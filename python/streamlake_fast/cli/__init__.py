@@ -36,6 +36,8 @@ def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument("--mixed", action="store_true",
                       help="four event types on one topic, routed each to its own table and lake prefix "
                       "(default 100,000 events)")  # fmt: skip
+    demo.add_argument("--lake-format", choices=["parquet", "iceberg"], default="parquet",
+                      help="iceberg: the Iceberg table demo.receipts (SQLite catalog, under --lake)")  # fmt: skip
     demo.add_argument("--progress-interval", type=float, default=5.0)
 
     cd = sub.add_parser("codec-demo", help="decode generated receipts in memory and report codec throughput")

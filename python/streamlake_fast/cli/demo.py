@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import pyarrow as pa
+
 from streamlake_fast.codec.codec import Codec
 from streamlake_fast.exceptions import ConfigError, ServerUnavailable, StreamlakeError
 from streamlake_fast.local import LocalServer, start_bigquery, start_moto, start_pubsub
@@ -50,6 +52,7 @@ BUCKET = "streamlake-demo"
 #: moto's SQS passes about 700 events/s end to end here: the AWS demo's default size.
 AWS_EVENTS = 20_000
 MARKER = ".streamlake-demo"
+ICEBERG_TABLE = "demo.receipts"
 CHUNK = 10_000
 
 
@@ -198,6 +201,14 @@ def count_table(table: str) -> int:
     return int(rows[0]["n"])
 
 
+def query_table(table: pa.Table) -> tuple[str, list[tuple[Any, ...]]]:
+    """Top stores by revenue over an Iceberg table's scan (pyarrow)."""
+    agg = table.group_by("store_id").aggregate([("store_id", "count"), ("total", "sum")])
+    agg = agg.sort_by([("total_sum", "descending")]).slice(0, 5)
+    rows = list(zip(*(agg.column(c).to_pylist() for c in ("store_id", "store_id_count", "total_sum")), strict=True))
+    return "pyiceberg scan → pyarrow: group_by(store_id).aggregate(count, sum(total)) top 5", rows
+
+
 def query_lake(lake: str) -> tuple[str, list[tuple[Any, ...]]]:
     """Top stores by revenue, straight off the Parquet files (DuckDB when installed and the lake is local, else
     pyarrow)."""
@@ -209,9 +220,7 @@ def query_lake(lake: str) -> tuple[str, list[tuple[Any, ...]]]:
         table = ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive").to_table(
             columns=["store_id", "total"]
         )
-        agg = table.group_by("store_id").aggregate([("store_id", "count"), ("total", "sum")])
-        agg = agg.sort_by([("total_sum", "descending")]).slice(0, 5)
-        rows = list(zip(*(agg.column(c).to_pylist() for c in ("store_id", "store_id_count", "total_sum")), strict=True))
+        _, rows = query_table(table)
         return "pyarrow.dataset: group_by(store_id).aggregate(count, sum(total)) top 5", rows
     sql = (
         f"SELECT store_id, count(*) AS receipts, sum(total) AS revenue "
@@ -234,9 +243,12 @@ def run_demo(
     use_emulators: bool = True,
     progress_interval: float = 5.0,
     progress: TextIO | None = None,
+    lake_format: str = "parquet",
 ) -> DemoReport:
     """Run the pipeline on ``events`` generated receipts; progress goes to ``progress`` (stderr). ``cloud="aws"``
-    runs it on moto's SQS and S3 (the lake at ``s3://streamlake-demo/<name of lake>``)."""
+    runs it on moto's SQS and S3 (the lake at ``s3://streamlake-demo/<name of lake>``). ``lake_format="iceberg"``
+    lands the receipts in the Iceberg table ``demo.receipts`` instead (a SQLite catalog and the warehouse under
+    ``lake``), maintained as it is written."""
     out = progress or sys.stderr
 
     def say(line: str) -> None:
@@ -245,6 +257,10 @@ def run_demo(
 
     if cloud not in ("gcp", "aws"):
         raise ConfigError(f"--cloud must be gcp or aws, not {cloud!r}")
+    if lake_format not in ("parquet", "iceberg"):
+        raise ConfigError(f"--lake-format must be parquet or iceberg, not {lake_format!r}")
+    if lake_format == "iceberg" and cloud == "aws":
+        raise ConfigError("--lake-format iceberg runs on --cloud gcp (a SQLite catalog, the warehouse on disk)")
     report = DemoReport(events)
     servers: list[LocalServer] = []
     try:
@@ -276,7 +292,7 @@ def run_demo(
 
                 _create_table(table)
                 sinks.append(BigQuerySink(table))
-            sinks.append(_lake_sink(str(lake)))
+            sinks.append(_iceberg_sink(Path(lake)) if lake_format == "iceberg" else _lake_sink(str(lake)))
             source, publishing = _gcp_path(report, pubsub is not None, invalid_fraction, seed, say, progress_interval)
             _run(report, source, publishing, sinks, str(lake), table, progress_interval, say, out)
     finally:
@@ -288,6 +304,13 @@ def run_demo(
 def _lake_sink(root: str, max_file_age: float = 60.0) -> LakeSink:
     return LakeSink(root, schema=lake_schema(receipt_schema().to_arrow()), partition_by="event_time",
                     max_file_age=max_file_age)  # fmt: skip
+
+
+def _iceberg_sink(lake: Path) -> Sink:
+    from streamlake_fast.sinks.iceberg import IcebergSink
+
+    return IcebergSink(ICEBERG_TABLE, catalog=f"sqlite:///{lake.absolute()}/catalog.db", warehouse=str(lake),
+                       schema=lake_schema(receipt_schema().to_arrow()), partition_by="event_time")  # fmt: skip
 
 
 def _aws_env(host: str) -> dict[str, str]:
@@ -355,8 +378,16 @@ def _run(report: DemoReport, source: Source, publishing: Publishing | None, sink
     report.rejects_written = dead_letter.rows_written
     if table:
         report.table_rows = count_table(table)
-    report.lake = verify_lake(lake)
-    report.query, report.query_result = query_lake(lake)
+    iceberg = next((s for s in sinks if s.name.startswith("iceberg:")), None)
+    if iceberg is not None:
+        from streamlake_fast.sinks.iceberg.verify import verify_iceberg
+
+        ice = iceberg.catalog.load_table(ICEBERG_TABLE)  # type: ignore[attr-defined]
+        report.lake = verify_iceberg(ice)
+        report.query, report.query_result = query_table(ice.scan(selected_fields=("store_id", "total")).to_arrow())
+    else:
+        report.lake = verify_lake(lake)
+        report.query, report.query_result = query_lake(lake)
 
 
 def summary_lines(report: DemoReport) -> list[str]:

@@ -44,6 +44,7 @@ def demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         use_emulators=not args.no_emulators,
         progress_interval=args.progress_interval,
+        lake_format=args.lake_format,
     )
     print("\n".join(summary_lines(report)))
     return 0

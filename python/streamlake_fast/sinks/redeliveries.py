@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["DEDUP_IDS", "DEDUP_WINDOW", "Redeliveries"]
+__all__ = ["DEDUP_IDS", "DEDUP_WINDOW", "Redeliveries", "newest_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +51,22 @@ class Redeliveries:
         self.skipped += found
         log.info("%s: %d rows of redelivered messages already held, not written again", self.name, found)
         return batch.filter(pc.invert(held))
+
+
+def newest_ids(name: str, columns: Iterable[pa.ChunkedArray | None], limit: int) -> pa.Array | None:
+    """The ``message_id`` columns of ``columns`` (one per file, newest first; None: a file without one), read
+    until ``limit`` rows, as one array (None: no row)."""
+    chunks: list[pa.Array] = []
+    rows = files = 0
+    for ids in columns:
+        if rows >= limit:
+            break
+        if ids is None:
+            continue
+        chunks.extend(c.cast(pa.string()) for c in ids.chunks)
+        rows += len(ids)
+        files += 1
+    if not rows:
+        return None
+    log.info("%s: %d message ids of the newest %d files to recognise redeliveries", name, rows, files)
+    return pa.concat_arrays(chunks)

@@ -46,7 +46,7 @@ from streamlake_fast.sinks.iceberg.files import data_file
 from streamlake_fast.sinks.iceberg.types import arrow_for_iceberg, file_schema, needs_cast
 from streamlake_fast.sinks.lake.layout import NULL_PARTITION, PARTITION_KEY
 from streamlake_fast.sinks.lake.sink import LakeSink
-from streamlake_fast.sinks.redeliveries import DEDUP_IDS, DEDUP_WINDOW, Redeliveries
+from streamlake_fast.sinks.redeliveries import DEDUP_IDS, DEDUP_WINDOW, Redeliveries, newest_ids
 from streamlake_fast.transports.storage import Root
 
 __all__ = ["IcebergSink"]
@@ -250,20 +250,11 @@ class IcebergSink:
             return None
         entries = [e for m in snapshot.manifests(table.io) for e in m.fetch_manifest_entry(table.io)]
         entries.sort(key=lambda e: e.sequence_number or 0, reverse=True)
-        chunks: list[pa.Array] = []
-        rows = files = 0
-        for entry in entries:
-            if rows >= limit:
-                break
-            with table.io.new_input(entry.data_file.file_path).open() as f:
-                ids = pq.read_table(f, columns=["message_id"]).column("message_id")
-            chunks.extend(ids.chunks)
-            rows += len(ids)
-            files += 1
-        if not rows:
-            return None
-        log.info("%s: %d message ids of the newest %d files to recognise redeliveries", self.name, rows, files)
-        return pa.concat_arrays(chunks)
+        return newest_ids(self.name, (self._ids(e.data_file.file_path) for e in entries), limit)
+
+    def _ids(self, path: str) -> pa.ChunkedArray:
+        with self.table.io.new_input(path).open() as f:
+            return pq.read_table(f, columns=["message_id"]).column("message_id")
 
     # -- files and commits
 

@@ -11,6 +11,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from streamlake_fast.sinks.lake.layout import is_data_file
+from streamlake_fast.sinks.redeliveries import newest_ids
 from streamlake_fast.transports.storage import Root
 
 __all__ = ["recent_ids"]
@@ -24,24 +25,16 @@ def recent_ids(root: Root, limit: int) -> pa.Array | None:
     infos = root.fs.get_file_info(pafs.FileSelector(root.path, recursive=True, allow_not_found=True))
     files = [i for i in infos if i.type == pafs.FileType.File and is_data_file(i.base_name) and i.mtime is not None]
     files.sort(key=lambda i: i.mtime, reverse=True)
-    chunks: list[pa.Array] = []
-    rows = read = 0
-    for info in files:
-        if rows >= limit:
-            break
-        try:
-            with root.fs.open_input_file(info.path) as f:
-                pf = pq.ParquetFile(f)
-                if "message_id" not in pf.schema_arrow.names:
-                    continue
-                ids = pf.read(columns=["message_id"]).column("message_id")
-        except (OSError, pa.ArrowException) as e:  # verify reports it; the check goes on without it
-            log.warning("lake:%s: cannot read %s for redeliveries: %s", root.shown, info.path, e)
-            continue
-        chunks.extend(c.cast(pa.string()) for c in ids.chunks)
-        rows += len(ids)
-        read += 1
-    if not rows:
+    return newest_ids(f"lake:{root.shown}", (_ids(root, info) for info in files), limit)
+
+
+def _ids(root: Root, info: pafs.FileInfo) -> pa.ChunkedArray | None:
+    try:
+        with root.fs.open_input_file(info.path) as f:
+            pf = pq.ParquetFile(f)
+            if "message_id" not in pf.schema_arrow.names:
+                return None
+            return pf.read(columns=["message_id"]).column("message_id")
+    except (OSError, pa.ArrowException) as e:  # verify reports it; the check goes on without it
+        log.warning("lake:%s: cannot read %s for redeliveries: %s", root.shown, info.path, e)
         return None
-    log.info("lake:%s: %d message ids of the newest %d files to recognise redeliveries", root.shown, rows, read)
-    return pa.concat_arrays(chunks)

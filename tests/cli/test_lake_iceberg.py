@@ -67,6 +67,8 @@ def test_bad_arguments_are_named(tmp_path: Path, capsys: Capsys) -> None:
     where = _table(tmp_path, commits=1)
     assert main(["lake", "compact", "shop.nope", *where]) == 2
     assert "no Iceberg table 'shop.nope'" in capsys.readouterr().err
+    assert main(["lake", "compact", "shop.events", *where, "--min-files", "1"]) == 2
+    assert "--min-files must be at least 2" in capsys.readouterr().err
     assert main(["lake", "expire", "shop.events"]) == 2
     assert "needs --catalog" in capsys.readouterr().err
     assert main(["lake", "verify"]) == 2

@@ -31,7 +31,9 @@ def iceberg_command(args: argparse.Namespace) -> int:
             return 1
         return 1 if args.fail_on_duplicates and report.duplicate_ids else 0
     if args.lake_command == "compact":
-        done = compact(table, target_bytes=args.target_file_bytes, min_files=max(2, args.min_files))
+        if args.min_files < 2 or (args.target_file_bytes is not None and args.target_file_bytes <= 0):
+            raise ConfigError("--min-files must be at least 2 and --target-file-bytes positive")
+        done = compact(table, target_bytes=args.target_file_bytes, min_files=args.min_files)
         print(f"{name}: {done.files_removed:,} files rewritten into {done.files_added:,} ({done.rows:,} rows, "
               f"{done.bytes_read:,} bytes) in {done.groups:,} commits, {done.seconds:.2f} s; "
               f"{done.conflicts} commits retried, {done.abandoned} groups left to another compaction")  # fmt: skip

@@ -83,6 +83,7 @@ class Messages:
     ) -> list[bytes]: ...
     @staticmethod
     def concat(batches: list[Messages]) -> Messages: ...
+    def opened(self, *, max_bytes: int = ..., max_events: int = ...) -> Messages: ...
     def __len__(self) -> int: ...
     @property
     def data_bytes(self) -> int: ...
@@ -129,12 +130,16 @@ def prepare_publish(
     max_depth: int = 500,
     max_events: int = 1000,
     transform: Transform | None = None,
+    envelope_bytes: int | None = None,
+    envelope_events: int = 10_000,
+    envelope_level: int = 3,
 ) -> tuple[
     list[bytes],
     list[int],
+    list[int],
     list[tuple[int, list[tuple[int, str, str, str]], tuple[int, str] | None, int, int]],
     int,
-    list[tuple[int, int]],
+    list[list[tuple[int, int]]],
 ]: ...
 
 @final

@@ -64,6 +64,13 @@ pub enum RejectCode {
     /// A templated destination (a table or a lake path) cannot be made from the message's values: a value that
     /// is missing, too long, or not allowed in a table name or a path part.
     InvalidDestination,
+    /// An envelope (many events in one message) that cannot be opened: not valid zstd, truncated, an encoding
+    /// other than zstd, or fewer or more events than its `event-count` attribute says.
+    BadEnvelope,
+    /// An envelope that decompresses past the limit (a decompression bomb is this, not an out-of-memory).
+    EnvelopeTooLarge,
+    /// An envelope holding more events than allowed.
+    EnvelopeTooManyEvents,
 }
 
 impl RejectCode {
@@ -86,11 +93,14 @@ impl RejectCode {
             RejectCode::RefusedBySink => "refused_by_sink",
             RejectCode::NoRoute => "no_route",
             RejectCode::InvalidDestination => "invalid_destination",
+            RejectCode::BadEnvelope => "bad_envelope",
+            RejectCode::EnvelopeTooLarge => "envelope_too_large",
+            RejectCode::EnvelopeTooManyEvents => "envelope_too_many_events",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [RejectCode; 16] = [
+    pub const ALL: [RejectCode; 19] = [
         RejectCode::InvalidJson,
         RejectCode::InvalidUtf8,
         RejectCode::NotAnObject,
@@ -107,6 +117,9 @@ impl RejectCode {
         RejectCode::RefusedBySink,
         RejectCode::NoRoute,
         RejectCode::InvalidDestination,
+        RejectCode::BadEnvelope,
+        RejectCode::EnvelopeTooLarge,
+        RejectCode::EnvelopeTooManyEvents,
     ];
 }
 

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod bigquery;
 pub mod bodies;
 pub mod decode;
+pub mod envelope;
 pub mod error;
 pub mod metadata;
 pub mod packed;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{StringBuilder, TimestampMicrosecondBuilder};
+use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMicrosecondBuilder};
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, TimeUnit};
 
@@ -21,14 +21,17 @@ pub enum MetaColumn {
     PublishTime,
     /// The message attributes as a JSON object of strings.
     Attributes,
+    /// The event's line in its envelope ([`crate::envelope`]); 0 for a plain message (an envelope of one).
+    EventIndex,
 }
 
 impl MetaColumn {
-    pub const ALL: [MetaColumn; 4] = [
+    pub const ALL: [MetaColumn; 5] = [
         MetaColumn::SubscriptionName,
         MetaColumn::MessageId,
         MetaColumn::PublishTime,
         MetaColumn::Attributes,
+        MetaColumn::EventIndex,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl MetaColumn {
             MetaColumn::MessageId => "message_id",
             MetaColumn::PublishTime => "publish_time",
             MetaColumn::Attributes => "attributes",
+            MetaColumn::EventIndex => "event_index",
         }
     }
 
@@ -48,6 +52,7 @@ impl MetaColumn {
     pub fn field(self) -> Field {
         let ty = match self {
             MetaColumn::PublishTime => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            MetaColumn::EventIndex => DataType::Int64,
             _ => DataType::Utf8,
         };
         Field::new(self.name(), ty, false)
@@ -58,6 +63,7 @@ impl MetaColumn {
         match self {
             MetaColumn::PublishTime => &["TIMESTAMP"],
             MetaColumn::Attributes => &["STRING", "JSON"],
+            MetaColumn::EventIndex => &["INTEGER", "INT64"],
             _ => &["STRING"],
         }
     }
@@ -68,6 +74,7 @@ pub struct MessageMeta<'a> {
     pub message_id: &'a [u8],
     pub publish_time_us: i64,
     pub attributes: Vec<(&'a [u8], &'a [u8])>,
+    pub event_index: u32,
 }
 
 /// String columns hold at most this many bytes (Arrow's 32-bit offsets).
@@ -101,6 +108,7 @@ pub fn metadata_arrays<'a>(
     let mut ids = StringBuilder::with_capacity(n, n * 20);
     let mut times = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut attrs = StringBuilder::with_capacity(n, n * 2);
+    let mut lines = Int64Builder::with_capacity(n);
     for m in &rows {
         if want(MetaColumn::SubscriptionName) {
             sub.append_value(source);
@@ -114,6 +122,9 @@ pub fn metadata_arrays<'a>(
         if want(MetaColumn::Attributes) {
             attrs.append_value(attributes_json(&m.attributes));
         }
+        if want(MetaColumn::EventIndex) {
+            lines.append_value(i64::from(m.event_index));
+        }
     }
     Ok(columns
         .iter()
@@ -123,6 +134,7 @@ pub fn metadata_arrays<'a>(
                 MetaColumn::MessageId => Arc::new(ids.finish()),
                 MetaColumn::PublishTime => Arc::new(times.finish()),
                 MetaColumn::Attributes => Arc::new(attrs.finish()),
+                MetaColumn::EventIndex => Arc::new(lines.finish()),
             }
         })
         .collect())
@@ -166,11 +178,13 @@ mod tests {
                 message_id: b"7",
                 publish_time_us: 1_000_000,
                 attributes: vec![(b"k", b"v\"")],
+                event_index: 0,
             },
             MessageMeta {
                 message_id: b"8",
                 publish_time_us: 2,
                 attributes: vec![],
+                event_index: 3,
             },
         ];
         let cols = [MetaColumn::Attributes, MetaColumn::MessageId, MetaColumn::PublishTime];

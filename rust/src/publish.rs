@@ -4,9 +4,13 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+
 use crate::aws::sqs::{send_batch_requests_grouped, SendEntry};
 use crate::bodies::{body_events, BodyKind};
 use crate::decode::{top_level_keys, Codec, DecodeError, Reject};
+use crate::envelope::{markers, seal_all, Sealing};
 use crate::pubsub::put_bytes;
 use crate::transform::{event_id, Derived, Transform};
 
@@ -249,15 +253,17 @@ pub struct Prepared {
     pub counts: Vec<usize>,
     pub outcomes: Vec<BodyOutcome>,
     pub next_seq: u64,
-    /// For a queue: (body, index in the body) of each `SendMessageBatch` entry id, so that entries SQS refuses
-    /// can be named; empty for a topic.
-    pub entries: Vec<(usize, usize)>,
+    /// For a queue: (body, index in the body) of the events of each `SendMessageBatch` entry id (one each, an
+    /// envelope's all), so that the events of entries SQS refuses can be named; empty for a topic.
+    pub entries: Vec<Vec<(usize, usize)>>,
+    /// Events in each request (more than its messages when they are envelopes).
+    pub events: Vec<usize>,
 }
 
 impl Prepared {
-    /// Messages in all the requests.
+    /// Events in all the requests.
     pub fn published(&self) -> usize {
-        self.counts.iter().sum()
+        self.events.iter().sum()
     }
 }
 
@@ -266,7 +272,8 @@ impl Prepared {
 /// A whole body's valid events are never split between requests unless they exceed one request's limits
 /// (Pub/Sub: 1,000 messages, 9 MB, then the body is refused; SQS: ten messages), so the caller that keeps bodies
 /// within them gets all or nothing per body; an `atomic` body with a refused event publishes nothing. For a queue,
-/// an event that is not UTF-8 text is refused (SQS carries text only).
+/// an event that is not UTF-8 text is refused (SQS carries text only). With `sealing`, the valid events are sealed
+/// into envelopes ([`crate::envelope`]) in order, a body's events possibly shared with its neighbours' in one.
 pub fn prepare(
     codec: Option<&Codec>,
     bodies: &[Body<'_>],
@@ -274,6 +281,7 @@ pub fn prepare(
     enrich: &Enrich,
     max_depth: usize,
     max_events: usize,
+    sealing: Option<Sealing>,
 ) -> Result<Prepared, DecodeError> {
     let mut gathered = Gathered::new(bodies, enrich, max_depth, max_events);
     gathered.refuse(codec, target, bodies)?;
@@ -289,6 +297,64 @@ pub fn prepare(
         next_seq: seq,
         ..Prepared::default()
     };
+    if let Some(sealing) = sealing {
+        let order: Vec<(usize, usize)> = groups.iter().flat_map(|(b, v)| v.iter().map(|&i| (*b, i))).collect();
+        let sealed = seal_all(&order.iter().map(|&(_, i)| &events[i]).collect::<Vec<_>>(), sealing);
+        let sizes: Vec<usize> = sealed.iter().map(|(_, r)| r.len()).collect();
+        let queue = matches!(target, Target::Queue(..));
+        let texts: Vec<String> = match queue {
+            true => sealed.iter().map(|(d, _)| BASE64.encode(d)).collect(),
+            false => Vec::new(),
+        };
+        let markers: Vec<Vec<(&str, String)>> = sizes.iter().map(|&n| markers(n, queue)).collect();
+        match target {
+            Target::Topic(topic) => {
+                let mut packer = Packer::new(topic);
+                for ((data, _), marks) in sealed.iter().zip(&markers) {
+                    let attrs: Vec<Attribute<'_>> = marks.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect();
+                    packer.add(data, &attrs);
+                }
+                (prepared.requests, prepared.counts) = packer.finish();
+            }
+            Target::Queue(url, max_bytes) => {
+                let entries: Vec<SendEntry<'_>> = texts
+                    .iter()
+                    .zip(&markers)
+                    .map(|(body, marks)| SendEntry {
+                        body,
+                        attributes: marks.iter().map(|(k, v)| (*k, v.as_str())).collect(),
+                        group_id: None,
+                        dedup_id: None,
+                    })
+                    .collect();
+                (prepared.requests, prepared.counts) = send_batch_requests_grouped(url, &entries, max_bytes, &[])
+                    .into_iter()
+                    .unzip();
+                prepared.entries = sealed
+                    .iter()
+                    .map(|(_, r)| order[r.clone()].iter().map(|&(b, i)| (b, owner[i].1)).collect())
+                    .collect();
+            }
+        }
+        // Each envelope's request, then each body's requests and each request's events.
+        let request_of: Vec<usize> = prepared
+            .counts
+            .iter()
+            .enumerate()
+            .flat_map(|(r, &n)| std::iter::repeat_n(r, n))
+            .collect();
+        prepared.events = vec![0; prepared.counts.len()];
+        for (e, (_, range)) in sealed.iter().enumerate() {
+            prepared.events[request_of[e]] += range.len();
+            for &(b, _) in &order[range.clone()] {
+                let r = &mut outcomes[b].requests;
+                let start = if r.start == r.end { request_of[e] } else { r.start };
+                *r = start..request_of[e] + 1;
+            }
+        }
+        prepared.outcomes = outcomes;
+        return Ok(prepared);
+    }
     match target {
         Target::Topic(topic) => {
             let mut packer = Packer::new(topic);
@@ -309,7 +375,7 @@ pub fn prepare(
         Target::Queue(url, max_bytes) => {
             prepared.entries = groups
                 .iter()
-                .flat_map(|(b, valid)| valid.iter().map(|&i| (*b, owner[i].1)))
+                .flat_map(|(b, valid)| valid.iter().map(|&i| vec![(*b, owner[i].1)]))
                 .collect();
             let entries = groups.iter().flat_map(|(_, valid)| valid).map(|&i| SendEntry {
                 body: std::str::from_utf8(&events[i]).expect("checked by refusals"),
@@ -327,6 +393,7 @@ pub fn prepare(
             }
         }
     }
+    prepared.events = prepared.counts.clone();
     prepared.outcomes = outcomes;
     Ok(prepared)
 }
@@ -536,7 +603,7 @@ mod tests {
         msgs[3] = br#"{"n":"three"}"#.to_vec();
         let batch = [Body::batch(msgs.iter().map(|m| m.as_slice()).enumerate())];
         let topic = Target::Topic("projects/p/topics/t");
-        let p = prepare(Some(&codec), &batch, topic, &enrich(), 10, usize::MAX).unwrap();
+        let p = prepare(Some(&codec), &batch, topic, &enrich(), 10, usize::MAX, None).unwrap();
         let rejects = &p.outcomes[0].rejects;
         assert_eq!(rejects.len(), 1);
         assert_eq!((rejects[0].index, rejects[0].path.as_str()), (3, "n"));
@@ -556,10 +623,10 @@ mod tests {
         ];
         let target = Target::Queue("http://q/1/a", 1_000_000);
         let batch = [Body::batch(msgs.iter().map(|m| m.as_slice()).enumerate())];
-        let p = prepare(None, &batch, target, &Enrich::default(), 10, usize::MAX).unwrap();
+        let p = prepare(None, &batch, target, &Enrich::default(), 10, usize::MAX, None).unwrap();
         let rejects = &p.outcomes[0].rejects;
         assert_eq!((rejects.len(), rejects[0].index), (1, 1));
-        assert_eq!((p.counts.clone(), p.entries.clone()), (vec![2], vec![(0, 0), (0, 2)]));
+        assert_eq!((p.counts.clone(), p.entries.clone()), (vec![2], vec![vec![(0, 0)], vec![(0, 2)]]));
         let v: serde_json::Value = serde_json::from_slice(&p.requests[0]).unwrap();
         assert_eq!(v["Entries"][1]["MessageBody"], r#"{"n":3}"#);
         assert_eq!(v["Entries"][1]["Id"], "1");
@@ -593,6 +660,7 @@ mod tests {
             &Enrich::default(),
             64,
             1000,
+            None,
         )
         .unwrap();
         let (requests, counts, outcomes) = (prepared.requests, prepared.counts, prepared.outcomes);
@@ -603,7 +671,7 @@ mod tests {
         assert!(outcomes[1].requests.is_empty()); // atomic with a reject: nothing of it
         assert_eq!(outcomes[2].error.as_ref().map(|e| e.0), Some(400));
         let many = [Body::http(b"[1, 2, 3]", BodyKind::Json, false)];
-        let too_many = prepare(Some(&codec), &many, Target::Topic("t"), &Enrich::default(), 64, 2).unwrap();
+        let too_many = prepare(Some(&codec), &many, Target::Topic("t"), &Enrich::default(), 64, 2, None).unwrap();
         let too_many = too_many.outcomes;
         assert_eq!(
             too_many[0].error,
@@ -637,6 +705,7 @@ mod tests {
             &Enrich::default(),
             64,
             1000,
+            None,
         );
         let p = p.unwrap();
         assert_eq!(p.counts, vec![7, 6]); // the second body's four valid events start a new batch
@@ -646,7 +715,7 @@ mod tests {
             (p.outcomes[1].rejects[0].index, p.outcomes[1].rejects[0].code),
             (1, crate::RejectCode::InvalidUtf8)
         );
-        assert_eq!(p.entries[7..9], [(1, 0), (1, 2)]);
+        assert_eq!(p.entries[7..9], [vec![(1, 0)], vec![(1, 2)]]);
         let v: serde_json::Value = serde_json::from_slice(&p.requests[1]).unwrap();
         assert_eq!(
             (v["Entries"][1]["Id"].as_str(), v["Entries"][1]["MessageBody"].as_str()),
@@ -671,12 +740,59 @@ mod tests {
             transform: None,
         };
         assert!(body.len() + 16 * 1000 < MAX_REQUEST_BYTES);
-        let p = prepare(None, &bodies, Target::Topic("projects/p/topics/t"), &enrich, 64, 1000).unwrap();
+        let p = prepare(
+            None,
+            &bodies,
+            Target::Topic("projects/p/topics/t"),
+            &enrich,
+            64,
+            1000,
+            None,
+        )
+        .unwrap();
         let error = p.outcomes[0].error.clone().expect("refused");
         assert_eq!(error.0, 413);
         assert!(error.1.contains("published whole or not at all"), "{}", error.1);
         assert!(p.outcomes[0].requests.is_empty());
         assert_eq!(p.counts, vec![1]); // only the small body goes out
         assert_eq!(p.outcomes[1].requests, 0..1);
+    }
+
+    #[test]
+    fn sealed_bodies_share_envelopes_and_name_their_requests() {
+        let bodies: Vec<Body<'_>> = vec![
+            Body::http(b"[{\"n\":1},{\"n\":2},{\"n\":3}]", BodyKind::Json, false),
+            Body::http(b"{\"n\":4}\n{\"n\":\"\xff\"}\n{\"n\":6}\n", BodyKind::Ndjson, false),
+        ];
+        let sealing = Sealing {
+            max_bytes: 24,
+            max_events: 10,
+            level: 3,
+        };
+        for target in [
+            Target::Topic("projects/p/topics/t"),
+            Target::Queue("http://q/1/a", 1_000_000),
+        ] {
+            let p = prepare(None, &bodies, target, &Enrich::default(), 64, 1000, Some(sealing)).unwrap();
+            let queue = matches!(target, Target::Queue(..)); // it refuses the event that is not text
+            let events = if queue { 5 } else { 6 };
+            assert_eq!(p.published(), events, "{target:?}");
+            assert_eq!(p.counts, vec![if queue { 2 } else { 3 }], "{target:?}"); // 24 bytes each
+            assert_eq!(p.events, vec![events]);
+            assert!(p.outcomes.iter().all(|o| o.requests == (0..1)));
+            if let Target::Queue(..) = target {
+                assert_eq!(p.entries, vec![vec![(0, 0), (0, 1), (0, 2)], vec![(1, 0), (1, 2)]]);
+                let v: serde_json::Value = serde_json::from_slice(&p.requests[0]).unwrap();
+                let entry = &v["Entries"][1];
+                assert_eq!(
+                    entry["MessageAttributes"]["content-transfer-encoding"]["StringValue"],
+                    "base64"
+                );
+                let data = BASE64.decode(entry["MessageBody"].as_str().unwrap()).unwrap();
+                let mut out = Vec::new();
+                crate::envelope::decompress(&data, 100, &mut out).unwrap();
+                assert_eq!(out, b"{\"n\":4}\n{\"n\":6}\n");
+            }
+        }
     }
 }

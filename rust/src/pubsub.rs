@@ -31,6 +31,17 @@ pub struct MessageSpans {
     pub delivery_attempt: i32,
     /// Bytes of the whole received message on the wire (ack id, data, attributes, ids): what it holds in memory.
     pub size: u32,
+    /// An event opened out of an envelope ([`crate::envelope`]): its line in the envelope; 0 for a plain message.
+    pub event_index: u32,
+    /// An envelope that cannot be opened: why (decoding rejects it with this, unread).
+    pub refused: Option<Box<Refused>>,
+}
+
+/// Why a received message is rejected before its data is read (an envelope that cannot be opened).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub code: crate::RejectCode,
+    pub message: String,
 }
 
 pub(crate) struct Reader<'a> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow_array::{BinaryArray, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
-use crate::decode::{Codec, DecodeError, DecodeOutput};
+use crate::decode::{Codec, DecodeError, DecodeOutput, Reject};
 use crate::metadata::{metadata_arrays, MessageMeta, MetaColumn};
 use crate::pubsub::{MessageSpans, Span};
 
@@ -26,6 +26,7 @@ fn meta<'a>((buf, m): Received<'a>) -> MessageMeta<'a> {
             .iter()
             .map(|&(k, v)| (slice(buf, k), slice(buf, v)))
             .collect(),
+        event_index: m.event_index,
     }
 }
 
@@ -36,8 +37,7 @@ pub fn decode_with_metadata(
     columns: &[MetaColumn],
     source: &str,
 ) -> Result<DecodeOutput, DecodeError> {
-    let data: Vec<&[u8]> = messages.iter().map(|&(buf, m)| slice(buf, m.data)).collect();
-    let mut out = codec.decode_messages(&data)?;
+    let mut out = decode_unrefused(codec, messages)?;
     if columns.is_empty() {
         return Ok(out);
     }
@@ -57,6 +57,36 @@ pub fn decode_with_metadata(
     let mut arrays = out.batch.columns().to_vec();
     arrays.extend(extra);
     out.batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("one row per accepted message");
+    Ok(out)
+}
+
+/// Decode the data of every message but those refused unread (envelopes that cannot be opened), which are
+/// rejects with their reason.
+fn decode_unrefused(codec: &Codec, messages: &[Received<'_>]) -> Result<DecodeOutput, DecodeError> {
+    if messages.iter().all(|(_, m)| m.refused.is_none()) {
+        let data: Vec<&[u8]> = messages.iter().map(|&(buf, m)| slice(buf, m.data)).collect();
+        return codec.decode_messages(&data);
+    }
+    let (read, data): (Vec<usize>, Vec<&[u8]>) = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, m))| m.refused.is_none())
+        .map(|(i, &(buf, m))| (i, slice(buf, m.data)))
+        .unzip();
+    let mut out = codec.decode_messages(&data)?;
+    for r in &mut out.rejects {
+        r.index = read[r.index];
+    }
+    out.rejects
+        .extend(messages.iter().enumerate().filter_map(|(i, (_, m))| {
+            m.refused.as_ref().map(|why| Reject {
+                index: i,
+                code: why.code,
+                path: String::new(),
+                message: why.message.clone(),
+            })
+        }));
+    out.rejects.sort_by_key(|r| r.index);
     Ok(out)
 }
 

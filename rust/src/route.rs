@@ -120,6 +120,7 @@ pub fn group_by_route(messages: &[Received<'_>], by: &RouteBy, max_depth: usize)
     let mut formatted = Vec::new();
     for (i, &(buf, m)) in messages.iter().enumerate() {
         let text = match (by, reader.as_mut()) {
+            _ if m.refused.is_some() => FieldText::Malformed, // an envelope that cannot be opened: its reason
             (RouteBy::Attribute(name), _) => m
                 .attributes
                 .iter()

@@ -3,7 +3,7 @@ of the metadata columns a sink can ask for beside the event's own fields.
 
 The metadata columns are those Pub/Sub's BigQuery subscriptions write: ``subscription_name`` (the source's name:
 a subscription, or a queue for other sources), ``message_id``, ``publish_time`` and ``attributes`` (a JSON object
-of strings, as text). They are defined in Rust (``rust/src/metadata.rs``) and filled in the same call that decodes
+of strings, as text); and ``event_index``, the event's line in its envelope (0 for a plain message). They are defined in Rust (``rust/src/metadata.rs``) and filled in the same call that decodes
 the events.
 """
 
@@ -17,12 +17,14 @@ from datetime import datetime, timedelta, timezone
 import pyarrow as pa
 
 from streamlake_fast import _native
+from streamlake_fast.codec.envelope import OpenLimits
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+OPEN_LIMITS = OpenLimits()
 
 __all__ = ["DEAD_LETTER_SCHEMA", "METADATA_BIGQUERY_TYPES", "METADATA_SCHEMA", "Message", "Messages", "RouteGroup"]
 
-#: The metadata columns as Arrow fields (never null).
+#: The metadata columns as Arrow fields (never null; ``event_index`` an int64, the others strings and a timestamp).
 METADATA_SCHEMA: pa.Schema = pa.record_batch(_native.METADATA_SCHEMA).schema
 #: The dead-letter record as Arrow: the metadata columns, ``data``, then the reason columns (never null).
 DEAD_LETTER_SCHEMA: pa.Schema = pa.record_batch(_native.DEAD_LETTER_SCHEMA).schema
@@ -106,6 +108,13 @@ class Messages:
         if len(parts) == 1:
             return parts[0]
         return Messages(_native.Messages.concat([p._native for p in parts]))
+
+    def opened(self, limits: OpenLimits = OPEN_LIMITS) -> Messages:
+        """These messages with every envelope (:mod:`streamlake_fast.codec.envelope`) opened into its events, in
+        Rust: each event a message of its own (its envelope's id, attributes but the envelope's markers, publish
+        time; its line as ``event_index``); an envelope that cannot be opened stays one message that decoding
+        rejects with the reason. Without envelopes, these same messages."""
+        return Messages(self._native.opened(max_bytes=limits.max_bytes, max_events=limits.max_events))
 
     def __len__(self) -> int:
         return len(self._native)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamlake_fast.codec.codec import Codec, Reject
+from streamlake_fast.codec.envelope import Envelope
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.codec.transform import Transform
 from streamlake_fast.exceptions import ConfigError, PublishError
@@ -71,6 +72,8 @@ class Publisher:
         wants a short deadline); default: each service's own policy.
     :param transform: rename, drop, default, hash or redact fields before validation (checked against the
         schema here); its ``derive`` chooses the derived fields.
+    :param envelope: seal the valid events into zstd envelopes (:mod:`streamlake_fast.codec.envelope`): many events
+        per message, each hop billing and acknowledging one message for them.
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class Publisher:
         channel: grpc.Channel | None = None,
         retry: Retry | None = None,
         transform: Transform | None = None,
+        envelope: Envelope | None = None,
     ) -> None:
         if (validate or enrich or transform) and schema is None:
             raise ConfigError("a schema is needed to validate, enrich or transform events")
@@ -103,6 +107,7 @@ class Publisher:
         self._event_id = "event_id" in derived
         self._ingest_time = "ingest_time" in derived
         self._transform = transform.compile() if transform is not None else None
+        self.envelope = envelope
         self._prefix = secrets.token_hex(8)
         self._seq = 0
         self._prepare_lock = threading.Lock()
@@ -118,7 +123,8 @@ class Publisher:
             from streamlake_fast.transports.aws.sender import QueueSender
 
             self._sender = QueueSender(queue, max_in_flight=max_in_flight, timeout=timeout, retry=retry or SQS_RETRY)
-        self.published = 0
+        self.published = 0  # events
+        self.messages = 0  # messages sent (fewer than the events when they are envelopes)
         self.refused = 0
 
     def publish(self, data: bytes | Sequence[bytes]) -> PublishResult:
@@ -136,12 +142,15 @@ class Publisher:
         except PublishError as e:
             self.published += e.published
             raise
+        published = sum(p.events)
         if sent.refused:  # SQS refuses entry by entry (Pub/Sub publishes a request whole or not at all)
-            refused = [Reject(p.entries[i][1], "refused_by_sink", "", why) for i, why in sent.refused]
+            refused = [Reject(index, "refused_by_sink", "", why) for i, why in sent.refused for _, index in p.entries[i]]
+            published -= len(refused)
             rejects = sorted([*rejects, *refused], key=lambda r: r.index)
         self.refused += len(rejects)
-        self.published += sent.accepted
-        return PublishResult(sent.accepted, rejects, time.perf_counter() - start)
+        self.published += published
+        self.messages += sent.accepted
+        return PublishResult(published, rejects, time.perf_counter() - start)
 
     def publish_bodies(self, bodies: Sequence[tuple[bytes, int, bool]], *, max_events: int = 1000) -> list[BodyResult]:
         """Publish several HTTP bodies (``(body, kind, atomic)``: kind ``pubsub_wire.JSON_BODY`` — one event or a
@@ -157,9 +166,10 @@ class Publisher:
         refused: dict[int, list[Reject]] = {}
         for outcome in sent:
             if isinstance(outcome, Sent):
+                self.messages += outcome.accepted
                 for entry, why in outcome.refused:
-                    body, index = p.entries[entry]
-                    refused.setdefault(body, []).append(Reject(index, "refused_by_sink", "", why))
+                    for body, index in p.entries[entry]:
+                        refused.setdefault(body, []).append(Reject(index, "refused_by_sink", "", why))
         queued = _queued_before_failure(p.entries, p.counts, sent) if p.entries else {}
         results = []
         for b, o in enumerate(p.outcomes):
@@ -176,7 +186,7 @@ class Publisher:
         """Where to, the codec, what to derive (call under the lock: the ingest time is now)."""
         ingest = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if self._ingest_time else None
         return Preparation(self.topic, self.queue, self._codec, self._prefix if self._event_id else None, ingest,
-                           self._transform)  # fmt: skip
+                           self._transform, self.envelope)  # fmt: skip
 
     def close(self) -> None:
         self._sender.close()
@@ -188,7 +198,7 @@ class Publisher:
         self.close()
 
 
-def _queued_before_failure(entries: list[tuple[int, int]], counts: list[int],
+def _queued_before_failure(entries: list[list[tuple[int, int]]], counts: list[int],
                            sent: Sequence[object]) -> dict[int, int]:  # fmt: skip
     """On SQS, for each body: its events in the calls that succeeded (looked at only when a call failed)."""
     if not any(isinstance(r, PublishError) for r in sent):
@@ -197,8 +207,9 @@ def _queued_before_failure(entries: list[tuple[int, int]], counts: list[int],
     start = 0
     for count, outcome in zip(counts, sent, strict=True):
         if not isinstance(outcome, PublishError):
-            for body, _ in entries[start : start + count]:
-                queued[body] = queued.get(body, 0) + 1
+            for entry in entries[start : start + count]:
+                for body, _ in entry:
+                    queued[body] = queued.get(body, 0) + 1
         start += count
     return queued
 

@@ -138,7 +138,7 @@ def _write(
     records: list[dict[str, Any]], fanout: FanOut | Router, collected: CollectedDeadLetters | None, dead: Sink | None
 ) -> list[dict[str, str]]:
     """Write one invocation's records: the ``batchItemFailures`` (none when every message is durable)."""
-    messages = _messages(records)
+    messages = _messages(records).opened()
     if collected is not None:
         collected.take()
     try:
@@ -156,6 +156,7 @@ def _write(
                 raise SinkError(f"{dead.name} refused dead letters")
     except Exception as e:
         log.error("%d dead letters not written (%s); their messages reported as failed", len(result.rejects), e)
-        return _failures(records, [r.index for r in result.rejects])
+        failed = {messages.message(r.index).message_id for r in result.rejects}  # an envelope's events share one
+        return _failures(records, [i for i, r in enumerate(records) if r["messageId"] in failed])
     log.info("%d messages: %d rows, %d rejects", len(records), result.num_rows, len(result.rejects))
     return []

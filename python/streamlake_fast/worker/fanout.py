@@ -85,7 +85,9 @@ class FanOut:
     def write(self, messages: Messages) -> DecodeResult:
         """Decode once and write everywhere; raises :class:`~streamlake_fast.exceptions.SinkError` when a
         destination fails for good (or a transient failure outlasts an abort). The result's rejects include the
-        rows a sink refused (dead-lettered too, with the sink's reason)."""
+        rows a sink refused (dead-lettered too, with the sink's reason). Envelopes are opened first (the
+        result's indices are those of the opened messages: an envelope's events each have one)."""
+        messages = messages.opened()
         watch = self.schema_watch
         self.follow_timer()
         result = self._decode(messages)

@@ -170,10 +170,11 @@ class Worker:
             self.on_overrun()
 
     def _write(self, deliveries: list[Delivery]) -> None:
-        messages = Messages.concat([d.messages for d in deliveries])
-        n = len(messages)
+        received = Messages.concat([d.messages for d in deliveries])
+        n = len(received)
         self.stats.in_flight += n
         try:
+            messages = received.opened()  # envelopes → their events (the writer finds none left to open)
             result = self.fanout.write(messages)
         except BaseException:
             log.error("batch of %d messages not written; handing it back for redelivery", n)
@@ -185,7 +186,8 @@ class Worker:
         self.ledger.add(deliveries)
         s = self.stats
         s.awaiting_durable += n
-        s.events += n
+        s.messages += n
+        s.events += len(messages)
         s.rows += result.num_rows
         s.rejects += len(result.rejects)
         s.reject_codes.update(r.code for r in result.rejects)

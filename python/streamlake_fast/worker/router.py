@@ -121,7 +121,9 @@ class Router:
         return self.cache.closed_decode_cpu + self._judge_cpu + sum(o.fanout.decode_cpu for o in self.cache)
 
     def write(self, messages: Messages) -> Routed:
-        """Split, decode and write one batch; raises :class:`SinkError` when a destination fails for good."""
+        """Open its envelopes, split, decode and write one batch; raises :class:`SinkError` when a destination
+        fails for good."""
+        messages = messages.opened()
         self.cache.close_idle()
         waits: list[tuple[Callable[[], int], int]] = []
         dead: dict[DeadLetter, list[pa.RecordBatch]] = {}

@@ -14,6 +14,7 @@ use pyo3::types::{PyBytes, PyDict};
 use super::arrow_export::ArrowBatch;
 use super::codec::{into_py_result, PyCodec, RejectTuple};
 use crate::aws::sqs::{batch_requests, parse_receive};
+use crate::envelope::Row;
 use crate::metadata::MetaColumn;
 use crate::packed::{pack, pack_data, MessageParts};
 use crate::pubsub::{acknowledge_requests, modify_ack_deadline_requests, parse_pull_response, MessageSpans};
@@ -276,6 +277,39 @@ impl PyMessages {
                 }
             })
             .collect())
+    }
+
+    /// These messages with every envelope opened into its events (each a message of its own: the envelope's
+    /// id, ack id, attributes but its markers, publish time, and its line as `event_index`); an envelope that
+    /// cannot be opened stays, refused with its reason. Without envelopes, the same messages (no copy).
+    #[pyo3(signature = (*, max_bytes = 64 << 20, max_events = 100_000))]
+    fn opened(&self, py: Python<'_>, max_bytes: usize, max_events: usize) -> Self {
+        let received = self.received(py);
+        let limits = crate::envelope::Limits { max_bytes, max_events };
+        let responses = || self.responses.iter().map(|r| r.clone_ref(py)).collect::<Vec<_>>();
+        let Some(opened) = py.detach(|| crate::envelope::open(&received, limits)) else {
+            return PyMessages {
+                responses: responses(),
+                messages: self.messages.clone(),
+            };
+        };
+        let mut responses = responses();
+        let base = responses.len();
+        responses.extend(opened.buffers.iter().map(|b| PyBytes::new(py, b).unbind()));
+        let messages = opened
+            .rows
+            .into_iter()
+            .map(|row| match row {
+                Row::Keep(i) => self.messages[i].clone(),
+                Row::Refuse(i, why) => {
+                    let (r, mut m) = self.messages[i].clone();
+                    m.refused = Some(Box::new(why));
+                    (r, m)
+                }
+                Row::Event(b, m) => (base + b, m),
+            })
+            .collect();
+        PyMessages { responses, messages }
     }
 
     fn __len__(&self) -> usize {

@@ -8,6 +8,7 @@ use super::codec::{PyCodec, RejectTuple};
 use super::transform::PyTransform;
 use crate::bodies::BodyKind;
 use crate::decode::ndjson_lines;
+use crate::envelope::Sealing;
 use crate::publish::{pack_requests, prepare, Attribute, Body, Enrich, Target};
 
 pub(crate) fn held_messages<'py>(data: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
@@ -52,18 +53,27 @@ pub fn publish_response_ids(response: &[u8]) -> PyResult<usize> {
 /// (events found, rejects, error, first request, end request) of one body.
 type BodyTuple = (usize, Vec<RejectTuple>, Option<(u16, String)>, usize, usize);
 
-/// (requests, messages per request, each body's outcome, next event-id sequence number, (body, index) of each
-/// SQS entry id).
-type PreparedTuple = (Vec<Py<PyBytes>>, Vec<usize>, Vec<BodyTuple>, u64, Vec<(usize, usize)>);
+/// (requests, messages per request, events per request, each body's outcome, next event-id sequence number,
+/// (body, index) of the events of each SQS entry id).
+type PreparedTuple = (
+    Vec<Py<PyBytes>>,
+    Vec<usize>,
+    Vec<usize>,
+    Vec<BodyTuple>,
+    u64,
+    Vec<Vec<(usize, usize)>>,
+);
 
 /// The one publish preparation: either `bodies` — HTTP bodies `(body, kind, atomic)`, kind 0: JSON value or
 /// array, 1: NDJSON — or `events`, a publisher's batch: NDJSON `bytes` (indices are line numbers) or a sequence of
 /// `bytes`, one event each. Validated, enriched and packed in one call into `PublishRequest`s for `topic` or
-/// `SendMessageBatch` bodies (of at most `max_batch_bytes`) for `queue_url`.
+/// `SendMessageBatch` bodies (of at most `max_batch_bytes`) for `queue_url`. With `envelope_bytes`, the valid
+/// events are sealed into zstd envelopes of at most that many NDJSON bytes (and `envelope_events` events) each.
 #[pyfunction]
 #[pyo3(signature = (topic = None, *, bodies = None, events = None, queue_url = None, max_batch_bytes = 1_000_000,
                     codec = None, event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500,
-                    max_events = 1000, transform = None))]
+                    max_events = 1000, transform = None, envelope_bytes = None, envelope_events = 10_000,
+                    envelope_level = 3))]
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_publish(
     py: Python<'_>,
@@ -79,7 +89,15 @@ pub fn prepare_publish(
     max_depth: usize,
     max_events: usize,
     transform: Option<&PyTransform>,
+    envelope_bytes: Option<usize>,
+    envelope_events: usize,
+    envelope_level: i32,
 ) -> PyResult<PreparedTuple> {
+    let sealing = envelope_bytes.map(|max_bytes| Sealing {
+        max_bytes,
+        max_events: envelope_events.max(1),
+        level: envelope_level,
+    });
     let target = match (topic, queue_url) {
         (Some(topic), None) => Target::Topic(topic),
         (None, Some(url)) => Target::Queue(url, max_batch_bytes),
@@ -105,7 +123,7 @@ pub fn prepare_publish(
         _ => return Err(PyValueError::new_err("give either bodies or events")),
     };
     let codec = codec.map(|c| &c.inner);
-    let p = py.detach(|| prepare(codec, &input, target, &enrich, max_depth, max_events))?;
+    let p = py.detach(|| prepare(codec, &input, target, &enrich, max_depth, max_events, sealing))?;
     let requests = p.requests.iter().map(|r| PyBytes::new(py, r).unbind()).collect();
     let outcomes = p
         .outcomes
@@ -119,7 +137,7 @@ pub fn prepare_publish(
             (o.events, rejects, o.error, o.requests.start, o.requests.end)
         })
         .collect();
-    Ok((requests, p.counts, outcomes, p.next_seq, p.entries))
+    Ok((requests, p.counts, p.events, outcomes, p.next_seq, p.entries))
 }
 
 /// `(body, kind, atomic)` tuples as bodies to prepare.

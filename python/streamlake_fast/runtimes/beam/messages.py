@@ -33,7 +33,7 @@ Keyed = tuple[Any, int]
 def messages_of(elements: Sequence[Keyed]) -> Messages:
     """The batch's messages for the codec: a ``PubsubMessage`` keeps its attributes, id, publish time and ordering
     key; plain ``bytes`` (``ReadFromPubSub`` without attributes) get no id and their element timestamp (the publish
-    time, for Pub/Sub) as publish time."""
+    time, for Pub/Sub) as publish time. Envelopes are opened into their events."""
     parts = []
     for m, at in elements:
         if isinstance(m, bytes):
@@ -42,7 +42,7 @@ def messages_of(elements: Sequence[Keyed]) -> Messages:
             published = m.publish_time
             us = _micros(published) if published is not None else at
             parts.append((m.data, m.attributes, m.message_id or "", us, m.ordering_key or ""))
-    return Messages.from_parts(parts)
+    return Messages.from_parts(parts).opened()
 
 
 def _micros(t: Any) -> int:

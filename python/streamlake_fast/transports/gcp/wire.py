@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from streamlake_fast import _native
 from streamlake_fast.codec.codec import Codec, Reject
+from streamlake_fast.codec.envelope import Envelope
 from streamlake_fast.codec.messages import Messages
 from streamlake_fast.codec.transform import CompiledTransform
 
@@ -67,6 +68,7 @@ class Preparation:
     event_id_prefix: str | None = None
     ingest_time: str | None = None
     transform: CompiledTransform | None = None
+    envelope: Envelope | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +86,11 @@ class Prepared:
     """What :func:`prepare_publish` made of its bodies."""
 
     requests: list[bytes]
-    counts: list[int]  # events in each request
+    counts: list[int]  # messages in each request
+    events: list[int]  # events in each request (more than its messages when they are envelopes)
     outcomes: list[BodyOutcome]
     next_seq: int
-    entries: list[tuple[int, int]]  # a queue's: (body, index in the body) of each SendMessageBatch entry id
+    entries: list[list[tuple[int, int]]]  # a queue's: (body, index in the body) of the events of each entry id
 
 
 def prepare_publish(
@@ -103,8 +106,9 @@ def prepare_publish(
     they come — or HTTP ``bodies`` (``(body, kind, atomic)``; kind :data:`JSON_BODY` or :data:`NDJSON_BODY`; each
     body's events in one request, a body of more than ``max_events`` refused whole); event ids numbered from
     ``next_seq``. For a queue, a body of up to ten events goes in one request, and events that are not UTF-8 text
-    are refused (SQS carries text)."""
-    requests, counts, raw, seq, entries = _native.prepare_publish(
+    are refused (SQS carries text). With ``how.envelope``, the valid events are sealed into zstd envelopes."""
+    envelope = how.envelope
+    requests, counts, events_in, raw, seq, entries = _native.prepare_publish(
         how.topic,
         bodies=list(bodies) if bodies is not None else None,
         events=events,
@@ -115,10 +119,13 @@ def prepare_publish(
         ingest_time=how.ingest_time,
         max_events=max_events,
         transform=how.transform._native if how.transform is not None else None,
+        envelope_bytes=envelope.max_bytes if envelope is not None else None,
+        envelope_events=envelope.max_events if envelope is not None else 10_000,
+        envelope_level=envelope.level if envelope is not None else 3,
     )
     outcomes = [BodyOutcome(n, [Reject(*r) for r in rejects], error, range(first, end))
                 for n, rejects, error, first, end in raw]  # fmt: skip
-    return Prepared(requests, counts, outcomes, seq, entries)
+    return Prepared(requests, counts, events_in, outcomes, seq, entries)
 
 
 #: Body kinds for :func:`prepare_publish`: one JSON value or a JSON array of them; NDJSON.

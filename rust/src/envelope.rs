@@ -1,0 +1,462 @@
+//! Envelopes: many events in one message — NDJSON compressed with zstd, marked by attributes — sealed by the
+//! publishers ([`seal`]) and opened by every reader of received messages ([`open`]), one call per batch, before
+//! the decode. Each event becomes a row of its own that keeps its message's id, ack id, attributes (without the
+//! envelope's markers) and publish time, plus its line in the envelope (`event_index`). An envelope that cannot be
+//! opened stays one row, refused with its reason ([`Refused`]): its dead letter holds it whole.
+//!
+//! Markers: `content-encoding: zstd`, `content-type: application/x-ndjson`, `event-count: N` (checked when
+//! present), and on SQS, whose bodies are text, `content-transfer-encoding: base64`. A message without
+//! `content-encoding` (or with `identity`) is a plain message: one event.
+
+use std::io::Read;
+
+use base64::Engine;
+
+use crate::packed::Packer;
+use crate::pubsub::{MessageSpans, Refused, Span};
+use crate::received::{slice, Received};
+use crate::RejectCode;
+
+pub const CONTENT_ENCODING: &str = "content-encoding";
+pub const CONTENT_TYPE: &str = "content-type";
+pub const EVENT_COUNT: &str = "event-count";
+pub const TRANSFER_ENCODING: &str = "content-transfer-encoding";
+pub const ZSTD: &str = "zstd";
+pub const NDJSON: &str = "application/x-ndjson";
+pub const BASE64: &str = "base64";
+
+/// The attributes an envelope carries about itself: not copied to its events.
+const MARKERS: [&str; 4] = [CONTENT_ENCODING, CONTENT_TYPE, EVENT_COUNT, TRANSFER_ENCODING];
+
+/// What one envelope may expand to.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Decompressed bytes.
+    pub max_bytes: usize,
+    pub max_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 64 << 20,
+            max_events: 100_000,
+        }
+    }
+}
+
+/// `events` as one envelope's data: NDJSON (one event a line) compressed into one zstd frame at `level`.
+pub fn seal<E: AsRef<[u8]>>(events: &[E], level: i32) -> Vec<u8> {
+    let size: usize = events.iter().map(|e| e.as_ref().len() + 1).sum();
+    let mut ndjson = Vec::with_capacity(size);
+    for e in events {
+        ndjson.extend_from_slice(e.as_ref());
+        ndjson.push(b'\n');
+    }
+    zstd::bulk::compress(&ndjson, level).expect("compressing a buffer in memory cannot fail")
+}
+
+/// How a publisher seals events into envelopes.
+#[derive(Debug, Clone, Copy)]
+pub struct Sealing {
+    /// NDJSON bytes per envelope before compression (an event larger than this is an envelope of its own).
+    pub max_bytes: usize,
+    /// Events per envelope, within what a reader's default [`Limits`] open.
+    pub max_events: usize,
+    /// The zstd level.
+    pub level: i32,
+}
+
+impl Default for Sealing {
+    fn default() -> Self {
+        Sealing {
+            max_bytes: 1 << 20,
+            max_events: 10_000,
+            level: 3,
+        }
+    }
+}
+
+/// `events` sealed in order into envelopes within `sealing`'s bounds: each envelope's data and the range of
+/// `events` it holds.
+pub fn seal_all<E: AsRef<[u8]>>(events: &[E], sealing: Sealing) -> Vec<(Vec<u8>, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, e) in events.iter().enumerate() {
+        let size = e.as_ref().len() + 1;
+        if i > start && (bytes + size > sealing.max_bytes || i - start == sealing.max_events) {
+            out.push((seal(&events[start..i], sealing.level), start..i));
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        out.push((seal(&events[start..], sealing.level), start..events.len()));
+    }
+    out
+}
+
+/// The attributes marking a sealed envelope of `count` events (`base64`: its data is base64 text, for SQS).
+pub fn markers(count: usize, base64: bool) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        (CONTENT_ENCODING, ZSTD.to_owned()),
+        (CONTENT_TYPE, NDJSON.to_owned()),
+        (EVENT_COUNT, count.to_string()),
+    ];
+    if base64 {
+        out.push((TRANSFER_ENCODING, BASE64.to_owned()));
+    }
+    out
+}
+
+/// One row of a batch once its envelopes are opened.
+#[derive(Debug)]
+pub enum Row {
+    /// The message at this index, as it is (a plain message).
+    Keep(usize),
+    /// The message at this index, refused unread.
+    Refuse(usize, Refused),
+    /// An event of an envelope: its spans in `Opened::buffers[buffer]`.
+    Event(usize, MessageSpans),
+}
+
+/// A batch with its envelopes opened: one buffer per envelope (its events, then its message's fields once).
+#[derive(Debug, Default)]
+pub struct Opened {
+    pub buffers: Vec<Vec<u8>>,
+    pub rows: Vec<Row>,
+}
+
+/// How one message is encoded, read from its attributes.
+enum Encoding<'a> {
+    Plain,
+    Envelope { base64: bool, count: Option<&'a [u8]> },
+    Unsupported(&'a [u8]),
+}
+
+fn encoding<'a>(buf: &'a [u8], m: &MessageSpans) -> Encoding<'a> {
+    let attr = |name: &str| {
+        m.attributes
+            .iter()
+            .find(|&&(k, _)| slice(buf, k) == name.as_bytes())
+            .map(|&(_, v)| slice(buf, v))
+    };
+    match attr(CONTENT_ENCODING) {
+        None | Some(b"identity") | Some(b"") => Encoding::Plain,
+        Some(b"zstd") => Encoding::Envelope {
+            base64: attr(TRANSFER_ENCODING) == Some(BASE64.as_bytes()),
+            count: attr(EVENT_COUNT),
+        },
+        Some(other) => Encoding::Unsupported(other),
+    }
+}
+
+/// Whether any message is an envelope (or claims an encoding): when none is, the batch is read as it is.
+pub fn any_envelope(messages: &[Received<'_>]) -> bool {
+    messages
+        .iter()
+        .any(|&(buf, m)| !matches!(encoding(buf, m), Encoding::Plain))
+}
+
+fn refused(code: RejectCode, message: String) -> Refused {
+    Refused { code, message }
+}
+
+/// Decompress `data` (concatenated zstd frames), at most `max_bytes` of it.
+pub fn decompress(data: &[u8], max_bytes: usize, out: &mut Vec<u8>) -> Result<(), Refused> {
+    let start = out.len();
+    let decoder = zstd::stream::read::Decoder::with_buffer(data)
+        .map_err(|e| refused(RejectCode::BadEnvelope, format!("cannot start a zstd decoder: {e}")))?;
+    let read = decoder.take(max_bytes as u64 + 1).read_to_end(out);
+    match read {
+        Ok(_) if out.len() - start > max_bytes => Err(refused(
+            RejectCode::EnvelopeTooLarge,
+            format!("the envelope decompresses past {max_bytes} bytes"),
+        )),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(refused(
+            RejectCode::BadEnvelope,
+            "the zstd frame is truncated".to_owned(),
+        )),
+        Err(e) => Err(refused(RejectCode::BadEnvelope, format!("not valid zstd: {e}"))),
+    }
+}
+
+/// The spans of the events (non-blank lines, `\r\n` allowed) in `buf[start..]`, with their line numbers.
+fn lines(buf: &[u8], start: usize) -> Vec<(u32, Span)> {
+    let mut out = Vec::new();
+    let mut pos = start;
+    let mut line = 0u32;
+    while pos < buf.len() {
+        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+        let mut e = end;
+        if e > pos && buf[e - 1] == b'\r' {
+            e -= 1;
+        }
+        if buf[pos..e].iter().any(|c| !c.is_ascii_whitespace()) {
+            out.push((line, (pos as u32, e as u32)));
+        }
+        line += 1;
+        pos = end + 1;
+    }
+    out
+}
+
+/// One envelope opened into a buffer of its own: its events' spans, or why it cannot be opened.
+fn open_one(
+    (buf, m): Received<'_>,
+    base64: bool,
+    count: Option<&[u8]>,
+    limits: Limits,
+) -> Result<(Vec<u8>, Vec<MessageSpans>), Refused> {
+    let data = slice(buf, m.data);
+    let decoded;
+    let compressed = if base64 {
+        decoded = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| refused(RejectCode::BadEnvelope, format!("the body is not base64: {e}")))?;
+        &decoded[..]
+    } else {
+        data
+    };
+    let mut out = Vec::new();
+    decompress(compressed, limits.max_bytes, &mut out)?;
+    if out.len() > u32::MAX as usize / 2 {
+        return Err(refused(
+            RejectCode::EnvelopeTooLarge,
+            "the envelope is over 2 GiB".to_owned(),
+        ));
+    }
+    let events = lines(&out, 0);
+    if events.len() > limits.max_events {
+        return Err(refused(
+            RejectCode::EnvelopeTooManyEvents,
+            format!("{} events in the envelope; at most {}", events.len(), limits.max_events),
+        ));
+    }
+    if let Some(declared) = count {
+        let text = String::from_utf8_lossy(declared);
+        if text.trim().parse::<usize>().ok() != Some(events.len()) {
+            return Err(refused(
+                RejectCode::BadEnvelope,
+                format!("{EVENT_COUNT} says {text:?}, the envelope holds {}", events.len()),
+            ));
+        }
+    }
+    let mut packer = Packer { buf: out };
+    let mut shared = MessageSpans {
+        ack_id: packer.put(slice(buf, m.ack_id)),
+        message_id: packer.put(slice(buf, m.message_id)),
+        ordering_key: packer.put(slice(buf, m.ordering_key)),
+        publish_time_us: m.publish_time_us,
+        delivery_attempt: m.delivery_attempt,
+        ..MessageSpans::default()
+    };
+    for &(k, v) in &m.attributes {
+        let key = slice(buf, k);
+        if !MARKERS.iter().any(|name| name.as_bytes() == key) {
+            shared.attributes.push((packer.put(key), packer.put(slice(buf, v))));
+        }
+    }
+    let spans = events
+        .into_iter()
+        .map(|(line, data)| MessageSpans {
+            data,
+            event_index: line,
+            size: data.1 - data.0,
+            ..shared.clone()
+        })
+        .collect();
+    Ok((packer.buf, spans))
+}
+
+/// `messages` with every envelope opened into its events (`None`: there is none; read the batch as it is).
+pub fn open(messages: &[Received<'_>], limits: Limits) -> Option<Opened> {
+    if !any_envelope(messages) {
+        return None;
+    }
+    let mut opened = Opened::default();
+    for (i, &(buf, m)) in messages.iter().enumerate() {
+        if m.refused.is_some() {
+            opened.rows.push(Row::Keep(i));
+            continue;
+        }
+        match encoding(buf, m) {
+            Encoding::Plain => opened.rows.push(Row::Keep(i)),
+            Encoding::Unsupported(name) => {
+                let why = format!(
+                    "content-encoding {:?} is not supported (zstd, identity)",
+                    String::from_utf8_lossy(name)
+                );
+                opened.rows.push(Row::Refuse(i, refused(RejectCode::BadEnvelope, why)));
+            }
+            Encoding::Envelope { base64, count } => match open_one((buf, m), base64, count, limits) {
+                Ok((buffer, events)) => {
+                    let b = opened.buffers.len();
+                    opened.buffers.push(buffer);
+                    opened.rows.extend(events.into_iter().map(|e| Row::Event(b, e)));
+                }
+                Err(why) => opened.rows.push(Row::Refuse(i, why)),
+            },
+        }
+    }
+    Some(opened)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packed::{pack, MessageParts};
+
+    fn message<'a>(data: &'a [u8], attributes: Vec<(&'a [u8], &'a [u8])>, id: &'a [u8]) -> MessageParts<'a> {
+        MessageParts {
+            data,
+            attributes,
+            message_id: id,
+            publish_time_us: 7,
+            ordering_key: b"",
+        }
+    }
+
+    fn opened(parts: &[MessageParts<'_>], limits: Limits) -> (Vec<u8>, Vec<MessageSpans>, Option<Opened>) {
+        let (buf, spans) = pack(parts);
+        let received: Vec<Received<'_>> = spans.iter().map(|s| (&buf[..], s)).collect();
+        let opened = open(&received, limits);
+        (buf.clone(), spans.clone(), opened)
+    }
+
+    #[test]
+    fn plain_batches_are_left_alone() {
+        let (_, _, o) = opened(&[message(b"{}", vec![], b"1")], Limits::default());
+        assert!(o.is_none());
+    }
+
+    #[test]
+    fn events_keep_their_message_and_line() {
+        let sealed = seal(&[&b"{\"a\":1}"[..], b"{\"a\":2}"], 3);
+        let markers = markers(2, false);
+        let mut attrs: Vec<(&[u8], &[u8])> = markers.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect();
+        attrs.push((b"shop", b"s1"));
+        let (_, _, o) = opened(
+            &[message(b"{\"a\":0}", vec![], b"1"), message(&sealed, attrs, b"2")],
+            Limits::default(),
+        );
+        let o = o.unwrap();
+        assert!(matches!(o.rows[0], Row::Keep(0)));
+        let events: Vec<(u32, Vec<u8>, Vec<u8>, usize)> = o.rows[1..]
+            .iter()
+            .map(|r| match r {
+                Row::Event(b, s) => {
+                    let buf = &o.buffers[*b];
+                    (
+                        s.event_index,
+                        slice(buf, s.data).to_vec(),
+                        slice(buf, s.message_id).to_vec(),
+                        s.attributes.len(),
+                    )
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (0, b"{\"a\":1}".to_vec(), b"2".to_vec(), 1),
+                (1, b"{\"a\":2}".to_vec(), b"2".to_vec(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_counted() {
+        let mut buf = b"{\"a\":1}\r\n\n  \n{\"a\":2}".to_vec();
+        let l = lines(&buf, 0);
+        assert_eq!(l, [(0, (0, 7)), (3, (13, 20))]);
+        buf.push(b'\n');
+        assert_eq!(lines(&buf, 0).len(), 2);
+    }
+
+    fn refusal(data: &[u8], attrs: Vec<(&[u8], &[u8])>, limits: Limits) -> Refused {
+        let (_, _, o) = opened(&[message(data, attrs, b"1")], limits);
+        match o.unwrap().rows.pop().unwrap() {
+            Row::Refuse(0, why) => why,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_envelopes_are_refused_with_their_code() {
+        let zstd: Vec<(&[u8], &[u8])> = vec![(b"content-encoding", b"zstd")];
+        let sealed = seal(&[&b"{\"a\":1}"[..]; 100], 3);
+        let why = refusal(&sealed[..sealed.len() - 3], zstd.clone(), Limits::default());
+        assert_eq!(why.code, RejectCode::BadEnvelope, "{}", why.message);
+        assert!(why.message.contains("truncated"), "{}", why.message);
+        assert_eq!(
+            refusal(b"not zstd", zstd.clone(), Limits::default()).code,
+            RejectCode::BadEnvelope
+        );
+        let gzip = refusal(b"x", vec![(b"content-encoding", b"gzip")], Limits::default());
+        assert!(gzip.message.contains("\"gzip\" is not supported"), "{}", gzip.message);
+        let few = Limits {
+            max_bytes: 1 << 20,
+            max_events: 99,
+        };
+        assert_eq!(
+            refusal(&sealed, zstd.clone(), few).code,
+            RejectCode::EnvelopeTooManyEvents
+        );
+        let mut counted = zstd.clone();
+        counted.push((b"event-count", b"99"));
+        let why = refusal(&sealed, counted, Limits::default());
+        assert_eq!(why.code, RejectCode::BadEnvelope);
+        assert!(why.message.contains("holds 100"), "{}", why.message);
+    }
+
+    #[test]
+    fn a_bomb_stops_at_the_limit() {
+        let zeros = vec![b' '; 50 << 20];
+        let bomb = zstd::bulk::compress(&zeros, 19).unwrap();
+        assert!(bomb.len() < 10_000, "{}", bomb.len());
+        let limits = Limits {
+            max_bytes: 1 << 20,
+            max_events: 10,
+        };
+        let why = refusal(&bomb, vec![(b"content-encoding", b"zstd")], limits);
+        assert_eq!(why.code, RejectCode::EnvelopeTooLarge);
+    }
+
+    #[test]
+    fn sealing_keeps_order_within_bounds() {
+        let events: Vec<Vec<u8>> = (0..25).map(|i| format!("{{\"i\":{i}}}").into_bytes()).collect();
+        let sealing = Sealing {
+            max_bytes: 40,
+            max_events: 4,
+            level: 1,
+        };
+        let sealed = seal_all(&events, sealing);
+        let ranges: Vec<_> = sealed.iter().map(|(_, r)| r.clone()).collect();
+        assert_eq!(ranges[0], 0..4);
+        assert_eq!(ranges.last().unwrap().end, 25);
+        assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+        for (data, range) in &sealed {
+            let mut out = Vec::new();
+            decompress(data, 1000, &mut out).unwrap();
+            assert!(out.len() <= 40);
+            assert_eq!(lines(&out, 0).len(), range.len());
+        }
+        let big = vec![b'x'; 100];
+        assert_eq!(seal_all(&[&big[..], b"{}"], sealing).len(), 2);
+    }
+
+    #[test]
+    fn base64_bodies_open_too() {
+        let sealed = seal(&[&b"{\"a\":1}"[..]], 3);
+        let text = base64::engine::general_purpose::STANDARD.encode(&sealed);
+        let attrs: Vec<(&[u8], &[u8])> = vec![
+            (b"content-encoding", b"zstd"),
+            (b"content-transfer-encoding", b"base64"),
+        ];
+        let (_, _, o) = opened(&[message(text.as_bytes(), attrs, b"1")], Limits::default());
+        assert!(matches!(o.unwrap().rows[0], Row::Event(0, _)));
+    }
+}

@@ -3,8 +3,8 @@ of the metadata columns a sink can ask for beside the event's own fields.
 
 The metadata columns are those Pub/Sub's BigQuery subscriptions write: ``subscription_name`` (the source's name:
 a subscription, or a queue for other sources), ``message_id``, ``publish_time`` and ``attributes`` (a JSON object
-of strings, as text); and ``event_index``, the event's line in its envelope (0 for a plain message). They are defined in Rust (``rust/src/metadata.rs``) and filled in the same call that decodes
-the events.
+of strings, as text); and ``event_index``, the event's line in its envelope (0 for a plain message). They are
+defined in Rust (``rust/src/metadata.rs``) and filled in the same call that decodes the events.
 """
 
 from __future__ import annotations

@@ -144,7 +144,8 @@ class Publisher:
             raise
         published = sum(p.events)
         if sent.refused:  # SQS refuses entry by entry (Pub/Sub publishes a request whole or not at all)
-            refused = [Reject(index, "refused_by_sink", "", why) for i, why in sent.refused for _, index in p.entries[i]]
+            refused = [Reject(index, "refused_by_sink", "", why)
+                       for i, why in sent.refused for _, index in p.entries[i]]  # fmt: skip
             published -= len(refused)
             rejects = sorted([*rejects, *refused], key=lambda r: r.index)
         self.refused += len(rejects)

@@ -60,7 +60,8 @@ class WorkerStats:
 
     def totals(self) -> str:
         return (
-            f"events {self.events:,}  messages {self.messages:,}  rows {self.rows:,}  rejects {self.rejects:,}  acked {self.acked:,}  "
+            f"events {self.events:,}  messages {self.messages:,}  rows {self.rows:,}  rejects {self.rejects:,}  "
+            f"acked {self.acked:,}  "
             f"batches {self.batches:,}  sink retries {self.sink_retries:,}  ack failures {self.ack_failures:,}  "
             f"ack lag max {self.ack_lag_max * 1000:,.0f} ms  CPU {self.cpu / max(self.events, 1) * 1e6:.1f} µs/event"
             + "".join(f"\n  route {r.line(name)}" for name, r in self.routes.items())

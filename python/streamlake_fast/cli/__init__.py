@@ -12,6 +12,7 @@ from pathlib import Path
 from streamlake_fast import __version__
 from streamlake_fast.cli import http
 from streamlake_fast.cli.destinations import dead_letter_arguments
+from streamlake_fast.cli.envelope import envelope_arguments
 from streamlake_fast.exceptions import StreamlakeError
 from streamlake_fast.extras import missing_extra
 
@@ -65,6 +66,7 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                      "hashes or redacts fields before validation")  # fmt: skip
     pub.add_argument("--rejects", type=Path, help="write refused events' reasons as NDJSON here (default: stderr)")
     pub.add_argument("--progress-interval", type=float, default=5.0)
+    envelope_arguments(pub)
 
 
 def _names(text: str) -> list[str]:

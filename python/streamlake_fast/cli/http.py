@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from streamlake_fast.cli.destinations import dead_letter_arguments
+from streamlake_fast.cli.envelope import envelope_arguments, envelope_of
 
 log = logging.getLogger("streamlake_fast.runtimes.push")
 
@@ -28,6 +29,9 @@ def add_parsers(sub: Any) -> None:
                        help="the most bytes of a body, before and after decompression (default 8,000,000)")  # fmt: skip
     serve.add_argument("--max-events", type=int, default=1000,
                        help="the most events in one request (default and at most 1,000: one Publish call)")  # fmt: skip
+    serve.add_argument("--linger", type=float, default=0.002, help="under load, seconds to wait after a publish "
+                       "before the next: larger batches and envelopes, fewer calls (default 0.002)")  # fmt: skip
+    envelope_arguments(serve)
     serve.add_argument("--retry-deadline", "--publish-timeout", type=float, default=10.0, action=Renamed,
                        dest="retry_deadline",
                        help="seconds to retry an unavailable Pub/Sub or SQS before a 503 (default 10)")  # fmt: skip
@@ -133,10 +137,13 @@ def serve(args: argparse.Namespace) -> int:
     else:
         _check_queue(args.queue)
     retry = Retry(initial=0.1, maximum=1.0, deadline=args.retry_deadline)
+    if not 0 <= args.linger <= 10:
+        raise ConfigError("--linger must be 0 to 10 seconds")
+    envelope = envelope_of(args, queue=args.queue is not None)
     publisher = Publisher(args.topic, schema, queue=args.queue, retry=retry, timeout=args.retry_deadline,
-                          max_in_flight=8, transform=transform)  # fmt: skip
+                          max_in_flight=8, transform=transform, envelope=envelope)  # fmt: skip
     app = ProcessorApp(publisher, auth=_auth(args), max_body_bytes=args.max_body_bytes, max_events=args.max_events,
-                       limits=_limits(args))  # fmt: skip
+                       limits=_limits(args), linger=args.linger)  # fmt: skip
     destination = args.topic or args.queue
     print(f"streamlake serve: http://{args.host}:{args.port}/v1/events → {destination}", file=sys.stderr, flush=True)
     serve_app(app, args.host, args.port)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from streamlake_fast.cli.envelope import envelope_of
 from streamlake_fast.exceptions import ConfigError
 
 __all__ = ["dead_letters", "demo", "lake", "publish"]
@@ -92,8 +93,9 @@ def publish(args: argparse.Namespace) -> int:
     from streamlake_fast.codec.transform import Transform
 
     transform = Transform.load(args.transform) if args.transform else None
+    envelope = envelope_of(args, queue=args.queue is not None)
     with Publisher(args.topic, schema, queue=args.queue, validate=not args.no_validate,
-                   enrich=not args.no_enrich, transform=transform) as publisher:  # fmt: skip
+                   enrich=not args.no_enrich, transform=transform, envelope=envelope) as publisher:  # fmt: skip
         if args.generate is not None:
             chunks = receipt_batches(args.generate, 10_000, invalid_fraction=args.invalid_fraction)
             batches: Iterable[tuple[int, bytes | list[bytes]]] = ((i * 10_000, c) for i, c in enumerate(chunks))
@@ -116,7 +118,8 @@ def publish(args: argparse.Namespace) -> int:
     if rejects_out is not None:
         rejects_out.close()
     seconds = time.perf_counter() - start
-    print(f"published {total.published:,} events to {destination} in {seconds:.1f} s "
+    in_messages = f" in {publisher.messages:,} envelopes" if envelope is not None else ""
+    print(f"published {total.published:,} events{in_messages} to {destination} in {seconds:.1f} s "
           f"({total.published / max(seconds, 1e-9):,.0f}/s); refused {len(total.rejects):,}")  # fmt: skip
     return 1 if total.rejects else 0
 

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-__all__ = ["DEDUP_IDS", "DEDUP_WINDOW", "Redeliveries", "newest_ids"]
+__all__ = ["DEDUP_IDS", "DEDUP_WINDOW", "KEY_COLUMNS", "Redeliveries", "file_keys", "newest_ids", "row_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,31 @@ log = logging.getLogger(__name__)
 DEDUP_IDS = 500_000
 #: Seconds after start during which rows are checked: Pub/Sub redelivers within its 10-minute maximum ack deadline.
 DEDUP_WINDOW = 900.0
+
+
+#: The columns a row's key is made of: its message, and its line when the message was an envelope.
+KEY_COLUMNS = ("message_id", "event_index")
+
+
+def row_keys(rows: pa.Table | pa.RecordBatch) -> pa.Array:
+    """Each row's key: its message id (a plain message's row, or rows written before envelopes), or
+    ``<id>#<line>`` for an envelope's event past the first."""
+    ids = rows.column("message_id")
+    ids = (ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids).cast(pa.string())
+    if "event_index" not in rows.schema.names:
+        return ids
+    line = rows.column("event_index")
+    line = line.combine_chunks() if isinstance(line, pa.ChunkedArray) else line
+    joined = pc.binary_join_element_wise(ids, pc.cast(line, pa.string()), "#")
+    return pc.if_else(pc.fill_null(pc.equal(line, 0), True), ids, joined)
+
+
+def file_keys(parquet: pq.ParquetFile) -> pa.Array | None:
+    """The row keys of a Parquet file (None: it has no ``message_id`` column)."""
+    names = parquet.schema_arrow.names
+    if "message_id" not in names:
+        return None
+    return row_keys(parquet.read(columns=[c for c in KEY_COLUMNS if c in names]))
 
 
 class Redeliveries:
@@ -44,7 +70,7 @@ class Redeliveries:
         if self._clock() >= self._until:
             self._held = None
             return batch
-        held = pc.is_in(batch.column("message_id"), value_set=self._held)
+        held = pc.is_in(row_keys(batch), value_set=self._held)
         found = pc.sum(held).as_py() or 0
         if not found:
             return batch
@@ -53,9 +79,9 @@ class Redeliveries:
         return batch.filter(pc.invert(held))
 
 
-def newest_ids(name: str, columns: Iterable[pa.ChunkedArray | None], limit: int) -> pa.Array | None:
-    """The ``message_id`` columns of ``columns`` (one per file, newest first; None: a file without one), read
-    until ``limit`` rows, as one array (None: no row)."""
+def newest_ids(name: str, columns: Iterable[pa.Array | pa.ChunkedArray | None], limit: int) -> pa.Array | None:
+    """The row keys (:func:`row_keys`) of ``columns`` (one per file, newest first; None: a file without them),
+    read until ``limit`` rows, as one array (None: no row)."""
     chunks: list[pa.Array] = []
     rows = files = 0
     for ids in columns:
@@ -63,7 +89,7 @@ def newest_ids(name: str, columns: Iterable[pa.ChunkedArray | None], limit: int)
             break
         if ids is None:
             continue
-        chunks.extend(c.cast(pa.string()) for c in ids.chunks)
+        chunks.extend(c.cast(pa.string()) for c in (ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]))
         rows += len(ids)
         files += 1
     if not rows:

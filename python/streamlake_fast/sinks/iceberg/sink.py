@@ -46,7 +46,7 @@ from streamlake_fast.sinks.iceberg.files import data_file
 from streamlake_fast.sinks.iceberg.types import arrow_for_iceberg, file_schema, needs_cast
 from streamlake_fast.sinks.lake.layout import NULL_PARTITION, PARTITION_KEY
 from streamlake_fast.sinks.lake.sink import LakeSink
-from streamlake_fast.sinks.redeliveries import DEDUP_IDS, DEDUP_WINDOW, Redeliveries, newest_ids
+from streamlake_fast.sinks.redeliveries import DEDUP_IDS, DEDUP_WINDOW, Redeliveries, file_keys, newest_ids
 from streamlake_fast.transports.storage import Root
 
 __all__ = ["IcebergSink"]
@@ -252,9 +252,9 @@ class IcebergSink:
         entries.sort(key=lambda e: e.sequence_number or 0, reverse=True)
         return newest_ids(self.name, (self._ids(e.data_file.file_path) for e in entries), limit)
 
-    def _ids(self, path: str) -> pa.ChunkedArray:
+    def _ids(self, path: str) -> pa.Array | None:
         with self.table.io.new_input(path).open() as f:
-            return pq.read_table(f, columns=["message_id"]).column("message_id")
+            return file_keys(pq.ParquetFile(f))
 
     # -- files and commits
 

@@ -9,6 +9,7 @@ from pyiceberg.table import Table
 
 from streamlake_fast.sinks.iceberg.files import live_files
 from streamlake_fast.sinks.lake.verify import LakeReport, PartitionReport, find_duplicates
+from streamlake_fast.sinks.redeliveries import file_keys
 
 __all__ = ["verify_iceberg"]
 
@@ -31,9 +32,12 @@ def verify_iceberg(table: Table, *, examples: int = 20) -> LakeReport:
         name = f.file_path.rsplit("/", 1)[-1]
         try:
             with table.io.new_input(f.file_path).open() as stream:
-                column = pq.read_table(stream, columns=["message_id"]).column("message_id").combine_chunks()
+                column = file_keys(pq.ParquetFile(stream))
         except (OSError, pa.ArrowException, KeyError) as e:
             report.unreadable[name] = str(e)
+            continue
+        if column is None:
+            report.unreadable[name] = "no message_id column"
             continue
         ids.append(column)
         owners.append(f"{partition}/{name}" if partition else name)

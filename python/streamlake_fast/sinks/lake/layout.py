@@ -19,9 +19,9 @@ from streamlake_fast.exceptions import ConfigError
 
 __all__ = ["LAKE_COLUMNS", "NULL_PARTITION", "PARTITION_KEY", "file_name", "is_data_file", "lake_schema", "partitions"]
 
-#: Columns every lake file carries besides the event's own: the Pub/Sub message id (to find duplicates) and the
-#: publish time (the partition fallback).
-LAKE_COLUMNS = ("message_id", "publish_time")
+#: Columns every lake file carries besides the event's own: the Pub/Sub message id and the event's line in its
+#: envelope (together, to find duplicates) and the publish time (the partition fallback).
+LAKE_COLUMNS = ("message_id", "publish_time", "event_index")
 PARTITION_KEY = "dt"
 #: Hive's name for the partition of rows whose key is null (pyarrow.dataset and DuckDB read it back as null).
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"

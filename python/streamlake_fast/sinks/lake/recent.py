@@ -11,7 +11,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from streamlake_fast.sinks.lake.layout import is_data_file
-from streamlake_fast.sinks.redeliveries import newest_ids
+from streamlake_fast.sinks.redeliveries import file_keys, newest_ids
 from streamlake_fast.transports.storage import Root
 
 __all__ = ["recent_ids"]
@@ -28,13 +28,10 @@ def recent_ids(root: Root, limit: int) -> pa.Array | None:
     return newest_ids(f"lake:{root.shown}", (_ids(root, info) for info in files), limit)
 
 
-def _ids(root: Root, info: pafs.FileInfo) -> pa.ChunkedArray | None:
+def _ids(root: Root, info: pafs.FileInfo) -> pa.Array | None:
     try:
         with root.fs.open_input_file(info.path) as f:
-            pf = pq.ParquetFile(f)
-            if "message_id" not in pf.schema_arrow.names:
-                return None
-            return pf.read(columns=["message_id"]).column("message_id")
+            return file_keys(pq.ParquetFile(f))
     except (OSError, pa.ArrowException) as e:  # verify reports it; the check goes on without it
         log.warning("lake:%s: cannot read %s for redeliveries: %s", root.shown, info.path, e)
         return None

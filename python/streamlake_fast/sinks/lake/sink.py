@@ -115,7 +115,7 @@ class LakeSink:
         dedup_ids: int = 0,
         dedup_window: float = DEDUP_WINDOW,
     ) -> None:
-        for name in LAKE_COLUMNS:
+        for name in LAKE_COLUMNS[:2]:  # event_index is optional: rows without it are plain messages'
             if name not in schema.names:
                 raise ConfigError(f"lake files need a {name!r} column; build the schema with lake_schema()")
         if partition_by is not None:

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from streamlake_fast.sinks.lake.history import SchemaEntry, describe_change, read_history
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, is_data_file
+from streamlake_fast.sinks.redeliveries import file_keys
 from streamlake_fast.transports.storage import Root
 
 __all__ = ["LakeReport", "PartitionReport", "find_duplicates", "verify_lake"]
@@ -136,8 +137,7 @@ def verify_lake(root: str, *, examples: int = 20, clean_older_than: float | None
             with fs.open_input_file(info.path) as f:
                 pf = pq.ParquetFile(f)
                 meta = pf.metadata
-                has_ids = "message_id" in pf.schema_arrow.names
-                col = pf.read(columns=["message_id"]).column("message_id").combine_chunks() if has_ids else None
+                col = file_keys(pf)
         except (OSError, pa.ArrowException) as e:
             report.unreadable[rel] = str(e)
             continue
@@ -162,7 +162,8 @@ def _age(info: pafs.FileInfo) -> float:
 
 
 def find_duplicates(report: LakeReport, ids: list[pa.Array], owners: list[str], examples: int) -> None:
-    """Count the message ids of ``ids`` (one array per file of ``owners``) found more than once, into ``report``."""
+    """Count the row keys of ``ids`` (one array per file of ``owners``; a message id, ``<id>#<line>`` for an
+    envelope's later events) found more than once, into ``report``."""
     all_ids = pa.chunked_array(ids)
     counts = pc.value_counts(all_ids)
     values, n = counts.field("values"), counts.field("counts")

@@ -70,7 +70,25 @@ def test_every_reject_code_comes_out_with_its_reason_and_the_valid_rows_stay() -
     assert [(r["reason_code"], r["path"]) for r in deep] == [("too_deep", "v[0][0]")]
     sink_codes = {"row_too_large", "refused_by_sink"}  # a sink's, for valid events
     route_codes = {"no_route", "invalid_destination"}  # routing's, before decoding; the codec gives the rest
-    assert {r["reason_code"] for r in [*rejects, *deep]} == set(REJECT_CODES) - sink_codes - route_codes
+    envelope_codes = {"bad_envelope", "envelope_too_large", "envelope_too_many_events"}  # the next test's
+    assert {r["reason_code"] for r in [*rejects, *deep]} == set(
+        REJECT_CODES
+    ) - sink_codes - route_codes - envelope_codes
+
+
+def test_envelopes_are_opened_beside_plain_messages() -> None:
+    import zstandard
+
+    marks = {"content-encoding": "zstd", "content-type": "application/x-ndjson"}
+    sealed = zstandard.ZstdCompressor().compress(b'{"id": "e0"}\n{"id": 7}\n{"id": "e2"}\n')
+    messages = [PubsubMessage(VALID[0], {}, message_id="p-1"), PubsubMessage(sealed, marks, message_id="env-1"),
+                PubsubMessage(b"not zstd", marks, message_id="env-2")]  # fmt: skip
+    batches, rejects = _run(messages)
+    rows = pa.Table.from_batches(batches).to_pylist()
+    assert sorted((r["id"], r["message_id"], r["event_index"]) for r in rows) == [
+        ("a", "p-1", 0), ("e0", "env-1", 0), ("e2", "env-1", 2)]  # fmt: skip
+    got = sorted((r["message_id"], r["event_index"], r["reason_code"], r["data"]) for r in rejects)
+    assert got == [("env-1", 1, "type_mismatch", b'{"id": 7}'), ("env-2", 0, "bad_envelope", b"not zstd")]
 
 
 def test_pubsub_messages_keep_attributes_ids_and_publish_time() -> None:

@@ -43,8 +43,9 @@ def test_lambda_opens_envelopes_from_sqs(sqs: Any, tmp_path: Path) -> None:  # n
         publisher.publish([m for m, _ in pairs])
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     records = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
-                                       MessageAttributeNames=["All"], VisibilityTimeout=600).get("Messages"):  # fmt: skip
+    receive = {"QueueUrl": url, "MaxNumberOfMessages": 10, "AttributeNames": ["All"],
+               "MessageAttributeNames": ["All"], "VisibilityTimeout": 600}  # fmt: skip
+    while batch := sqs.receive_message(**receive).get("Messages"):
         records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
                      "attributes": m["Attributes"], "eventSource": "aws:sqs", "eventSourceARN": arn,
                      "messageAttributes": {k: {"stringValue": v["StringValue"], "dataType": v["DataType"]}

@@ -444,7 +444,7 @@ mod tests {
             assert!(out.len() <= 40);
             assert_eq!(lines(&out, 0).len(), range.len());
         }
-        let big = vec![b'x'; 100];
+        let big = [b'x'; 100];
         assert_eq!(seal_all(&[&big[..], b"{}"], sealing).len(), 2);
     }
 

@@ -626,7 +626,10 @@ mod tests {
         let p = prepare(None, &batch, target, &Enrich::default(), 10, usize::MAX, None).unwrap();
         let rejects = &p.outcomes[0].rejects;
         assert_eq!((rejects.len(), rejects[0].index), (1, 1));
-        assert_eq!((p.counts.clone(), p.entries.clone()), (vec![2], vec![vec![(0, 0)], vec![(0, 2)]]));
+        assert_eq!(
+            (p.counts.clone(), p.entries.clone()),
+            (vec![2], vec![vec![(0, 0)], vec![(0, 2)]])
+        );
         let v: serde_json::Value = serde_json::from_slice(&p.requests[0]).unwrap();
         assert_eq!(v["Entries"][1]["MessageBody"], r#"{"n":3}"#);
         assert_eq!(v["Entries"][1]["Id"], "1");

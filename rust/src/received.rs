@@ -30,6 +30,13 @@ fn meta<'a>((buf, m): Received<'a>) -> MessageMeta<'a> {
     }
 }
 
+/// Pub/Sub's billed size of one message: data, attribute keys and values, 20 bytes of timestamp, the message id.
+pub fn billed_bytes(m: &MessageSpans) -> usize {
+    let len = |s: Span| (s.1 - s.0) as usize;
+    let attributes: usize = m.attributes.iter().map(|&(k, v)| len(k) + len(v)).sum();
+    len(m.data) + attributes + 20 + len(m.message_id)
+}
+
 /// Decode every message's data; the valid rows get `columns` appended, filled from their messages.
 pub fn decode_with_metadata(
     codec: &Codec,

@@ -79,6 +79,12 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     env = os.environ.get
     run.add_argument("--config", type=Path, default=env("STREAMLAKE_CONFIG"), help="TOML config (flags override it)")
     run.add_argument("--subscription", default=env("STREAMLAKE_SUBSCRIPTION"), help="projects/P/subscriptions/S")
+    run.add_argument(
+        "--prices",
+        type=Path,
+        default=env("STREAMLAKE_PRICES"),
+        help="a TOML price list over the defaults (streamlake_fast/cost/prices.toml) for the cost line",
+    )
     run.add_argument("--queue", default=env("STREAMLAKE_QUEUE"),
                      help="an SQS queue URL (instead of a subscription)")  # fmt: skip
     run.add_argument("--visibility-timeout", type=int, help="SQS: seconds a received message stays invisible, "

@@ -137,6 +137,12 @@ class Messages:
         return self._native.data_bytes
 
     @property
+    def billed_bytes(self) -> int:
+        """Bytes Pub/Sub bills for these messages (before its 1,000-byte minimum per request): each one's data,
+        attribute keys and values, 20 bytes of timestamp and message id."""
+        return self._native.billed_bytes
+
+    @property
     def size_bytes(self) -> int:
         """Total bytes of the messages as received — data, attributes, ids (what flow control counts)."""
         return self._native.size_bytes

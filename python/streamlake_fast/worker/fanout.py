@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -75,6 +76,7 @@ class FanOut:
             if isinstance(destination, Abortable):
                 destination.abort_on(abort)
         self.decode_cpu = 0.0
+        self.bytes_written: Counter[str] = Counter()  # Arrow bytes handed to each sink (by name)
         self.written = 0  # batches written to every destination
 
     @property
@@ -100,6 +102,7 @@ class FanOut:
         refused: list[Refusal] = []
         for sink in self.sinks:
             rows = self._columns(result.batch, sink.schema)
+            self.bytes_written[sink.name] += rows.nbytes
             sink_refused = self._retry.call(partial(sink.write, rows), what=sink.name, abort=self._abort,
                                             on_retry=self._on_retry)  # fmt: skip
             refused.extend(sink_refused or ())

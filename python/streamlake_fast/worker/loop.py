@@ -19,6 +19,7 @@ from typing import TextIO
 
 from streamlake_fast.codec.codec import Codec
 from streamlake_fast.codec.messages import Messages
+from streamlake_fast.cost.usage import transport_of
 from streamlake_fast.destinations.model import Destinations
 from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.exceptions import SourceError
@@ -72,6 +73,7 @@ class Worker:
     ) -> None:
         self.source = source
         self.stats = WorkerStats()
+        self._transport = transport_of(source.name)
         self._stop = threading.Event()  # no more receiving; finish what is in flight
         self._abort = threading.Event()  # give up retrying; hand in-flight messages back
         self.batcher = Batcher(source, max_rows=max_rows, max_bytes=max_bytes, max_latency=max_latency)
@@ -188,6 +190,7 @@ class Worker:
         s.awaiting_durable += n
         s.messages += n
         s.events += len(messages)
+        self._count_usage(deliveries, messages)
         s.rows += result.num_rows
         s.rejects += len(result.rejects)
         s.reject_codes.update(r.code for r in result.rejects)
@@ -195,6 +198,18 @@ class Worker:
             s.destinations_opened = self.fanout.cache.opened
         s.batches += 1
         self._settle()
+
+    def _count_usage(self, deliveries: list[Delivery], events: Messages) -> None:
+        """What the source's service bills for these deliveries (one pull or receive each), and what the same
+        events would bill as plain messages."""
+        usage = self.stats.usage
+        usage.events += len(events)
+        usage.plain_bytes += events.billed_bytes
+        for d in deliveries:
+            if self._transport == "pubsub":
+                usage.pulled(d.messages.billed_bytes)
+            elif self._transport == "sqs":
+                usage.received_sqs(len(d.messages), d.messages.data_bytes)
 
     def _hand_back_received(self) -> None:
         """Nack what the source received and the worker never took (after an error stopped the loop)."""

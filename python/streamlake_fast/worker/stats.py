@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from streamlake_fast.cost.usage import Usage
+
 if TYPE_CHECKING:
     from streamlake_fast.worker.router import RouteStats
 
@@ -35,6 +37,7 @@ class WorkerStats:
     cpu_started: float = field(default_factory=time.process_time)
     routes: dict[str, RouteStats] = field(default_factory=dict)  # a routed stream's figures, by route
     destinations_opened: int = 0  # a routed stream's destinations (a table's stream, a lake writer) opened
+    usage: Usage = field(default_factory=Usage)  # what the services bill (streamlake_fast.cost)
 
     @property
     def elapsed(self) -> float:

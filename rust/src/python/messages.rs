@@ -322,6 +322,16 @@ impl PyMessages {
         self.messages.iter().map(|(_, m)| (m.data.1 - m.data.0) as usize).sum()
     }
 
+    /// Bytes Pub/Sub bills for delivering these messages, before its 1,000-byte minimum per request: each
+    /// message's data, attribute keys and values, 20 bytes of timestamp and its message id.
+    #[getter]
+    fn billed_bytes(&self) -> usize {
+        self.messages
+            .iter()
+            .map(|(_, m)| crate::received::billed_bytes(m))
+            .sum()
+    }
+
     /// Total bytes of the messages as received (data, attributes, ids): what flow control counts.
     #[getter]
     fn size_bytes(&self) -> usize {

@@ -69,6 +69,9 @@ def test_pubsub_envelopes_and_plain_messages_on_one_subscription(cloud: Cloud, t
     assert done.returncode == 0, done.stderr[-3000:]
     check_landed(pairs, lake, dead)
     assert "events 3,000  messages " in done.stderr
+    cost = next(line for line in done.stderr.splitlines() if line.startswith("cost: $"))
+    print(cost)
+    assert "Pub/Sub " in cost and "through Pub/Sub's export subscriptions: $" in cost
 
 
 def test_sqs_envelopes_are_base64_text_and_land_once(sqs: Any, tmp_path: Path) -> None:  # noqa: F811

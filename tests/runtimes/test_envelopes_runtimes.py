@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,9 @@ from streamlake_fast.aws import sqs_handler
 from streamlake_fast.codec.envelope import Envelope
 from streamlake_fast.edge.publisher import Publisher
 from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
+from tests.runtimes.test_lambda_sqs import lambda_records
 from tests.servers.aws import moto_server, sqs  # noqa: F401 (fixtures)
-from tests.servers.processes import free_port
+from tests.servers.processes import free_port, wait_for_http
 
 
 def _landed(lake: Path) -> tuple[list[str], list[dict[str, Any]]]:
@@ -41,16 +41,7 @@ def test_lambda_opens_envelopes_from_sqs(sqs: Any, tmp_path: Path) -> None:  # n
     with Publisher(queue=url, schema=Schema.from_bigquery(RECEIPT_SCHEMA), validate=False, enrich=False,
                    envelope=Envelope(max_bytes=8_000)) as publisher:  # fmt: skip
         publisher.publish([m for m, _ in pairs])
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    records = []
-    receive = {"QueueUrl": url, "MaxNumberOfMessages": 10, "AttributeNames": ["All"],
-               "MessageAttributeNames": ["All"], "VisibilityTimeout": 600}  # fmt: skip
-    while batch := sqs.receive_message(**receive).get("Messages"):
-        records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                     "attributes": m["Attributes"], "eventSource": "aws:sqs", "eventSourceARN": arn,
-                     "messageAttributes": {k: {"stringValue": v["StringValue"], "dataType": v["DataType"]}
-                                           for k, v in m.get("MessageAttributes", {}).items()}}
-                    for m in batch]  # fmt: skip
+    records = lambda_records(sqs, url)
     assert 1 < len(records) < 30
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(RECEIPT_SCHEMA))
@@ -81,15 +72,7 @@ def test_push_handler_opens_envelopes(tmp_path: Path) -> None:
                    "attributes": {"content-encoding": "zstd", "content-type": "application/x-ndjson"}}  # fmt: skip
         bodies.append(json.dumps({"message": message, "subscription": "projects/p/subscriptions/s"}).encode())
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
+        wait_for_http(proc, url)
         with httpx.Client(timeout=60) as c:
             answers = [c.post(url, content=b, headers={"content-type": "application/json"}) for b in bodies]
     finally:

@@ -31,6 +31,13 @@ def _lambda_event(sqs: Any, n: int, invalid_fraction: float, groups: int = 0) ->
                                                                                       "StringValue": "s1"}},
              **fifo[j]}
             for j, (m, _) in enumerate(pairs[i : i + 10])])  # fmt: skip
+    records = lambda_records(sqs, url)
+    by_body = {m.decode(): kind for m, kind in pairs}
+    return {"Records": records}, [by_body[r["body"]] for r in records]
+
+
+def lambda_records(sqs: Any, url: str) -> list[dict[str, Any]]:  # noqa: F811
+    """Every message of the queue ``url``, received as Lambda's poller would, as the records it would pass."""
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     records = []
     receive = {"QueueUrl": url, "MaxNumberOfMessages": 10, "AttributeNames": ["All"],
@@ -42,8 +49,7 @@ def _lambda_event(sqs: Any, n: int, invalid_fraction: float, groups: int = 0) ->
                      "messageAttributes": {k: {"stringValue": v["StringValue"], "dataType": v["DataType"]}
                                            for k, v in m.get("MessageAttributes", {}).items()}}
                     for m in batch]  # fmt: skip
-    by_body = {m.decode(): kind for m, kind in pairs}
-    return {"Records": records}, [by_body[r["body"]] for r in records]
+    return records
 
 
 def test_a_batch_lands_in_the_lake_and_rejects_in_files(sqs: Any, tmp_path: Path) -> None:  # noqa: F811

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 from streamlake_fast.exceptions import ServerUnavailable
@@ -22,3 +24,18 @@ def start_bigquery(project: str, timeout: float = 90) -> Server:
         raise ServerUnavailable(f"bqemulator's Python not found at {BQEMULATOR_PYTHON} (run `make emulators`)")
     os.environ.setdefault("STREAMLAKE_BQEMULATOR_PYTHON", str(BQEMULATOR_PYTHON))
     return _start_bigquery(project, timeout)
+
+
+def wait_for_http(proc: subprocess.Popen[str], url: str, timeout: float = 60) -> None:
+    """Wait until ``proc`` (still running) answers HTTP at ``url``; its stderr in the failure."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, f"{url} did not answer in {timeout:g} s"
+            time.sleep(0.3)

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 
 from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
 from tests.servers.fixtures import Cloud
-from tests.servers.processes import free_port
+from tests.servers.processes import free_port, wait_for_http
 from tests.worker.helpers import table_rows
 
 MAIN = """
@@ -49,15 +48,7 @@ def test_the_function_under_the_functions_framework(cloud: Cloud, tmp_path: Path
     url = f"http://127.0.0.1:{port}/"
     pairs = list(receipts(200, seed=11, invalid_fraction=0.05))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
+        wait_for_http(proc, url)
         bodies = []
         for i, (data, _) in enumerate(pairs):
             env = envelope(data, i)

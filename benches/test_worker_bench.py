@@ -22,7 +22,9 @@ from baseline_pipeline import run_baseline
 from conftest import SUMMARY, Row, server_or_skip
 from run_worker import run_until_acked
 
+from streamlake_fast.codec.envelope import Envelope
 from streamlake_fast.config import BatchConfig, LakeConfig, SchemaUpdateConfig, WorkerConfig
+from streamlake_fast.edge.publisher import Publisher
 from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
 from streamlake_fast.runtimes.worker import build_worker
 from streamlake_fast.transports.gcp.channels import bigquery_client
@@ -52,7 +54,9 @@ def bigquery() -> Iterator[Server]:
     server.stop()
 
 
-def _backlog(n: int) -> tuple[str, str, str, int]:
+def _backlog(n: int, envelope: Envelope | None = None) -> tuple[str, str, str, int, int]:
+    """(subscription, table, dead-letter topic, valid events, messages) of ``n`` receipts published as plain
+    messages by Google's client, or sealed into envelopes by this project's publisher."""
     from google.cloud import bigquery as bq
     from google.cloud import pubsub_v1
 
@@ -70,14 +74,16 @@ def _backlog(n: int) -> tuple[str, str, str, int]:
     client.create_dataset(f"ds_{suffix}")
     table = f"{PROJECT}.ds_{suffix}.receipts"
     client.create_table(bq.Table(table, schema=[bq.SchemaField.from_api_repr(f) for f in RECEIPT_SCHEMA]))
-    invalid = 0
-    futures = []
-    for data, kind in receipts(n, seed=11, invalid_fraction=0.01):
-        invalid += kind is not None
-        futures.append(publisher.publish(topic, data))
+    pairs = list(receipts(n, seed=11, invalid_fraction=0.01))
+    invalid = sum(kind is not None for _, kind in pairs)
+    if envelope is not None:
+        with Publisher(topic, validate=False, enrich=False, envelope=envelope) as sealer:
+            sealer.publish([data for data, _ in pairs])
+        return subscription, table, dlq, n - invalid, sealer.messages
+    futures = [publisher.publish(topic, data) for data, _ in pairs]
     for f in futures:
         f.result(timeout=300)
-    return subscription, table, dlq, n - invalid
+    return subscription, table, dlq, n - invalid, n
 
 
 def _record(benchmark: Any, name: str, cpu: float, wall: float, rows: int, note: str = "") -> None:
@@ -85,9 +91,11 @@ def _record(benchmark: Any, name: str, cpu: float, wall: float, rows: int, note:
     SUMMARY.worker.append(Row("worker", name, (cpu, wall), rows, f"{EVENTS / wall:,.0f} events/s wall{note}"))
 
 
-@pytest.mark.parametrize("sinks", ["bigquery", "bigquery, schema_update off", "lake", "bigquery+lake"])
+@pytest.mark.parametrize("sinks", ["bigquery", "bigquery, schema_update off", "lake", "bigquery+lake",
+                                   "bigquery+lake, zstd envelopes of 64 KB"])  # fmt: skip
 def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sinks: str, tmp_path: Path) -> None:
-    subscription, table, dlq, valid = _backlog(EVENTS)
+    envelope = Envelope(max_bytes=64_000) if "envelopes" in sinks else None
+    subscription, table, dlq, valid, messages = _backlog(EVENTS, envelope)
     schema = tmp_path / "receipts.json"
     schema.write_text(json.dumps(RECEIPT_SCHEMA))
     lake = LakeConfig(root=str(tmp_path / "lake"), partition_by="event_time") if "lake" in sinks else LakeConfig()
@@ -99,7 +107,7 @@ def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sin
 
     def run() -> tuple[float, float, int]:
         worker = build_worker(config)
-        cpu, wall = run_until_acked(worker, EVENTS)
+        cpu, wall = run_until_acked(worker, EVENTS, messages)
         parquet_bytes[0] = sum(getattr(s, "bytes_written", 0) for s in worker.sinks)
         return cpu, wall, worker.stats.rows
 
@@ -120,7 +128,7 @@ def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sin
 
 
 def test_baseline_pipeline(benchmark: Any, pubsub: Server, bigquery: Server) -> None:
-    subscription, table, _, valid = _backlog(EVENTS)
+    subscription, table, _, valid, _ = _backlog(EVENTS)
     client = bigquery_client(PROJECT)
 
     def run() -> tuple[float, float, int]:

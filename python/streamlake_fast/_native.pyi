@@ -142,6 +142,7 @@ def prepare_publish(
     list[tuple[int, list[tuple[int, str, str, str]], tuple[int, str] | None, int, int]],
     int,
     list[list[tuple[int, int]]],
+    list[int],
 ]: ...
 
 @final

@@ -65,6 +65,7 @@ class WorkerConfig(Destinations, forbid_unknown_fields=True, kw_only=True):
     queue: str = ""  # ... or an SQS queue URL
     metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     metrics_address: str = "127.0.0.1"  # where the metrics port listens (0.0.0.0: every interface)
+    prices: str = ""  # a TOML price list over the defaults (streamlake_fast/cost/prices.toml) for the cost report
     progress_interval: PositiveSeconds = 5.0
     shutdown_timeout: PositiveSeconds = 30.0  # seconds from SIGTERM to exit, whatever the sinks are doing
     exit_when_drained: bool = False

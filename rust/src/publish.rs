@@ -116,6 +116,17 @@ struct Packer<'t> {
     count: usize,
     message: Vec<u8>,
     entry: Vec<u8>,
+    /// Bytes Pub/Sub bills for each request ([`billed_size`]), and for the one being filled.
+    billed: Vec<usize>,
+    bill: usize,
+}
+
+/// The digits of a Pub/Sub message id, which the service assigns (ids are decimal numbers of about 16 digits).
+pub const MESSAGE_ID_BYTES: usize = 16;
+
+/// Pub/Sub's billed size of a message: data, attribute keys and values, 20 bytes of timestamp, its message id.
+pub fn billed_size(data: &[u8], attributes: &[Attribute<'_>]) -> usize {
+    data.len() + attributes.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + 20 + MESSAGE_ID_BYTES
 }
 
 impl<'t> Packer<'t> {
@@ -128,6 +139,8 @@ impl<'t> Packer<'t> {
             count: 0,
             message: Vec::new(),
             entry: Vec::new(),
+            billed: Vec::new(),
+            bill: 0,
         }
     }
 
@@ -135,6 +148,7 @@ impl<'t> Packer<'t> {
         if self.count > 0 {
             self.requests.push(std::mem::take(&mut self.request));
             self.counts.push(std::mem::take(&mut self.count));
+            self.billed.push(std::mem::take(&mut self.bill));
         }
     }
 
@@ -162,11 +176,13 @@ impl<'t> Packer<'t> {
         }
         put_bytes(&mut self.request, 2, &self.message);
         self.count += 1;
+        self.bill += billed_size(data, attributes);
     }
 
-    fn finish(mut self) -> (Vec<Vec<u8>>, Vec<usize>) {
+    /// The requests and the messages in each (their billed sizes stay in `billed`).
+    fn finish(&mut self) -> (Vec<Vec<u8>>, Vec<usize>) {
         self.flush();
-        (self.requests, self.counts)
+        (std::mem::take(&mut self.requests), std::mem::take(&mut self.counts))
     }
 }
 
@@ -258,6 +274,8 @@ pub struct Prepared {
     pub entries: Vec<Vec<(usize, usize)>>,
     /// Events in each request (more than its messages when they are envelopes).
     pub events: Vec<usize>,
+    /// For a topic: the bytes Pub/Sub bills for each request, before its 1,000-byte minimum ([`billed_size`]).
+    pub billed: Vec<usize>,
 }
 
 impl Prepared {
@@ -315,6 +333,7 @@ pub fn prepare(
                     packer.add(data, &attrs);
                 }
                 (prepared.requests, prepared.counts) = packer.finish();
+                prepared.billed = packer.billed;
             }
             Target::Queue(url, max_bytes) => {
                 let entries: Vec<SendEntry<'_>> = texts
@@ -371,6 +390,7 @@ pub fn prepare(
                 outcomes[*b].requests = first.unwrap_or_default()..packer.requests.len() + 1;
             }
             (prepared.requests, prepared.counts) = packer.finish();
+            prepared.billed = packer.billed;
         }
         Target::Queue(url, max_bytes) => {
             prepared.entries = groups

@@ -25,8 +25,8 @@ def test_billed_bytes_count_data_attributes_timestamp_and_id() -> None:
 def test_a_run_priced_by_hand() -> None:
     prices = load_prices()
     usage = Usage(events=2_000)
-    usage.pulled(159)  # under the 1,000-byte minimum of a request: billed 1,000
-    usage.pulled(400_000)
+    usage.request(159)  # under the 1,000-byte minimum of a request: billed 1,000
+    usage.request(400_000)
     usage.plain_bytes = 900_000
     usage.storage_write_bytes = 1 << 30  # one GiB
     usage.gcs_writes = 3
@@ -68,3 +68,16 @@ def test_a_price_file_overrides_key_by_key_and_names_a_wrong_key(tmp_path: Path)
     mine.write_text("[lambda]\nx = 1\n")
     with pytest.raises(ConfigError, match=r"unknown price section \[lambda\]"):
         load_prices(mine)
+
+
+def test_writes_are_counted_by_the_sink_they_went_to() -> None:
+    usage = Usage()
+    usage.wrote("bigquery:p.d.t", 1_000)
+    usage.wrote("lake:gs://b/receipts", 5_000)  # bytes to a lake are not billed as such; its files are
+    usage.files("lake:gs://b/receipts", 3)
+    usage.files("lake:s3://b/receipts", 2)
+    usage.files("lake:/var/lake", 9)  # local disk: no object writes
+    assert (usage.storage_write_bytes, usage.gcs_writes, usage.s3_writes) == (1_000, 3, 2)
+    assert usage.export_subscriptions == 2  # a BigQuery subscription and a Cloud Storage one
+    usage.wrote("iceberg:ns.t", 1)
+    assert usage.export_subscriptions == 2

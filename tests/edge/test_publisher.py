@@ -62,6 +62,29 @@ def test_publish_list_without_validation_sends_everything_unchanged(pubsub_only:
     assert sorted(m.message.data for m in pull_all(pubsub_only, subscription)) == sorted(events)
 
 
+def test_publishing_cost_is_counted_as_pub_sub_bills_it_plain_and_in_envelopes(pubsub_only: Cloud) -> None:
+    """Hand-computed: a plain message bills its data + 20 + a 16-digit id, a request at least 1,000 bytes."""
+    from streamlake_fast.codec.envelope import Envelope
+    from streamlake_fast.cost import load_prices
+
+    topic, subscription = pubsub_only.create_topic_and_subscription()
+    tib, price = 1 << 40, load_prices().pubsub_per_tib
+    events = [b'{"device": "x"}'] * 10  # 15 bytes each
+    with Publisher(topic, validate=False, enrich=False) as plain:
+        plain.publish(events)
+        plain.publish(events * 100)  # 1,000 messages: one request of 1,000 x 51 bytes
+    assert (plain.usage.pubsub_requests, plain.usage.pubsub_billed) == (2, 1_000 + 51_000)
+    cost = plain.cost()
+    assert cost.total == pytest.approx(52_000 / tib * price)
+    assert cost.managed == pytest.approx(1_010 * 51 / tib * price)  # the same events as plain messages
+    with Publisher(topic, validate=False, enrich=False, envelope=Envelope()) as sealed:
+        sealed.publish(events * 100)
+    (message,) = [m.message for m in pull_all(pubsub_only, subscription) if m.message.attributes]
+    size = len(message.data) + sum(len(k) + len(v) for k, v in message.attributes.items()) + 36
+    assert size < 1_000 and sealed.usage.pubsub_billed == 1_000  # one envelope: the request minimum
+    assert sealed.cost().managed / sealed.cost().total == pytest.approx(1_000 * 51 / 1_000)
+
+
 def test_publish_to_a_missing_topic_is_a_clear_error(pubsub_only: Cloud) -> None:
     with Publisher(pubsub_only.topic("missing"), SCHEMA) as publisher, pytest.raises(PublishError, match="NOT_FOUND"):
         publisher.publish([b'{"device": "x"}'])
@@ -76,6 +99,7 @@ def test_cli_publish_generated_and_file(pubsub_only: Cloud, tmp_path: Path) -> N
     assert done.returncode == 1, done.stderr  # some events were refused
     # 30 invalid receipts; the 4 missing only their event_id get one at the edge and are published.
     assert "published 2,974 events" in done.stdout and "refused 26" in done.stdout
+    assert re.search(r"cost: \$[0-9.]+ per million events published \(Pub/Sub\); as plain messages: \$", done.stdout)
     assert re.search(r"refused event \d+: invalid_value at items\[0\]\.qty", done.stderr)
     assert "missing_required" not in done.stderr
 

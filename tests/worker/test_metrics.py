@@ -48,3 +48,19 @@ def test_a_routed_stream_has_its_figures_by_route_and_code() -> None:
     assert 'streamlake_route_rows_written_total{route="iot"} 27.0' in text
     assert 'streamlake_route_rejects_total{code="unknown_field",route="iot"} 1.0' in text
     assert 'streamlake_route_rejects_total{code="invalid_destination",route="iot"} 2.0' in text
+
+
+def test_the_cost_per_million_events_is_a_gauge_by_service() -> None:
+    from streamlake_fast.cost import Usage, load_prices
+
+    exporter = MetricsExporter(free_port(), host="127.0.0.1")
+    try:
+        usage = Usage(events=1_000_000, pubsub_billed=1 << 40, plain_bytes=1 << 40)  # one TiB each
+        usage.wrote("lake:/tmp/x", 10)
+        exporter.update_cost(usage.cost(load_prices()))
+        text = urllib.request.urlopen(f"http://127.0.0.1:{exporter.port}/metrics", timeout=5).read().decode()
+    finally:
+        exporter.close()
+    assert 'streamlake_cost_dollars_per_million_events{service="Pub/Sub"} 40.0' in text
+    assert 'streamlake_cost_dollars_per_million_events{service="total"} 40.0' in text
+    assert "streamlake_export_subscriptions_cost_dollars_per_million_events 50.0" in text  # one: the lake's

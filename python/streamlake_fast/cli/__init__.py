@@ -67,6 +67,7 @@ def _publish_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     pub.add_argument("--rejects", type=Path, help="write refused events' reasons as NDJSON here (default: stderr)")
     pub.add_argument("--progress-interval", type=float, default=5.0)
     envelope_arguments(pub)
+    pub.add_argument("--prices", type=Path, help="a TOML price list over the defaults, for the cost line")
 
 
 def _names(text: str) -> list[str]:

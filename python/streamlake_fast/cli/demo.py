@@ -69,6 +69,7 @@ class DemoReport:
     lake: LakeReport | None = None
     query: str = ""
     query_result: list[tuple[Any, ...]] = field(default_factory=list)
+    cost: str = ""  # the worker's cost line (streamlake_fast.cost)
 
 
 def prepare_lake(lake: Path) -> None:
@@ -372,6 +373,7 @@ def _run(report: DemoReport, source: Source, publishing: Publishing | None, sink
             "events ahead)")  # fmt: skip
         publishing.start(worker)
     report.stats = worker.run()
+    report.cost = worker.cost().line()
     if publishing is not None:
         publishing.finish()
     report.sink_rows = {s.name: s.rows_written for s in sinks}
@@ -406,6 +408,8 @@ def summary_lines(report: DemoReport) -> list[str]:
     for code, n in sorted(s.reject_codes.items(), key=lambda kv: -kv[1]):
         lines.append(f"  {code:<20} {n:,}")
     lines.append(f"acknowledged:        {s.acked:,}")
+    if report.cost:
+        lines.append(report.cost)
     lines.append("lake:")
     lines += ["  " + line for line in report.lake.lines()]
     lines.append(f"query ({report.query}):")

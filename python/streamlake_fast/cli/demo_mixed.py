@@ -140,6 +140,7 @@ def run_mixed_demo(
             if publishing is not None:
                 publishing.start(worker)
             report.stats = worker.run()
+            report.cost = worker.cost().line()
             if publishing is not None:
                 publishing.finish()
             report.table_counts = {k: count_table(t) for k, t in report.tables.items() if t}
@@ -192,6 +193,8 @@ def mixed_summary_lines(report: MixedReport) -> list[str]:
         lines.append(f"  {code:<20} {n:,}")
     lines.append(f"destinations opened: {s.destinations_opened:,}")
     lines.append(f"acknowledged:        {s.acked:,}")
+    if report.cost:
+        lines.append(report.cost)
     lines.append(f"query ({report.query}):")
     lines += [f"  {row}" for row in report.query_result]
     return lines

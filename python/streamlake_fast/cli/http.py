@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from streamlake_fast.cli.destinations import dead_letter_arguments
@@ -32,6 +33,7 @@ def add_parsers(sub: Any) -> None:
     serve.add_argument("--linger", type=float, default=0.002, help="under load, seconds to wait after a publish "
                        "before the next: larger batches and envelopes, fewer calls (default 0.002)")  # fmt: skip
     envelope_arguments(serve)
+    serve.add_argument("--prices", type=Path, help="a TOML price list over the defaults, for the cost line at exit")
     serve.add_argument("--retry-deadline", "--publish-timeout", type=float, default=10.0, action=Renamed,
                        dest="retry_deadline",
                        help="seconds to retry an unavailable Pub/Sub or SQS before a 503 (default 10)")  # fmt: skip
@@ -147,6 +149,9 @@ def serve(args: argparse.Namespace) -> int:
     destination = args.topic or args.queue
     print(f"streamlake serve: http://{args.host}:{args.port}/v1/events → {destination}", file=sys.stderr, flush=True)
     serve_app(app, args.host, args.port)
+    from streamlake_fast.cli.pipeline import publish_cost_line
+
+    print(publish_cost_line(publisher, args.prices), file=sys.stderr)
     return 0
 
 

@@ -9,9 +9,13 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streamlake_fast.cli.envelope import envelope_of
 from streamlake_fast.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from streamlake_fast.edge.publisher import Publisher
 
 __all__ = ["dead_letters", "demo", "lake", "publish"]
 
@@ -121,7 +125,18 @@ def publish(args: argparse.Namespace) -> int:
     in_messages = f" in {publisher.messages:,} envelopes" if envelope is not None else ""
     print(f"published {total.published:,} events{in_messages} to {destination} in {seconds:.1f} s "
           f"({total.published / max(seconds, 1e-9):,.0f}/s); refused {len(total.rejects):,}")  # fmt: skip
+    print(publish_cost_line(publisher, args.prices))
     return 1 if total.rejects else 0
+
+
+def publish_cost_line(publisher: Publisher, prices: Path | None) -> str:
+    """What publishing cost per million events, and what the same events cost as plain messages."""
+    from streamlake_fast.cost import load_prices
+
+    cost = publisher.cost(load_prices(prices))
+    service = "Pub/Sub" if publisher.topic is not None else "SQS"
+    return (f"cost: ${cost.per_million(cost.total):.4f} per million events published ({service}); as plain "
+            f"messages: ${cost.per_million(cost.managed):.4f}")  # fmt: skip
 
 
 def lake(args: argparse.Namespace) -> int:

@@ -8,9 +8,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from streamlake_fast.config import WorkerConfig
-    from streamlake_fast.cost import Prices
-    from streamlake_fast.cost.usage import Cost
-    from streamlake_fast.worker.loop import Worker
 
 __all__ = ["run"]
 
@@ -19,7 +16,6 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from streamlake_fast.cost import load_prices
     from streamlake_fast.runtimes.worker import build_worker, endpoints
 
     logging.basicConfig(
@@ -48,31 +44,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     stats = worker.run()
     print(stats.totals(), file=sys.stderr)
-    print(cost_of_run(worker, load_prices(args.prices)).line(), file=sys.stderr)
+    print(worker.cost().line(), file=sys.stderr)
     return 0
-
-
-def cost_of_run(worker: Worker, prices: Prices) -> Cost:
-    """The run's cost: the source's usage the worker counted, the Arrow bytes appended to BigQuery and the lake's
-    files written to GCS or S3 (a routed stream's are not counted), the process's CPU."""
-    from streamlake_fast.worker.fanout import FanOut
-
-    usage = worker.stats.usage
-    usage.cpu_seconds = worker.stats.cpu
-    kinds = set()
-    fanout = worker.fanout
-    if isinstance(fanout, FanOut):
-        for sink in fanout.sinks:
-            kind, _, where = sink.name.partition(":")
-            kinds.add(kind)
-            if kind == "bigquery":
-                usage.storage_write_bytes += fanout.bytes_written[sink.name]
-            files = getattr(sink, "files_written", 0)
-            if where.startswith("gs://"):
-                usage.gcs_writes += files
-            elif where.startswith("s3://"):
-                usage.s3_writes += files
-    return usage.cost(prices, export_subscriptions=("bigquery" in kinds) + bool(kinds & {"lake", "iceberg"}))
 
 
 def _config(args: argparse.Namespace) -> WorkerConfig:
@@ -88,7 +61,8 @@ def _config(args: argparse.Namespace) -> WorkerConfig:
            "mode": args.mode, "schema": args.schema,
            "progress_interval": args.progress_interval, "exit_when_drained": args.exit_when_drained,
            "metrics_port": args.metrics_port, "metrics_address": args.metrics_address,
-           "shutdown_timeout": args.shutdown_timeout}  # fmt: skip
+           "shutdown_timeout": args.shutdown_timeout,
+           "prices": str(args.prices) if args.prices is not None else None}  # fmt: skip
     lake = {"root": args.lake, "partition_by": args.partition_by, "max_file_age": args.max_file_age,
             "target_file_bytes": args.target_file_bytes, "max_open_files": args.max_open_files}  # fmt: skip
     iceberg = {"table": args.iceberg_table, "catalog": args.catalog, "warehouse": args.warehouse,

@@ -11,7 +11,7 @@ run wrote (BigQuery, the lake).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from streamlake_fast.cost.prices import Prices
 
@@ -54,7 +54,7 @@ class Usage:
     """Counters of what a run was billed for (see the module)."""
 
     events: int = 0
-    pubsub_pulls: int = 0
+    pubsub_requests: int = 0
     pubsub_bytes: int = 0  # the messages' billed bytes
     pubsub_billed: int = 0  # with each pull's minimum
     plain_bytes: int = 0  # the events' billed bytes as plain messages (the managed path's)
@@ -63,18 +63,46 @@ class Usage:
     gcs_writes: int = 0
     s3_writes: int = 0
     cpu_seconds: float = 0.0
+    destinations: set[str] = field(default_factory=set)  # the kinds written: bigquery, lake, iceberg
 
-    def pulled(self, billed_bytes: int) -> None:
-        """One Pub/Sub pull that delivered messages of ``billed_bytes``."""
-        self.pubsub_pulls += 1
+    def wrote(self, sink: str, arrow_bytes: int) -> None:
+        """A batch of ``arrow_bytes`` handed to the sink named ``sink`` (``bigquery:…``, ``lake:…``, …)."""
+        kind = sink.partition(":")[0]
+        self.destinations.add(kind)
+        if kind == "bigquery":
+            self.storage_write_bytes += arrow_bytes
+
+    def files(self, sink: str, n: int) -> None:
+        """``n`` files the sink named ``sink`` wrote (objects, on GCS or S3)."""
+        where = sink.partition(":")[2]
+        if where.startswith("gs://"):
+            self.gcs_writes += n
+        elif where.startswith("s3://"):
+            self.s3_writes += n
+
+    def request(self, billed_bytes: int) -> None:
+        """One Pub/Sub publish, pull or push request of messages of ``billed_bytes``."""
+        self.pubsub_requests += 1
         self.pubsub_bytes += billed_bytes
         self.pubsub_billed += max(billed_bytes, MIN_REQUEST_BYTES)
+
+    def sent_sqs(self, request_bytes: int) -> None:
+        """One ``SendMessageBatch`` of ``request_bytes``: a request per 64 KiB."""
+        self.sqs_requests += max(1, -(-request_bytes // SQS_CHUNK))
 
     def received_sqs(self, messages: int, payload_bytes: int) -> None:
         """One SQS receive of ``messages`` (``payload_bytes`` of them), and their deletes in batches of ten."""
         self.sqs_requests += max(1, -(-payload_bytes // SQS_CHUNK)) + -(-messages // 10)
 
-    def cost(self, prices: Prices, *, export_subscriptions: int) -> Cost:
+    @property
+    def export_subscriptions(self) -> int:
+        """The managed path's subscriptions for what this run wrote: a BigQuery one, a Cloud Storage one."""
+        return ("bigquery" in self.destinations) + bool(self.destinations & {"lake", "iceberg"})
+
+    def cost(self, prices: Prices, *, export_subscriptions: int | None = None) -> Cost:
+        """Dollars by service (``export_subscriptions``: the managed path's; default those this run wrote)."""
+        if export_subscriptions is None:
+            export_subscriptions = self.export_subscriptions
         services = {
             "Pub/Sub": self.pubsub_billed / TIB * prices.pubsub_per_tib,
             "SQS": self.sqs_requests * prices.sqs_request,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,8 +22,10 @@ from streamlake_fast.codec.codec import Codec, Reject
 from streamlake_fast.codec.envelope import Envelope
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.codec.transform import Transform
+from streamlake_fast.cost.prices import Prices, load_prices
+from streamlake_fast.cost.usage import TIB, Cost, Usage
 from streamlake_fast.exceptions import ConfigError, PublishError
-from streamlake_fast.transports.gcp.wire import Preparation, prepare_publish
+from streamlake_fast.transports.gcp.wire import Preparation, Prepared, prepare_publish
 from streamlake_fast.transports.names import check_topic
 from streamlake_fast.transports.retry import Retry
 from streamlake_fast.transports.sending import Sender, Sent, send_all
@@ -32,6 +34,9 @@ if TYPE_CHECKING:  # each transport's sender is imported when it is used: a queu
     import grpc
 
 __all__ = ["BodyResult", "PublishError", "PublishResult", "Publisher", "ndjson_chunks"]
+
+#: A plain message's billed bytes beyond its data: 20 of timestamp and a message id of about 16 digits.
+PLAIN_OVERHEAD = 36
 
 
 @dataclass
@@ -123,6 +128,7 @@ class Publisher:
             from streamlake_fast.transports.aws.sender import QueueSender
 
             self._sender = QueueSender(queue, max_in_flight=max_in_flight, timeout=timeout, retry=retry or SQS_RETRY)
+        self.usage = Usage()  # what Pub/Sub or SQS bills for what was sent (streamlake_fast.cost)
         self.published = 0  # events
         self.messages = 0  # messages sent (fewer than the events when they are envelopes)
         self.refused = 0
@@ -143,6 +149,7 @@ class Publisher:
             self.published += e.published
             raise
         published = sum(p.events)
+        self._count_usage(p, range(len(p.requests)), published, data)
         if sent.refused:  # SQS refuses entry by entry (Pub/Sub publishes a request whole or not at all)
             refused = [Reject(index, "refused_by_sink", "", why)
                        for i, why in sent.refused for _, index in p.entries[i]]  # fmt: skip
@@ -172,6 +179,8 @@ class Publisher:
                     for body, index in p.entries[entry]:
                         refused.setdefault(body, []).append(Reject(index, "refused_by_sink", "", why))
         queued = _queued_before_failure(p.entries, p.counts, sent) if p.entries else {}
+        ok = [i for i, outcome in enumerate(sent) if isinstance(outcome, Sent)]
+        self._count_usage(p, ok, sum(p.events[i] for i in ok), [body for body, _, _ in bodies])
         results = []
         for b, o in enumerate(p.outcomes):
             failure = next((r for i in o.requests if isinstance(r := sent[i], PublishError)), None)
@@ -182,6 +191,28 @@ class Publisher:
             self.published += accepted
             self.refused += len(rejects)
         return results
+
+    def _count_usage(self, p: Prepared, sent: Iterable[int], events: int, data: object = None) -> None:
+        """What the service bills for the requests at ``sent`` of ``p`` holding ``events``, and what the same
+        events would bill as plain messages (``data``: the events, to count their bytes)."""
+        usage = self.usage
+        usage.events += events
+        for i in sent:
+            if p.billed:
+                usage.request(p.billed[i])
+            else:
+                usage.sent_sqs(len(p.requests[i]))
+        if isinstance(data, (bytes, bytearray)):
+            usage.plain_bytes += len(data) + events * PLAIN_OVERHEAD
+        elif isinstance(data, Sequence):
+            usage.plain_bytes += sum(map(len, data)) + events * PLAIN_OVERHEAD
+
+    def cost(self, prices: Prices | None = None) -> Cost:
+        """What publishing has cost so far (``managed``: the same events published as plain messages)."""
+        cost = self.usage.cost(prices or load_prices(), export_subscriptions=0)
+        if self.topic is not None:
+            cost.managed = self.usage.plain_bytes / TIB * (prices or load_prices()).pubsub_per_tib
+        return cost
 
     def _preparation(self) -> Preparation:
         """Where to, the codec, what to derive (call under the lock: the ingest time is now)."""

@@ -7,6 +7,7 @@ import logging
 from functools import partial
 
 from streamlake_fast.config import WorkerConfig
+from streamlake_fast.cost import load_prices
 from streamlake_fast.destinations.build import build
 from streamlake_fast.sources.base import Source
 from streamlake_fast.worker import Worker
@@ -74,6 +75,7 @@ def build_worker(config: WorkerConfig) -> Worker:
         metrics_port=config.metrics_port,
         metrics_address=config.metrics_address,
         shutdown_timeout=config.shutdown_timeout,
+        prices=load_prices(config.prices or None),
     )
     if config.routed:
         log.info("worker: %s → %d routes: %s", source.name, len(config.route_list()),

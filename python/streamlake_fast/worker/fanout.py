@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -16,6 +15,7 @@ import pyarrow as pa
 from streamlake_fast.codec.codec import Codec, DecodeResult, Reject
 from streamlake_fast.codec.messages import METADATA_SCHEMA, Messages
 from streamlake_fast.codec.schema import Schema
+from streamlake_fast.cost.usage import Usage
 from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.destinations.schemas import split_metadata
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
@@ -39,6 +39,7 @@ class FanOut:
     :param on_retry: called on each retry (for the retry counter).
     :param schema_watch: follows the table's schema: a widened one recompiles the codec, widens the sinks and
         decodes the batch again, so events that now fit are written instead of dead-lettered.
+    :param usage: where the bytes handed to billed sinks and the files written are counted (the worker's).
     """
 
     def __init__(
@@ -52,8 +53,10 @@ class FanOut:
         on_retry: Callable[[BaseException], None] | None = None,
         retry: Retry = SINK_RETRY,
         schema_watch: SchemaWatch | None = None,
+        usage: Usage | None = None,
     ) -> None:
         self.codec = codec
+        self.usage = usage if usage is not None else Usage()  # what the services bill (the worker's, shared)
         self.schema_watch = schema_watch
         self.sinks = list(sinks)
         self.dead_letter = dead_letter
@@ -76,7 +79,6 @@ class FanOut:
             if isinstance(destination, Abortable):
                 destination.abort_on(abort)
         self.decode_cpu = 0.0
-        self.bytes_written: Counter[str] = Counter()  # Arrow bytes handed to each sink (by name)
         self.written = 0  # batches written to every destination
 
     @property
@@ -102,7 +104,7 @@ class FanOut:
         refused: list[Refusal] = []
         for sink in self.sinks:
             rows = self._columns(result.batch, sink.schema)
-            self.bytes_written[sink.name] += rows.nbytes
+            self.usage.wrote(sink.name, rows.nbytes)
             sink_refused = self._retry.call(partial(sink.write, rows), what=sink.name, abort=self._abort,
                                             on_retry=self._on_retry)  # fmt: skip
             refused.extend(sink_refused or ())
@@ -172,6 +174,7 @@ class FanOut:
     def close(self) -> None:
         for sink in self.destinations:
             sink.close()
+            self.usage.files(sink.name, getattr(sink, "files_written", 0))
 
 
 def make_durable(

@@ -19,7 +19,8 @@ from typing import TextIO
 
 from streamlake_fast.codec.codec import Codec
 from streamlake_fast.codec.messages import Messages
-from streamlake_fast.cost.usage import transport_of
+from streamlake_fast.cost.prices import Prices, load_prices
+from streamlake_fast.cost.usage import Cost, transport_of
 from streamlake_fast.destinations.model import Destinations
 from streamlake_fast.destinations.schema_watch import SchemaWatch
 from streamlake_fast.exceptions import SourceError
@@ -70,8 +71,10 @@ class Worker:
         flush_at: float = 0.75,
         shutdown_timeout: float = 30.0,
         schema_watch: SchemaWatch | None = None,
+        prices: Prices | None = None,
     ) -> None:
         self.source = source
+        self.prices = prices if prices is not None else load_prices()
         self.stats = WorkerStats()
         self._transport = transport_of(source.name)
         self._stop = threading.Event()  # no more receiving; finish what is in flight
@@ -79,13 +82,15 @@ class Worker:
         self.batcher = Batcher(source, max_rows=max_rows, max_bytes=max_bytes, max_latency=max_latency)
         self.fanout: FanOut | Router
         if routes is not None:
-            self.fanout = Router(routes, source=source.name, abort=self._abort, on_retry=self._count_retry)
+            self.fanout = Router(routes, source=source.name, abort=self._abort, on_retry=self._count_retry,
+                                 usage=self.stats.usage)  # fmt: skip
             self.stats.routes = self.fanout.route_stats
         elif codec is None or dead_letter is None:
             raise TypeError("Worker needs a codec and a dead_letter sink, or routes")
         else:
             self.fanout = FanOut(codec, sinks, dead_letter, source=source.name, abort=self._abort,
-                                 on_retry=self._count_retry, schema_watch=schema_watch)  # fmt: skip
+                                 on_retry=self._count_retry, schema_watch=schema_watch,
+                                 usage=self.stats.usage)  # fmt: skip
         self.ledger = AckLedger()
         self.flush_at = flush_at
         self.progress_interval = progress_interval
@@ -207,7 +212,7 @@ class Worker:
         usage.plain_bytes += events.billed_bytes
         for d in deliveries:
             if self._transport == "pubsub":
-                usage.pulled(d.messages.billed_bytes)
+                usage.request(d.messages.billed_bytes)
             elif self._transport == "sqs":
                 usage.received_sqs(len(d.messages), d.messages.data_bytes)
 
@@ -256,10 +261,18 @@ class Worker:
     def _count_retry(self, _error: BaseException) -> None:
         self.stats.sink_retries += 1
 
+    def cost(self) -> Cost:
+        """What the run has cost so far, by service, and the managed path's for the same events."""
+        self.stats.usage.cpu_seconds = self.stats.cpu
+        return self.stats.usage.cost(self.prices)
+
     def _report(self) -> None:
+        cost = self.cost()
         if self.metrics is not None:
             self.metrics.update(self.stats)
-        self._say(self.stats.line())
+            self.metrics.update_cost(cost)
+        self._say(f"{self.stats.line()}, ${cost.per_million(cost.total):.4f}/M events "
+                  f"(export subscriptions ${cost.per_million(cost.managed):.4f})")  # fmt: skip
 
     def _say(self, line: str) -> None:
         self._progress.write(line + "\n")

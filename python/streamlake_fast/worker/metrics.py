@@ -48,6 +48,12 @@ class MetricsExporter:
         self._route_rejects = prom.Counter("streamlake_route_rejects", "Messages dead-lettered, by route and code",
                                            ["route", "code"], registry=self.registry)  # fmt: skip
         self._route_last: dict[tuple[str, ...], int] = {}
+        self._cost = prom.Gauge("streamlake_cost_dollars_per_million_events",
+                                "What the run has cost per million events, by service (list prices)", ["service"],
+                                registry=self.registry)  # fmt: skip
+        self._managed = prom.Gauge("streamlake_export_subscriptions_cost_dollars_per_million_events",
+                                   "What the same events would cost through Pub/Sub's BigQuery and Cloud Storage "
+                                   "subscriptions", registry=self.registry)  # fmt: skip
         self._server, self._thread = prom.start_http_server(port, addr=host, registry=self.registry)
         self.port = int(self._server.server_port)
 
@@ -64,6 +70,13 @@ class MetricsExporter:
             self._grow(self._route_rows, (name,), route.rows)
             for code, n in route.rejects.items():
                 self._grow(self._route_rejects, (name, code), n)
+
+    def update_cost(self, cost: Any) -> None:
+        """The run's cost so far (a :class:`~streamlake_fast.cost.usage.Cost`)."""
+        for service, dollars in cost.services.items():
+            self._cost.labels(service).set(cost.per_million(dollars))
+        self._cost.labels("total").set(cost.per_million(cost.total))
+        self._managed.set(cost.per_million(cost.managed))
 
     def _grow(self, counter: Any, labels: tuple[str, ...], value: int) -> None:
         key = (str(id(counter)), *labels)

@@ -25,6 +25,7 @@ import pyarrow as pa
 from streamlake_fast.codec.codec import Reject
 from streamlake_fast.codec.messages import Messages
 from streamlake_fast.codec.schema import Schema
+from streamlake_fast.cost.usage import Usage
 from streamlake_fast.destinations.build import build, dead_letter_sink
 from streamlake_fast.destinations.model import DeadLetter, Destinations
 from streamlake_fast.destinations.split import Group, Splitter
@@ -82,8 +83,10 @@ class Router:
         retry: Retry = SINK_RETRY,
         events: Schema | None = None,
         max_file_age: float | None = None,
+        usage: Usage | None = None,
     ) -> None:
         self.split = Splitter(d, events=events)
+        self.usage = usage if usage is not None else Usage()  # every destination's writes counted in one
         self.source = source
         self._abort = abort
         self._on_retry = on_retry
@@ -207,7 +210,8 @@ class Router:
         built = build(plan.destination(values), events=plan.events, max_file_age=self._max_file_age)
         log.info("route %s: opened %s", name, ", ".join(s.name for s in built.sinks))
         return FanOut(built.codec, built.sinks, CollectedDeadLetters(), source=self.source, abort=self._abort,
-                      on_retry=self._on_retry, retry=self._retry, schema_watch=built.schema_watch)  # fmt: skip
+                      on_retry=self._on_retry, retry=self._retry, schema_watch=built.schema_watch,
+                      usage=self.usage)  # fmt: skip
 
     def _write_dead(self, where: DeadLetter, batches: list[pa.RecordBatch]) -> tuple[Callable[[], int], int]:
         sink = self._dead[where]

@@ -54,7 +54,7 @@ pub fn publish_response_ids(response: &[u8]) -> PyResult<usize> {
 type BodyTuple = (usize, Vec<RejectTuple>, Option<(u16, String)>, usize, usize);
 
 /// (requests, messages per request, events per request, each body's outcome, next event-id sequence number,
-/// (body, index) of the events of each SQS entry id).
+/// (body, index) of the events of each SQS entry id, billed bytes of each `PublishRequest`).
 type PreparedTuple = (
     Vec<Py<PyBytes>>,
     Vec<usize>,
@@ -62,6 +62,7 @@ type PreparedTuple = (
     Vec<BodyTuple>,
     u64,
     Vec<Vec<(usize, usize)>>,
+    Vec<usize>,
 );
 
 /// The one publish preparation: either `bodies` — HTTP bodies `(body, kind, atomic)`, kind 0: JSON value or
@@ -137,7 +138,7 @@ pub fn prepare_publish(
             (o.events, rejects, o.error, o.requests.start, o.requests.end)
         })
         .collect();
-    Ok((requests, p.counts, p.events, outcomes, p.next_seq, p.entries))
+    Ok((requests, p.counts, p.events, outcomes, p.next_seq, p.entries, p.billed))
 }
 
 /// `(body, kind, atomic)` tuples as bodies to prepare.

@@ -91,6 +91,7 @@ class Prepared:
     outcomes: list[BodyOutcome]
     next_seq: int
     entries: list[list[tuple[int, int]]]  # a queue's: (body, index in the body) of the events of each entry id
+    billed: list[int]  # a topic's: the bytes Pub/Sub bills for each request (before its 1,000-byte minimum)
 
 
 def prepare_publish(
@@ -108,7 +109,7 @@ def prepare_publish(
     ``next_seq``. For a queue, a body of up to ten events goes in one request, and events that are not UTF-8 text
     are refused (SQS carries text). With ``how.envelope``, the valid events are sealed into zstd envelopes."""
     envelope = how.envelope
-    requests, counts, events_in, raw, seq, entries = _native.prepare_publish(
+    requests, counts, events_in, raw, seq, entries, billed = _native.prepare_publish(
         how.topic,
         bodies=list(bodies) if bodies is not None else None,
         events=events,
@@ -125,7 +126,7 @@ def prepare_publish(
     )
     outcomes = [BodyOutcome(n, [Reject(*r) for r in rejects], error, range(first, end))
                 for n, rejects, error, first, end in raw]  # fmt: skip
-    return Prepared(requests, counts, events_in, outcomes, seq, entries)
+    return Prepared(requests, counts, events_in, outcomes, seq, entries, billed)
 
 
 #: Body kinds for :func:`prepare_publish`: one JSON value or a JSON array of them; NDJSON.

@@ -31,8 +31,8 @@ class Recorder:
     def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None:
         pass
 
-    def release(self, d: Delivery) -> None:
-        self.released += 1
+    def release(self, deliveries: Sequence[Delivery]) -> None:
+        self.released += len(deliveries)
 
 
 class LaggingSink(MemorySink):

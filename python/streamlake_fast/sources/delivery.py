@@ -33,7 +33,7 @@ class Settler(Protocol):
     def ack(self, deliveries: Sequence[Delivery]) -> None: ...
     def nack(self, deliveries: Sequence[Delivery]) -> None: ...
     def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None: ...
-    def release(self, delivery: Delivery) -> None: ...
+    def release(self, deliveries: Sequence[Delivery]) -> None: ...
 
 
 class Delivery:
@@ -42,16 +42,20 @@ class Delivery:
     Settling twice (ack after ack, nack after ack, ...) raises ``RuntimeError``: it would be a bug in the caller.
     """
 
-    __slots__ = ("_released", "_settled", "_settler", "messages")
+    __slots__ = ("_count", "_released", "_settled", "_settler", "data_bytes", "messages", "size_bytes")
 
     def __init__(self, messages: Messages, settler: Settler) -> None:
         self.messages = messages
         self._settler = settler
         self._settled = ""
         self._released = False
+        # Read once (each is a pass over the messages): flow control, the batcher and the ledger ask for them.
+        self._count = len(messages)
+        self.size_bytes = messages.size_bytes  # as received: what flow control counts
+        self.data_bytes = messages.data_bytes  # the data alone: what the batch limit counts
 
     def __len__(self) -> int:
-        return len(self.messages)
+        return self._count
 
     @property
     def settled(self) -> str:
@@ -75,7 +79,7 @@ class Delivery:
         without an ack or nack the lease lapses and the messages are redelivered)."""
         if not self._released:
             self._released = True
-            self._settler.release(self)
+            self._settler.release([self])
 
     def __repr__(self) -> str:
         return f"<Delivery: {len(self)} messages{', ' + self._settled if self._settled else ''}>"
@@ -106,8 +110,12 @@ def _settle(deliveries: Sequence[Delivery], how: str) -> None:
             (settler.ack if how == "ack" else settler.nack)(group)
         except Exception as e:  # settle the other sources' deliveries all the same
             errors.append(e)
-    for d in deliveries:
-        d.release()
+    for group in by_source.values():  # one release per source, not per delivery
+        unreleased = [d for d in group if not d._released]
+        for d in unreleased:
+            d._released = True
+        if unreleased:
+            unreleased[0]._settler.release(unreleased)
     if errors:
         raise errors[0]
 

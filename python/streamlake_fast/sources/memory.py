@@ -54,7 +54,7 @@ class MemorySource:
                 )
                 delivery = Delivery(messages, self)
                 self._next_id += len(delivery)
-                self.flow_control.acquire(len(delivery), delivery.messages.size_bytes)
+                self.flow_control.acquire(len(delivery), delivery.size_bytes)
                 while not self._stop.is_set():
                     try:
                         self._queue.put(delivery, timeout=0.2)
@@ -84,8 +84,8 @@ class MemorySource:
     def extend(self, deliveries: Sequence[Delivery], seconds: float) -> None:
         """Nothing to extend: in-process messages are never redelivered."""
 
-    def release(self, delivery: Delivery) -> None:
-        self.flow_control.release(len(delivery), delivery.messages.size_bytes)
+    def release(self, deliveries: Sequence[Delivery]) -> None:
+        self.flow_control.release(sum(len(d) for d in deliveries), sum(d.size_bytes for d in deliveries))
 
     def drained(self) -> bool:
         return self._exhausted.is_set() and self._queue.empty()

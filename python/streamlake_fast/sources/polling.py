@@ -178,9 +178,9 @@ class PollingSource:
                     if (entry := self._held.get(id(d))) is not None:
                         self._held[id(d)] = (d, until, entry[2], seconds)
 
-    def release(self, delivery: Delivery) -> None:
-        self._forget([delivery])
-        self.flow_control.release(len(delivery), delivery.messages.size_bytes)
+    def release(self, deliveries: Sequence[Delivery]) -> None:
+        self._forget(deliveries)
+        self.flow_control.release(sum(len(d) for d in deliveries), sum(d.size_bytes for d in deliveries))
 
     def _forget(self, deliveries: Sequence[Delivery]) -> None:
         with self._lock:

@@ -40,6 +40,6 @@ class Batcher:
                 deadline = time.perf_counter() + self.max_latency / 2
             parts.append(delivery)
             rows += len(delivery)
-            nbytes += delivery.messages.data_bytes
+            nbytes += delivery.data_bytes
             if rows >= self.max_rows or nbytes >= self.max_bytes:
                 return parts

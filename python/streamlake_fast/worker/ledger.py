@@ -39,7 +39,7 @@ class AckLedger:
     def add(self, deliveries: Sequence[Delivery]) -> int:
         """Record a written batch; returns its sequence number."""
         messages = sum(len(d) for d in deliveries)
-        nbytes = sum(d.messages.size_bytes for d in deliveries)
+        nbytes = sum(d.size_bytes for d in deliveries)
         self._pending.append(_Entry(self.next_seq, deliveries, messages, nbytes))
         self.held_messages += messages
         self.held_bytes += nbytes

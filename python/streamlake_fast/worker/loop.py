@@ -214,7 +214,7 @@ class Worker:
             if self._transport == "pubsub":
                 usage.request(d.messages.billed_bytes)
             elif self._transport == "sqs":
-                usage.received_sqs(len(d.messages), d.messages.data_bytes)
+                usage.received_sqs(len(d), d.data_bytes)
 
     def _hand_back_received(self) -> None:
         """Nack what the source received and the worker never took (after an error stopped the loop)."""

@@ -1,0 +1,132 @@
+"""Receiving from Pub/Sub: unary ``Pull`` + ``Acknowledge`` (what the worker does) against ``StreamingPull`` (what
+Google's client does), both as raw bytes read in Rust — the same parsing, only the protocol differs — and, for
+reference, Google's client itself (a callback per message). CPU of this process per message drained from the
+emulator's backlog, and the rate.
+
+Run from the repository root: ``.venv/bin/python benches/measure/streaming_pull.py [--events 100000]``.
+Each way drains its own backlog of receipts, published beforehand by ``streamlake publish`` in a child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+from _servers import ROOT, code_under_test, create_topic_and_subscription, start_pubsub
+
+from streamlake_fast.codec.messages import Messages
+from streamlake_fast.transports.gcp.channels import pubsub_channel
+from streamlake_fast.transports.gcp.wire import acknowledge_requests, pull_request
+
+PROJECT = "measure"
+IDENT: Any = None
+
+
+def backlog(n: int) -> str:
+    suffix = uuid.uuid4().hex[:8]
+    topic, subscription = f"projects/{PROJECT}/topics/t-{suffix}", f"projects/{PROJECT}/subscriptions/s-{suffix}"
+    create_topic_and_subscription(topic, subscription, ack_deadline=60)
+    subprocess.run([sys.executable, "-m", "streamlake_fast.cli", "publish", "--topic", topic, "--generate", str(n)],
+                   check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+    return subscription
+
+
+def unary(subscription: str, n: int, rate: float = 0.0) -> int:
+    """``rate``: at most that many messages a second (to compare at StreamingPull's rate on the emulator)."""
+    channel = pubsub_channel()
+    pull = channel.unary_unary("/google.pubsub.v1.Subscriber/Pull", IDENT, IDENT)
+    ack = channel.unary_unary("/google.pubsub.v1.Subscriber/Acknowledge", IDENT, IDENT)
+    request, got, calls = pull_request(subscription, 1000), 0, 0
+    start = time.perf_counter()
+    while got < n:
+        if rate:
+            time.sleep(max(0.0, got / rate - (time.perf_counter() - start)))
+        messages = Messages.from_pubsub([pull(request, timeout=30)])
+        calls += 1
+        got += len(messages)
+        for r in acknowledge_requests(messages, subscription):
+            ack(r, timeout=30)
+    return calls
+
+
+def streaming(subscription: str, n: int) -> int:
+    from google.pubsub_v1 import StreamingPullRequest
+
+    channel = pubsub_channel()
+    stream = channel.stream_stream("/google.pubsub.v1.Subscriber/StreamingPull", IDENT, IDENT)
+    outgoing: queue.Queue[bytes | None] = queue.Queue()
+    outgoing.put(StreamingPullRequest.serialize(StreamingPullRequest(
+        subscription=subscription, stream_ack_deadline_seconds=60, max_outstanding_messages=5000)))  # fmt: skip
+
+    def requests() -> Iterator[bytes]:
+        while (r := outgoing.get()) is not None:
+            yield r
+
+    got = responses = 0
+    answers = stream(requests())
+    for raw in answers:
+        messages = Messages.from_pubsub([raw])  # a StreamingPullResponse reads as a PullResponse (field 1)
+        responses += 1
+        got += len(messages)
+        for r in acknowledge_requests(messages, ""):  # ack ids only: field 2 of both requests
+            outgoing.put(r)
+        if got >= n:
+            break
+    outgoing.put(None)
+    answers.cancel()
+    return responses
+
+
+def google_client(subscription: str, n: int) -> int:
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+    done, count, lock = threading.Event(), [0], threading.Lock()
+
+    def callback(message: Any) -> None:
+        message.ack()
+        with lock:
+            count[0] += 1
+            if count[0] >= n:
+                done.set()
+
+    future = pubsub_v1.SubscriberClient().subscribe(subscription, callback)
+    done.wait(600)
+    future.cancel()
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    server = start_pubsub()
+    os.environ["PUBSUB_EMULATOR_HOST"] = server.host
+    print(code_under_test())
+    try:
+        paced: Callable[[str, int], int] = partial(unary, rate=2_000.0)
+        for name, receive in [("unary Pull + Acknowledge (raw bytes)", unary),
+                              ("unary Pull + Acknowledge (raw bytes), paced to 2,000 messages/s", paced),
+                              ("StreamingPull (raw bytes)", streaming),
+                              ("Google's client (StreamingPull, a callback per message)", google_client)]:  # fmt: skip
+            subscription = backlog(args.events)
+            time.sleep(1)
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            calls = receive(subscription, args.events)
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            per = f", {args.events / calls:,.0f} messages per response" if calls else ""
+            print(f"{name}: {cpu / args.events * 1e6:.1f} CPU µs/message, {args.events / wall:,.0f} messages/s{per}")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

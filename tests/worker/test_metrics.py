@@ -12,7 +12,9 @@ from tests.servers.processes import free_port
 def test_metrics_are_served_and_only_grow() -> None:
     exporter = MetricsExporter(free_port(), host="127.0.0.1")
     try:
-        stats = WorkerStats(events=100, rows=99, rejects=1, in_flight=7, awaiting_durable=40, acked=60)
+        stats = WorkerStats(
+            events=100, rows=99, rejects=1, in_flight=7, awaiting_durable=40, acked=60, duplicates_skipped=3
+        )
         exporter.update(stats)
         stats.events = 250
         stats.in_flight = 0
@@ -27,6 +29,7 @@ def test_metrics_are_served_and_only_grow() -> None:
     assert "streamlake_in_flight 0.0" in text
     assert "streamlake_awaiting_durable 0.0" in text
     assert "streamlake_acked_total 250.0" in text
+    assert "streamlake_duplicates_skipped_total 3.0" in text
 
 
 def test_a_routed_stream_has_its_figures_by_route_and_code() -> None:

@@ -5,6 +5,7 @@ and into an Iceberg table — on the real Pub/Sub emulator."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -58,6 +59,8 @@ def test_a_crash_between_durable_and_acknowledged_writes_nothing_twice(kind: str
     time.sleep(12)  # the dead worker's leases lapse: its messages come back
     done = run_worker(pubsub_only, *args[1:])
     assert done.returncode == 0, done.stderr[-3000:]
+    skipped = re.search(r"redelivered rows skipped ([\d,]+)", done.stderr)
+    assert skipped and int(skipped[1].replace(",", "")) > 0, done.stderr[-2000:]  # the summary says so
     counts = _counts(kind, tmp_path)
     assert sum(counts.values()) == EVENTS - EVENTS // 100, "missing rows"
     assert [i for i, n in counts.items() if n > 1] == [], "duplicates"

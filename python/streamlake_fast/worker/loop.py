@@ -201,6 +201,8 @@ class Worker:
         s.reject_codes.update(r.code for r in result.rejects)
         if isinstance(self.fanout, Router):
             s.destinations_opened = self.fanout.cache.opened
+        else:
+            s.duplicates_skipped = sum(getattr(sink, "duplicates_skipped", 0) for sink in self.fanout.sinks)
         s.batches += 1
         self._settle()
 

@@ -17,6 +17,10 @@ _COUNTERS = {
     "sink_retries": ("streamlake_sink_retries", "Transient sink failures retried"),
     "cpu": ("streamlake_cpu_seconds", "Process CPU seconds"),
     "decode_cpu": ("streamlake_decode_cpu_seconds", "CPU seconds spent in the codec"),
+    "duplicates_skipped": (
+        "streamlake_duplicates_skipped",
+        "Rows of redelivered messages a lake or Iceberg table already held, not written again",
+    ),
 }
 _GAUGES = {
     "in_flight": ("streamlake_in_flight", "Messages being written now"),

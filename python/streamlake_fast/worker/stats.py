@@ -29,6 +29,7 @@ class WorkerStats:
     awaiting_durable: int = 0
     sink_retries: int = 0
     ack_failures: int = 0  # durable messages whose acknowledgement failed: they may be delivered again
+    duplicates_skipped: int = 0  # rows of redelivered messages a lake or table held already, not written again
     ack_lag_max: float = 0.0  # the longest from durable everywhere to acknowledged (the crash-duplicate window)
     decode_cpu: float = 0.0
     reject_codes: Counter[str] = field(default_factory=Counter)
@@ -67,6 +68,7 @@ class WorkerStats:
             f"acked {self.acked:,}  "
             f"batches {self.batches:,}  sink retries {self.sink_retries:,}  ack failures {self.ack_failures:,}  "
             f"ack lag max {self.ack_lag_max * 1000:,.0f} ms  CPU {self.cpu / max(self.events, 1) * 1e6:.1f} µs/event"
+            + (f"  redelivered rows skipped {self.duplicates_skipped:,}" if self.duplicates_skipped else "")
             + "".join(f"\n  route {r.line(name)}" for name, r in self.routes.items())
             + (f"\n  destinations opened {self.destinations_opened:,}" if self.routes else "")
         )

@@ -127,7 +127,7 @@ postgres:
 # with its offline workarounds), publish → worker → ./lake + the table, then a summary.
 demo: build-demo emulators
 	STREAMLAKE_BQEMULATOR_PYTHON="$(abspath $(BQEMU_VENV))/bin/python" \
-		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) $(if $(MIXED),--mixed) $(if $(LAKE_FORMAT),--lake-format $(LAKE_FORMAT)) --lake $(LAKE)
+		$(BIN)/streamlake demo --cloud $(CLOUD) $(if $(EVENTS),--events $(EVENTS)) $(if $(MIXED),--mixed) $(if $(LAKE_FORMAT),--lake-format $(LAKE_FORMAT)) $(if $(ENVELOPE),--envelope $(ENVELOPE)) --lake $(LAKE)
 
 test: build build-beam emulators versions test-rust test-python test-beam bench-smoke docs
 

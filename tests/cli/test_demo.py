@@ -131,6 +131,21 @@ def test_demo_on_aws_runs_sqs_to_an_s3_lake(tmp_path: Path) -> None:
     assert not (tmp_path / "lake").exists()  # the lake is in the bucket, not on local disk
 
 
+def test_demo_on_aws_with_envelopes_lands_every_event_in_fewer_messages(tmp_path: Path) -> None:
+    done = _demo(tmp_path, "--cloud", "aws", "--envelope", "zstd")
+    if "moto's server is not installed" in done.stderr and os.environ.get("CI") != "true":
+        pytest.skip("moto[server] not installed")
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    valid = EVENTS - EVENTS // 100
+    assert "source:              sqs (5,000 events published in zstd envelopes)" in out
+    assert f"rows → lake:s3://streamlake-demo/lake: {valid:,}" in out
+    assert _number("rejects:", out) == EVENTS // 100  # each bad receipt alone, not its envelope
+    assert 0 < _number("acknowledged:", out) < EVENTS // 20  # messages: about 150 receipts each
+    assert "duplicate message ids: none" in out
+    assert re.search(r"^cost: \$[0-9.]+ per million events \(SQS ", out, re.M), out
+
+
 def _mixed_want() -> dict[str, tuple[int, int]]:
     """Each type's (events, valid events) in the demo's mixed stream of EVENTS (its default seed and shares)."""
     events = mixed_events(EVENTS, seed=42, invalid_fraction=0.01, unknown_fraction=UNKNOWN_FRACTION)

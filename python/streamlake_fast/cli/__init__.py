@@ -37,6 +37,8 @@ def _demo_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument("--mixed", action="store_true",
                       help="four event types on one topic, routed each to its own table and lake prefix "
                       "(default 100,000 events)")  # fmt: skip
+    demo.add_argument("--envelope", choices=["zstd"], help="the publisher seals the receipts into zstd envelopes "
+                      "of 64 KB (the worker opens them; compare the cost line with and without)")  # fmt: skip
     demo.add_argument("--lake-format", choices=["parquet", "iceberg"], default="parquet",
                       help="iceberg: the Iceberg table demo.receipts (SQLite catalog, under --lake)")  # fmt: skip
     demo.add_argument("--progress-interval", type=float, default=5.0)

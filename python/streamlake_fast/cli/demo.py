@@ -56,6 +56,10 @@ ICEBERG_TABLE = "demo.receipts"
 CHUNK = 10_000
 
 
+#: NDJSON bytes per envelope when the demo seals its receipts (about 150 receipts each).
+DEMO_ENVELOPE_BYTES = 64_000
+
+
 @dataclass
 class DemoReport:
     events: int
@@ -70,6 +74,7 @@ class DemoReport:
     query: str = ""
     query_result: list[tuple[Any, ...]] = field(default_factory=list)
     cost: str = ""  # the worker's cost line (streamlake_fast.cost)
+    envelope: str = ""  # "zstd": the publisher seals the receipts into envelopes (streamlake_fast.codec.envelope)
 
 
 def prepare_lake(lake: Path) -> None:
@@ -115,11 +120,13 @@ def _publisher_process(target: dict[str, str], env: dict[str, str], events: int,
     staying at most ``window`` events ahead of the worker (a backlog of a million slows the Pub/Sub emulator's pulls
     more than tenfold)."""
     os.environ.update(env)
+    from streamlake_fast.codec.envelope import Envelope
     from streamlake_fast.edge.publisher import Publisher
 
     # As a producer without the edge's validation would: the invalid 1% reaches the worker's dead-letter path.
+    envelope = Envelope(max_bytes=DEMO_ENVELOPE_BYTES) if target.get("envelope") else None
     with Publisher(target.get("topic"), receipt_schema(), queue=target.get("queue"), validate=False,
-                   enrich=False) as publisher:  # fmt: skip
+                   enrich=False, envelope=envelope) as publisher:  # fmt: skip
         for chunk in receipt_batches(events, CHUNK, seed=seed, invalid_fraction=invalid_fraction):
             while published.value - consumed.value > window:
                 time.sleep(0.02)
@@ -140,7 +147,16 @@ class Publishing:
         self.consumed = ctx.Value("q", 0)
         self.process = ctx.Process(
             target=publisher or _publisher_process,
-            args=(target, env, report.events, invalid_fraction, seed, window, self.published, self.consumed),
+            args=(
+                {**target, **({"envelope": report.envelope} if report.envelope else {})},
+                env,
+                report.events,
+                invalid_fraction,
+                seed,
+                window,
+                self.published,
+                self.consumed,
+            ),
             name="publisher",
             daemon=True,
         )
@@ -245,11 +261,13 @@ def run_demo(
     progress_interval: float = 5.0,
     progress: TextIO | None = None,
     lake_format: str = "parquet",
+    envelope: str = "",
 ) -> DemoReport:
     """Run the pipeline on ``events`` generated receipts; progress goes to ``progress`` (stderr). ``cloud="aws"``
     runs it on moto's SQS and S3 (the lake at ``s3://streamlake-demo/<name of lake>``). ``lake_format="iceberg"``
     lands the receipts in the Iceberg table ``demo.receipts`` instead (a SQLite catalog and the warehouse under
-    ``lake``), maintained as it is written."""
+    ``lake``), maintained as it is written. ``envelope="zstd"``: the publisher seals the receipts into envelopes
+    of :data:`DEMO_ENVELOPE_BYTES` (the worker opens them)."""
     out = progress or sys.stderr
 
     def say(line: str) -> None:
@@ -262,7 +280,9 @@ def run_demo(
         raise ConfigError(f"--lake-format must be parquet or iceberg, not {lake_format!r}")
     if lake_format == "iceberg" and cloud == "aws":
         raise ConfigError("--lake-format iceberg runs on --cloud gcp (a SQLite catalog, the warehouse on disk)")
-    report = DemoReport(events)
+    if envelope not in ("", "zstd"):
+        raise ConfigError(f"--envelope must be zstd, not {envelope!r}")
+    report = DemoReport(events, envelope=envelope)
     servers: list[LocalServer] = []
     try:
         if cloud == "aws":
@@ -396,7 +416,8 @@ def summary_lines(report: DemoReport) -> list[str]:
     s = report.stats
     assert s is not None and report.lake is not None
     lines = [
-        f"source:              {report.mode} ({report.published:,} events published)",
+        f"source:              {report.mode} ({report.published:,} events published"
+        + (f" in {report.envelope} envelopes)" if report.envelope else ")"),
         f"worker:              {s.events:,} events in {s.busy:.1f} s = {s.events / max(s.busy, 1e-9):,.0f}/s",
         f"worker CPU:          {s.cpu / max(s.events, 1) * 1e6:.1f} µs/event ({s.cpu:.1f} CPU s)",
     ]

@@ -32,6 +32,8 @@ def demo(args: argparse.Namespace) -> int:
         raise ConfigError("--events must be positive")
     if args.no_emulators and args.cloud == "aws":
         raise ConfigError("--no-emulators is for --cloud gcp: the AWS demo needs moto's server")
+    if args.mixed and args.envelope:
+        raise ConfigError("--envelope is for the receipts demo, not --mixed (its publisher is Google's client)")
     if args.mixed and args.cloud == "aws":
         raise ConfigError("--mixed runs on --cloud gcp (Pub/Sub and BigQuery's emulators); on AWS, routes work the "
                           "same with streamlake run --queue (see docs/routing.md)")  # fmt: skip
@@ -50,6 +52,7 @@ def demo(args: argparse.Namespace) -> int:
         use_emulators=not args.no_emulators,
         progress_interval=args.progress_interval,
         lake_format=args.lake_format,
+        envelope=args.envelope or "",
     )
     print("\n".join(summary_lines(report)))
     return 0

@@ -65,8 +65,8 @@ def test_a_price_file_overrides_key_by_key_and_names_a_wrong_key(tmp_path: Path)
     mine.write_text("[compute]\nper_cpu_hour = 1\n")
     with pytest.raises(ConfigError, match=r"\[compute\] has no price 'per_cpu_hour'"):
         load_prices(mine)
-    mine.write_text("[lambda]\nx = 1\n")
-    with pytest.raises(ConfigError, match=r"unknown price section \[lambda\]"):
+    mine.write_text("[azure]\nx = 1\n")
+    with pytest.raises(ConfigError, match=r"unknown price section \[azure\]"):
         load_prices(mine)
 
 
@@ -81,3 +81,14 @@ def test_writes_are_counted_by_the_sink_they_went_to() -> None:
     assert usage.export_subscriptions == 2  # a BigQuery subscription and a Cloud Storage one
     usage.wrote("iceberg:ns.t", 1)
     assert usage.export_subscriptions == 2
+
+
+def test_compute_is_priced_on_the_platform_chosen(tmp_path: Path) -> None:
+    mine = tmp_path / "prices.toml"
+    mine.write_text('[compute]\nplatform = "cloud_run"\n')
+    assert load_prices(mine).vcpu_hour == pytest.approx(0.000018 * 3600)
+    mine.write_text('[compute]\nplatform = "lambda"\n')
+    assert load_prices(mine).vcpu_hour == pytest.approx(0.0000166667 * 1.769 * 3600)
+    mine.write_text('[compute]\nplatform = "mainframe"\n')
+    with pytest.raises(ConfigError, match="platform must be vm, cloud_run or lambda"):
+        load_prices(mine)

@@ -15,8 +15,9 @@ __all__ = ["Prices", "load_prices"]
 
 
 class Prices(msgspec.Struct, frozen=True, kw_only=True):
-    """Dollars: Pub/Sub throughput per TiB, the export subscriptions' per TiB,
-    BigQuery Storage Write per GiB, an object write on GCS or S3, an SQS request, a vCPU-hour."""
+    """Dollars: Pub/Sub throughput per TiB, the export subscriptions' per TiB, BigQuery Storage Write per GiB, an
+    object write on GCS or S3, an SQS request, and a vCPU-hour on the ``[compute] platform`` chosen (a VM, Cloud
+    Run's vCPU-seconds, or Lambda's GB-seconds for one vCPU)."""
 
     pubsub_per_tib: float
     export_per_tib: float
@@ -39,6 +40,17 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[s
     return out
 
 
+def _vcpu_hour(table: dict[str, Any]) -> float:
+    platform = table["compute"]["platform"]
+    if platform == "vm":
+        return float(table["compute"]["per_vcpu_hour"])
+    if platform == "cloud_run":
+        return float(table["cloud_run"]["per_vcpu_second"]) * 3600
+    if platform == "lambda":
+        return float(table["lambda"]["per_gb_second"]) * float(table["lambda"]["gb_per_vcpu"]) * 3600
+    raise ConfigError(f"prices: [compute] platform must be vm, cloud_run or lambda, not {platform!r}")
+
+
 def load_prices(path: str | Path | None = None) -> Prices:
     """The default prices, with ``path``'s (a TOML file of the same sections and keys) over them."""
     text = resources.files(__package__).joinpath("prices.toml").read_text(encoding="utf-8")
@@ -56,7 +68,7 @@ def load_prices(path: str | Path | None = None) -> Prices:
             "gcs_write": table["gcs"]["per_thousand_writes"] / 1000,
             "s3_write": table["s3"]["per_thousand_writes"] / 1000,
             "sqs_request": table["sqs"]["per_million_requests"] / 1e6,
-            "vcpu_hour": table["compute"]["per_vcpu_hour"],
+            "vcpu_hour": _vcpu_hour(table),
         }, Prices)  # fmt: skip
     except msgspec.ValidationError as e:
         raise ConfigError(f"prices: {e}") from None

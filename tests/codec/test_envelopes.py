@@ -104,7 +104,10 @@ def test_routes_see_the_events_of_an_envelope() -> None:
 def test_opening_twice_opens_nothing_more() -> None:
     batch = received(envelope([b'{"n": 1}']), (b"bad", dict(MARKS))).opened()
     again = batch.opened()
-    assert len(again) == 2
+    assert again is batch and len(again) == 2  # nothing copied, nothing scanned again
+    plain = received((b'{"n": 1}', {}))
+    assert plain.opened() is plain and plain.opened() is plain
+    assert Messages.concat([batch, batch]).opened()._native is not None
     assert [r.code for r in Codec(SCHEMA).decode(again).rejects] == ["bad_envelope"]
 
 

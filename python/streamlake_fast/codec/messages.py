@@ -113,8 +113,9 @@ class Messages:
         """These messages with every envelope (:mod:`streamlake_fast.codec.envelope`) opened into its events, in
         Rust: each event a message of its own (its envelope's id, attributes but the envelope's markers, publish
         time; its line as ``event_index``); an envelope that cannot be opened stays one message that decoding
-        rejects with the reason. Without envelopes, these same messages."""
-        return Messages(self._native.opened(max_bytes=limits.max_bytes, max_events=limits.max_events))
+        rejects with the reason. Without envelopes (or opened already), these same messages, uncopied."""
+        native = self._native.opened(max_bytes=limits.max_bytes, max_events=limits.max_events)
+        return self if native is None else Messages(native)
 
     def __len__(self) -> int:
         return len(self._native)

@@ -2,7 +2,7 @@
 to what the same events would cost through Pub/Sub's BigQuery and Cloud Storage subscriptions.
 
 Counted: Pub/Sub delivery — each message's data, attribute keys and values, 20 bytes of timestamp and message id,
-at least ``min_request_bytes`` per pull (a delivery is one pull); SQS requests — a receive per 64 KiB of payload
+at least :data:`MIN_REQUEST_BYTES` per pull (a delivery is one pull); SQS requests — a receive per 64 KiB of payload
 and a delete per ten messages; BigQuery Storage Write — the Arrow bytes appended; object writes — the lake's files
 on GCS or S3 (local disk costs nothing here); compute — the process's CPU seconds. The managed path bills every
 event as a plain message (its bytes counted the same way) once per export subscription, for the destinations this

@@ -149,12 +149,12 @@ class Publisher:
             self.published += e.published
             raise
         published = sum(p.events)
-        self._count_usage(p, range(len(p.requests)), published, data)
         if sent.refused:  # SQS refuses entry by entry (Pub/Sub publishes a request whole or not at all)
             refused = [Reject(index, "refused_by_sink", "", why)
                        for i, why in sent.refused for _, index in p.entries[i]]  # fmt: skip
             published -= len(refused)
             rejects = sorted([*rejects, *refused], key=lambda r: r.index)
+        self._count_usage(p, range(len(p.requests)), published, data)
         self.refused += len(rejects)
         self.published += published
         self.messages += sent.accepted
@@ -179,8 +179,6 @@ class Publisher:
                     for body, index in p.entries[entry]:
                         refused.setdefault(body, []).append(Reject(index, "refused_by_sink", "", why))
         queued = _queued_before_failure(p.entries, p.counts, sent) if p.entries else {}
-        ok = [i for i, outcome in enumerate(sent) if isinstance(outcome, Sent)]
-        self._count_usage(p, ok, sum(p.events[i] for i in ok), [body for body, _, _ in bodies])
         results = []
         for b, o in enumerate(p.outcomes):
             failure = next((r for i in o.requests if isinstance(r := sent[i], PublishError)), None)
@@ -190,11 +188,15 @@ class Publisher:
             results.append(BodyResult(o.events, accepted, rejects, o.error, failure, partial))
             self.published += accepted
             self.refused += len(rejects)
+        sent_ok = [i for i, outcome in enumerate(sent) if isinstance(outcome, Sent)]
+        published_bodies = [body for (body, _, _), r in zip(bodies, results, strict=True) if r.accepted]
+        self._count_usage(p, sent_ok, sum(r.accepted for r in results), published_bodies)
         return results
 
     def _count_usage(self, p: Prepared, sent: Iterable[int], events: int, data: object = None) -> None:
-        """What the service bills for the requests at ``sent`` of ``p`` holding ``events``, and what the same
-        events would bill as plain messages (``data``: the events, to count their bytes)."""
+        """What the service bills for the requests at ``sent`` of ``p`` holding ``events`` published, and what the
+        same events would bill as plain messages (``data``: the events — or the HTTP bodies holding them — to count
+        their bytes)."""
         usage = self.usage
         usage.events += events
         for i in sent:
@@ -209,9 +211,10 @@ class Publisher:
 
     def cost(self, prices: Prices | None = None) -> Cost:
         """What publishing has cost so far (``managed``: the same events published as plain messages)."""
-        cost = self.usage.cost(prices or load_prices(), export_subscriptions=0)
+        prices = prices or load_prices()
+        cost = self.usage.cost(prices, export_subscriptions=0)
         if self.topic is not None:
-            cost.managed = self.usage.plain_bytes / TIB * (prices or load_prices()).pubsub_per_tib
+            cost.managed = self.usage.plain_bytes / TIB * prices.pubsub_per_tib
         return cost
 
     def _preparation(self) -> Preparation:

@@ -3,6 +3,7 @@
 //! decoded with their metadata columns, turned into dead-letter records and acknowledged in Rust, so the worker
 //! creates no Python object per message (only per rejected one).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -35,6 +36,8 @@ type PartsTuple<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyDict>>, String,
 pub struct PyMessages {
     responses: Vec<Py<PyBytes>>,
     messages: Vec<(usize, MessageSpans)>,
+    /// Its envelopes are opened already, or it has none (see `opened`): opening again is nothing, not another scan.
+    opened: AtomicBool,
 }
 
 /// A zero-row batch of the metadata columns: their names and Arrow types, for Python.
@@ -60,6 +63,7 @@ impl PyMessages {
         PyMessages {
             responses: vec![PyBytes::new(py, &buf).unbind()],
             messages: spans.into_iter().map(|m| (0, m)).collect(),
+            opened: AtomicBool::new(false),
         }
     }
 
@@ -126,6 +130,7 @@ impl PyMessages {
         Ok(PyMessages {
             responses: responses.into_iter().map(Bound::unbind).collect(),
             messages,
+            opened: AtomicBool::new(false),
         })
     }
 
@@ -144,6 +149,7 @@ impl PyMessages {
         Ok(PyMessages {
             responses: buffers,
             messages,
+            opened: AtomicBool::new(false),
         })
     }
 
@@ -225,12 +231,17 @@ impl PyMessages {
     fn concat(py: Python<'_>, batches: Vec<PyRef<'_, PyMessages>>) -> Self {
         let mut responses = Vec::new();
         let mut messages = Vec::new();
+        let opened = AtomicBool::new(batches.iter().all(|b| b.opened.load(Ordering::Relaxed)));
         for b in batches {
             let base = responses.len();
             responses.extend(b.responses.iter().map(|r| r.clone_ref(py)));
             messages.extend(b.messages.iter().map(|(r, m)| (r + base, m.clone())));
         }
-        PyMessages { responses, messages }
+        PyMessages {
+            responses,
+            messages,
+            opened,
+        }
     }
 
     /// The messages grouped by route — an attribute's value (`attribute`) or a field's (`field`: a dotted path;
@@ -268,6 +279,7 @@ impl PyMessages {
                 let messages = PyMessages {
                     responses: self.responses.iter().map(|r| r.clone_ref(py)).collect(),
                     messages: indices.into_iter().map(|i| self.messages[i].clone()).collect(),
+                    opened: AtomicBool::new(self.opened.load(Ordering::Relaxed)),
                 };
                 let positions = PyBytes::new(py, &positions);
                 match key {
@@ -281,19 +293,20 @@ impl PyMessages {
 
     /// These messages with every envelope opened into its events (each a message of its own: the envelope's
     /// id, ack id, attributes but its markers, publish time, and its line as `event_index`); an envelope that
-    /// cannot be opened stays, refused with its reason. Without envelopes, the same messages (no copy).
+    /// cannot be opened stays, refused with its reason. `None` when there is nothing to open (no envelope, or
+    /// opened already): the caller keeps these messages, nothing is copied.
     #[pyo3(signature = (*, max_bytes = 64 << 20, max_events = 100_000))]
-    fn opened(&self, py: Python<'_>, max_bytes: usize, max_events: usize) -> Self {
+    fn opened(&self, py: Python<'_>, max_bytes: usize, max_events: usize) -> Option<Self> {
+        if self.opened.load(Ordering::Relaxed) {
+            return None;
+        }
         let received = self.received(py);
         let limits = crate::envelope::Limits { max_bytes, max_events };
-        let responses = || self.responses.iter().map(|r| r.clone_ref(py)).collect::<Vec<_>>();
         let Some(opened) = py.detach(|| crate::envelope::open(&received, limits)) else {
-            return PyMessages {
-                responses: responses(),
-                messages: self.messages.clone(),
-            };
+            self.opened.store(true, Ordering::Relaxed); // none here: the next writer need not look again
+            return None;
         };
-        let mut responses = responses();
+        let mut responses: Vec<Py<PyBytes>> = self.responses.iter().map(|r| r.clone_ref(py)).collect();
         let base = responses.len();
         responses.extend(opened.buffers.iter().map(|b| PyBytes::new(py, b).unbind()));
         let messages = opened
@@ -309,7 +322,11 @@ impl PyMessages {
                 Row::Event(b, m) => (base + b, m),
             })
             .collect();
-        PyMessages { responses, messages }
+        Some(PyMessages {
+            responses,
+            messages,
+            opened: AtomicBool::new(true),
+        })
     }
 
     fn __len__(&self) -> usize {

@@ -107,7 +107,8 @@ def test_opening_twice_opens_nothing_more() -> None:
     assert again is batch and len(again) == 2  # nothing copied, nothing scanned again
     plain = received((b'{"n": 1}', {}))
     assert plain.opened() is plain and plain.opened() is plain
-    assert Messages.concat([batch, batch]).opened()._native is not None
+    joined = Messages.concat([batch, batch])  # opened parts make an opened whole
+    assert joined.opened() is joined and len(joined) == 4
     assert [r.code for r in Codec(SCHEMA).decode(again).rejects] == ["bad_envelope"]
 
 

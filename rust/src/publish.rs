@@ -126,7 +126,8 @@ pub const MESSAGE_ID_BYTES: usize = 16;
 
 /// Pub/Sub's billed size of a message: data, attribute keys and values, 20 bytes of timestamp, its message id.
 pub fn billed_size(data: &[u8], attributes: &[Attribute<'_>]) -> usize {
-    data.len() + attributes.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + 20 + MESSAGE_ID_BYTES
+    let attributes = attributes.iter().map(|(k, v)| k.len() + v.len()).sum();
+    crate::pubsub::billed_message_bytes(data.len(), attributes, MESSAGE_ID_BYTES)
 }
 
 impl<'t> Packer<'t> {

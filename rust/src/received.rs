@@ -34,7 +34,7 @@ fn meta<'a>((buf, m): Received<'a>) -> MessageMeta<'a> {
 pub fn billed_bytes(m: &MessageSpans) -> usize {
     let len = |s: Span| (s.1 - s.0) as usize;
     let attributes: usize = m.attributes.iter().map(|&(k, v)| len(k) + len(v)).sum();
-    len(m.data) + attributes + 20 + len(m.message_id)
+    crate::pubsub::billed_message_bytes(len(m.data), attributes, len(m.message_id))
 }
 
 /// Decode every message's data; the valid rows get `columns` appended, filled from their messages.

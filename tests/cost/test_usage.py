@@ -92,3 +92,16 @@ def test_compute_is_priced_on_the_platform_chosen(tmp_path: Path) -> None:
     mine.write_text('[compute]\nplatform = "mainframe"\n')
     with pytest.raises(ConfigError, match="platform must be vm, cloud_run or lambda"):
         load_prices(mine)
+
+
+def test_a_price_that_is_not_a_number_is_named(tmp_path: Path) -> None:
+    mine = tmp_path / "prices.toml"
+    mine.write_text('[pubsub]\nper_tib = "forty"\n')
+    with pytest.raises(ConfigError, match=r"\[pubsub\] per_tib must be a number of dollars, at least 0, not 'forty'"):
+        load_prices(mine)
+    mine.write_text("[sqs]\nper_million_requests = -1\n")
+    with pytest.raises(ConfigError, match=r"\[sqs\] per_million_requests must be a number"):
+        load_prices(mine)
+    mine.write_text("[compute]\nplatform = 3\n")
+    with pytest.raises(ConfigError, match=r"\[compute\] platform must be text, not 3"):
+        load_prices(mine)

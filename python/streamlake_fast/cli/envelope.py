@@ -29,6 +29,8 @@ def envelope_of(args: argparse.Namespace, *, queue: bool) -> Envelope | None:
         return None
     default = QUEUE_BYTES if queue else TOPIC_BYTES
     size = args.envelope_bytes if args.envelope_bytes is not None else default
+    if size < 1:
+        raise ConfigError(f"--envelope-bytes must be at least 1, got {size}")
     if queue and size > QUEUE_BYTES * 3 // 2:
         raise ConfigError(f"--envelope-bytes {size:,} is too many for SQS: its base64 may pass the 256 KiB body "
                           f"limit (at most {QUEUE_BYTES * 3 // 2:,})")  # fmt: skip

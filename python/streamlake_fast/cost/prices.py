@@ -36,6 +36,12 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[s
         for key, value in values.items():
             if key not in out[section]:
                 raise ConfigError(f"{where}: [{section}] has no price {key!r} (known: {', '.join(out[section])})")
+            default = out[section][key]
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if isinstance(default, (int, float)) and not (number and value >= 0):
+                raise ConfigError(f"{where}: [{section}] {key} must be a number of dollars, at least 0, not {value!r}")
+            if isinstance(default, str) and not isinstance(value, str):
+                raise ConfigError(f"{where}: [{section}] {key} must be text, not {value!r}")
             out[section][key] = value
     return out
 

@@ -57,17 +57,11 @@ def test_transports_are_told_by_the_source_name() -> None:
     assert transport_of("memory") == ""
 
 
-def test_a_price_file_overrides_key_by_key_and_names_a_wrong_key(tmp_path: Path) -> None:
+def test_a_price_file_overrides_key_by_key(tmp_path: Path) -> None:
     mine = tmp_path / "prices.toml"
     mine.write_text("[compute]\nper_vcpu_hour = 0.0864\n")
     prices = load_prices(mine)
     assert prices.vcpu_hour == 0.0864 and prices.pubsub_per_tib == 40.0
-    mine.write_text("[compute]\nper_cpu_hour = 1\n")
-    with pytest.raises(ConfigError, match=r"\[compute\] has no price 'per_cpu_hour'"):
-        load_prices(mine)
-    mine.write_text("[azure]\nx = 1\n")
-    with pytest.raises(ConfigError, match=r"unknown price section \[azure\]"):
-        load_prices(mine)
 
 
 def test_writes_are_counted_by_the_sink_they_went_to() -> None:
@@ -89,19 +83,21 @@ def test_compute_is_priced_on_the_platform_chosen(tmp_path: Path) -> None:
     assert load_prices(mine).vcpu_hour == pytest.approx(0.000018 * 3600)
     mine.write_text('[compute]\nplatform = "lambda"\n')
     assert load_prices(mine).vcpu_hour == pytest.approx(0.0000166667 * 1.769 * 3600)
-    mine.write_text('[compute]\nplatform = "mainframe"\n')
-    with pytest.raises(ConfigError, match="platform must be vm, cloud_run or lambda"):
-        load_prices(mine)
 
 
-def test_a_price_that_is_not_a_number_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[compute]\nper_cpu_hour = 1\n", r"\[compute\] has no price 'per_cpu_hour'"),
+        ("[azure]\nx = 1\n", r"unknown price section \[azure\]"),
+        ('[compute]\nplatform = "mainframe"\n', "platform must be vm, cloud_run or lambda"),
+        ('[pubsub]\nper_tib = "forty"\n', r"\[pubsub\] per_tib must be a number of dollars, at least 0, not 'forty'"),
+        ("[sqs]\nper_million_requests = -1\n", r"\[sqs\] per_million_requests must be a number"),
+        ("[compute]\nplatform = 3\n", r"\[compute\] platform must be text, not 3"),
+    ],
+)
+def test_a_wrong_price_file_is_named(tmp_path: Path, text: str, words: str) -> None:
     mine = tmp_path / "prices.toml"
-    mine.write_text('[pubsub]\nper_tib = "forty"\n')
-    with pytest.raises(ConfigError, match=r"\[pubsub\] per_tib must be a number of dollars, at least 0, not 'forty'"):
-        load_prices(mine)
-    mine.write_text("[sqs]\nper_million_requests = -1\n")
-    with pytest.raises(ConfigError, match=r"\[sqs\] per_million_requests must be a number"):
-        load_prices(mine)
-    mine.write_text("[compute]\nplatform = 3\n")
-    with pytest.raises(ConfigError, match=r"\[compute\] platform must be text, not 3"):
+    mine.write_text(text)
+    with pytest.raises(ConfigError, match=words):
         load_prices(mine)

@@ -1,10 +1,12 @@
 """kill -9 the worker mid-run, several times, then drain: rows, distinct ids, duplicates and missing per mode.
 
-For each mode (BigQuery ``default`` stream, BigQuery ``committed`` stream, lake only on local disk), on a fresh
+For each mode (BigQuery ``default`` stream, BigQuery ``committed`` stream, lake only on local disk, an Iceberg table
+in a SQLite catalog on local disk), on a fresh
 topic and subscription: publish N receipts (``streamlake publish --generate N``), run ``streamlake run`` and
 ``kill -9`` it ``--kills`` seconds after it is up (each time restarted at once), wait for the killed workers' leases
 to lapse, then run it with ``--exit-when-drained``. Then count what landed (BigQuery through bqemulator's query API,
-the lake through pyarrow.dataset and ``verify_lake``). The tables carry a ``message_id`` column too (a metadata
+the lake through pyarrow.dataset and ``verify_lake``, the Iceberg table through pyiceberg's scan and
+``verify_iceberg``). The tables carry a ``message_id`` column too (a metadata
 column the worker fills), so duplicates are counted both by event id and by Pub/Sub message id.
 
 Run from the repository root: ``.venv/bin/python benches/measure/kill9_duplicates.py [--events 100000]``.
@@ -46,6 +48,8 @@ MODES = {  # name → worker flags besides --subscription (TABLE / LAKE / SCHEMA
     "lake (max-file-age 60 s, default)": ["--lake", "LAKE", "--schema", "SCHEMA", "--partition-by", "event_time"],
     "lake (max-file-age 1 s)": ["--lake", "LAKE", "--schema", "SCHEMA", "--partition-by", "event_time",
                                 "--max-file-age", "1"],
+    "iceberg (SQLite catalog)": ["--iceberg-table", "k9.receipts", "--catalog", "CATALOG", "--warehouse", "LAKE",
+                                 "--schema", "SCHEMA", "--partition-by", "event_time"],
 }  # fmt: skip
 
 
@@ -145,6 +149,18 @@ def landed_lake(lake: Path, result: Result) -> tuple[list[str], list[str], int]:
     return table.column("event_id").to_pylist(), table.column("message_id").to_pylist(), rejects
 
 
+def landed_iceberg(catalog: str, warehouse: Path, result: Result) -> tuple[list[str], list[str], int]:
+    from streamlake_fast.sinks.iceberg import open_catalog
+    from streamlake_fast.sinks.iceberg.verify import verify_iceberg
+
+    table = open_catalog(catalog, warehouse=str(warehouse)).load_table("k9.receipts")
+    report = verify_iceberg(table)
+    result.notes.append(f"iceberg verify: {report.files} files, {report.duplicate_ids} duplicated message ids")
+    rows = table.scan(selected_fields=("event_id", "message_id")).to_arrow()
+    rejects = sum(len(p.read_text().splitlines()) for p in warehouse.rglob("_rejects/**/*.ndjson"))
+    return rows.column("event_id").to_pylist(), rows.column("message_id").to_pylist(), rejects
+
+
 def run_mode(mode: str, args: argparse.Namespace, expected: set[str], work: Path) -> Result:
     result = Result(mode)
     suffix = uuid.uuid4().hex[:8]
@@ -161,7 +177,8 @@ def run_mode(mode: str, args: argparse.Namespace, expected: set[str], work: Path
         lake = work / f"lake-{suffix}"
         schema = work / "receipts.json"
         schema.write_text(json.dumps(RECEIPT_SCHEMA))
-        fill = {"TABLE": table, "LAKE": str(lake), "SCHEMA": str(schema)}
+        catalog = f"sqlite:///{work / f'catalog-{suffix}.db'}"
+        fill = {"TABLE": table, "LAKE": str(lake), "SCHEMA": str(schema), "CATALOG": catalog}
         flags = ["--subscription", subscription, "--ack-deadline", str(ACK_DEADLINE), "--progress-interval", "1",
                  *(fill.get(a, a) for a in MODES[mode]), *args.worker_args.split()]  # fmt: skip
         result.published, seconds = publish(topic, args.events)
@@ -187,7 +204,12 @@ def run_mode(mode: str, args: argparse.Namespace, expected: set[str], work: Path
         if code != 0:
             result.notes.append(f"drain run exited {code}: {final.lines[-5:]}")
         print(f"[{mode}] drained in {result.drain_seconds:.1f} s: {result.drain_totals}", flush=True)
-        ids, message_ids, result.rejects = landed_bigquery(table) if bigquery else landed_lake(lake, result)
+        if bigquery:
+            ids, message_ids, result.rejects = landed_bigquery(table)
+        elif "--iceberg-table" in MODES[mode]:
+            ids, message_ids, result.rejects = landed_iceberg(catalog, lake, result)
+        else:
+            ids, message_ids, result.rejects = landed_lake(lake, result)
     finally:
         if bigquery is not None:
             bigquery.stop()

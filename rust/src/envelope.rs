@@ -158,6 +158,44 @@ pub fn any_envelope(messages: &[Received<'_>]) -> bool {
         .any(|&(buf, m)| !matches!(encoding(buf, m), Encoding::Plain))
 }
 
+/// What `messages` hold once their envelopes are opened, without opening them: events (an envelope's
+/// `event-count`, or 1 without one) and their bytes (an envelope's decompressed size from its frame header, or its
+/// data's size when the header does not state it). What a batch's row and byte limits count.
+pub fn contents(messages: &[Received<'_>]) -> (usize, usize) {
+    let (mut events, mut bytes) = (0, 0);
+    for &(buf, m) in messages {
+        let data = slice(buf, m.data);
+        let (n, size) = match encoding(buf, m) {
+            Encoding::Envelope { base64, count } if m.refused.is_none() => (
+                count
+                    .and_then(|c| std::str::from_utf8(c).ok()?.trim().parse().ok())
+                    .unwrap_or(1),
+                stated_size(data, base64).unwrap_or(data.len()),
+            ),
+            _ => (1, data.len()),
+        };
+        events += n;
+        bytes += size;
+    }
+    (events, bytes)
+}
+
+/// The decompressed size a zstd frame's header states (`base64`: the data is base64 text).
+fn stated_size(data: &[u8], base64: bool) -> Option<usize> {
+    let header;
+    let frame = if base64 {
+        // A frame header is at most 18 bytes: the first 24 base64 characters hold it.
+        header = base64::engine::general_purpose::STANDARD
+            .decode(&data[..data.len().min(24)])
+            .ok()?;
+        &header[..]
+    } else {
+        data
+    };
+    let size = zstd::zstd_safe::get_frame_content_size(frame).ok()??;
+    usize::try_from(size).ok()
+}
+
 fn refused(code: RejectCode, message: String) -> Refused {
     Refused { code, message }
 }
@@ -410,6 +448,30 @@ mod tests {
         let why = refusal(&sealed, counted, Limits::default());
         assert_eq!(why.code, RejectCode::BadEnvelope);
         assert!(why.message.contains("holds 100"), "{}", why.message);
+    }
+
+    #[test]
+    fn contents_count_events_and_stated_sizes() {
+        let sealed = seal(&[b"{}".as_slice(), b"{\"a\": 1}"], 3);
+        let text = base64::engine::general_purpose::STANDARD.encode(&sealed);
+        let (count, b64) = (b"2".as_slice(), b"base64".as_slice());
+        let parts = [
+            message(b"{}", vec![], b"p"),
+            message(
+                &sealed,
+                vec![(b"content-encoding", b"zstd"), (b"event-count", count)],
+                b"e",
+            ),
+            message(
+                text.as_bytes(),
+                vec![(b"content-encoding", b"zstd"), (b"content-transfer-encoding", b64)],
+                b"t",
+            ),
+        ];
+        let (buf, spans) = pack(&parts);
+        let received: Vec<Received<'_>> = spans.iter().map(|m| (&buf[..], m)).collect();
+        // plain: 1 event of 2 bytes; enveloped: 2 events of 3 + 9 bytes; without a count: 1 event, 12 bytes.
+        assert_eq!(contents(&received), (1 + 2 + 1, 2 + 12 + 12));
     }
 
     #[test]

@@ -7,8 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import zstandard
 
-from streamlake_fast import Delivery
+from streamlake_fast import Delivery, Messages
 from streamlake_fast.exceptions import SourceError
 from streamlake_fast.sources.memory import MemorySource
 from streamlake_fast.worker.batcher import Batcher
@@ -80,4 +81,25 @@ def test_a_source_failing_mid_batch_hands_back_what_was_gathered() -> None:
     with pytest.raises(SourceError):
         Batcher(source, max_rows=100, max_bytes=10**9, max_latency=5).next(threading.Event())
     assert (source.nacked, source.acked, source.flow_control.messages) == (2, 0, 0)
+    source.stop()
+
+
+def _envelopes(n: int, events: int) -> Messages:
+    """``n`` envelopes of ``events`` events of 100 bytes each with their newline (``zstandard``'s frames state
+    their size)."""
+    data = zstandard.ZstdCompressor().compress(b"".join(b"{" + b" " * 97 + b"}\n" for _ in range(events)))
+    attrs = {"content-encoding": "zstd", "content-type": "application/x-ndjson", "event-count": str(events)}
+    return Messages.from_parts([(data, attrs, f"m{i}", 1_000_000, "") for i in range(n)])
+
+
+def test_envelopes_count_their_events_and_opened_bytes() -> None:
+    """``max_rows`` and ``max_bytes`` bound what is written: an envelope's events and their decompressed bytes, not
+    the one message and its few compressed bytes that carried them."""
+    source = _started(MemorySource([_envelopes(2, 60)] * 10))  # 120 events, 12,000 bytes a delivery
+    batch = Batcher(source, max_rows=200, max_bytes=10**9, max_latency=5).next(threading.Event())
+    assert len(batch) == 2 and [d.events for d in batch] == [120, 120]
+    source.stop()
+    source = _started(MemorySource([_envelopes(2, 60)] * 10))
+    batch = Batcher(source, max_rows=10**6, max_bytes=30_000, max_latency=5).next(threading.Event())
+    assert len(batch) == 3 and [d.content_bytes for d in batch] == [12_000] * 3
     source.stop()

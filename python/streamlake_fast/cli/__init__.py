@@ -136,8 +136,9 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                      "(default: inferred from the values)")  # fmt: skip
     run.add_argument("--relax-required", action="store_true", default=None,
                      help="with add_columns: REQUIRED columns the events leave out become NULLABLE")  # fmt: skip
-    run.add_argument("--max-rows", type=int, help="rows per write (default 50,000)")
-    run.add_argument("--max-bytes", type=int, help="message bytes per write (default 8,000,000)")
+    run.add_argument("--max-rows", type=int, help="events per write (an envelope counts its events; default 50,000)")
+    run.add_argument("--max-bytes", type=int,
+                     help="event bytes per write (an envelope's decompressed; default 8,000,000)")  # fmt: skip
     run.add_argument("--max-latency", type=float, help="seconds from pull to written (default 1.0)")
     run.add_argument("--max-file-age", type=float, help="lake: seconds before an open file rolls (default 60)")
     run.add_argument(

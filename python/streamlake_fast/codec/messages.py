@@ -134,8 +134,16 @@ class Messages:
 
     @property
     def data_bytes(self) -> int:
-        """Total bytes of message data (what the batch limit ``max_bytes`` counts)."""
+        """Total bytes of message data, as received."""
         return self._native.data_bytes
+
+    @property
+    def contents(self) -> tuple[int, int]:
+        """What these messages hold once their envelopes are opened, read from their attributes and zstd frame
+        headers without opening them: ``(events, bytes)`` — an envelope counts its ``event-count`` (1 without one)
+        and its decompressed size (its data's size when the frame does not state it). What the batch limits
+        ``max_rows`` and ``max_bytes`` count."""
+        return self._native.contents
 
     @property
     def billed_bytes(self) -> int:

@@ -42,7 +42,9 @@ class Delivery:
     Settling twice (ack after ack, nack after ack, ...) raises ``RuntimeError``: it would be a bug in the caller.
     """
 
-    __slots__ = ("_count", "_released", "_settled", "_settler", "data_bytes", "messages", "size_bytes")
+    __slots__ = (
+        "_count", "_released", "_settled", "_settler", "content_bytes", "data_bytes", "events", "messages", "size_bytes"
+    )  # fmt: skip
 
     def __init__(self, messages: Messages, settler: Settler) -> None:
         self.messages = messages
@@ -52,7 +54,9 @@ class Delivery:
         # Read once (each is a pass over the messages): flow control, the batcher and the ledger ask for them.
         self._count = len(messages)
         self.size_bytes = messages.size_bytes  # as received: what flow control counts
-        self.data_bytes = messages.data_bytes  # the data alone: what the batch limit counts
+        self.data_bytes = messages.data_bytes  # the data alone, as received: what SQS bills
+        # Events and their bytes once envelopes are opened: what the batch limits count.
+        self.events, self.content_bytes = messages.contents
 
     def __len__(self) -> int:
         return self._count

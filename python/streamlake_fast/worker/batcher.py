@@ -12,8 +12,9 @@ __all__ = ["Batcher"]
 
 
 class Batcher:
-    """Take deliveries from ``source`` until ``max_rows`` messages or ``max_bytes`` of data are gathered, or half
-    of ``max_latency`` has passed since the first one (the other half is left for decoding and writing)."""
+    """Take deliveries from ``source`` until ``max_rows`` events or ``max_bytes`` of their data are gathered (an
+    envelope counts the events it holds and their decompressed bytes), or half of ``max_latency`` has passed since
+    the first one (the other half is left for decoding and writing)."""
 
     def __init__(self, source: Source, *, max_rows: int, max_bytes: int, max_latency: float, idle: float = 0.2):
         self.source = source
@@ -39,7 +40,7 @@ class Batcher:
             if deadline is None:
                 deadline = time.perf_counter() + self.max_latency / 2
             parts.append(delivery)
-            rows += len(delivery)
-            nbytes += delivery.data_bytes
+            rows += delivery.events
+            nbytes += delivery.content_bytes
             if rows >= self.max_rows or nbytes >= self.max_bytes:
                 return parts

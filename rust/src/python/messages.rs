@@ -339,6 +339,12 @@ impl PyMessages {
         self.messages.iter().map(|(_, m)| (m.data.1 - m.data.0) as usize).sum()
     }
 
+    /// What the messages hold once their envelopes are opened, read without opening them: (events, bytes).
+    #[getter]
+    fn contents(&self, py: Python<'_>) -> (usize, usize) {
+        crate::envelope::contents(&self.received(py))
+    }
+
     /// Bytes Pub/Sub bills for delivering these messages, before its 1,000-byte minimum per request: each
     /// message's data, attribute keys and values, 20 bytes of timestamp and its message id.
     #[getter]

@@ -20,9 +20,11 @@ __all__ = [
     "publish_requests",
     "publish_response_ids",
     "pull_request",
+    "register_dictionary",
     "sigv4_headers",
     "sqs_batch_failures",
     "sqs_send_batch_requests",
+    "train_dictionary",
 ]
 
 REJECT_CODES: list[str]
@@ -137,6 +139,7 @@ def prepare_publish(
     envelope_bytes: int | None = None,
     envelope_events: int = 10_000,
     envelope_level: int = 3,
+    envelope_dictionary: int | None = None,
 ) -> tuple[
     list[bytes],
     list[int],
@@ -178,3 +181,5 @@ def sqs_batch_failures(body: bytes) -> tuple[int, list[tuple[int, bool, str, str
 def sqs_send_batch_requests(
     queue_url: str, entries: list[tuple[str, list[tuple[str, str]], str | None, str | None]], max_bytes: int
 ) -> list[tuple[bytes, int]]: ...
+def register_dictionary(data: bytes) -> int: ...
+def train_dictionary(samples: list[bytes], max_size: int) -> bytes: ...

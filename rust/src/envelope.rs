@@ -5,13 +5,16 @@
 //! opened stays one row, refused with its reason ([`Refused`]): its dead letter holds it whole.
 //!
 //! Markers: `content-encoding: zstd`, `content-type: application/x-ndjson`, `event-count: N` (checked when
-//! present), and on SQS, whose bodies are text, `content-transfer-encoding: base64`. A message without
-//! `content-encoding` (or with `identity`) is a plain message: one event.
+//! present), on SQS, whose bodies are text, `content-transfer-encoding: base64`, and for an envelope compressed
+//! with a dictionary ([`crate::dictionary`]), `content-dictionary: ID`. A message without `content-encoding` (or
+//! with `identity`) is a plain message: one event.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use base64::Engine;
 
+use crate::dictionary::{self, Dictionary};
 use crate::packed::Packer;
 use crate::pubsub::{MessageSpans, Refused, Span};
 use crate::received::{slice, Received};
@@ -21,12 +24,19 @@ pub const CONTENT_ENCODING: &str = "content-encoding";
 pub const CONTENT_TYPE: &str = "content-type";
 pub const EVENT_COUNT: &str = "event-count";
 pub const TRANSFER_ENCODING: &str = "content-transfer-encoding";
+pub const DICTIONARY: &str = "content-dictionary";
 pub const ZSTD: &str = "zstd";
 pub const NDJSON: &str = "application/x-ndjson";
 pub const BASE64: &str = "base64";
 
 /// The attributes an envelope carries about itself: not copied to its events.
-const MARKERS: [&str; 4] = [CONTENT_ENCODING, CONTENT_TYPE, EVENT_COUNT, TRANSFER_ENCODING];
+const MARKERS: [&str; 5] = [
+    CONTENT_ENCODING,
+    CONTENT_TYPE,
+    EVENT_COUNT,
+    TRANSFER_ENCODING,
+    DICTIONARY,
+];
 
 /// What one envelope may expand to.
 #[derive(Debug, Clone, Copy)]
@@ -45,19 +55,26 @@ impl Default for Limits {
     }
 }
 
-/// `events` as one envelope's data: NDJSON (one event a line) compressed into one zstd frame at `level`.
-pub fn seal<E: AsRef<[u8]>>(events: &[E], level: i32) -> Vec<u8> {
+/// `events` as one envelope's data: NDJSON (one event a line) compressed into one zstd frame at `level`, with
+/// `dictionary` when given (the frame states its decompressed size and the dictionary's id).
+pub fn seal<E: AsRef<[u8]>>(events: &[E], level: i32, dictionary: Option<&Dictionary>) -> Vec<u8> {
     let size: usize = events.iter().map(|e| e.as_ref().len() + 1).sum();
     let mut ndjson = Vec::with_capacity(size);
     for e in events {
         ndjson.extend_from_slice(e.as_ref());
         ndjson.push(b'\n');
     }
-    zstd::bulk::compress(&ndjson, level).expect("compressing a buffer in memory cannot fail")
+    let sealed = match dictionary {
+        None => zstd::bulk::compress(&ndjson, level),
+        Some(d) => {
+            zstd::bulk::Compressor::with_prepared_dictionary(&d.encoder(level)).and_then(|mut c| c.compress(&ndjson))
+        }
+    };
+    sealed.expect("compressing a buffer in memory cannot fail")
 }
 
 /// How a publisher seals events into envelopes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sealing {
     /// NDJSON bytes per envelope before compression (an event larger than this is an envelope of its own).
     pub max_bytes: usize,
@@ -65,6 +82,8 @@ pub struct Sealing {
     pub max_events: usize,
     /// The zstd level.
     pub level: i32,
+    /// A dictionary to compress with (marked `content-dictionary: ID`).
+    pub dictionary: Option<Arc<Dictionary>>,
 }
 
 impl Default for Sealing {
@@ -73,31 +92,34 @@ impl Default for Sealing {
             max_bytes: 1 << 20,
             max_events: 10_000,
             level: 3,
+            dictionary: None,
         }
     }
 }
 
 /// `events` sealed in order into envelopes within `sealing`'s bounds: each envelope's data and the range of
 /// `events` it holds.
-pub fn seal_all<E: AsRef<[u8]>>(events: &[E], sealing: Sealing) -> Vec<(Vec<u8>, std::ops::Range<usize>)> {
+pub fn seal_all<E: AsRef<[u8]>>(events: &[E], sealing: &Sealing) -> Vec<(Vec<u8>, std::ops::Range<usize>)> {
+    let dictionary = sealing.dictionary.as_deref();
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, e) in events.iter().enumerate() {
         let size = e.as_ref().len() + 1;
         if i > start && (bytes + size > sealing.max_bytes || i - start == sealing.max_events) {
-            out.push((seal(&events[start..i], sealing.level), start..i));
+            out.push((seal(&events[start..i], sealing.level, dictionary), start..i));
             (start, bytes) = (i, 0);
         }
         bytes += size;
     }
     if start < events.len() {
-        out.push((seal(&events[start..], sealing.level), start..events.len()));
+        out.push((seal(&events[start..], sealing.level, dictionary), start..events.len()));
     }
     out
 }
 
-/// The attributes marking a sealed envelope of `count` events (`base64`: its data is base64 text, for SQS).
-pub fn markers(count: usize, base64: bool) -> Vec<(&'static str, String)> {
+/// The attributes marking a sealed envelope of `count` events (`base64`: its data is base64 text, for SQS;
+/// `dictionary`: the id of the dictionary it was compressed with).
+pub fn markers(count: usize, base64: bool, dictionary: Option<u32>) -> Vec<(&'static str, String)> {
     let mut out = vec![
         (CONTENT_ENCODING, ZSTD.to_owned()),
         (CONTENT_TYPE, NDJSON.to_owned()),
@@ -105,6 +127,9 @@ pub fn markers(count: usize, base64: bool) -> Vec<(&'static str, String)> {
     ];
     if base64 {
         out.push((TRANSFER_ENCODING, BASE64.to_owned()));
+    }
+    if let Some(id) = dictionary {
+        out.push((DICTIONARY, id.to_string()));
     }
     out
 }
@@ -130,7 +155,11 @@ pub struct Opened {
 /// How one message is encoded, read from its attributes.
 enum Encoding<'a> {
     Plain,
-    Envelope { base64: bool, count: Option<&'a [u8]> },
+    Envelope {
+        base64: bool,
+        count: Option<&'a [u8]>,
+        dictionary: Option<&'a [u8]>,
+    },
     Unsupported(&'a [u8]),
 }
 
@@ -146,6 +175,7 @@ fn encoding<'a>(buf: &'a [u8], m: &MessageSpans) -> Encoding<'a> {
         Some(b"zstd") => Encoding::Envelope {
             base64: attr(TRANSFER_ENCODING) == Some(BASE64.as_bytes()),
             count: attr(EVENT_COUNT),
+            dictionary: attr(DICTIONARY),
         },
         Some(other) => Encoding::Unsupported(other),
     }
@@ -166,7 +196,7 @@ pub fn contents(messages: &[Received<'_>]) -> (usize, usize) {
     for &(buf, m) in messages {
         let data = slice(buf, m.data);
         let (n, size) = match encoding(buf, m) {
-            Encoding::Envelope { base64, count } if m.refused.is_none() => (
+            Encoding::Envelope { base64, count, .. } if m.refused.is_none() => (
                 count
                     .and_then(|c| std::str::from_utf8(c).ok()?.trim().parse().ok())
                     .unwrap_or(1),
@@ -200,11 +230,19 @@ fn refused(code: RejectCode, message: String) -> Refused {
     Refused { code, message }
 }
 
-/// Decompress `data` (concatenated zstd frames), at most `max_bytes` of it.
-pub fn decompress(data: &[u8], max_bytes: usize, out: &mut Vec<u8>) -> Result<(), Refused> {
+/// Decompress `data` (concatenated zstd frames, made with `dictionary` if given), at most `max_bytes` of it.
+pub fn decompress(
+    data: &[u8],
+    max_bytes: usize,
+    out: &mut Vec<u8>,
+    dictionary: Option<&Dictionary>,
+) -> Result<(), Refused> {
     let start = out.len();
-    let decoder = zstd::stream::read::Decoder::with_buffer(data)
-        .map_err(|e| refused(RejectCode::BadEnvelope, format!("cannot start a zstd decoder: {e}")))?;
+    let decoder = match dictionary {
+        None => zstd::stream::read::Decoder::with_buffer(data),
+        Some(d) => zstd::stream::read::Decoder::with_prepared_dictionary(data, &d.decoder),
+    }
+    .map_err(|e| refused(RejectCode::BadEnvelope, format!("cannot start a zstd decoder: {e}")))?;
     let read = decoder.take(max_bytes as u64 + 1).read_to_end(out);
     match read {
         Ok(_) if out.len() - start > max_bytes => Err(refused(
@@ -217,6 +255,34 @@ pub fn decompress(data: &[u8], max_bytes: usize, out: &mut Vec<u8>) -> Result<()
             "the zstd frame is truncated".to_owned(),
         )),
         Err(e) => Err(refused(RejectCode::BadEnvelope, format!("not valid zstd: {e}"))),
+    }
+}
+
+/// The dictionary an envelope was compressed with: the one its `content-dictionary` attribute names, else the one
+/// its frame header names; `None` for a frame made without one.
+fn dictionary_of(compressed: &[u8], named: Option<&[u8]>) -> Result<Option<Arc<Dictionary>>, Refused> {
+    let id = match named {
+        Some(text) => {
+            let text = String::from_utf8_lossy(text);
+            match text.trim().parse::<u32>() {
+                Ok(id) => id,
+                Err(_) => {
+                    let why = format!("{DICTIONARY} {text:?} is not a zstd dictionary id (a number)");
+                    return Err(refused(RejectCode::BadEnvelope, why));
+                }
+            }
+        }
+        None => match zstd::zstd_safe::get_dict_id_from_frame(compressed) {
+            Some(id) => id.get(),
+            None => return Ok(None),
+        },
+    };
+    match dictionary::get(id) {
+        Some(d) => Ok(Some(d)),
+        None => Err(refused(
+            RejectCode::UnknownDictionary,
+            format!("the envelope was compressed with zstd dictionary {id}, which this reader has not loaded"),
+        )),
     }
 }
 
@@ -243,8 +309,7 @@ fn lines(buf: &[u8], start: usize) -> Vec<(u32, Span)> {
 /// One envelope opened into a buffer of its own: its events' spans, or why it cannot be opened.
 fn open_one(
     (buf, m): Received<'_>,
-    base64: bool,
-    count: Option<&[u8]>,
+    (base64, count, named): (bool, Option<&[u8]>, Option<&[u8]>),
     limits: Limits,
 ) -> Result<(Vec<u8>, Vec<MessageSpans>), Refused> {
     let data = slice(buf, m.data);
@@ -257,8 +322,9 @@ fn open_one(
     } else {
         data
     };
+    let dictionary = dictionary_of(compressed, named)?;
     let mut out = Vec::new();
-    decompress(compressed, limits.max_bytes, &mut out)?;
+    decompress(compressed, limits.max_bytes, &mut out, dictionary.as_deref())?;
     if out.len() > u32::MAX as usize / 2 {
         return Err(refused(
             RejectCode::EnvelopeTooLarge,
@@ -328,7 +394,11 @@ pub fn open(messages: &[Received<'_>], limits: Limits) -> Option<Opened> {
                 );
                 opened.rows.push(Row::Refuse(i, refused(RejectCode::BadEnvelope, why)));
             }
-            Encoding::Envelope { base64, count } => match open_one((buf, m), base64, count, limits) {
+            Encoding::Envelope {
+                base64,
+                count,
+                dictionary,
+            } => match open_one((buf, m), (base64, count, dictionary), limits) {
                 Ok((buffer, events)) => {
                     let b = opened.buffers.len();
                     opened.buffers.push(buffer);
@@ -371,8 +441,8 @@ mod tests {
 
     #[test]
     fn events_keep_their_message_and_line() {
-        let sealed = seal(&[&b"{\"a\":1}"[..], b"{\"a\":2}"], 3);
-        let markers = markers(2, false);
+        let sealed = seal(&[&b"{\"a\":1}"[..], b"{\"a\":2}"], 3, None);
+        let markers = markers(2, false, None);
         let mut attrs: Vec<(&[u8], &[u8])> = markers.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())).collect();
         attrs.push((b"shop", b"s1"));
         let (_, _, o) = opened(
@@ -425,7 +495,7 @@ mod tests {
     #[test]
     fn bad_envelopes_are_refused_with_their_code() {
         let zstd: Vec<(&[u8], &[u8])> = vec![(b"content-encoding", b"zstd")];
-        let sealed = seal(&[&b"{\"a\":1}"[..]; 100], 3);
+        let sealed = seal(&[&b"{\"a\":1}"[..]; 100], 3, None);
         let why = refusal(&sealed[..sealed.len() - 3], zstd.clone(), Limits::default());
         assert_eq!(why.code, RejectCode::BadEnvelope, "{}", why.message);
         assert!(why.message.contains("truncated"), "{}", why.message);
@@ -452,7 +522,7 @@ mod tests {
 
     #[test]
     fn contents_count_events_and_stated_sizes() {
-        let sealed = seal(&[b"{}".as_slice(), b"{\"a\": 1}"], 3);
+        let sealed = seal(&[b"{}".as_slice(), b"{\"a\": 1}"], 3, None);
         let text = base64::engine::general_purpose::STANDARD.encode(&sealed);
         let (count, b64) = (b"2".as_slice(), b"base64".as_slice());
         let parts = [
@@ -494,25 +564,26 @@ mod tests {
             max_bytes: 40,
             max_events: 4,
             level: 1,
+            dictionary: None,
         };
-        let sealed = seal_all(&events, sealing);
+        let sealed = seal_all(&events, &sealing);
         let ranges: Vec<_> = sealed.iter().map(|(_, r)| r.clone()).collect();
         assert_eq!(ranges[0], 0..4);
         assert_eq!(ranges.last().unwrap().end, 25);
         assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
         for (data, range) in &sealed {
             let mut out = Vec::new();
-            decompress(data, 1000, &mut out).unwrap();
+            decompress(data, 1000, &mut out, None).unwrap();
             assert!(out.len() <= 40);
             assert_eq!(lines(&out, 0).len(), range.len());
         }
         let big = [b'x'; 100];
-        assert_eq!(seal_all(&[&big[..], b"{}"], sealing).len(), 2);
+        assert_eq!(seal_all(&[&big[..], b"{}"], &sealing).len(), 2);
     }
 
     #[test]
     fn base64_bodies_open_too() {
-        let sealed = seal(&[&b"{\"a\":1}"[..]], 3);
+        let sealed = seal(&[&b"{\"a\":1}"[..]], 3, None);
         let text = base64::engine::general_purpose::STANDARD.encode(&sealed);
         let attrs: Vec<(&[u8], &[u8])> = vec![
             (b"content-encoding", b"zstd"),
@@ -520,5 +591,61 @@ mod tests {
         ];
         let (_, _, o) = opened(&[message(text.as_bytes(), attrs, b"1")], Limits::default());
         assert!(matches!(o.unwrap().rows[0], Row::Event(0, _)));
+    }
+
+    #[test]
+    fn dictionaries_seal_smaller_and_open_by_id() {
+        let samples = crate::dictionary::tests::samples(3000);
+        let id = dictionary::register(&dictionary::train(&samples, 4096).unwrap()).unwrap();
+        let few = &samples[2997..];
+        let with = Sealing {
+            dictionary: dictionary::get(id),
+            ..Sealing::default()
+        };
+        let (plain, sealed) = (&seal_all(few, &Sealing::default())[0].0, &seal_all(few, &with)[0].0);
+        assert!(
+            sealed.len() * 3 < plain.len() * 2,
+            "{} vs {}",
+            sealed.len(),
+            plain.len()
+        );
+        let count = few.len().to_string();
+        let marks = markers(few.len(), false, Some(id));
+        assert_eq!(marks.last().unwrap(), &(DICTIONARY, id.to_string()));
+        let attrs = |named: &'static [u8]| -> Vec<(&[u8], &[u8])> {
+            vec![
+                (b"content-encoding", b"zstd"),
+                (b"event-count", count.as_bytes()),
+                (DICTIONARY.as_bytes(), named),
+            ]
+        };
+        let unknown = (id.wrapping_add(1)).to_string().into_bytes().leak();
+        let named = id.to_string().into_bytes().leak();
+        let (_, _, o) = opened(
+            &[
+                message(sealed, attrs(named), b"1"),
+                // no attribute: the frame's header names the dictionary
+                message(sealed, vec![(b"content-encoding", b"zstd")], b"2"),
+                message(sealed, attrs(unknown), b"3"),
+                message(sealed, attrs(b"x"), b"4"),
+            ],
+            Limits::default(),
+        );
+        let rows = o.unwrap().rows;
+        assert_eq!(
+            rows.iter().filter(|r| matches!(r, Row::Event(..))).count(),
+            2 * few.len()
+        );
+        let refused: Vec<_> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Refuse(i, why) => Some((*i, why.code)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            refused,
+            [(2, RejectCode::UnknownDictionary), (3, RejectCode::BadEnvelope)]
+        );
     }
 }

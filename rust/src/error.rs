@@ -71,6 +71,8 @@ pub enum RejectCode {
     EnvelopeTooLarge,
     /// An envelope holding more events than allowed.
     EnvelopeTooManyEvents,
+    /// An envelope compressed with a zstd dictionary the reader has not loaded.
+    UnknownDictionary,
 }
 
 impl RejectCode {
@@ -96,11 +98,12 @@ impl RejectCode {
             RejectCode::BadEnvelope => "bad_envelope",
             RejectCode::EnvelopeTooLarge => "envelope_too_large",
             RejectCode::EnvelopeTooManyEvents => "envelope_too_many_events",
+            RejectCode::UnknownDictionary => "unknown_dictionary",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [RejectCode; 19] = [
+    pub const ALL: [RejectCode; 20] = [
         RejectCode::InvalidJson,
         RejectCode::InvalidUtf8,
         RejectCode::NotAnObject,
@@ -120,6 +123,7 @@ impl RejectCode {
         RejectCode::BadEnvelope,
         RejectCode::EnvelopeTooLarge,
         RejectCode::EnvelopeTooManyEvents,
+        RejectCode::UnknownDictionary,
     ];
 }
 

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod bigquery;
 pub mod bodies;
 pub mod decode;
+pub mod dictionary;
 pub mod envelope;
 pub mod error;
 pub mod metadata;

@@ -318,14 +318,15 @@ pub fn prepare(
     };
     if let Some(sealing) = sealing {
         let order: Vec<(usize, usize)> = groups.iter().flat_map(|(b, v)| v.iter().map(|&i| (*b, i))).collect();
-        let sealed = seal_all(&order.iter().map(|&(_, i)| &events[i]).collect::<Vec<_>>(), sealing);
+        let sealed = seal_all(&order.iter().map(|&(_, i)| &events[i]).collect::<Vec<_>>(), &sealing);
+        let dictionary = sealing.dictionary.as_ref().map(|d| d.id);
         let sizes: Vec<usize> = sealed.iter().map(|(_, r)| r.len()).collect();
         let queue = matches!(target, Target::Queue(..));
         let texts: Vec<String> = match queue {
             true => sealed.iter().map(|(d, _)| BASE64.encode(d)).collect(),
             false => Vec::new(),
         };
-        let markers: Vec<Vec<(&str, String)>> = sizes.iter().map(|&n| markers(n, queue)).collect();
+        let markers: Vec<Vec<(&str, String)>> = sizes.iter().map(|&n| markers(n, queue, dictionary)).collect();
         match target {
             Target::Topic(topic) => {
                 let mut packer = Packer::new(topic);
@@ -792,12 +793,22 @@ mod tests {
             max_bytes: 24,
             max_events: 10,
             level: 3,
+            dictionary: None,
         };
         for target in [
             Target::Topic("projects/p/topics/t"),
             Target::Queue("http://q/1/a", 1_000_000),
         ] {
-            let p = prepare(None, &bodies, target, &Enrich::default(), 64, 1000, Some(sealing)).unwrap();
+            let p = prepare(
+                None,
+                &bodies,
+                target,
+                &Enrich::default(),
+                64,
+                1000,
+                Some(sealing.clone()),
+            )
+            .unwrap();
             let queue = matches!(target, Target::Queue(..)); // it refuses the event that is not text
             let events = if queue { 5 } else { 6 };
             assert_eq!(p.published(), events, "{target:?}");
@@ -814,7 +825,7 @@ mod tests {
                 );
                 let data = BASE64.decode(entry["MessageBody"].as_str().unwrap()).unwrap();
                 let mut out = Vec::new();
-                crate::envelope::decompress(&data, 100, &mut out).unwrap();
+                crate::envelope::decompress(&data, 100, &mut out, None).unwrap();
                 assert_eq!(out, b"{\"n\":4}\n{\"n\":6}\n");
             }
         }

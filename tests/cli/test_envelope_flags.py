@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -31,8 +32,22 @@ def test_defaults_follow_the_target() -> None:
         (["--envelope", "zstd", "--envelope-bytes", "0"], False, "--envelope-bytes must be at least 1, got 0"),
         (["--envelope", "zstd", "--envelope-bytes", "400000"], True, "too many for SQS"),
         (["--envelope", "zstd", "--envelope-level", "30"], False, "level must be between -7 and 22"),
+        (["--envelope-dictionary", "d.dict"], False, "--envelope-dictionary needs --envelope zstd"),
+        (["--envelope", "zstd", "--envelope-dictionary", "/nonexistent/d"], False, "cannot read the envelope dict"),
     ],
 )
 def test_a_wrong_value_is_named(argv: list[str], queue: bool, words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         envelope_of(_args(*argv), queue=queue)
+
+
+def test_dictionary_train_names_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from streamlake_fast.cli import main
+
+    assert main(["dictionary", "train", "--from", str(tmp_path / "none.ndjson"), "--out", str(tmp_path / "d")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    events = tmp_path / "events.ndjson"
+    events.write_text('{"a": 1}\n\n{"a": 2}\n')
+    assert main(["dictionary", "train", "--from", str(events), "--out", str(tmp_path / "d")]) == 2
+    assert "training a dictionary needs at least 10 events, got 2" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

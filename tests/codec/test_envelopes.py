@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
 
 from streamlake_fast import Codec, Messages, Schema
-from streamlake_fast.codec.envelope import Envelope, OpenLimits
+from streamlake_fast.codec.envelope import Dictionary, Envelope, OpenLimits
 from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.local.generate import receipts
 from streamlake_fast.sinks.deadletter import dead_letter_records
 
 SCHEMA = Schema.from_bigquery([{"name": "n", "type": "INT64", "mode": "REQUIRED"}])
@@ -117,3 +120,57 @@ def test_envelope_settings_are_checked() -> None:
         Envelope(encoding="gzip")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="level must be between"):
         Envelope(level=40)
+
+
+def _trained(seed: int) -> bytes:
+    """A zstd dictionary trained by ``zstandard`` (not the product) on events like ``{"n": …, "shop": …}``."""
+    samples = [json.dumps({"n": i, "shop": f"shop-{seed}-{i % 40}", "note": "x" * (i % 30)}).encode()
+               for i in range(2000)]  # fmt: skip
+    return zstandard.train_dictionary(2048, samples).as_bytes()
+
+
+def test_envelopes_made_with_a_dictionary_open_with_it_by_id() -> None:
+    raw = _trained(1)
+    events = [b'{"n": 1, "shop": "shop-1-1"}', b'{"n": 2, "shop": "shop-1-2"}']
+    compressor = zstandard.ZstdCompressor(dict_data=zstandard.ZstdCompressionDict(raw))
+    data = compressor.compress(b"\n".join(events) + b"\n")
+    dict_id = zstandard.ZstdCompressionDict(raw).dict_id()
+    named = {**MARKS, "content-dictionary": str(dict_id)}
+    before = Codec(SCHEMA, unknown_fields="ignore").decode(received((data, named)).opened(), metadata=META)
+    assert [(r.code, r.message) for r in before.rejects] == [
+        ("unknown_dictionary", f"the envelope was compressed with zstd dictionary {dict_id}, which this reader has "
+                               "not loaded")]  # fmt: skip
+    assert Dictionary.of(raw).id == dict_id
+    # named by the attribute, or by the frame's header alone
+    after = Codec(SCHEMA, unknown_fields="ignore").decode(received((data, named), (data, MARKS)).opened())
+    assert not after.rejects and after.batch.column("n").to_pylist() == [1, 2, 1, 2]
+    result = Codec(SCHEMA).decode(received((data, {**MARKS, "content-dictionary": "seven"})).opened())
+    assert [r.code for r in result.rejects] == ["bad_envelope"] and '"seven" is not' in result.rejects[0].message
+
+
+def test_a_trained_dictionary_shrinks_small_envelopes(tmp_path: Path) -> None:
+    samples = [data for data, _ in receipts(3000)]
+    dictionary = Dictionary.train(samples)
+    dictionary.save(tmp_path / "d")
+    assert Dictionary.load(tmp_path / "d") == dictionary and len(dictionary.data) <= 16_384
+    few = [data for data, _ in receipts(8, seed=77)]  # ~3 KB of NDJSON: a quiet minute of a small shop
+    plain = zstandard.ZstdCompressor().compress(b"\n".join(few))
+    with_it = zstandard.ZstdCompressor(dict_data=zstandard.ZstdCompressionDict(dictionary.data)).compress(
+        b"\n".join(few)
+    )
+    assert len(with_it) * 7 < len(plain) * 5  # about 1.6 times smaller
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: Dictionary.of(b"plain bytes"), "not a zstd dictionary"),
+        (lambda p: Dictionary.load(p / "missing"), "cannot read the envelope dictionary"),
+        (lambda p: Dictionary.train([b"{}"] * 5), "at least 10 events"),
+        (lambda p: Dictionary.train([b"{}"] * 20, size=100), "at least 256 bytes"),
+        (lambda p: Dictionary.train([b"x"] * 10), "give more events or a smaller size"),  # zstd's own refusal
+    ],
+)
+def test_a_bad_dictionary_is_named(make: Any, words: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=words):
+        make(tmp_path)

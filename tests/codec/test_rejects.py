@@ -51,13 +51,13 @@ SINK_CODES = {"row_too_large", "refused_by_sink"}
 #: The codes routing gives a message before it is decoded: no route for its key, no destination from its values.
 ROUTE_CODES = {"no_route", "invalid_destination"}
 #: The codes of an envelope that cannot be opened (tests/codec/test_envelopes.py gives each).
-ENVELOPE_CODES = {"bad_envelope", "envelope_too_large", "envelope_too_many_events"}
+ENVELOPE_CODES = {"bad_envelope", "envelope_too_large", "envelope_too_many_events", "unknown_dictionary"}
 
 
 def test_codes_are_stable_and_all_covered() -> None:
     covered = {c[1] for c in CASES} | {"message_too_large", "too_deep"}
     assert set(REJECT_CODES) == covered | SINK_CODES | ROUTE_CODES | ENVELOPE_CODES
-    assert len(REJECT_CODES) == 19
+    assert len(REJECT_CODES) == 20
 
 
 def test_every_code_the_package_gives_is_a_reject_code() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from streamlake_fast import __version__
 from streamlake_fast.cli import http
 from streamlake_fast.cli.destinations import dead_letter_arguments
-from streamlake_fast.cli.envelope import envelope_arguments
+from streamlake_fast.cli.envelope import dictionary_parser, envelope_arguments
 from streamlake_fast.exceptions import StreamlakeError
 from streamlake_fast.extras import missing_extra
 
@@ -156,6 +156,8 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     run.add_argument("--metrics-address", help="the metrics port's address (default 127.0.0.1; 0.0.0.0: all)")
     run.add_argument("--shutdown-timeout", type=float,
                      help="seconds from SIGTERM/Ctrl-C to exit, whatever the sinks do (default 30)")  # fmt: skip
+    run.add_argument("--envelope-dictionary", type=Path, action="append", default=[], metavar="FILE",
+                     help="a zstd dictionary envelopes may be compressed with (repeat for several)")  # fmt: skip
     run.add_argument("--redact-values", action="store_true", default=None,
                      help="leave event values out of reject messages (events holding personal data)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="store_true")
@@ -223,6 +225,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--catalog", help="the Iceberg catalog: sqlite:///PATH, a SQLAlchemy URL, http(s)://…")
         command.add_argument("--warehouse", help="the SQL catalog's warehouse: a path, s3://… or gs://…")
 
+    dictionary_parser(sub)
     dec = sub.add_parser("decode", help="decode an NDJSON file with a BigQuery schema")
     dec.add_argument("input", type=Path, help="newline-delimited JSON events")
     dec.add_argument("--schema", type=Path, required=True, help="BigQuery schema JSON (as `bq show --schema`)")
@@ -245,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from streamlake_fast.cli.worker import run
 
             return run(args)
+        if args.command == "dictionary":
+            from streamlake_fast.cli.envelope import dictionary_command
+
+            return dictionary_command(args)
         from streamlake_fast.cli import codec
 
         return codec.codec_demo(args) if args.command == "codec-demo" else codec.decode(args)

@@ -69,6 +69,9 @@ def _config(args: argparse.Namespace) -> WorkerConfig:
                "commit_interval": args.commit_interval}  # fmt: skip
     sqs = {"visibility_timeout": args.visibility_timeout, "wait_time": args.wait_time,
            "concurrent_receives": args.concurrent_receives}  # fmt: skip
+    codec = {"redact_values": args.redact_values or None,
+             "envelope_dictionaries": [str(p) for p in args.envelope_dictionary] or None}  # fmt: skip
+    codec = {k: v for k, v in codec.items() if v is not None}
     batch = {"max_rows": args.max_rows, "max_bytes": args.max_bytes, "max_latency": args.max_latency}
     create = {"enabled": args.create_table, "partition_type": args.partition_type,
               "partition_expiration_days": args.partition_expiration_days,
@@ -81,7 +84,7 @@ def _config(args: argparse.Namespace) -> WorkerConfig:
         **{k: v for k, v in top.items() if v is not None},
         batch=msgspec.structs.replace(config.batch, **{k: v for k, v in batch.items() if v is not None}),
         sqs=msgspec.structs.replace(config.sqs, **{k: v for k, v in sqs.items() if v is not None}),
-        codec=msgspec.structs.replace(config.codec, **({"redact_values": True} if args.redact_values else {})),
+        codec=msgspec.structs.replace(config.codec, **codec),
         lake=msgspec.structs.replace(config.lake, **{k: v for k, v in lake.items() if v is not None}),
         iceberg=msgspec.structs.replace(config.iceberg, **{k: v for k, v in iceberg.items() if v is not None}),
         create_table=msgspec.structs.replace(config.create_table, **{k: v for k, v in create.items() if v is not None}),

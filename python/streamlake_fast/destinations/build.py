@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from streamlake_fast.codec.codec import Codec
+from streamlake_fast.codec.envelope import load_dictionaries
 from streamlake_fast.codec.evolution import Inference
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.destinations.model import DeadLetter, Destinations
@@ -72,8 +73,9 @@ def resolve_schema(d: Destinations, events: Schema | None = None) -> tuple[Schem
 
 
 def codec_of(d: Destinations, events: Schema) -> Codec:
-    """The codec of events of schema ``events`` with ``d``'s codec options."""
+    """The codec of events of schema ``events`` with ``d``'s codec options (its envelope dictionaries loaded)."""
     options = d.codec
+    load_dictionaries(options.envelope_dictionaries)
     return Codec(events, unknown_fields=options.unknown_fields, max_message_bytes=options.max_message_bytes,
                  max_depth=options.max_depth, redact_values=options.redact_values)  # fmt: skip
 

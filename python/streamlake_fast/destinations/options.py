@@ -21,6 +21,7 @@ class CodecConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_message_bytes: Positive = 10_000_000
     max_depth: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 500  # nesting levels (1,000 at most: stack)
     redact_values: bool = False  # leave event values out of reject messages (personal data)
+    envelope_dictionaries: list[str] = []  # zstd dictionary files envelopes may be compressed with
 
 
 class LakeConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -4,6 +4,7 @@ mod arrow_export;
 mod aws;
 mod bigquery;
 mod codec;
+mod envelope;
 mod errors;
 mod messages;
 mod publish;
@@ -27,6 +28,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(aws::sqs_batch_failures, m)?)?;
     m.add_function(wrap_pyfunction!(aws::sqs_send_batch_requests, m)?)?;
     m.add_function(wrap_pyfunction!(publish::prepare_publish, m)?)?;
+    m.add_function(wrap_pyfunction!(envelope::register_dictionary, m)?)?;
+    m.add_function(wrap_pyfunction!(envelope::train_dictionary, m)?)?;
     m.add_function(wrap_pyfunction!(publish::publish_response_ids, m)?)?;
     m.add_function(wrap_pyfunction!(publish::publish_requests, m)?)?;
     m.add_function(wrap_pyfunction!(messages::pull_request, m)?)?;

@@ -69,12 +69,13 @@ type PreparedTuple = (
 /// array, 1: NDJSON — or `events`, a publisher's batch: NDJSON `bytes` (indices are line numbers) or a sequence of
 /// `bytes`, one event each. Validated, enriched and packed in one call into `PublishRequest`s for `topic` or
 /// `SendMessageBatch` bodies (of at most `max_batch_bytes`) for `queue_url`. With `envelope_bytes`, the valid
-/// events are sealed into zstd envelopes of at most that many NDJSON bytes (and `envelope_events` events) each.
+/// events are sealed into zstd envelopes of at most that many NDJSON bytes (and `envelope_events` events) each,
+/// compressed with the registered dictionary of id `envelope_dictionary` when given.
 #[pyfunction]
 #[pyo3(signature = (topic = None, *, bodies = None, events = None, queue_url = None, max_batch_bytes = 1_000_000,
                     codec = None, event_id_prefix = None, next_seq = 0, ingest_time = None, max_depth = 500,
                     max_events = 1000, transform = None, envelope_bytes = None, envelope_events = 10_000,
-                    envelope_level = 3))]
+                    envelope_level = 3, envelope_dictionary = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_publish(
     py: Python<'_>,
@@ -93,11 +94,21 @@ pub fn prepare_publish(
     envelope_bytes: Option<usize>,
     envelope_events: usize,
     envelope_level: i32,
+    envelope_dictionary: Option<u32>,
 ) -> PyResult<PreparedTuple> {
+    let dictionary = match envelope_dictionary {
+        None => None,
+        Some(id) => Some(crate::dictionary::get(id).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "zstd dictionary {id} is not registered (Dictionary.load or .of)"
+            ))
+        })?),
+    };
     let sealing = envelope_bytes.map(|max_bytes| Sealing {
         max_bytes,
         max_events: envelope_events.max(1),
         level: envelope_level,
+        dictionary,
     });
     let target = match (topic, queue_url) {
         (Some(topic), None) => Target::Topic(topic),

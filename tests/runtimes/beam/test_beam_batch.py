@@ -70,7 +70,7 @@ def test_every_reject_code_comes_out_with_its_reason_and_the_valid_rows_stay() -
     assert [(r["reason_code"], r["path"]) for r in deep] == [("too_deep", "v[0][0]")]
     sink_codes = {"row_too_large", "refused_by_sink"}  # a sink's, for valid events
     route_codes = {"no_route", "invalid_destination"}  # routing's, before decoding; the codec gives the rest
-    envelope_codes = {"bad_envelope", "envelope_too_large", "envelope_too_many_events"}  # the next test's
+    envelope_codes = {"bad_envelope", "envelope_too_large", "envelope_too_many_events", "unknown_dictionary"}
     assert {r["reason_code"] for r in [*rejects, *deep]} == set(
         REJECT_CODES
     ) - sink_codes - route_codes - envelope_codes
@@ -89,6 +89,20 @@ def test_envelopes_are_opened_beside_plain_messages() -> None:
         ("a", "p-1", 0), ("e0", "env-1", 0), ("e2", "env-1", 2)]  # fmt: skip
     got = sorted((r["message_id"], r["event_index"], r["reason_code"], r["data"]) for r in rejects)
     assert got == [("env-1", 1, "type_mismatch", b'{"id": 7}'), ("env-2", 0, "bad_envelope", b"not zstd")]
+
+
+def test_envelopes_made_with_a_dictionary_open_with_the_file_given(tmp_path: Path) -> None:
+    import zstandard
+
+    samples = [json.dumps({"id": f"beam-{i}", "pad": "y" * (i % 50)}).encode() for i in range(2000)]
+    trained = zstandard.train_dictionary(1024, samples)
+    (tmp_path / "ids.dict").write_bytes(trained.as_bytes())
+    sealed = zstandard.ZstdCompressor(dict_data=trained).compress(b'{"id": "d0"}\n{"id": "d1"}\n')
+    marks = {"content-encoding": "zstd", "content-dictionary": str(trained.dict_id())}
+    batches, rejects = _run([PubsubMessage(sealed, marks, message_id="env-d")],
+                            envelope_dictionaries=[tmp_path / "ids.dict"])  # fmt: skip
+    assert not rejects
+    assert [r["id"] for r in pa.Table.from_batches(batches).to_pylist()] == ["d0", "d1"]
 
 
 def test_pubsub_messages_keep_attributes_ids_and_publish_time() -> None:

@@ -12,6 +12,7 @@ so ``BatchElements`` with a fixed size batches it without the state and timers a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import apache_beam as beam
@@ -19,6 +20,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
 from streamlake_fast.codec.codec import Codec
+from streamlake_fast.codec.envelope import Dictionary, load_dictionaries
 from streamlake_fast.codec.messages import METADATA_SCHEMA
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.destinations.model import Destinations
@@ -33,8 +35,16 @@ __all__ = ["REJECTS", "VALID", "DecodeEvents", "messages_of"]
 
 
 class _Decode(beam.DoFn):  # type: ignore[misc]
-    def __init__(self, fields: list[Any], options: dict[str, Any], source: str, metadata: Sequence[str]) -> None:
+    def __init__(
+        self,
+        fields: list[Any],
+        options: dict[str, Any],
+        source: str,
+        metadata: Sequence[str],
+        dictionaries: Sequence[bytes] = (),
+    ) -> None:
         self._fields = fields
+        self._dictionaries = list(dictionaries)  # shipped with the DoFn: the workers need no files
         self._options = options
         self._source = source
         self._metadata = list(metadata)
@@ -45,6 +55,8 @@ class _Decode(beam.DoFn):  # type: ignore[misc]
         self._batches = Metrics.distribution(NAMESPACE, "batch_size")
 
     def setup(self) -> None:
+        for data in self._dictionaries:
+            Dictionary.of(data)
         self._codec = Codec(Schema.from_bigquery(self._fields), **self._options)
 
     def process(self, batch: Iterable[Keyed]) -> Iterator[Any]:
@@ -85,6 +97,9 @@ class DecodeEvents(beam.PTransform):  # type: ignore[misc]
         ``routes``: the schema of every route that names none; optional when each route has one or a table).
     :param max_batch_size: messages per decode call at most.
     :param max_batch_duration_secs: the longest a message waits for its batch to fill.
+    :param envelope_dictionaries: zstd dictionary files envelopes may be compressed with, read here and shipped
+        with the transform (the workers need no copy; with ``routes``, the routes' ``codec.envelope_dictionaries``
+        are read on each worker).
     """
 
     def __init__(
@@ -99,8 +114,10 @@ class DecodeEvents(beam.PTransform):  # type: ignore[misc]
         max_batch_duration_secs: float = 1.0,
         source: str = "beam",
         metadata: Sequence[str] = tuple(METADATA_SCHEMA.names),
+        envelope_dictionaries: Sequence[str | Path] = (),
     ) -> None:
         super().__init__()
+        self._dictionaries = [d.data for d in load_dictionaries(envelope_dictionaries)]
         self._fields = fields_of(schema) if schema is not None else None
         options = {"unknown_fields": unknown_fields, "max_message_bytes": max_message_bytes, "max_depth": max_depth}
         self._options: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
@@ -127,7 +144,7 @@ class DecodeEvents(beam.PTransform):  # type: ignore[misc]
             decode = DecodeRoutes(self._routes, self._fields, self._source, self._metadata)
         else:
             assert self._fields is not None
-            decode = _Decode(self._fields, self._options, self._source, self._metadata)
+            decode = _Decode(self._fields, self._options, self._source, self._metadata, self._dictionaries)
         if messages.is_bounded:
             size = self._max_batch_size
             batches = (

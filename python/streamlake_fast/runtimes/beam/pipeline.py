@@ -85,7 +85,9 @@ def build(p: beam.Pipeline, args: argparse.Namespace) -> None:
     codec = d.codec
     decoded = messages | "DecodeEvents" >> DecodeEvents(schema, unknown_fields=codec.unknown_fields,
                                                         max_message_bytes=codec.max_message_bytes,
-                                                        max_depth=codec.max_depth, **batching)  # fmt: skip
+                                                        max_depth=codec.max_depth,
+                                                        envelope_dictionaries=codec.envelope_dictionaries,
+                                                        **batching)  # fmt: skip
     dead: list[Any] = [decoded.rejects]
     if d.table:
         dead.append(decoded.valid | "WriteToBigQuery" >> WriteToBigQueryArrow(d.table, mode=d.mode))

@@ -123,6 +123,7 @@ def prepare_publish(
         envelope_bytes=envelope.max_bytes if envelope is not None else None,
         envelope_events=envelope.max_events if envelope is not None else 10_000,
         envelope_level=envelope.level if envelope is not None else 3,
+        envelope_dictionary=envelope.dictionary.id if envelope is not None and envelope.dictionary else None,
     )
     outcomes = [BodyOutcome(n, [Reject(*r) for r in rejects], error, range(first, end))
                 for n, rejects, error, first, end in raw]  # fmt: skip

@@ -1,5 +1,6 @@
 """Worker CPU per event, end to end (pull → decode → Arrow → append → ack), into BigQuery, the lake, or both
-(one pull, two sinks, one ack), against the pipeline a typical user writes (streaming-pull callback →
+(one pull, two sinks, one ack), or an Iceberg table (SQLite catalog, warehouse on disk; against the lake alone on
+the same messages, plain and in envelopes), against the pipeline a typical user writes (streaming-pull callback →
 json.loads → pydantic → insert_rows_json in batches of 500).
 
 Both run in this process on the same backlog of receipts (1% invalid) on the local emulators; the CPU measured is
@@ -24,6 +25,7 @@ from run_worker import run_until_acked
 
 from streamlake_fast.codec.envelope import Envelope
 from streamlake_fast.config import BatchConfig, LakeConfig, SchemaUpdateConfig, WorkerConfig
+from streamlake_fast.destinations.options import IcebergConfig
 from streamlake_fast.edge.publisher import Publisher
 from streamlake_fast.local.generate import RECEIPT_SCHEMA, receipts
 from streamlake_fast.runtimes.worker import build_worker
@@ -92,15 +94,20 @@ def _record(benchmark: Any, name: str, cpu: float, wall: float, rows: int, note:
 
 
 @pytest.mark.parametrize("sinks", ["bigquery", "bigquery, schema_update off", "lake", "bigquery+lake",
-                                   "bigquery+lake, zstd envelopes of 64 KB"])  # fmt: skip
+                                   "bigquery+lake, zstd envelopes of 64 KB", "iceberg",
+                                   "lake, zstd envelopes of 64 KB", "iceberg, zstd envelopes of 64 KB"])  # fmt: skip
 def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sinks: str, tmp_path: Path) -> None:
     envelope = Envelope(max_bytes=64_000) if "envelopes" in sinks else None
     subscription, table, dlq, valid, messages = _backlog(EVENTS, envelope)
     schema = tmp_path / "receipts.json"
     schema.write_text(json.dumps(RECEIPT_SCHEMA))
-    lake = LakeConfig(root=str(tmp_path / "lake"), partition_by="event_time") if "lake" in sinks else LakeConfig()
+    lake = LakeConfig(root=str(tmp_path / "lake") if "lake" in sinks else "", partition_by="event_time")
+    iceberg = IcebergConfig()
+    if "iceberg" in sinks:  # the default commit interval (2 s) and maintenance
+        iceberg = IcebergConfig(table="bench.receipts", catalog=f"sqlite:///{tmp_path}/catalog.db",
+                                warehouse=str(tmp_path / "warehouse"))  # fmt: skip
     config = WorkerConfig(subscription=subscription, table=table if "bigquery" in sinks else "", dead_letter_topic=dlq,
-                          schema=str(schema), lake=lake, progress_interval=3600,
+                          schema=str(schema), lake=lake, iceberg=iceberg, progress_interval=3600,
                           batch=BatchConfig(max_rows=20_000),
                           schema_update=SchemaUpdateConfig(mode="off" if "off" in sinks else "follow"))  # fmt: skip
     parquet_bytes = [0]
@@ -124,6 +131,12 @@ def test_streamlake_worker(benchmark: Any, pubsub: Server, bigquery: Server, sin
         assert report.rows == valid and report.duplicate_ids == 0
         benchmark.extra_info["parquet_bytes_per_event"] = parquet_bytes[0] / valid
         note = f", {parquet_bytes[0] / valid:.0f} Parquet B/event"
+    if "iceberg" in sinks:
+        from streamlake_fast.sinks.iceberg import open_catalog
+        from streamlake_fast.sinks.iceberg.verify import verify_iceberg
+
+        ice = verify_iceberg(open_catalog(iceberg.catalog, warehouse=iceberg.warehouse).load_table(iceberg.table))
+        assert ice.rows == valid and ice.duplicate_ids == 0
     _record(benchmark, f"streamlake_fast worker → {sinks}", cpu, wall, rows, note)
 
 

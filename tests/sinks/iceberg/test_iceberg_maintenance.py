@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.table import Table
 from pyiceberg.typedef import Record
 
 from streamlake_fast.local.generate import receipt_schema
-from streamlake_fast.sinks.iceberg.background import MaintenancePolicy
+from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.sinks.iceberg.background import Maintainer, MaintenancePolicy
 from streamlake_fast.sinks.iceberg.catalog import another_catalog
 from streamlake_fast.sinks.iceberg.files import live_files
 from streamlake_fast.sinks.iceberg.maintenance import (
@@ -132,6 +134,24 @@ def test_orphans_older_than_the_limit_are_deleted_and_nothing_a_snapshot_uses(tm
     assert removed == [str(old)] and young.exists()
     assert sorted(_ids(table)) == sorted(before)
 
+
+def test_snapshots_expire_more_often_than_files_are_compacted(tmp_path: Path) -> None:
+    """Expiry is cheap and keeps the table metadata, which pyiceberg copies many times a commit, small; compaction
+    rewrites data. So they run on their own clocks: here expiry every 0.1 s, compaction not within the test."""
+    table, before = _small_commits(tmp_path, commits=8, days=1)
+    assert len(table.snapshots()) == 8
+    policy = MaintenancePolicy(interval=3600, expire_interval=0.1, min_files=2, snapshot_retention=0, retain_last=2)
+    maintainer = Maintainer(table.catalog, "shop.events", policy)
+    deadline = time.monotonic() + 30
+    while not maintainer.snapshots_expired and time.monotonic() < deadline:
+        time.sleep(0.05)
+    maintainer.close()
+    table.refresh()
+    assert maintainer.snapshots_expired == 6 and len(table.snapshots()) == 2
+    assert maintainer.files_compacted == 0 and len(live_files(table)) == 8  # small files left for compaction
+    assert sorted(_ids(table)) == sorted(before)
+    with pytest.raises(ConfigError, match="expire_interval"):
+        MaintenancePolicy(expire_interval=0)
 
 def test_maintenance_while_the_sink_writes_never_shows_a_missing_or_doubled_row(tmp_path: Path) -> None:
     """The sink commits every 50 ms and its maintainer compacts and expires every 0.2 s in its own thread, while a

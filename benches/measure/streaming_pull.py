@@ -4,7 +4,9 @@ reference, Google's client itself (a callback per message). CPU of this process 
 emulator's backlog, and the rate.
 
 Run from the repository root: ``.venv/bin/python benches/measure/streaming_pull.py [--events 100000]``.
-Each way drains its own backlog of receipts, published beforehand by ``streamlake publish`` in a child process.
+The worker's two sources (``PubSubSource``, ``StreamingPubSubSource``: leases and flow control included) drain
+theirs the same way, a delivery acknowledged as it comes. Each way drains its own backlog of receipts, published
+beforehand by ``streamlake publish`` in a child process.
 """
 
 from __future__ import annotations
@@ -86,6 +88,34 @@ def streaming(subscription: str, n: int) -> int:
     return responses
 
 
+def _drain(source: Any, n: int) -> int:
+    from streamlake_fast.sources.delivery import ack_all
+
+    source.start()
+    got = deliveries = 0
+    try:
+        while got < n:
+            if (d := source.get(5.0)) is not None:
+                got += len(d)
+                deliveries += 1
+                ack_all([d])
+    finally:
+        source.stop()
+    return deliveries
+
+
+def source_pull(subscription: str, n: int) -> int:
+    from streamlake_fast.transports.gcp.pull import PubSubSource
+
+    return _drain(PubSubSource(subscription), n)
+
+
+def source_streaming(subscription: str, n: int) -> int:
+    from streamlake_fast.transports.gcp.streaming import StreamingPubSubSource
+
+    return _drain(StreamingPubSubSource(subscription), n)
+
+
 def google_client(subscription: str, n: int) -> int:
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
@@ -116,6 +146,9 @@ def main() -> None:
         for name, receive in [("unary Pull + Acknowledge (raw bytes)", unary),
                               ("unary Pull + Acknowledge (raw bytes), paced to 2,000 messages/s", paced),
                               ("StreamingPull (raw bytes)", streaming),
+                              ("the worker's source, --receive pull (leases, flow control, ack per delivery)",
+                               source_pull),
+                              ("the worker's source, --receive streaming", source_streaming),
                               ("Google's client (StreamingPull, a callback per message)", google_client)]:  # fmt: skip
             subscription = backlog(args.events)
             time.sleep(1)

@@ -147,6 +147,8 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="lake: files open at once, one per partition; more roll the least recent (default 32)",
     )
     run.add_argument("--target-file-bytes", type=int, help="lake: Parquet file size to roll at (default 128 MiB)")
+    run.add_argument("--receive", choices=["pull", "streaming"],
+                     help="Pub/Sub: unary Pull calls (default) or StreamingPull streams")  # fmt: skip
     run.add_argument("--concurrent-pulls", type=int, help="Pull calls in flight (default 3)")
     run.add_argument("--ack-deadline", type=int, help="seconds each lease extension asks for (default 60)")
     run.add_argument("--progress-interval", type=float, help="seconds between progress lines (default 5)")

@@ -95,7 +95,11 @@ def _config(args: argparse.Namespace) -> WorkerConfig:
             config.pubsub,
             **{
                 k: v
-                for k, v in {"concurrent_pulls": args.concurrent_pulls, "ack_deadline": args.ack_deadline}.items()
+                for k, v in {
+                    "concurrent_pulls": args.concurrent_pulls,
+                    "ack_deadline": args.ack_deadline,
+                    "receive": args.receive,
+                }.items()
                 if v is not None
             },
         ),

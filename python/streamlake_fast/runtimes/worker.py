@@ -27,13 +27,15 @@ def _source(config: WorkerConfig) -> Source:
                          max_outstanding_messages=sqs.max_outstanding_messages,
                          max_outstanding_bytes=sqs.max_outstanding_bytes, max_lease=sqs.max_lease)  # fmt: skip
     from streamlake_fast.transports.gcp.pull import PubSubSource
+    from streamlake_fast.transports.gcp.streaming import StreamingPubSubSource
 
     pubsub = config.pubsub
-    return PubSubSource(config.subscription, max_messages=pubsub.max_messages,
-                        concurrent_pulls=pubsub.concurrent_pulls,
-                        max_outstanding_messages=pubsub.max_outstanding_messages,
-                        max_outstanding_bytes=pubsub.max_outstanding_bytes, ack_deadline=pubsub.ack_deadline,
-                        max_lease=pubsub.max_lease)  # fmt: skip
+    kind: type[PubSubSource] = StreamingPubSubSource if pubsub.receive == "streaming" else PubSubSource
+    options = {"streams": pubsub.streams} if pubsub.receive == "streaming" else {}
+    return kind(config.subscription, max_messages=pubsub.max_messages, concurrent_pulls=pubsub.concurrent_pulls,
+                max_outstanding_messages=pubsub.max_outstanding_messages,
+                max_outstanding_bytes=pubsub.max_outstanding_bytes, ack_deadline=pubsub.ack_deadline,
+                max_lease=pubsub.max_lease, **options)  # fmt: skip
 
 
 def endpoints(config: WorkerConfig) -> list[str]:

@@ -16,8 +16,8 @@ from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
 from pyiceberg.table import Table
 from pyiceberg.typedef import Record
 
-from streamlake_fast.local.generate import receipt_schema
 from streamlake_fast.exceptions import ConfigError
+from streamlake_fast.local.generate import receipt_schema
 from streamlake_fast.sinks.iceberg.background import Maintainer, MaintenancePolicy
 from streamlake_fast.sinks.iceberg.catalog import another_catalog
 from streamlake_fast.sinks.iceberg.files import live_files
@@ -152,6 +152,7 @@ def test_snapshots_expire_more_often_than_files_are_compacted(tmp_path: Path) ->
     assert sorted(_ids(table)) == sorted(before)
     with pytest.raises(ConfigError, match="expire_interval"):
         MaintenancePolicy(expire_interval=0)
+
 
 def test_maintenance_while_the_sink_writes_never_shows_a_missing_or_doubled_row(tmp_path: Path) -> None:
     """The sink commits every 50 ms and its maintainer compacts and expires every 0.2 s in its own thread, while a

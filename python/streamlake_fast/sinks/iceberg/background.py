@@ -36,7 +36,7 @@ class MaintenancePolicy:
     Short by default: pyiceberg copies the whole table metadata, every snapshot in it, about fifteen times per
     commit — measured at ~0.45 ms of commit time per snapshot kept (``make bench-iceberg``) — so a table committed
     every second that kept an hour of snapshots would spend 1.6 s on each commit. Raise both for time travel.
-    Expiring every 10 s rather than with each compaction keeps 30–40 snapshots instead of 30–60 at 1 s commits
+    Expiring every 10 s rather than with each compaction keeps 30 to 40 snapshots instead of 30 to 60 at 1 s commits
     (an expiry costs ~50 ms; a compaction rewrites data).
     """
 

@@ -9,6 +9,7 @@
 //! with a dictionary ([`crate::dictionary`]), `content-dictionary: ID`. A message without `content-encoding` (or
 //! with `identity`) is a plain message: one event.
 
+use std::cell::RefCell;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -230,6 +231,12 @@ fn refused(code: RejectCode, message: String) -> Refused {
     Refused { code, message }
 }
 
+thread_local! {
+    /// One decompression context per thread, reused envelope after envelope: a context is ~100 KB of tables and
+    /// buffers, and making one per envelope cost more (allocation, page faults) than decompressing a small one.
+    static DCTX: RefCell<zstd::zstd_safe::DCtx<'static>> = RefCell::new(zstd::zstd_safe::DCtx::create());
+}
+
 /// Decompress `data` (concatenated zstd frames, made with `dictionary` if given), at most `max_bytes` of it.
 pub fn decompress(
     data: &[u8],
@@ -237,6 +244,21 @@ pub fn decompress(
     out: &mut Vec<u8>,
     dictionary: Option<&Dictionary>,
 ) -> Result<(), Refused> {
+    decompress_with_room(data, max_bytes, out, dictionary, 0)
+}
+
+/// [`decompress`], leaving `room` bytes of capacity after the output when its size is known (what the caller
+/// appends next, without growing the buffer again).
+fn decompress_with_room(
+    data: &[u8],
+    max_bytes: usize,
+    out: &mut Vec<u8>,
+    dictionary: Option<&Dictionary>,
+    room: usize,
+) -> Result<(), Refused> {
+    if let Some(done) = decompress_one_frame(data, max_bytes, out, dictionary, room) {
+        return done;
+    }
     let start = out.len();
     let decoder = match dictionary {
         None => zstd::stream::read::Decoder::with_buffer(data),
@@ -256,6 +278,42 @@ pub fn decompress(
         )),
         Err(e) => Err(refused(RejectCode::BadEnvelope, format!("not valid zstd: {e}"))),
     }
+}
+
+/// `data` decompressed in one call with this thread's context when it is a single frame that states its size (as
+/// the publishers here and `zstd`'s one-shot API write them) into an empty `out`: exactly that much is allocated,
+/// and a frame stating more than `max_bytes` is refused before anything is decompressed. `None`: anything else
+/// (several frames, no stated size, a truncated frame), left to the streaming decoder.
+fn decompress_one_frame(
+    data: &[u8],
+    max_bytes: usize,
+    out: &mut Vec<u8>,
+    dictionary: Option<&Dictionary>,
+    room: usize,
+) -> Option<Result<(), Refused>> {
+    if !out.is_empty() || zstd::zstd_safe::find_frame_compressed_size(data).ok()? != data.len() {
+        return None;
+    }
+    let size = zstd::zstd_safe::get_frame_content_size(data).ok()??;
+    if size > max_bytes as u64 {
+        let why = format!("the envelope decompresses past {max_bytes} bytes (its frame states {size})");
+        return Some(Err(refused(RejectCode::EnvelopeTooLarge, why)));
+    }
+    out.reserve_exact(size as usize + room);
+    let done = DCTX.with(|context| {
+        let mut context = context.borrow_mut();
+        match dictionary {
+            None => context.decompress(out, data),
+            Some(d) => context.decompress_using_ddict(out, data, d.decoder.as_ddict()),
+        }
+    });
+    Some(match done {
+        Ok(_) => Ok(()),
+        Err(code) => Err(refused(
+            RejectCode::BadEnvelope,
+            format!("not valid zstd: {}", zstd::zstd_safe::get_error_name(code)),
+        )),
+    })
 }
 
 /// The dictionary an envelope was compressed with: the one its `content-dictionary` attribute names, else the one
@@ -323,8 +381,13 @@ fn open_one(
         data
     };
     let dictionary = dictionary_of(compressed, named)?;
+    // The message's fields, copied after the events once: room for them now, not a second allocation then.
+    let fields = [m.ack_id, m.message_id, m.ordering_key]
+        .into_iter()
+        .chain(m.attributes.iter().flat_map(|&(k, v)| [k, v]));
+    let room = fields.map(|(a, b)| (b - a) as usize).sum();
     let mut out = Vec::new();
-    decompress(compressed, limits.max_bytes, &mut out, dictionary.as_deref())?;
+    decompress_with_room(compressed, limits.max_bytes, &mut out, dictionary.as_deref(), room)?;
     if out.len() > u32::MAX as usize / 2 {
         return Err(refused(
             RejectCode::EnvelopeTooLarge,
@@ -379,7 +442,10 @@ pub fn open(messages: &[Received<'_>], limits: Limits) -> Option<Opened> {
     if !any_envelope(messages) {
         return None;
     }
-    let mut opened = Opened::default();
+    let mut opened = Opened {
+        buffers: Vec::new(),
+        rows: Vec::with_capacity(contents(messages).0), // the events the envelopes declare: one allocation
+    };
     for (i, &(buf, m)) in messages.iter().enumerate() {
         if m.refused.is_some() {
             opened.rows.push(Row::Keep(i));
@@ -555,6 +621,31 @@ mod tests {
         };
         let why = refusal(&bomb, vec![(b"content-encoding", b"zstd")], limits);
         assert_eq!(why.code, RejectCode::EnvelopeTooLarge);
+        assert!(why.message.contains("its frame states 52428800"), "{}", why.message); // refused unread
+                                                                                       // A frame that does not state its size (a streaming encoder's) is stopped by the streaming bound.
+        let unstated = zstd::stream::encode_all(&zeros[..], 19).unwrap();
+        assert_eq!(zstd::zstd_safe::get_frame_content_size(&unstated).unwrap(), None);
+        let why = refusal(&unstated, vec![(b"content-encoding", b"zstd")], limits);
+        assert_eq!(why.code, RejectCode::EnvelopeTooLarge);
+    }
+
+    #[test]
+    fn stated_and_unstated_frames_and_several_frames_open_alike() {
+        let ndjson = b"{\"a\":1}\n{\"a\":2}\n".repeat(50);
+        let stated = zstd::bulk::compress(&ndjson, 3).unwrap();
+        let unstated = zstd::stream::encode_all(&ndjson[..], 3).unwrap();
+        let two = [&stated[..], &stated[..]].concat();
+        for (data, copies) in [(&stated, 1), (&unstated, 1), (&two, 2)] {
+            let mut out = Vec::new();
+            decompress(data, 1 << 20, &mut out, None).unwrap();
+            assert_eq!(out, ndjson.repeat(copies));
+        }
+        let mut out = Vec::new();
+        let why = decompress(&stated[..stated.len() - 3], 1 << 20, &mut out, None).unwrap_err();
+        assert_eq!(
+            (why.code, why.message.as_str()),
+            (RejectCode::BadEnvelope, "the zstd frame is truncated")
+        );
     }
 
     #[test]

@@ -17,21 +17,8 @@ from streamlake_fast.local.generate import RECEIPT_SCHEMA
 from streamlake_fast.sources.delivery import ack_all
 from streamlake_fast.transports.gcp.streaming import StreamingPubSubSource
 from tests.servers.fixtures import Cloud
+from tests.transports.gcp.test_pull import _collect, _publish
 from tests.worker.helpers import publish_receipts, run_worker
-
-
-def _publish(cloud: Cloud, topic: str, n: int) -> None:
-    publisher = cloud.publisher()
-    for f in [publisher.publish(topic, b'{"n": %d}' % i) for i in range(n)]:
-        f.result(timeout=60)
-
-
-def _collect(source: StreamingPubSubSource, seconds: float) -> list[Delivery]:
-    out, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (d := source.get(0.5)) is not None:
-            out.append(d)
-    return out
 
 
 def _data(deliveries: list[Delivery]) -> list[bytes]:

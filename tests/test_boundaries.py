@@ -7,8 +7,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WRAPPERS = {"codec/schema.py", "codec/codec.py", "codec/messages.py", "codec/transform.py", "transports/gcp/wire.py",
-            "transports/aws/wire.py"}  # fmt: skip
+WRAPPERS = {"codec/schema.py", "codec/codec.py", "codec/messages.py", "codec/transform.py", "codec/envelope.py",
+            "transports/gcp/wire.py", "transports/aws/wire.py"}  # fmt: skip
 PACKAGE = ROOT / "python" / "streamlake_fast"
 
 

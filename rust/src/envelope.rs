@@ -198,9 +198,7 @@ pub fn contents(messages: &[Received<'_>]) -> (usize, usize) {
         let data = slice(buf, m.data);
         let (n, size) = match encoding(buf, m) {
             Encoding::Envelope { base64, count, .. } if m.refused.is_none() => (
-                count
-                    .and_then(|c| std::str::from_utf8(c).ok()?.trim().parse().ok())
-                    .unwrap_or(1),
+                count.and_then(number).unwrap_or(1),
                 stated_size(data, base64).unwrap_or(data.len()),
             ),
             _ => (1, data.len()),
@@ -227,13 +225,18 @@ fn stated_size(data: &[u8], base64: bool) -> Option<usize> {
     usize::try_from(size).ok()
 }
 
+/// An attribute's value read as a number (`event-count`, `content-dictionary`), spaces around it allowed.
+fn number<T: std::str::FromStr>(text: &[u8]) -> Option<T> {
+    std::str::from_utf8(text).ok()?.trim().parse().ok()
+}
+
 fn refused(code: RejectCode, message: String) -> Refused {
     Refused { code, message }
 }
 
 thread_local! {
-    /// One decompression context per thread, reused envelope after envelope: a context is ~100 KB of tables and
-    /// buffers, and making one per envelope cost more (allocation, page faults) than decompressing a small one.
+    /// One decompression context per thread, reused envelope after envelope rather than one made (and its tables
+    /// and buffers allocated) for each.
     static DCTX: RefCell<zstd::zstd_safe::DCtx<'static>> = RefCell::new(zstd::zstd_safe::DCtx::create());
 }
 
@@ -320,16 +323,13 @@ fn decompress_one_frame(
 /// its frame header names; `None` for a frame made without one.
 fn dictionary_of(compressed: &[u8], named: Option<&[u8]>) -> Result<Option<Arc<Dictionary>>, Refused> {
     let id = match named {
-        Some(text) => {
-            let text = String::from_utf8_lossy(text);
-            match text.trim().parse::<u32>() {
-                Ok(id) => id,
-                Err(_) => {
-                    let why = format!("{DICTIONARY} {text:?} is not a zstd dictionary id (a number)");
-                    return Err(refused(RejectCode::BadEnvelope, why));
-                }
-            }
-        }
+        Some(text) => number::<u32>(text).ok_or_else(|| {
+            let why = format!(
+                "{DICTIONARY} {:?} is not a zstd dictionary id (a number)",
+                String::from_utf8_lossy(text)
+            );
+            refused(RejectCode::BadEnvelope, why)
+        })?,
         None => match zstd::zstd_safe::get_dict_id_from_frame(compressed) {
             Some(id) => id.get(),
             None => return Ok(None),
@@ -402,8 +402,8 @@ fn open_one(
         ));
     }
     if let Some(declared) = count {
-        let text = String::from_utf8_lossy(declared);
-        if text.trim().parse::<usize>().ok() != Some(events.len()) {
+        if number::<usize>(declared) != Some(events.len()) {
+            let text = String::from_utf8_lossy(declared);
             return Err(refused(
                 RejectCode::BadEnvelope,
                 format!("{EVENT_COUNT} says {text:?}, the envelope holds {}", events.len()),
@@ -442,10 +442,7 @@ pub fn open(messages: &[Received<'_>], limits: Limits) -> Option<Opened> {
     if !any_envelope(messages) {
         return None;
     }
-    let mut opened = Opened {
-        buffers: Vec::new(),
-        rows: Vec::with_capacity(contents(messages).0), // the events the envelopes declare: one allocation
-    };
+    let mut opened = Opened::default();
     for (i, &(buf, m)) in messages.iter().enumerate() {
         if m.refused.is_some() {
             opened.rows.push(Row::Keep(i));

@@ -30,12 +30,16 @@ def _source(config: WorkerConfig) -> Source:
     from streamlake_fast.transports.gcp.streaming import StreamingPubSubSource
 
     pubsub = config.pubsub
-    kind: type[PubSubSource] = StreamingPubSubSource if pubsub.receive == "streaming" else PubSubSource
-    options = {"streams": pubsub.streams} if pubsub.receive == "streaming" else {}
-    return kind(config.subscription, max_messages=pubsub.max_messages, concurrent_pulls=pubsub.concurrent_pulls,
-                max_outstanding_messages=pubsub.max_outstanding_messages,
-                max_outstanding_bytes=pubsub.max_outstanding_bytes, ack_deadline=pubsub.ack_deadline,
-                max_lease=pubsub.max_lease, **options)  # fmt: skip
+    if pubsub.receive == "streaming":
+        return StreamingPubSubSource(config.subscription, streams=pubsub.streams,
+                                     max_outstanding_messages=pubsub.max_outstanding_messages,
+                                     max_outstanding_bytes=pubsub.max_outstanding_bytes,
+                                     ack_deadline=pubsub.ack_deadline, max_lease=pubsub.max_lease)  # fmt: skip
+    return PubSubSource(config.subscription, max_messages=pubsub.max_messages,
+                        concurrent_pulls=pubsub.concurrent_pulls,
+                        max_outstanding_messages=pubsub.max_outstanding_messages,
+                        max_outstanding_bytes=pubsub.max_outstanding_bytes, ack_deadline=pubsub.ack_deadline,
+                        max_lease=pubsub.max_lease)  # fmt: skip
 
 
 def endpoints(config: WorkerConfig) -> list[str]:

@@ -21,7 +21,7 @@ from streamlake_fast.codec.messages import Messages
 from streamlake_fast.exceptions import SourceError
 from streamlake_fast.extras import needs_extra
 from streamlake_fast.transports.gcp.channels import is_retryable
-from streamlake_fast.transports.gcp.pull import PULL_RETRY, PubSubSource
+from streamlake_fast.transports.gcp.pull import _DEFAULTS, PULL_RETRY, PubSubSource
 
 with needs_extra():  # the gcp extra
     import grpc
@@ -36,15 +36,26 @@ HEARTBEAT = 30.0
 
 
 class StreamingPubSubSource(PubSubSource):
-    """Receive from ``projects/P/subscriptions/S`` over ``streams`` ``StreamingPull`` streams; the other
-    parameters are :class:`PubSubSource`'s (``max_messages`` and ``concurrent_pulls`` do not apply: the service
-    sends what the streams' flow control allows). ``pull_timeout``: seconds without a response after which the
-    source counts a receive as empty (what ``--exit-when-drained`` waits for)."""
+    """Receive from ``projects/P/subscriptions/S`` over ``streams`` ``StreamingPull`` streams; the flow-control
+    and lease parameters are :class:`PubSubSource`'s (there is no ``max_messages`` or ``concurrent_pulls``: the
+    service sends what the streams' flow control allows). ``pull_timeout``: seconds without a response after which
+    the source counts a receive as empty (what ``--exit-when-drained`` waits for)."""
 
-    def __init__(self, subscription: str, *, streams: int = 1, **options: Any) -> None:
-        options.pop("concurrent_pulls", None)
-        options.pop("max_messages", None)
-        super().__init__(subscription, concurrent_pulls=1, **options)
+    def __init__(
+        self,
+        subscription: str,
+        *,
+        streams: int = 1,
+        max_outstanding_messages: int = _DEFAULTS.max_outstanding_messages,
+        max_outstanding_bytes: int = _DEFAULTS.max_outstanding_bytes,
+        ack_deadline: int = _DEFAULTS.ack_deadline,
+        max_lease: float = _DEFAULTS.max_lease,
+        pull_timeout: float = 5.0,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        super().__init__(subscription, concurrent_pulls=1, max_outstanding_messages=max_outstanding_messages,
+                         max_outstanding_bytes=max_outstanding_bytes, ack_deadline=ack_deadline,
+                         max_lease=max_lease, pull_timeout=pull_timeout, channel=channel)  # fmt: skip
         if streams < 1:
             raise ValueError(f"streams must be at least 1, got {streams}")
         self.streams = streams

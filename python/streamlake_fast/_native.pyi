@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import Any, final
 
 __all__ = [
+    "ALLOCATOR_PURGE_DELAY_MS",
     "DEAD_LETTER_SCHEMA",
     "DEBUG_BUILD",
     "METADATA_COLUMNS",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 REJECT_CODES: list[str]
+#: Milliseconds the extension's allocator keeps freed pages for reuse (None: built without mimalloc).
+ALLOCATOR_PURGE_DELAY_MS: int | None
 DEBUG_BUILD: bool
 METADATA_COLUMNS: list[tuple[str, list[str]]]
 METADATA_SCHEMA: ArrowBatch

@@ -4,6 +4,7 @@
 //! JSON events into one Arrow `RecordBatch` plus a list of rejects (row, path, code, message).
 //! The core is free of PyO3; the Python glue lives in [`python`] behind the `python` feature.
 
+pub mod allocator;
 pub mod aws;
 pub mod bigquery;
 pub mod bodies;

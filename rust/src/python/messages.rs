@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use super::arrow_export::ArrowBatch;
+use super::buffer::Buffer;
 use super::codec::{into_py_result, PyCodec, RejectTuple};
 use crate::aws::sqs::{batch_requests, parse_receive};
 use crate::envelope::Row;
@@ -34,7 +35,7 @@ type PartsTuple<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyDict>>, String,
 
 #[pyclass(name = "Messages", module = "streamlake_fast._native", frozen)]
 pub struct PyMessages {
-    responses: Vec<Py<PyBytes>>,
+    responses: Vec<Buffer>,
     messages: Vec<(usize, MessageSpans)>,
     /// Its envelopes are opened already, or it has none (see `opened`): opening again is nothing, not another scan.
     opened: AtomicBool,
@@ -59,9 +60,9 @@ pub fn pull_request<'py>(py: Python<'py>, subscription: &str, max_messages: i32)
 
 impl PyMessages {
     /// Messages packed into one buffer ([`crate::packed`]): read like any other, no wire format in between.
-    fn packed(py: Python<'_>, (buf, spans): (Vec<u8>, Vec<MessageSpans>)) -> Self {
+    fn packed((buf, spans): (Vec<u8>, Vec<MessageSpans>)) -> Self {
         PyMessages {
-            responses: vec![PyBytes::new(py, &buf).unbind()],
+            responses: vec![Buffer::owned(buf)],
             messages: spans.into_iter().map(|m| (0, m)).collect(),
             opened: AtomicBool::new(false),
         }
@@ -69,7 +70,7 @@ impl PyMessages {
 
     fn received<'a>(&'a self, py: Python<'a>) -> Vec<Received<'a>> {
         // One buffer lookup per response, not per message (a function call under the limited API).
-        let buffers: Vec<&[u8]> = self.responses.iter().map(|r| r.as_bytes(py)).collect();
+        let buffers: Vec<&[u8]> = self.responses.iter().map(|r| r.bytes(py)).collect();
         self.messages.iter().map(|(r, m)| (buffers[*r], m)).collect()
     }
 
@@ -91,7 +92,7 @@ impl PyMessages {
             .into_iter()
             .map(|i| {
                 let (r, m) = &self.messages[i];
-                slice(self.responses[*r].as_bytes(py), m.ack_id)
+                slice(self.responses[*r].bytes(py), m.ack_id)
             })
             .collect()
     }
@@ -128,7 +129,7 @@ impl PyMessages {
             messages.extend(parse_pull_response(resp.as_bytes())?.into_iter().map(|m| (r, m)));
         }
         Ok(PyMessages {
-            responses: responses.into_iter().map(Bound::unbind).collect(),
+            responses: responses.into_iter().map(|r| Buffer::Python(r.unbind())).collect(),
             messages,
             opened: AtomicBool::new(false),
         })
@@ -144,7 +145,7 @@ impl PyMessages {
             let body = resp.as_bytes();
             let (buf, spans) = py.detach(|| parse_receive(body))?;
             messages.extend(spans.into_iter().map(|m| (r, m)));
-            buffers.push(PyBytes::new(py, &buf).unbind());
+            buffers.push(Buffer::owned(buf));
         }
         Ok(PyMessages {
             responses: buffers,
@@ -160,7 +161,7 @@ impl PyMessages {
         let held = super::publish::held_messages(messages)?;
         let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
         let packed = py.detach(|| pack_data(&slices, first_id, publish_time_us));
-        Ok(Self::packed(py, packed))
+        Ok(Self::packed(packed))
     }
 
     /// Messages given field by field (data, attributes, message id, publish time in µs, ordering key): messages
@@ -191,7 +192,7 @@ impl PyMessages {
             })
             .collect();
         let packed = py.detach(|| pack(&fields));
-        Ok(Self::packed(py, packed))
+        Ok(Self::packed(packed))
     }
 
     /// Messages of Pub/Sub push request bodies (the wrapped JSON envelope, or a structured CloudEvent holding it):
@@ -223,7 +224,7 @@ impl PyMessages {
             let subscription = delivered.first().map(|d| d.subscription.clone()).unwrap_or_default();
             (pack(&parts), errors, subscription)
         });
-        Ok((Self::packed(py, packed), errors, subscription))
+        Ok((Self::packed(packed), errors, subscription))
     }
 
     /// Several batches as one (no re-parsing), so one decode and one write cover them all.
@@ -234,7 +235,7 @@ impl PyMessages {
         let opened = AtomicBool::new(batches.iter().all(|b| b.opened.load(Ordering::Relaxed)));
         for b in batches {
             let base = responses.len();
-            responses.extend(b.responses.iter().map(|r| r.clone_ref(py)));
+            responses.extend(b.responses.iter().map(|r| r.share(py)));
             messages.extend(b.messages.iter().map(|(r, m)| (r + base, m.clone())));
         }
         PyMessages {
@@ -277,7 +278,7 @@ impl PyMessages {
             .map(|(key, indices)| {
                 let positions: Vec<u8> = indices.iter().flat_map(|&i| (i as u32).to_le_bytes()).collect();
                 let messages = PyMessages {
-                    responses: self.responses.iter().map(|r| r.clone_ref(py)).collect(),
+                    responses: self.responses.iter().map(|r| r.share(py)).collect(),
                     messages: indices.into_iter().map(|i| self.messages[i].clone()).collect(),
                     opened: AtomicBool::new(self.opened.load(Ordering::Relaxed)),
                 };
@@ -306,9 +307,9 @@ impl PyMessages {
             self.opened.store(true, Ordering::Relaxed); // none here: the next writer need not look again
             return None;
         };
-        let mut responses: Vec<Py<PyBytes>> = self.responses.iter().map(|r| r.clone_ref(py)).collect();
+        let mut responses: Vec<Buffer> = self.responses.iter().map(|r| r.share(py)).collect();
         let base = responses.len();
-        responses.extend(opened.buffers.iter().map(|b| PyBytes::new(py, b).unbind()));
+        responses.extend(opened.buffers.into_iter().map(Buffer::owned));
         let messages = opened
             .rows
             .into_iter()
@@ -433,7 +434,7 @@ impl PyMessages {
     fn ack_ids(&self, py: Python<'_>) -> Vec<String> {
         self.messages
             .iter()
-            .map(|(r, m)| String::from_utf8_lossy(slice(self.responses[*r].as_bytes(py), m.ack_id)).into_owned())
+            .map(|(r, m)| String::from_utf8_lossy(slice(self.responses[*r].bytes(py), m.ack_id)).into_owned())
             .collect()
     }
 
@@ -456,7 +457,7 @@ impl PyMessages {
         let Some((r, m)) = self.messages.get(i) else {
             return Err(PyIndexError::new_err(format!("message index {i} out of range")));
         };
-        let buf = self.responses[*r].as_bytes(py);
+        let buf = self.responses[*r].bytes(py);
         let text = |span| String::from_utf8_lossy(slice(buf, span)).into_owned();
         let attrs = PyDict::new(py);
         for &(k, v) in &m.attributes {

@@ -3,6 +3,7 @@
 mod arrow_export;
 mod aws;
 mod bigquery;
+mod buffer;
 mod codec;
 mod envelope;
 mod errors;
@@ -17,6 +18,8 @@ use crate::metadata::MetaColumn;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Before the first batch: freed pages are kept for the next one (see `allocator`).
+    m.add("ALLOCATOR_PURGE_DELAY_MS", crate::allocator::keep_freed_pages())?;
     m.add_class::<schema::PySchema>()?;
     m.add_class::<codec::PyCodec>()?;
     m.add_class::<arrow_export::ArrowBatch>()?;

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from streamlake_fast.codec.schema import Schema
 from streamlake_fast.exceptions import ConfigError, SinkError, TransientSinkError
+from streamlake_fast.sinks.lake.dictionaries import Dictionaries
 from streamlake_fast.sinks.lake.history import record_schema
 from streamlake_fast.sinks.lake.layout import FINGERPRINT_KEY, LAKE_COLUMNS, file_name, lake_schema, partitions
 from streamlake_fast.sinks.lake.recent import recent_ids
@@ -152,6 +153,7 @@ class LakeSink:
         self._closed: list[_Closed] = []
         self._written = 0  # batches accepted
         self._ratio = 0.25  # Parquet bytes per Arrow byte, learned from the files written
+        self._dictionaries = Dictionaries()  # the columns written without one
         self._retry_at = 0.0
         self._set_schema(schema)
         self.rows_written = 0  # rows in visible files
@@ -280,7 +282,12 @@ class LakeSink:
         directory = f"{self._base}/{partition}"
         try:
             spool = self._root.spool_path(directory, f"{token}.parquet", self._spool_dir)
-            writer = pq.ParquetWriter(str(spool), self._file_schema, compression=self.compression)
+            writer = pq.ParquetWriter(
+                str(spool),
+                self._file_schema,
+                compression=self.compression,
+                use_dictionary=self._dictionaries.use_dictionary(rows),
+            )
         except OSError as e:
             raise SinkError(f"{self.name}: cannot create a file for {directory}: {e}") from e
         first_id = rows.column("message_id")[0].as_py() if rows.num_rows else ""

@@ -4,6 +4,9 @@ reference, Google's client itself (a callback per message). CPU of this process 
 emulator's backlog, and the rate.
 
 Run from the repository root: ``.venv/bin/python benches/measure/streaming_pull.py [--events 100000]``.
+``--pull-sizes 10,30,100`` instead drains a backlog per size with unary ``Pull`` asking that many messages, and fits
+the CPU of one ``Pull`` + ``Acknowledge`` as a fixed part plus a part per message: the emulator answers at most 100
+per ``Pull``, production Pub/Sub up to 1,000, so the fit says what larger responses would cost (an extrapolation).
 The worker's two sources (``PubSubSource``, ``StreamingPubSubSource``: leases and flow control included) drain
 theirs the same way, a delivery acknowledged as it comes. Each way drains its own backlog of receipts, published
 beforehand by ``streamlake publish`` in a child process.
@@ -42,12 +45,12 @@ def backlog(n: int) -> str:
     return subscription
 
 
-def unary(subscription: str, n: int, rate: float = 0.0) -> int:
+def unary(subscription: str, n: int, rate: float = 0.0, max_messages: int = 1000) -> int:
     """``rate``: at most that many messages a second (to compare at StreamingPull's rate on the emulator)."""
     channel = pubsub_channel()
     pull = channel.unary_unary("/google.pubsub.v1.Subscriber/Pull", IDENT, IDENT)
     ack = channel.unary_unary("/google.pubsub.v1.Subscriber/Acknowledge", IDENT, IDENT)
-    request, got, calls = pull_request(subscription, 1000), 0, 0
+    request, got, calls = pull_request(subscription, max_messages), 0, 0
     start = time.perf_counter()
     while got < n:
         if rate:
@@ -134,14 +137,37 @@ def google_client(subscription: str, n: int) -> int:
     return 0
 
 
+def pull_sizes(events: int, sizes: list[int]) -> None:
+    """CPU per unary ``Pull`` + ``Acknowledge`` against the messages per response, and the least-squares line."""
+    points = []
+    for size in sizes:
+        subscription = backlog(events)
+        time.sleep(1)
+        cpu0 = time.process_time()
+        calls = unary(subscription, events, max_messages=size)
+        cpu = time.process_time() - cpu0
+        points.append((events / calls, cpu / calls * 1e6))
+        print(f"Pull of {size:>4}: {events / calls:6.1f} messages per response, {cpu / calls * 1e6:6.1f} CPU µs per "
+              f"Pull + Acknowledge, {cpu / events * 1e6:5.2f} per message")  # fmt: skip
+    mean_n, mean_us = (sum(p[i] for p in points) / len(points) for i in (0, 1))
+    slope = sum((n - mean_n) * (us - mean_us) for n, us in points) / sum((n - mean_n) ** 2 for n, _ in points)
+    fixed = mean_us - slope * mean_n
+    print(f"fit: {fixed:.1f} µs per Pull + {slope:.2f} µs per message; at 1,000 messages per response "
+          f"{fixed / 1000 + slope:.2f} µs per message (extrapolated)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--pull-sizes", help="comma-separated messages per Pull (the sweep; see above)")
     args = parser.parse_args()
     server = start_pubsub()
     os.environ["PUBSUB_EMULATOR_HOST"] = server.host
     print(code_under_test())
     try:
+        if args.pull_sizes:
+            pull_sizes(args.events, [int(s) for s in args.pull_sizes.split(",")])
+            return
         paced: Callable[[str, int], int] = partial(unary, rate=2_000.0)
         for name, receive in [("unary Pull + Acknowledge (raw bytes)", unary),
                               ("unary Pull + Acknowledge (raw bytes), paced to 2,000 messages/s", paced),

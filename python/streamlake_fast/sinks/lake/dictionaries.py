@@ -34,12 +34,13 @@ class Dictionaries:
         """``use_dictionary`` for a new file starting with ``rows``: True, or its leaf columns that keep one."""
         self._files += 1
         self._due = self._due or self._files % RELEARN == 0
+        columns = list(leaves(rows))
         if self._due and rows.num_rows >= MIN_SAMPLE_ROWS:
-            self.plain = frozenset(path for path, values in leaves(rows) if _mostly_distinct(values))
+            self.plain = frozenset(path for path, values in columns if _mostly_distinct(values))
             self._due = False
         if not self.plain:
             return True
-        return [path for path, _ in leaves(rows) if path not in self.plain]
+        return [path for path, _ in columns if path not in self.plain]
 
 
 def leaves(rows: pa.RecordBatch) -> Iterator[tuple[str, pa.Array]]:
